@@ -1,0 +1,152 @@
+//! Consensus: who proposes, when a block is final, and what happens around a commit.
+//!
+//! Owns: the [`ConsensusEngine`] seam, the [`Clock`] seam (block time comes from the host, so a dev
+//! chain can warp it), and [`BlockSink`], the one path by which any engine commits a block: write it,
+//! re-check the mempool, wake waiters and announce it. The rest of the node never knows which engine
+//! runs. [`DevEngine`] is the one-validator engine; the multi-validator BFT engine sits behind the
+//! same trait.
+//!
+//! Must never: commit a block by any other path than [`BlockSink::commit`].
+
+mod dev;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::broadcast;
+
+pub use dev::DevEngine;
+
+use crate::chain::{Chain, ChainError, CommittedBlock, Executed};
+use crate::mempool::Mempool;
+use crate::types::{Address, Amount, Commit};
+
+/// Wall-clock time for block headers, in ms since the Unix epoch.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now_ms(&self) -> u64;
+}
+
+/// The operating system's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// Errors of consensus engines and their controls.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsensusError {
+    /// Committing failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A dev control on an engine that has none.
+    #[error("not a dev chain: {0} is only available on a dev chain")]
+    NotDev(&'static str),
+    /// Unknown snapshot id.
+    #[error("unknown snapshot {0}")]
+    UnknownSnapshot(u64),
+    /// The engine has stopped.
+    #[error("consensus engine stopped")]
+    Stopped,
+}
+
+/// Dev-chain controls (anvil-style). Only dev engines offer them.
+pub trait DevControls: Send + Sync {
+    /// Makes `count` blocks now (with whatever transactions are ready).
+    fn mine(&self, count: u32) -> Result<Vec<CommittedBlock>, ConsensusError>;
+    /// Remembers the current head; returns an id for [`DevControls::revert`].
+    fn snapshot(&self) -> u64;
+    /// Returns the chain to a snapshot (which is then used up, as in anvil); clears the mempool.
+    fn revert(&self, id: u64) -> Result<(), ConsensusError>;
+    /// Sets a balance (in a new block, outside any transaction).
+    fn set_balance(&self, address: Address, amount: Amount) -> Result<CommittedBlock, ConsensusError>;
+    /// Moves block time forward by `ms`; returns the total offset.
+    fn increase_time(&self, ms: u64) -> u64;
+}
+
+/// A consensus engine. `Send + Sync`; started by the node, stopped once.
+pub trait ConsensusEngine: Send + Sync {
+    /// Short name (`dev`, `bft`).
+    fn name(&self) -> &'static str;
+    /// New transactions entered the mempool.
+    fn notify_txs(&self);
+    /// True when this node signs blocks.
+    fn is_validator(&self) -> bool;
+    /// Stops the engine and waits for it: a block being written is finished, no new one starts.
+    fn stop(&self);
+    /// Dev controls, if this engine has them.
+    fn dev_controls(&self) -> Option<&dyn DevControls> {
+        None
+    }
+}
+
+/// Where engines deliver blocks: commits, re-checks the mempool, wakes waiters, announces.
+pub struct BlockSink {
+    chain: Arc<Chain>,
+    mempool: Arc<Mempool>,
+    blocks: broadcast::Sender<CommittedBlock>,
+    head_height: Mutex<u64>,
+    head_changed: Condvar,
+}
+
+impl BlockSink {
+    /// A sink for `chain`; subscribers get blocks through `blocks`.
+    pub fn new(chain: Arc<Chain>, mempool: Arc<Mempool>, blocks: broadcast::Sender<CommittedBlock>) -> Self {
+        let h = chain.head().header.height;
+        Self {
+            chain,
+            mempool,
+            blocks,
+            head_height: Mutex::new(h),
+            head_changed: Condvar::new(),
+        }
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Arc<Chain> {
+        &self.chain
+    }
+
+    /// The mempool.
+    pub fn mempool(&self) -> &Arc<Mempool> {
+        &self.mempool
+    }
+
+    /// Commits an executed block with its commit and tells everyone.
+    pub fn commit(&self, mut ex: Executed, commit: Commit) -> Result<CommittedBlock, ChainError> {
+        let changed = std::mem::take(&mut ex.changed);
+        let cb = self.chain.commit(ex, commit)?;
+        self.mempool.recheck(&changed);
+        tracing::debug!(target: "batara::consensus", height = cb.block.header.height, txs = cb.block.txs.len(), "committed");
+        self.set_head(cb.block.header.height);
+        // No subscribers is fine.
+        let _ = self.blocks.send(cb.clone());
+        Ok(cb)
+    }
+
+    /// Records a new head height (after a commit or a revert) and wakes waiters.
+    pub fn set_head(&self, height: u64) {
+        *self.head_height.lock() = height;
+        self.head_changed.notify_all();
+    }
+
+    /// Waits until the head changes from `seen` or `timeout` passes; returns the head height.
+    pub fn wait_head_change(&self, seen: u64, timeout: Duration) -> u64 {
+        let mut h = self.head_height.lock();
+        if *h == seen {
+            self.head_changed.wait_for(&mut h, timeout);
+        }
+        *h
+    }
+
+    /// Wakes every waiter (at shutdown).
+    pub fn wake_all(&self) {
+        self.head_changed.notify_all();
+    }
+}

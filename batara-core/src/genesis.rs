@@ -1,0 +1,234 @@
+//! The genesis: what every node of a chain starts from and must agree on.
+//!
+//! Owns: the genesis JSON format, its validation, the consensus parameters ([`ChainParams`]), and
+//! the deterministic dev accounts of `batara dev` (like anvil's well-known keys: the same seeds on
+//! every machine, so scripts and docs can name them — never hold real value with them).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{self, Keypair};
+use crate::types::{dec_u128, dec_u64, Address, Amount, PublicKey, ValidatorInfo};
+
+/// Genesis errors.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// Reading the file failed.
+    #[error("cannot read genesis {path}: {reason}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        reason: String,
+    },
+    /// The content breaks a rule.
+    #[error("invalid genesis: {0}")]
+    Invalid(String),
+}
+
+/// Consensus-critical limits, fixed at genesis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainParams {
+    /// Most transactions in a block.
+    pub max_block_txs: u32,
+    /// Most bytes of transactions in a block.
+    pub max_block_bytes: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        Self {
+            max_block_txs: 20_000,
+            max_block_bytes: 16 << 20,
+        }
+    }
+}
+
+/// A funded account at genesis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    /// Address.
+    pub address: Address,
+    /// Initial balance.
+    #[serde(with = "dec_u128")]
+    pub balance: Amount,
+}
+
+/// A validator at genesis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// Consensus key.
+    pub pubkey: PublicKey,
+    /// Voting power.
+    #[serde(with = "dec_u64")]
+    pub power: u64,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The genesis document (`genesis.json`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Chain id, bound into every signature.
+    pub chain_id: String,
+    /// Time of the genesis header, ms since the Unix epoch.
+    #[serde(with = "dec_u64")]
+    pub genesis_time: u64,
+    /// Consensus parameters.
+    #[serde(default)]
+    pub params: ChainParams,
+    /// Funded accounts.
+    pub accounts: Vec<GenesisAccount>,
+    /// Initial validator set.
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// Balance of each `batara dev` account: 10⁶ whole coins of 10¹⁸ units.
+pub const DEV_BALANCE: Amount = 1_000_000 * 1_000_000_000_000_000_000;
+
+/// The key of dev account `i`: seed = SHA-256("batara dev account" ‖ i as u32 LE). Public and
+/// well known; for dev chains only.
+pub fn dev_account_key(i: u32) -> Keypair {
+    let seed = crypto::sha256_parts(&[b"batara dev account", &i.to_le_bytes()]);
+    Keypair::from_seed(&seed.0)
+}
+
+/// The dev chain's validator key (well known, like the accounts).
+pub fn dev_validator_key() -> Keypair {
+    Keypair::from_seed(&crypto::sha256(b"batara dev validator").0)
+}
+
+impl Genesis {
+    /// Reads and validates `genesis.json`.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let read_err = |reason: String| GenesisError::Read {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
+        let g: Genesis = serde_json::from_str(&text).map_err(|e| read_err(e.to_string()))?;
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// The pretty JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis serialises")
+    }
+
+    /// A dev chain: `accounts` funded dev accounts and one validator.
+    pub fn dev(chain_id: &str, accounts: u32, validator: PublicKey, genesis_time: u64) -> Self {
+        Genesis {
+            chain_id: chain_id.to_owned(),
+            genesis_time,
+            params: ChainParams::default(),
+            accounts: (0..accounts)
+                .map(|i| GenesisAccount {
+                    address: dev_account_key(i).address(),
+                    balance: DEV_BALANCE,
+                })
+                .collect(),
+            validators: vec![GenesisValidator {
+                pubkey: validator,
+                power: 1,
+                name: "dev".into(),
+            }],
+        }
+    }
+
+    /// Checks the rules: a sane chain id, at least one validator with a valid key and power,
+    /// no duplicate accounts or validators, a total supply that fits in u128.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let bad = |m: String| Err(GenesisError::Invalid(m));
+        let id_ok = !self.chain_id.is_empty()
+            && self.chain_id.len() <= 64
+            && self
+                .chain_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !id_ok {
+            return bad(format!(
+                "chain_id {:?} must be 1-64 characters of a-z, A-Z, 0-9, '-', '_', '.'",
+                self.chain_id
+            ));
+        }
+        if self.validators.is_empty() {
+            return bad("at least one validator is required".into());
+        }
+        if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
+            return bad("block limits must be positive".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for v in &self.validators {
+            if !crypto::is_valid_public_key(&v.pubkey) {
+                return bad(format!("validator key {} is not a valid ed25519 key", v.pubkey));
+            }
+            if v.power == 0 {
+                return bad(format!("validator {} has zero power", v.pubkey));
+            }
+            if !seen.insert(v.pubkey) {
+                return bad(format!("validator {} listed twice", v.pubkey));
+            }
+        }
+        let mut addrs = std::collections::HashSet::new();
+        let mut supply: Amount = 0;
+        for a in &self.accounts {
+            if !addrs.insert(a.address) {
+                return bad(format!("account {} listed twice", a.address));
+            }
+            supply = match supply.checked_add(a.balance) {
+                Some(s) => s,
+                None => return bad("total supply overflows u128".into()),
+            };
+        }
+        Ok(())
+    }
+
+    /// The validator set as the chain stores it.
+    pub fn validator_set(&self) -> Vec<ValidatorInfo> {
+        self.validators
+            .iter()
+            .map(|v| ValidatorInfo {
+                address: v.pubkey.address(),
+                pubkey: v.pubkey,
+                power: v.power,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_genesis_is_valid_and_round_trips() {
+        let g = Genesis::dev("batara-dev", 3, dev_validator_key().public_key(), 1);
+        g.validate().unwrap();
+        let back: Genesis = serde_json::from_str(&g.to_json()).unwrap();
+        assert_eq!(back, g);
+        assert_eq!(dev_account_key(0).address(), back.accounts[0].address);
+    }
+
+    #[test]
+    fn rules() {
+        let mut g = Genesis::dev("x", 1, dev_validator_key().public_key(), 1);
+        g.chain_id = "has space".into();
+        assert!(g.validate().unwrap_err().to_string().contains("chain_id"));
+        let mut g = Genesis::dev("x", 1, dev_validator_key().public_key(), 1);
+        g.accounts.push(g.accounts[0].clone());
+        assert!(g.validate().unwrap_err().to_string().contains("twice"));
+        let mut g = Genesis::dev("x", 1, dev_validator_key().public_key(), 1);
+        g.validators.clear();
+        assert!(g.validate().is_err());
+        let mut g = Genesis::dev("x", 1, dev_validator_key().public_key(), 1);
+        g.validators[0].pubkey = PublicKey([0; 32]);
+        assert!(g.validate().unwrap_err().to_string().contains("valid ed25519"));
+    }
+}

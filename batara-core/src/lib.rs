@@ -1,0 +1,21 @@
+//! Batara: a proof-of-stake blockchain node as a library.
+//!
+//! [`node::Node::start`] gives a [`node::NodeHandle`], the one API that the CLI, the RPC servers and
+//! every language binding wrap. See `ARCHITECTURE.md` in the repository for the layout and seams.
+
+pub mod chain;
+pub mod config;
+pub mod consensus;
+pub mod crypto;
+pub mod error;
+pub mod genesis;
+pub mod mempool;
+pub mod node;
+pub mod rpc;
+pub mod state;
+pub mod storage;
+pub mod types;
+pub mod validator;
+
+
+pub use error::{Error, Result};

@@ -1,0 +1,563 @@
+//! The mempool: signed transactions waiting for a block.
+//!
+//! Owns: per-sender queues ordered by nonce, split into *ready* (a gap-free run starting at the
+//! sender's account nonce) and *future* (after a gap); fee priority across senders when a block is
+//! built; same-nonce replacement (only for a strictly higher fee); the limits of [`MempoolConfig`];
+//! and the re-check after each block (committed nonces dropped, balances re-checked).
+//!
+//! Admission checks, in order, each with its own [`Rejection`]: size, chain id, duplicate, signature
+//! (done by the caller, in batches — see `node.rs`), nonce too low, nonce too far ahead, balance
+//! for this and every earlier pending transaction of the sender (amount + fee), pool and sender limits.
+//! A full pool refuses new transactions (CometBFT's choice) rather than evicting.
+//!
+//! Must never: hold a transaction whose signature was not verified, or hand a block builder two
+//! transactions of one sender out of nonce order.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::config::MempoolConfig;
+use crate::state::Account;
+use crate::types::{Address, Amount, Hash, SignedTransaction};
+
+/// Why a transaction was refused. The messages are part of the API (JSON-RPC error text).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Bytes that do not decode as a signed transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// Signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed for another chain.
+    #[error("wrong chain id: expected {expected}, got {got}")]
+    WrongChainId {
+        /// This chain.
+        expected: String,
+        /// The transaction's.
+        got: String,
+    },
+    /// Nonce already used.
+    #[error("nonce too low: expected {expected}, got {got}")]
+    NonceTooLow {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// Nonce too far past the account's next nonce.
+    #[error("nonce too far ahead: expected at most {max}, got {got}")]
+    NonceTooHigh {
+        /// Largest acceptable nonce.
+        max: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The sender cannot pay amount + fee (with its earlier pending transactions).
+    #[error("insufficient balance for amount + fee: need {need}, have {have}")]
+    InsufficientBalance {
+        /// Cost of this and the sender's earlier pending transactions.
+        need: Amount,
+        /// Balance.
+        have: Amount,
+    },
+    /// Already in the pool (or already committed).
+    #[error("duplicate transaction {0}")]
+    Duplicate(Hash),
+    /// Same sender and nonce as a pending transaction, without a higher fee.
+    #[error("replacement fee too low: pending transaction pays {pending}, replacement {offered}")]
+    ReplacementUnderpriced {
+        /// Fee of the pending one.
+        pending: Amount,
+        /// Fee offered.
+        offered: Amount,
+    },
+    /// Transaction larger than the limit.
+    #[error("transaction too large: {size} bytes, limit {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The pool is at its transaction or byte limit.
+    #[error("mempool full: {0}")]
+    PoolFull(String),
+    /// The node could not read the sender's account.
+    #[error("node unavailable: {0}")]
+    Unavailable(String),
+    /// The sender has the most pending transactions allowed.
+    #[error("too many pending transactions from {sender}: limit {max}")]
+    SenderFull {
+        /// The sender.
+        sender: Address,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl Rejection {
+    /// A stable, machine-readable name of the reason (used by the bindings and RPC error data).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::WrongChainId { .. } => "wrong_chain_id",
+            Rejection::NonceTooLow { .. } => "nonce_too_low",
+            Rejection::NonceTooHigh { .. } => "nonce_too_high",
+            Rejection::InsufficientBalance { .. } => "insufficient_balance",
+            Rejection::Duplicate(_) => "duplicate",
+            Rejection::ReplacementUnderpriced { .. } => "replacement_underpriced",
+            Rejection::TooLarge { .. } => "too_large",
+            Rejection::PoolFull(_) => "pool_full",
+            Rejection::SenderFull { .. } => "sender_full",
+            Rejection::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+/// A verified transaction in the pool.
+#[derive(Debug)]
+pub struct PoolTx {
+    /// The transaction.
+    pub tx: SignedTransaction,
+    /// Its hash.
+    pub hash: Hash,
+    /// Its sender.
+    pub sender: Address,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// Amount + fee.
+    pub cost: Amount,
+}
+
+impl PoolTx {
+    /// Wraps a transaction whose signature the caller verified. `None` if its cost overflows.
+    pub fn new(tx: SignedTransaction, hash: Hash, size: usize) -> Option<Self> {
+        let cost = tx.max_cost()?;
+        Some(Self {
+            sender: tx.sender(),
+            tx,
+            hash,
+            size,
+            cost,
+        })
+    }
+
+    fn nonce(&self) -> u64 {
+        self.tx.body.nonce
+    }
+}
+
+#[derive(Default)]
+struct SenderQueue {
+    /// The account nonce when last checked (the first ready nonce).
+    base_nonce: u64,
+    txs: BTreeMap<u64, Arc<PoolTx>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    senders: HashMap<Address, SenderQueue>,
+    by_hash: HashMap<Hash, Arc<PoolTx>>,
+    bytes: usize,
+}
+
+impl Inner {
+    fn remove_tx(&mut self, ptx: &PoolTx) {
+        if self.by_hash.remove(&ptx.hash).is_some() {
+            self.bytes -= ptx.size;
+        }
+    }
+}
+
+/// Counts of what the pool holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Transactions held.
+    pub txs: usize,
+    /// Bytes held.
+    pub bytes: usize,
+    /// Senders with pending transactions.
+    pub senders: usize,
+}
+
+/// The pool. All methods take `&self` and are safe from any thread.
+pub struct Mempool {
+    cfg: MempoolConfig,
+    chain_id: String,
+    inner: Mutex<Inner>,
+}
+
+impl Mempool {
+    /// An empty pool for `chain_id`.
+    pub fn new(cfg: MempoolConfig, chain_id: String) -> Self {
+        Self {
+            cfg,
+            chain_id,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// The checks that need no state and no lock: size and chain id.
+    pub fn precheck(&self, tx: &SignedTransaction, size: usize) -> Result<(), Rejection> {
+        if size > self.cfg.max_tx_bytes {
+            return Err(Rejection::TooLarge {
+                size,
+                max: self.cfg.max_tx_bytes,
+            });
+        }
+        if tx.body.chain_id != self.chain_id {
+            return Err(Rejection::WrongChainId {
+                expected: self.chain_id.clone(),
+                got: tx.body.chain_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// True when `hash` is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.inner.lock().by_hash.contains_key(hash)
+    }
+
+    /// Adds a verified transaction; `account` is the sender's committed account.
+    pub fn insert(&self, ptx: PoolTx, account: Account) -> Result<(), Rejection> {
+        let mut inner = self.inner.lock();
+        self.insert_locked(&mut inner, ptx, account)
+    }
+
+    /// Adds verified transactions, reading each sender's committed account with `account` while
+    /// the pool is locked — so no block's re-check can slip between the read and the insert.
+    pub fn insert_batch<F>(&self, txs: Vec<PoolTx>, mut account: F) -> Vec<Result<(), Rejection>>
+    where
+        F: FnMut(&Address) -> Result<Account, String>,
+    {
+        let mut inner = self.inner.lock();
+        let mut cache: HashMap<Address, Account> = HashMap::new();
+        txs.into_iter()
+            .map(|ptx| {
+                let acct = match cache.get(&ptx.sender) {
+                    Some(a) => *a,
+                    None => {
+                        let a = account(&ptx.sender).map_err(Rejection::Unavailable)?;
+                        cache.insert(ptx.sender, a);
+                        a
+                    }
+                };
+                self.insert_locked(&mut inner, ptx, acct)
+            })
+            .collect()
+    }
+
+    fn insert_locked(&self, inner: &mut Inner, ptx: PoolTx, account: Account) -> Result<(), Rejection> {
+        let nonce = ptx.nonce();
+        if nonce < account.nonce {
+            return Err(Rejection::NonceTooLow {
+                expected: account.nonce,
+                got: nonce,
+            });
+        }
+        let max = account.nonce.saturating_add(self.cfg.max_nonce_gap);
+        if nonce > max {
+            return Err(Rejection::NonceTooHigh { max, got: nonce });
+        }
+        if inner.by_hash.contains_key(&ptx.hash) {
+            return Err(Rejection::Duplicate(ptx.hash));
+        }
+        let (pool_len, pool_bytes) = (inner.by_hash.len(), inner.bytes);
+        let empty = BTreeMap::new();
+        let pending = inner.senders.get(&ptx.sender).map_or(&empty, |q| &q.txs);
+        let replaced = pending.get(&nonce).cloned();
+        if let Some(old) = &replaced {
+            if ptx.tx.body.fee <= old.tx.body.fee {
+                return Err(Rejection::ReplacementUnderpriced {
+                    pending: old.tx.body.fee,
+                    offered: ptx.tx.body.fee,
+                });
+            }
+        } else if pending.range(account.nonce..).count() >= self.cfg.max_per_sender {
+            return Err(Rejection::SenderFull {
+                sender: ptx.sender,
+                max: self.cfg.max_per_sender,
+            });
+        }
+        let earlier: Amount = pending
+            .range(account.nonce..nonce)
+            .fold(0u128, |s, (_, t)| s.saturating_add(t.cost));
+        let need = earlier.saturating_add(ptx.cost);
+        if need > account.balance {
+            return Err(Rejection::InsufficientBalance {
+                need,
+                have: account.balance,
+            });
+        }
+        let freed = replaced.as_ref().map_or(0, |o| o.size);
+        if replaced.is_none() && pool_len >= self.cfg.max_txs {
+            return Err(Rejection::PoolFull(format!("{} transactions", self.cfg.max_txs)));
+        }
+        if pool_bytes - freed + ptx.size > self.cfg.max_bytes {
+            return Err(Rejection::PoolFull(format!("{} bytes", self.cfg.max_bytes)));
+        }
+        // Accepted: drop what the account has moved past (only left if a re-check was missed).
+        let ptx = Arc::new(ptx);
+        let q = inner.senders.entry(ptx.sender).or_default();
+        q.base_nonce = account.nonce;
+        let keep = q.txs.split_off(&account.nonce);
+        let stale = std::mem::replace(&mut q.txs, keep);
+        q.txs.insert(nonce, ptx.clone());
+        for s in stale.values().chain(replaced.iter()) {
+            inner.remove_tx(s);
+        }
+        inner.bytes += ptx.size;
+        inner.by_hash.insert(ptx.hash, ptx);
+        Ok(())
+    }
+
+    /// Ready transactions for a block, at most `max_txs` and `max_bytes`: highest fee first across
+    /// senders, nonce order within a sender.
+    pub fn select(&self, max_txs: usize, max_bytes: u64) -> Vec<Arc<PoolTx>> {
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        struct Head {
+            fee: Amount,
+            // Lower address first on equal fees, for a deterministic order.
+            tiebreak: std::cmp::Reverse<Address>,
+            nonce: u64,
+        }
+        let inner = self.inner.lock();
+        let mut heap = BinaryHeap::with_capacity(inner.senders.len());
+        for (addr, q) in &inner.senders {
+            if let Some(t) = q.txs.get(&q.base_nonce) {
+                heap.push(Head {
+                    fee: t.tx.body.fee,
+                    tiebreak: std::cmp::Reverse(*addr),
+                    nonce: q.base_nonce,
+                });
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        while let Some(h) = heap.pop() {
+            if out.len() >= max_txs {
+                break;
+            }
+            let q = &inner.senders[&h.tiebreak.0];
+            let t = &q.txs[&h.nonce];
+            if bytes + t.size as u64 > max_bytes {
+                // This sender's later transactions wait for the next block; others may still fit.
+                continue;
+            }
+            bytes += t.size as u64;
+            out.push(t.clone());
+            if let Some(next) = q.txs.get(&(h.nonce + 1)) {
+                heap.push(Head {
+                    fee: next.tx.body.fee,
+                    tiebreak: h.tiebreak,
+                    nonce: h.nonce + 1,
+                });
+            }
+        }
+        out
+    }
+
+    /// The nonce after the sender's gap-free run of pending transactions starting at
+    /// `account_nonce` (what a wallet should use next).
+    pub fn next_nonce(&self, sender: &Address, account_nonce: u64) -> u64 {
+        let inner = self.inner.lock();
+        let mut n = account_nonce;
+        if let Some(q) = inner.senders.get(sender) {
+            while q.txs.contains_key(&n) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// True when at least one transaction is ready.
+    pub fn has_ready(&self) -> bool {
+        let inner = self.inner.lock();
+        inner.senders.values().any(|q| q.txs.contains_key(&q.base_nonce))
+    }
+
+    /// Re-check after a block: `changed` holds every account the block wrote. Drops transactions
+    /// whose nonce is used and, per sender, those its new balance can no longer cover.
+    pub fn recheck(&self, changed: &BTreeMap<Address, Account>) {
+        let mut inner = self.inner.lock();
+        let mut dropped = Vec::new();
+        for (addr, acct) in changed {
+            let Some(q) = inner.senders.get_mut(addr) else {
+                continue;
+            };
+            q.base_nonce = acct.nonce;
+            let keep = q.txs.split_off(&acct.nonce);
+            dropped.extend(std::mem::replace(&mut q.txs, keep).into_values());
+            let mut spent: Amount = 0;
+            let mut cut = None;
+            for (n, t) in q.txs.range(acct.nonce..) {
+                spent = spent.saturating_add(t.cost);
+                if spent > acct.balance {
+                    cut = Some(*n);
+                    break;
+                }
+            }
+            if let Some(n) = cut {
+                dropped.extend(q.txs.split_off(&n).into_values());
+            }
+            if q.txs.is_empty() {
+                inner.senders.remove(addr);
+            }
+        }
+        for t in dropped {
+            inner.remove_tx(&t);
+        }
+    }
+
+    /// Removes the given transactions (e.g. ones a block builder found invalid).
+    pub fn remove(&self, hashes: &[Hash]) {
+        let mut inner = self.inner.lock();
+        for h in hashes {
+            let Some(t) = inner.by_hash.get(h).cloned() else {
+                continue;
+            };
+            inner.remove_tx(&t);
+            if let Some(q) = inner.senders.get_mut(&t.sender) {
+                q.txs.remove(&t.nonce());
+                if q.txs.is_empty() {
+                    inner.senders.remove(&t.sender);
+                }
+            }
+        }
+    }
+
+    /// Drops everything (after a dev chain is reverted).
+    pub fn clear(&self) {
+        *self.inner.lock() = Inner::default();
+    }
+
+    /// What the pool holds.
+    pub fn stats(&self) -> PoolStats {
+        let inner = self.inner.lock();
+        PoolStats {
+            txs: inner.by_hash.len(),
+            bytes: inner.bytes,
+            senders: inner.senders.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Keypair;
+    use crate::types::{TxBody, TxKind};
+
+    fn key(i: u8) -> Keypair {
+        Keypair::from_seed(&[i; 32])
+    }
+
+    fn ptx(k: &Keypair, nonce: u64, fee: u128, amount: u128) -> PoolTx {
+        let tx = TxBody {
+            chain_id: "t".into(),
+            signer: k.public_key(),
+            nonce,
+            fee,
+            kind: TxKind::Transfer {
+                to: Address([9; 20]),
+                amount,
+            },
+        }
+        .sign(k);
+        let size = tx.to_bytes().len();
+        let hash = tx.hash();
+        PoolTx::new(tx, hash, size).unwrap()
+    }
+
+    fn pool(cfg: MempoolConfig) -> Mempool {
+        Mempool::new(cfg, "t".into())
+    }
+
+    const RICH: Account = Account {
+        balance: 1_000_000,
+        nonce: 0,
+    };
+
+    #[test]
+    fn ready_future_and_fee_order() {
+        let p = pool(Default::default());
+        let (a, b) = (key(1), key(2));
+        p.insert(ptx(&a, 0, 5, 1), RICH).unwrap();
+        p.insert(ptx(&a, 2, 100, 1), RICH).unwrap(); // future: gap at 1
+        p.insert(ptx(&b, 0, 10, 1), RICH).unwrap();
+        p.insert(ptx(&b, 1, 1, 1), RICH).unwrap();
+        let sel: Vec<(Address, u64)> = p.select(10, u64::MAX).iter().map(|t| (t.sender, t.nonce())).collect();
+        assert_eq!(sel, vec![(b.address(), 0), (a.address(), 0), (b.address(), 1)]);
+        // Filling the gap makes nonce 2 ready.
+        p.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
+        assert_eq!(p.select(10, u64::MAX).len(), 5);
+        assert_eq!(p.select(2, u64::MAX).len(), 2);
+        let one = p.select(10, u64::MAX)[0].size as u64;
+        assert_eq!(p.select(10, one).len(), 1);
+    }
+
+    #[test]
+    fn rejections_name_their_cause() {
+        let cfg = MempoolConfig {
+            max_txs: 3,
+            max_per_sender: 2,
+            max_nonce_gap: 5,
+            ..Default::default()
+        };
+        let p = pool(cfg);
+        let a = key(1);
+        let acct = Account { balance: 100, nonce: 3 };
+        assert_eq!(
+            p.insert(ptx(&a, 2, 1, 1), acct).unwrap_err().to_string(),
+            "nonce too low: expected 3, got 2"
+        );
+        assert!(matches!(p.insert(ptx(&a, 9, 1, 1), acct), Err(Rejection::NonceTooHigh { max: 8, got: 9 })));
+        assert!(matches!(
+            p.insert(ptx(&a, 3, 1, 100), acct),
+            Err(Rejection::InsufficientBalance { need: 101, have: 100 })
+        ));
+        p.insert(ptx(&a, 3, 10, 50), acct).unwrap();
+        // Cumulative: 60 pending + 41 > 100.
+        assert!(matches!(p.insert(ptx(&a, 4, 1, 40), acct), Err(Rejection::InsufficientBalance { need: 101, .. })));
+        let t = ptx(&a, 3, 10, 50);
+        assert_eq!(p.insert(t, acct).unwrap_err().code(), "duplicate");
+        assert!(matches!(
+            p.insert(ptx(&a, 3, 10, 1), acct),
+            Err(Rejection::ReplacementUnderpriced { pending: 10, offered: 10 })
+        ));
+        p.insert(ptx(&a, 3, 11, 1), acct).unwrap(); // replaced
+        assert_eq!(p.stats().txs, 1);
+        p.insert(ptx(&a, 4, 1, 1), acct).unwrap();
+        assert!(matches!(p.insert(ptx(&a, 5, 1, 1), acct), Err(Rejection::SenderFull { max: 2, .. })));
+        p.insert(ptx(&key(2), 0, 1, 1), RICH).unwrap();
+        assert!(matches!(p.insert(ptx(&key(3), 0, 1, 1), RICH), Err(Rejection::PoolFull(_))));
+        let mut other = ptx(&a, 0, 1, 1).tx;
+        other.body.chain_id = "u".into();
+        assert!(matches!(p.precheck(&other, 10), Err(Rejection::WrongChainId { .. })));
+        let small = pool(MempoolConfig { max_tx_bytes: 10, ..Default::default() });
+        assert!(matches!(small.precheck(&ptx(&a, 0, 1, 1).tx, 200), Err(Rejection::TooLarge { size: 200, max: 10 })));
+    }
+
+    #[test]
+    fn recheck_drops_used_nonces_and_unaffordable() {
+        let p = pool(Default::default());
+        let a = key(1);
+        for n in 0..4 {
+            p.insert(ptx(&a, n, 1, 10), RICH).unwrap();
+        }
+        let mut changed = BTreeMap::new();
+        changed.insert(a.address(), Account { balance: 15, nonce: 2 });
+        p.recheck(&changed);
+        // Nonces 0,1 committed; 2 (cost 11) fits in 15, 3 does not.
+        let sel = p.select(10, u64::MAX);
+        assert_eq!(sel.iter().map(|t| t.nonce()).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(p.stats().txs, 1);
+        p.remove(&[sel[0].hash]);
+        assert_eq!(p.stats(), PoolStats::default());
+    }
+}

@@ -1,0 +1,688 @@
+//! The node: [`Node::start`] wires storage, state, mempool, consensus and RPC together and returns
+//! a [`NodeHandle`] — the one API the CLI, the RPC servers and every language binding wrap.
+//!
+//! Owns: start-up order, shutdown (explicit [`NodeHandle::stop`], or the last handle dropped), the
+//! transaction submission path (decode → size/chain checks → batch signature verification on all
+//! cores → mempool), waiting for a transaction to commit, and the read API.
+//!
+//! Must never: hold a lock across a wait, or let a binding reach into the chain other than through
+//! this handle. RPC holds only a weak reference, so dropping every `NodeHandle` stops the node.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::chain::{Chain, CommittedBlock, TxLookup};
+use crate::config::{DevMode, NodeConfig};
+use crate::consensus::{BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, SystemClock};
+use crate::crypto::{self, BatchItem, Keypair};
+use crate::error::{Error, Result};
+use crate::genesis::{self, Genesis};
+use crate::mempool::{Mempool, PoolStats, PoolTx, Rejection};
+use crate::state::AccountProof;
+use crate::storage::{RocksStore, Storage};
+use crate::types::{
+    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, Receipt, SignedTransaction, TxBody, TxKind,
+    ValidatorInfo,
+};
+use crate::validator::LocalSigner;
+
+/// Everything [`Node::start`] needs.
+pub struct NodeOptions {
+    /// Configuration.
+    pub config: NodeConfig,
+    /// The chain's genesis.
+    pub genesis: Genesis,
+    /// This node's validator key, if it has one.
+    pub validator_key: Option<Keypair>,
+}
+
+/// Options of [`Node::dev`]: a one-validator chain with funded, well-known accounts.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    /// Chain id.
+    pub chain_id: String,
+    /// Number of funded accounts ([`genesis::dev_account_key`]).
+    pub accounts: u32,
+    /// Block mode.
+    pub mode: DevMode,
+    /// Interval for [`DevMode::Interval`].
+    pub block_time_ms: u64,
+    /// Data directory; `None` keeps the chain in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Serve JSON-RPC here (port 0 picks a free port); `None` serves none.
+    pub rpc_addr: Option<SocketAddr>,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        Self {
+            chain_id: "batara-dev".into(),
+            accounts: 10,
+            mode: DevMode::Auto,
+            block_time_ms: 1_000,
+            data_dir: None,
+            rpc_addr: None,
+        }
+    }
+}
+
+/// Which block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockId {
+    /// The head.
+    Latest,
+    /// By height.
+    Height(u64),
+    /// By hash.
+    Hash(Hash),
+}
+
+/// What `node_info` reports.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Chain id.
+    pub chain_id: String,
+    /// Software version.
+    pub version: String,
+    /// Head height.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Head hash.
+    pub latest_hash: Hash,
+    /// Genesis header hash.
+    pub genesis_hash: Hash,
+    /// Connected peers.
+    pub peers: u32,
+    /// Whether this node signs blocks.
+    pub is_validator: bool,
+    /// Whether it is catching up.
+    pub syncing: bool,
+    /// Consensus engine name.
+    pub engine: String,
+    /// Pending transactions.
+    pub mempool_txs: usize,
+}
+
+/// An account as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// Address.
+    pub address: Address,
+    /// Balance.
+    #[serde(with = "dec_u128")]
+    pub balance: Amount,
+    /// Next nonce.
+    #[serde(with = "dec_u64")]
+    pub nonce: u64,
+    /// Staked amount (0 until staking lands).
+    #[serde(with = "dec_u128")]
+    pub staked: Amount,
+}
+
+/// A transaction with its hash.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TxView {
+    /// Hash.
+    pub hash: Hash,
+    /// The transaction.
+    #[serde(flatten)]
+    pub tx: SignedTransaction,
+}
+
+/// A block as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlockView {
+    /// Block hash.
+    pub hash: Hash,
+    /// Header.
+    pub header: Header,
+    /// The commit that finalized it (none for genesis).
+    pub commit: Option<Commit>,
+    /// The previous block's commit, carried in this block.
+    pub last_commit: Option<Commit>,
+    /// Transactions.
+    pub txs: Vec<TxView>,
+}
+
+impl BlockView {
+    fn new(block: &Block, commit: Option<Commit>) -> Self {
+        Self {
+            hash: block.hash(),
+            header: block.header.clone(),
+            commit,
+            last_commit: block.last_commit.clone(),
+            txs: block
+                .txs
+                .iter()
+                .map(|t| TxView {
+                    hash: t.hash(),
+                    tx: t.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// From a committed block.
+    pub fn from_committed(cb: &CommittedBlock) -> Self {
+        Self::new(&cb.block, Some(cb.commit.clone()))
+    }
+}
+
+/// A committed transaction as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TxInfo {
+    /// Hash.
+    pub hash: Hash,
+    /// The transaction.
+    pub tx: SignedTransaction,
+    /// Its receipt.
+    pub receipt: Receipt,
+    /// Height of its block.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+impl From<TxLookup> for TxInfo {
+    fn from(t: TxLookup) -> Self {
+        Self {
+            hash: t.receipt.tx_hash,
+            tx: t.tx,
+            receipt: t.receipt,
+            height: t.height,
+            index: t.index,
+        }
+    }
+}
+
+/// Starts nodes.
+pub struct Node;
+
+struct Inner {
+    chain: Arc<Chain>,
+    mempool: Arc<Mempool>,
+    sink: Arc<BlockSink>,
+    engine: Box<dyn ConsensusEngine>,
+    blocks: broadcast::Sender<CommittedBlock>,
+    rpc: Mutex<Option<crate::rpc::RpcServer>>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    rpc_addr: Option<SocketAddr>,
+    stopped: AtomicBool,
+}
+
+impl Inner {
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::info!(target: "batara::node", "stopping");
+        if let Some(rpc) = self.rpc.lock().take() {
+            rpc.stop();
+        }
+        self.engine.stop();
+        self.sink.wake_all();
+        if let Some(rt) = self.runtime.lock().take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running node. Cheap to clone; every clone is the same node. The node stops on
+/// [`NodeHandle::stop`] or when the last handle is dropped.
+#[derive(Clone)]
+pub struct NodeHandle {
+    inner: Arc<Inner>,
+}
+
+/// A reference to a node that does not keep it alive (what the RPC server holds).
+#[derive(Clone)]
+pub struct WeakNodeHandle(Weak<Inner>);
+
+impl WeakNodeHandle {
+    /// The node, if it is still running.
+    pub fn upgrade(&self) -> Option<NodeHandle> {
+        self.0
+            .upgrade()
+            .filter(|i| !i.stopped.load(Ordering::SeqCst))
+            .map(|inner| NodeHandle { inner })
+    }
+}
+
+impl Node {
+    /// Starts a node: opens (or creates) its chain, starts consensus and, if enabled, JSON-RPC.
+    pub fn start(opts: NodeOptions) -> Result<NodeHandle> {
+        let NodeOptions {
+            config,
+            genesis,
+            validator_key,
+        } = opts;
+        genesis.validate()?;
+        let store: Arc<dyn Storage> = if config.storage.ephemeral {
+            Arc::new(RocksStore::ephemeral(&config.storage)?)
+        } else {
+            let dir = config
+                .data_dir
+                .clone()
+                .ok_or_else(|| Error::InvalidInput("data_dir is required unless storage.ephemeral is set".into()))?;
+            std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+                context: format!("creating {}", dir.display()),
+                source,
+            })?;
+            Arc::new(RocksStore::open(&dir.join("db"), &config.storage)?)
+        };
+        let chain = Arc::new(Chain::open(store, genesis)?);
+        let mempool = Arc::new(Mempool::new(config.mempool.clone(), chain.genesis().chain_id.clone()));
+        let (blocks, _) = broadcast::channel(1024);
+        let sink = Arc::new(BlockSink::new(chain.clone(), mempool.clone(), blocks.clone()));
+        let engine = Self::engine(&chain, &sink, validator_key, &config)?;
+        let head = chain.head();
+        tracing::info!(target: "batara::node", chain_id = %chain.genesis().chain_id, height = head.header.height, hash = %head.hash, "node started");
+        let runtime = if config.rpc.enabled {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("batara-rpc")
+                    .enable_all()
+                    .build()
+                    .map_err(|source| Error::Io {
+                        context: "starting the RPC runtime".into(),
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
+        let mut rpc_err = None;
+        // The RPC server holds only a weak handle, so dropping the last NodeHandle stops the node.
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let (rpc, rpc_addr) = match &runtime {
+                Some(rt) => match crate::rpc::RpcServer::start(rt.handle(), &config.rpc, WeakNodeHandle(weak.clone())) {
+                    Ok((server, addr)) => (Some(server), Some(addr)),
+                    Err(e) => {
+                        rpc_err = Some(e);
+                        (None, None)
+                    }
+                },
+                None => (None, None),
+            };
+            Inner {
+                chain,
+                mempool,
+                sink,
+                engine,
+                blocks,
+                rpc: Mutex::new(rpc),
+                runtime: Mutex::new(runtime),
+                rpc_addr,
+                stopped: AtomicBool::new(false),
+            }
+        });
+        if let Some(e) = rpc_err {
+            inner.stop();
+            return Err(e);
+        }
+        if let Some(addr) = inner.rpc_addr {
+            tracing::info!(target: "batara::node", %addr, "JSON-RPC listening");
+        }
+        Ok(NodeHandle { inner })
+    }
+
+    fn engine(
+        chain: &Arc<Chain>,
+        sink: &Arc<BlockSink>,
+        key: Option<Keypair>,
+        config: &NodeConfig,
+    ) -> Result<Box<dyn ConsensusEngine>> {
+        let validators = chain.validators();
+        let key = match key {
+            Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => k,
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "no consensus engine for this node: the dev engine needs the key of the genesis' only \
+                     validator ({} validators in genesis); multi-validator networks need the BFT engine, which \
+                     this build does not have yet",
+                    validators.len()
+                )))
+            }
+        };
+        Ok(Box::new(DevEngine::start(
+            sink.clone(),
+            Box::new(LocalSigner(key)),
+            Box::new(SystemClock),
+            &config.consensus,
+        )))
+    }
+
+    /// Starts a dev chain: [`DevOptions::accounts`] funded accounts ([`genesis::dev_account_key`]),
+    /// the well-known dev validator, in memory unless a data directory is given.
+    pub fn dev(opts: DevOptions) -> Result<NodeHandle> {
+        let validator = genesis::dev_validator_key();
+        let genesis = Genesis::dev(&opts.chain_id, opts.accounts, validator.public_key(), 0);
+        let mut config = NodeConfig::default();
+        config.storage.ephemeral = opts.data_dir.is_none();
+        config.storage.sync_writes = false;
+        config.data_dir = opts.data_dir;
+        config.consensus.mode = opts.mode;
+        config.consensus.block_time_ms = opts.block_time_ms;
+        match opts.rpc_addr {
+            Some(a) => config.rpc.addr = a,
+            None => config.rpc.enabled = false,
+        }
+        Node::start(NodeOptions {
+            config,
+            genesis,
+            validator_key: Some(validator),
+        })
+    }
+}
+
+/// The result of submitting one transaction of a batch.
+pub type SubmitResult = std::result::Result<Hash, Rejection>;
+
+impl NodeHandle {
+    fn live(&self) -> Result<()> {
+        if self.inner.stopped.load(Ordering::SeqCst) {
+            Err(Error::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A handle that does not keep the node alive.
+    pub fn downgrade(&self) -> WeakNodeHandle {
+        WeakNodeHandle(Arc::downgrade(&self.inner))
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.inner.chain.genesis().chain_id
+    }
+
+    /// The chain (read access for tools such as the benchmark and tests).
+    pub fn chain(&self) -> &Arc<Chain> {
+        &self.inner.chain
+    }
+
+    /// The JSON-RPC address, when serving.
+    pub fn rpc_addr(&self) -> Option<SocketAddr> {
+        self.inner.rpc_addr
+    }
+
+    /// Node status.
+    pub fn info(&self) -> NodeInfo {
+        let head = self.inner.chain.head();
+        NodeInfo {
+            chain_id: self.chain_id().to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            height: head.header.height,
+            latest_hash: head.hash,
+            genesis_hash: self.inner.chain.genesis_hash(),
+            peers: 0,
+            is_validator: self.inner.engine.is_validator(),
+            syncing: false,
+            engine: self.inner.engine.name().to_owned(),
+            mempool_txs: self.inner.mempool.stats().txs,
+        }
+    }
+
+    /// Mempool counts.
+    pub fn mempool_stats(&self) -> PoolStats {
+        self.inner.mempool.stats()
+    }
+
+    /// Submits one signed transaction (canonical bytes). Returns its hash once it is in the mempool.
+    pub fn submit(&self, bytes: &[u8]) -> Result<Hash> {
+        self.live()?;
+        let mut r = self.submit_batch(&[bytes]);
+        Ok(r.pop().expect("one result per transaction")?)
+    }
+
+    /// Submits many signed transactions; signatures are batch-verified on all cores. One result per
+    /// transaction, in order.
+    pub fn submit_batch<B: AsRef<[u8]>>(&self, txs: &[B]) -> Vec<SubmitResult> {
+        if self.live().is_err() {
+            return txs.iter().map(|_| Err(Rejection::Unavailable("node stopped".into()))).collect();
+        }
+        let mempool = &self.inner.mempool;
+        let mut results: Vec<Option<SubmitResult>> = vec![None; txs.len()];
+        let mut decoded: Vec<(usize, PoolTx)> = Vec::with_capacity(txs.len());
+        for (i, raw) in txs.iter().enumerate() {
+            let raw = raw.as_ref();
+            let parsed = SignedTransaction::from_bytes(raw)
+                .map_err(|e| Rejection::Malformed(e.to_string()))
+                .and_then(|tx| {
+                    mempool.precheck(&tx, raw.len())?;
+                    let hash = crypto::sha256(raw);
+                    PoolTx::new(tx, hash, raw.len()).ok_or_else(|| Rejection::Malformed("amount + fee overflows".into()))
+                });
+            match parsed {
+                Ok(p) if mempool.contains(&p.hash) => results[i] = Some(Err(Rejection::Duplicate(p.hash))),
+                Ok(p) => decoded.push((i, p)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let messages: Vec<Vec<u8>> = decoded.iter().map(|(_, p)| p.tx.body.signing_message()).collect();
+        let items: Vec<BatchItem> = decoded
+            .iter()
+            .zip(&messages)
+            .map(|((_, p), m)| BatchItem {
+                public_key: &p.tx.body.signer,
+                message: m,
+                signature: &p.tx.signature,
+            })
+            .collect();
+        let verdicts = crypto::verify_batch(&items);
+        let mut good = Vec::with_capacity(decoded.len());
+        let mut good_idx = Vec::with_capacity(decoded.len());
+        for ((i, p), v) in decoded.into_iter().zip(verdicts) {
+            match v {
+                Ok(()) => {
+                    good_idx.push((i, p.hash));
+                    good.push(p);
+                }
+                Err(_) => results[i] = Some(Err(Rejection::BadSignature)),
+            }
+        }
+        let state = self.inner.chain.state();
+        let inserted = mempool.insert_batch(good, |a| state.account(a).map_err(|e| e.to_string()));
+        let mut any = false;
+        for ((i, hash), r) in good_idx.into_iter().zip(inserted) {
+            any |= r.is_ok();
+            results[i] = Some(r.map(|()| hash));
+        }
+        if any {
+            self.inner.engine.notify_txs();
+        }
+        results.into_iter().map(|r| r.expect("every transaction has a result")).collect()
+    }
+
+    /// Waits until transaction `hash` is in a committed block, at most `timeout`.
+    pub fn wait_for_tx(&self, hash: &Hash, timeout: Duration) -> Result<TxInfo> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.inner.chain.head().header.height;
+            if let Some(t) = self.inner.chain.transaction(hash)? {
+                return Ok(t.into());
+            }
+            self.live()?;
+            if !self.inner.mempool.contains(hash) {
+                if let Some(t) = self.inner.chain.transaction(hash)? {
+                    return Ok(t.into());
+                }
+                return Err(Error::NotFound(format!(
+                    "transaction {hash} is neither pending nor committed (dropped, reverted or never submitted)"
+                )));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout(format!("transaction {hash} not committed within {timeout:?}")));
+            }
+            self.inner.sink.wait_head_change(seen, deadline - now);
+        }
+    }
+
+    /// The next nonce for `address`, counting its pending transactions.
+    pub fn next_nonce(&self, address: &Address) -> Result<u64> {
+        let acct = self.inner.chain.state().account(address)?;
+        Ok(self.inner.mempool.next_nonce(address, acct.nonce))
+    }
+
+    /// Builds, signs (next nonce) and submits a transfer; with `wait`, returns after it commits.
+    pub fn transfer(&self, key: &Keypair, to: Address, amount: Amount, fee: Amount, wait: bool) -> Result<Hash> {
+        let tx = TxBody {
+            chain_id: self.chain_id().to_owned(),
+            signer: key.public_key(),
+            nonce: self.next_nonce(&key.address())?,
+            fee,
+            kind: TxKind::Transfer { to, amount },
+        }
+        .sign(key);
+        let hash = self.submit(&tx.to_bytes())?;
+        if wait {
+            self.wait_for_tx(&hash, Duration::from_secs(60))?;
+        }
+        Ok(hash)
+    }
+
+    fn height_of(&self, id: BlockId) -> Result<u64> {
+        let head = self.inner.chain.head().header.height;
+        let h = match id {
+            BlockId::Latest => head,
+            BlockId::Height(h) => h,
+            BlockId::Hash(hash) => self
+                .inner
+                .chain
+                .height_of(&hash)?
+                .ok_or_else(|| Error::NotFound(format!("block {hash}")))?,
+        };
+        if h > head {
+            return Err(Error::NotFound(format!("block at height {h} (head is {head})")));
+        }
+        Ok(h)
+    }
+
+    /// A block with its commit and transaction hashes.
+    pub fn block(&self, id: BlockId) -> Result<BlockView> {
+        let h = self.height_of(id)?;
+        let block = self
+            .inner
+            .chain
+            .block(h)?
+            .ok_or_else(|| Error::NotFound(format!("block at height {h}")))?;
+        let commit = self.inner.chain.commit_at(h)?;
+        Ok(BlockView::new(&block, commit))
+    }
+
+    /// A header.
+    pub fn header(&self, id: BlockId) -> Result<Header> {
+        let h = self.height_of(id)?;
+        self.inner
+            .chain
+            .header(h)?
+            .ok_or_else(|| Error::NotFound(format!("header at height {h}")))
+    }
+
+    /// A committed transaction with its receipt.
+    pub fn transaction(&self, hash: &Hash) -> Result<TxInfo> {
+        self.inner
+            .chain
+            .transaction(hash)?
+            .map(TxInfo::from)
+            .ok_or_else(|| Error::NotFound(format!("transaction {hash}")))
+    }
+
+    /// An account, at the head or after block `height`.
+    pub fn account(&self, address: &Address, height: Option<u64>) -> Result<AccountInfo> {
+        let acct = match height {
+            None => self.inner.chain.state().account(address)?,
+            Some(h) => {
+                self.height_of(BlockId::Height(h))?;
+                self.inner.chain.state().account_at(address, h)?.unwrap_or_default()
+            }
+        };
+        Ok(AccountInfo {
+            address: *address,
+            balance: acct.balance,
+            nonce: acct.nonce,
+            staked: 0,
+        })
+    }
+
+    /// An account with a proof against the state root of block `height` (default: head).
+    pub fn proof(&self, address: &Address, height: Option<u64>) -> Result<AccountProof> {
+        let h = self.height_of(height.map_or(BlockId::Latest, BlockId::Height))?;
+        Ok(self.inner.chain.state().prove(address, h)?)
+    }
+
+    /// The validator set.
+    pub fn validators(&self) -> Vec<ValidatorInfo> {
+        self.inner.chain.validators().to_vec()
+    }
+
+    /// A stream of committed blocks from now on.
+    pub fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock> {
+        self.inner.blocks.subscribe()
+    }
+
+    fn dev(&self, what: &'static str) -> Result<&dyn DevControls> {
+        self.live()?;
+        self.inner
+            .engine
+            .dev_controls()
+            .ok_or(Error::Consensus(ConsensusError::NotDev(what)))
+    }
+
+    /// Makes `count` blocks now (dev chains).
+    pub fn mine(&self, count: u32) -> Result<Vec<BlockView>> {
+        Ok(self
+            .dev("dev_mine")?
+            .mine(count)?
+            .iter()
+            .map(BlockView::from_committed)
+            .collect())
+    }
+
+    /// Remembers the head; returns a snapshot id (dev chains).
+    pub fn snapshot(&self) -> Result<u64> {
+        Ok(self.dev("dev_snapshot")?.snapshot())
+    }
+
+    /// Returns to a snapshot (dev chains).
+    pub fn revert(&self, id: u64) -> Result<()> {
+        Ok(self.dev("dev_revert")?.revert(id)?)
+    }
+
+    /// Sets a balance in a new block (dev chains).
+    pub fn set_balance(&self, address: &Address, amount: Amount) -> Result<BlockView> {
+        Ok(BlockView::from_committed(&self.dev("dev_setBalance")?.set_balance(*address, amount)?))
+    }
+
+    /// Moves block time forward; returns the total offset in ms (dev chains).
+    pub fn increase_time(&self, ms: u64) -> Result<u64> {
+        Ok(self.dev("dev_increaseTime")?.increase_time(ms))
+    }
+
+    /// Stops the node: RPC, then consensus (finishing a block being written). Idempotent.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// True once stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+}

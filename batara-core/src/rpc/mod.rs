@@ -1,0 +1,335 @@
+//! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee).
+//!
+//! Owns: method names and parameter shapes (see `API.md`), mapping [`Error`] to JSON-RPC error
+//! codes, and the server's limits (request and response size, connections). Parameters may be a
+//! positional array or an object with the names below.
+//!
+//! Error codes: `-32700` parse error, `-32600` invalid request, `-32601` no such method, `-32602` bad
+//! params (wrong type, bad address or hash, ...), `-32007` request body too large, `-32603` internal;
+//! node errors: `-32020` transaction rejected (`data.reason` is the stable reason code, e.g.
+//! `nonce_too_low`), `-32021` not found, `-32022` not a dev chain, `-32023` timed out, `-32024` node
+//! stopped. Every message names the cause, e.g. `nonce too low: expected 7, got 5`.
+//!
+//! Must never: keep the node alive (it holds a [`WeakNodeHandle`]) or block an async worker on a
+//! long call (submission and dev controls run on the blocking pool).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use jsonrpsee::server::{
+    PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle, SubscriptionMessage,
+};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::config::RpcConfig;
+use crate::error::{Error, ErrorKind};
+use crate::node::{BlockId, BlockView, NodeHandle, WeakNodeHandle};
+use crate::types::{dec_u128, Address, Amount, Hash};
+
+/// Transaction rejected.
+pub const CODE_REJECTED: i32 = -32020;
+/// Not found.
+pub const CODE_NOT_FOUND: i32 = -32021;
+/// Dev control on a non-dev chain.
+pub const CODE_NOT_DEV: i32 = -32022;
+/// Timed out.
+pub const CODE_TIMEOUT: i32 = -32023;
+/// Node stopped.
+pub const CODE_STOPPED: i32 = -32024;
+/// Bad params (JSON-RPC standard).
+pub const CODE_INVALID_PARAMS: i32 = -32602;
+/// Internal error (JSON-RPC standard).
+pub const CODE_INTERNAL: i32 = -32603;
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+fn to_rpc(e: Error) -> ErrorObjectOwned {
+    let code = match e.kind() {
+        ErrorKind::Rejected => CODE_REJECTED,
+        ErrorKind::NotFound => CODE_NOT_FOUND,
+        ErrorKind::InvalidInput => CODE_INVALID_PARAMS,
+        ErrorKind::NotDev => CODE_NOT_DEV,
+        ErrorKind::Timeout => CODE_TIMEOUT,
+        ErrorKind::Stopped => CODE_STOPPED,
+        ErrorKind::Config | ErrorKind::Io | ErrorKind::Internal => CODE_INTERNAL,
+    };
+    let data = match &e {
+        Error::Rejected(r) => Some(json!({ "reason": r.code() })),
+        _ => None,
+    };
+    ErrorObjectOwned::owned(code, e.to_string(), data)
+}
+
+fn bad_params(msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(CODE_INVALID_PARAMS, msg.into(), None::<()>)
+}
+
+/// Positional or named parameters, read by name and position.
+struct Args(Vec<Option<Value>>);
+
+impl Args {
+    fn parse(params: &Params, names: &[&str]) -> RpcResult<Self> {
+        let v: Option<Value> = if params.as_str().is_none() {
+            None
+        } else {
+            Some(params.parse::<Value>().map_err(|e| bad_params(e.message().to_owned()))?)
+        };
+        let slots = match v {
+            None | Some(Value::Null) => vec![None; names.len()],
+            Some(Value::Array(a)) => {
+                if a.len() > names.len() {
+                    return Err(bad_params(format!("expected at most {} params, got {}", names.len(), a.len())));
+                }
+                let mut s: Vec<Option<Value>> = a.into_iter().map(Some).collect();
+                s.resize(names.len(), None);
+                s
+            }
+            Some(Value::Object(mut o)) => {
+                let s = names.iter().map(|n| o.remove(*n)).collect();
+                if let Some(k) = o.keys().next() {
+                    return Err(bad_params(format!("unknown param {k:?}; expected {names:?}")));
+                }
+                s
+            }
+            Some(other) => return Err(bad_params(format!("params must be an array or object, got {other}"))),
+        };
+        Ok(Args(
+            slots
+                .into_iter()
+                .map(|v| v.filter(|v| !v.is_null()))
+                .collect(),
+        ))
+    }
+
+    fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
+        match &self.0[i] {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| bad_params(format!("invalid {name}: {e}"))),
+        }
+    }
+
+    fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
+        self.opt(i, name)?
+            .ok_or_else(|| bad_params(format!("missing param {name}")))
+    }
+}
+
+/// Reads a u64 given as a JSON number or a decimal string.
+fn opt_u64(args: &Args, i: usize, name: &str) -> RpcResult<Option<u64>> {
+    #[derive(serde::Deserialize)]
+    struct W(#[serde(with = "crate::types::dec_u64")] u64);
+    Ok(args.opt::<W>(i, name)?.map(|w| w.0))
+}
+
+/// Parses a block id: a height (number or decimal string), a 0x-hash, or "latest".
+fn block_id(args: &Args, i: usize) -> RpcResult<BlockId> {
+    match &args.0[i] {
+        None => Ok(BlockId::Latest),
+        Some(Value::String(s)) if s == "latest" => Ok(BlockId::Latest),
+        Some(Value::String(s)) if s.starts_with("0x") => s
+            .parse::<Hash>()
+            .map(BlockId::Hash)
+            .map_err(|e| bad_params(e.to_string())),
+        Some(_) => Ok(BlockId::Height(opt_u64(args, i, "height")?.expect("present"))),
+    }
+}
+
+fn node(ctx: &WeakNodeHandle) -> RpcResult<NodeHandle> {
+    ctx.upgrade().ok_or_else(|| to_rpc(Error::Stopped))
+}
+
+fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
+    let h = s.strip_prefix("0x").unwrap_or(s);
+    hex::decode(h).map_err(|e| bad_params(format!("transaction must be 0x-hex: {e}")))
+}
+
+fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(ctx);
+    m.register_method("node_info", |p, ctx, _| -> RpcResult<Value> {
+        Args::parse(&p, &[])?;
+        Ok(json!(node(ctx)?.info()))
+    })?;
+    m.register_method("chain_getBlock", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["block"])?;
+        Ok(json!(node(ctx)?.block(block_id(&a, 0)?).map_err(to_rpc)?))
+    })?;
+    m.register_method("chain_getHeader", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["block"])?;
+        let n = node(ctx)?;
+        let id = block_id(&a, 0)?;
+        let header = n.header(id).map_err(to_rpc)?;
+        Ok(json!({ "hash": header.hash(), "header": header }))
+    })?;
+    m.register_method("chain_getTransaction", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["hash"])?;
+        let hash: Hash = a.req(0, "hash")?;
+        Ok(json!(node(ctx)?.transaction(&hash).map_err(to_rpc)?))
+    })?;
+    m.register_method("state_getAccount", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["address", "height"])?;
+        let addr: Address = a.req(0, "address")?;
+        let h = opt_u64(&a, 1, "height")?;
+        Ok(json!(node(ctx)?.account(&addr, h).map_err(to_rpc)?))
+    })?;
+    m.register_method("state_getProof", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["address", "height"])?;
+        let addr: Address = a.req(0, "address")?;
+        let h = opt_u64(&a, 1, "height")?;
+        let proof = node(ctx)?.proof(&addr, h).map_err(to_rpc)?;
+        let mut v = json!(proof);
+        v["address"] = json!(addr);
+        Ok(v)
+    })?;
+    m.register_method("staking_getValidators", |p, ctx, _| -> RpcResult<Value> {
+        Args::parse(&p, &["height"])?;
+        let vals = node(ctx)?.validators();
+        Ok(Value::Array(
+            vals.iter()
+                .map(|v| {
+                    json!({
+                        "address": v.address, "pubkey": v.pubkey, "stake": "0",
+                        "voting_power": v.power.to_string(), "jailed": false,
+                    })
+                })
+                .collect(),
+        ))
+    })?;
+    m.register_blocking_method("tx_submit", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["tx"])?;
+        let raw = decode_tx_hex(&a.req::<String>(0, "tx")?)?;
+        Ok(json!(node(&ctx)?.submit(&raw).map_err(to_rpc)?))
+    })?;
+    m.register_blocking_method("tx_submitBatch", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["txs"])?;
+        let hexes: Vec<String> = a.req(0, "txs")?;
+        let raws = hexes.iter().map(|h| decode_tx_hex(h)).collect::<RpcResult<Vec<_>>>()?;
+        let results = node(&ctx)?.submit_batch(&raws);
+        Ok(Value::Array(
+            results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(h) => json!({ "hash": h }),
+                    Err(e) => json!({ "error": e.to_string(), "reason": e.code() }),
+                })
+                .collect(),
+        ))
+    })?;
+    m.register_blocking_method("dev_mine", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["blocks"])?;
+        let count = opt_u64(&a, 0, "blocks")?.unwrap_or(1);
+        if count == 0 || count > 10_000 {
+            return Err(bad_params("blocks must be between 1 and 10000"));
+        }
+        let blocks = node(&ctx)?.mine(count as u32).map_err(to_rpc)?;
+        Ok(Value::Array(
+            blocks
+                .iter()
+                .map(|b| json!({ "height": b.header.height.to_string(), "hash": b.hash, "txs": b.txs.len() }))
+                .collect(),
+        ))
+    })?;
+    m.register_blocking_method("dev_snapshot", |p, ctx, _| -> RpcResult<Value> {
+        Args::parse(&p, &[])?;
+        Ok(json!(node(&ctx)?.snapshot().map_err(to_rpc)?.to_string()))
+    })?;
+    m.register_blocking_method("dev_revert", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["snapshot"])?;
+        let id = opt_u64(&a, 0, "snapshot")?.ok_or_else(|| bad_params("missing param snapshot"))?;
+        node(&ctx)?.revert(id).map_err(to_rpc)?;
+        Ok(json!(true))
+    })?;
+    m.register_blocking_method("dev_setBalance", |p, ctx, _| -> RpcResult<Value> {
+        #[derive(serde::Deserialize)]
+        struct Amt(#[serde(with = "dec_u128")] Amount);
+        let a = Args::parse(&p, &["address", "amount"])?;
+        let addr: Address = a.req(0, "address")?;
+        let amount: Amt = a.req(1, "amount")?;
+        let b = node(&ctx)?.set_balance(&addr, amount.0).map_err(to_rpc)?;
+        Ok(json!({ "height": b.header.height.to_string(), "hash": b.hash }))
+    })?;
+    m.register_blocking_method("dev_increaseTime", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["ms"])?;
+        let ms = opt_u64(&a, 0, "ms")?.ok_or_else(|| bad_params("missing param ms"))?;
+        Ok(json!(node(&ctx)?.increase_time(ms).map_err(to_rpc)?.to_string()))
+    })?;
+    m.register_subscription(
+        "chain_subscribeBlocks",
+        "chain_block",
+        "chain_unsubscribeBlocks",
+        |_p, pending: PendingSubscriptionSink, ctx, _| async move {
+            let mut rx = match ctx.upgrade() {
+                Some(n) => n.subscribe_blocks(),
+                None => {
+                    pending.reject(to_rpc(Error::Stopped)).await;
+                    return Ok(());
+                }
+            };
+            let sink = pending.accept().await?;
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => break,
+                    r = rx.recv() => match r {
+                        Ok(cb) => {
+                            let raw = serde_json::value::to_raw_value(&BlockView::from_committed(&cb))?;
+                            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
+                                break;
+                            }
+                        }
+                        Err(RecvError::Lagged(n)) => {
+                            tracing::warn!(target: "batara::rpc", skipped = n, "block subscriber too slow; blocks skipped");
+                        }
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(m)
+}
+
+/// A running JSON-RPC server.
+pub struct RpcServer {
+    handle: ServerHandle,
+}
+
+impl RpcServer {
+    /// Binds `cfg.addr` and serves the node on the runtime `rt`. Returns the bound address.
+    pub fn start(
+        rt: &tokio::runtime::Handle,
+        cfg: &RpcConfig,
+        node: WeakNodeHandle,
+    ) -> Result<(Self, SocketAddr), Error> {
+        let io = |context: String| move |source| Error::Io { context, source };
+        let listener = std::net::TcpListener::bind(cfg.addr).map_err(io(format!("cannot bind JSON-RPC to {}", cfg.addr)))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(io("configuring the JSON-RPC socket".into()))?;
+        let addr = listener.local_addr().map_err(io("reading the JSON-RPC address".into()))?;
+        let module = build_module(node).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let _guard = rt.enter();
+        let config = ServerConfig::builder()
+            .max_request_body_size(cfg.max_request_bytes)
+            .max_response_body_size(cfg.max_response_bytes)
+            .max_connections(cfg.max_connections)
+            .build();
+        let server = Server::builder()
+            .set_config(config)
+            .build_from_tcp(listener)
+            .map_err(io("starting the JSON-RPC server".into()))?;
+        let handle = server.start(module);
+        Ok((Self { handle }, addr))
+    }
+
+    /// Stops serving; open connections are closed.
+    pub fn stop(self) {
+        let _ = self.handle.stop();
+        // Give in-flight calls a moment to finish so clients see answers, not resets.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,365 @@
+//! The state manager: accounts in an authenticated, versioned key-value tree.
+//!
+//! Owns: the state tree (a Jellyfish Merkle tree from the `jmt` crate, SHA-256, nodes and values
+//! kept in [`Column::StateNodes`] / [`Column::StateValues`]), the plain latest-state table
+//! ([`Column::Accounts`]) that execution reads, per-block changesets, and account proofs.
+//!
+//! Versions are block heights: the tree at version `h` is the state after block `h` (genesis is 0),
+//! and its root is header `h`'s `state_root`. Keys: `acct/<20 address bytes>` for accounts (borsh
+//! [`Account`]), `sys/block` for the height/time of the last block (written every block, so every
+//! version has its own root). Later modules add their own prefixes.
+//!
+//! Must never: write outside a block's [`WriteBatch`], or let the plain table and the tree disagree.
+//! Old versions are kept (no pruning yet), so any height can be queried and proven.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::storage::{decode, height_key, Column, Storage, StorageError, WriteBatch};
+use crate::types::{dec_u128, dec_u64, Address, Amount, Hash};
+
+/// State errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Storage failed underneath.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The tree could not be read or updated.
+    #[error("state tree: {0}")]
+    Tree(String),
+    /// No state exists at that height (in the future, or reverted).
+    #[error("no state at height {0}")]
+    NoVersion(u64),
+    /// A proof did not verify.
+    #[error("invalid proof: {0}")]
+    InvalidProof(String),
+}
+
+/// An account: balance and the nonce its next transaction must carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Account {
+    /// Balance in the smallest unit.
+    #[serde(with = "dec_u128")]
+    pub balance: Amount,
+    /// Number of transactions sent (the next one's nonce).
+    #[serde(with = "dec_u64")]
+    pub nonce: u64,
+}
+
+/// The tree key of an account.
+pub fn account_key(addr: &Address) -> Vec<u8> {
+    let mut k = b"acct/".to_vec();
+    k.extend_from_slice(&addr.0);
+    k
+}
+
+/// The tree key of the last block's height and time.
+pub const BLOCK_META_KEY: &[u8] = b"sys/block";
+
+fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Sha256>(key)
+}
+
+/// An account with a proof against a state root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountProof {
+    /// The account; `None` proves it does not exist.
+    pub value: Option<Account>,
+    /// borsh bytes of the `jmt` sparse Merkle proof.
+    #[serde(with = "hex_bytes")]
+    pub proof: Vec<u8>,
+    /// The root it verifies against (the header's `state_root` at `height`).
+    pub state_root: Hash,
+    /// Height of that state.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+}
+
+/// serde for byte vectors as 0x-hex.
+pub mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    /// Writes 0x-hex.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(v)))
+    }
+    /// Reads 0x-hex (the prefix is optional).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Checks that `proof` shows `address` holding `value` (or being absent) under `state_root`.
+pub fn verify_account_proof(
+    state_root: &Hash,
+    address: &Address,
+    value: Option<&Account>,
+    proof: &[u8],
+) -> Result<(), StateError> {
+    let p: jmt::proof::SparseMerkleProof<Sha256> =
+        borsh::from_slice(proof).map_err(|e| StateError::InvalidProof(e.to_string()))?;
+    let bytes = value.map(|a| borsh::to_vec(a).expect("borsh into Vec"));
+    p.verify(RootHash(state_root.0), key_hash(&account_key(address)), bytes)
+        .map_err(|e| StateError::InvalidProof(e.to_string()))
+}
+
+/// Reads the tree's nodes and values from [`Storage`].
+struct TreeStore<'a>(&'a dyn Storage);
+
+fn node_db_key(k: &NodeKey) -> Vec<u8> {
+    let mut key = k.version().to_be_bytes().to_vec();
+    borsh::to_writer(&mut key, k).expect("borsh into Vec");
+    key
+}
+
+fn value_db_key(kh: &KeyHash, version: Version) -> Vec<u8> {
+    let mut key = kh.0.to_vec();
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+impl TreeReader for TreeStore<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.0.get(Column::StateNodes, &node_db_key(node_key))? {
+            Some(b) => Ok(Some(decode("state node", &b)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        let seek = value_db_key(&key_hash, max_version);
+        match self.0.get_prev_with_prefix(Column::StateValues, &key_hash.0, &seek)? {
+            Some((_, v)) => Ok(decode::<Option<Vec<u8>>>("state value", &v)?),
+            None => Ok(None),
+        }
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only jmt's snapshot restore asks for this, and Batara does not restore tree snapshots
+        // (nodes sync by replaying blocks).
+        Err(StateError::Tree("tree snapshot restore is not supported".into()).into())
+    }
+}
+
+/// What a block did to the state, ready to be written with the block.
+pub struct StateUpdate {
+    /// The new state root.
+    pub root: Hash,
+    /// Writes for the tree, the plain table and the changeset.
+    pub batch: WriteBatch,
+}
+
+/// Account state over a [`Storage`].
+#[derive(Clone)]
+pub struct StateManager {
+    store: Arc<dyn Storage>,
+}
+
+impl StateManager {
+    /// State over `store`.
+    pub fn new(store: Arc<dyn Storage>) -> Self {
+        Self { store }
+    }
+
+    /// The latest committed account (default: empty).
+    pub fn account(&self, addr: &Address) -> Result<Account, StateError> {
+        match self.store.get(Column::Accounts, &addr.0)? {
+            Some(b) => Ok(decode("account", &b)?),
+            None => Ok(Account::default()),
+        }
+    }
+
+    /// The account as it was after block `height` (`None` if it did not exist).
+    pub fn account_at(&self, addr: &Address, height: u64) -> Result<Option<Account>, StateError> {
+        let reader = TreeStore(self.store.as_ref());
+        match reader
+            .get_value_option(height, key_hash(&account_key(addr)))
+            .map_err(|e| StateError::Tree(e.to_string()))?
+        {
+            Some(b) => Ok(Some(decode("account", &b)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The state root after block `height`.
+    pub fn root_at(&self, height: u64) -> Result<Hash, StateError> {
+        let reader = TreeStore(self.store.as_ref());
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(&reader);
+        match tree.get_root_hash_option(height) {
+            Ok(Some(r)) => Ok(Hash(r.0)),
+            Ok(None) => Err(StateError::NoVersion(height)),
+            Err(e) => Err(StateError::Tree(e.to_string())),
+        }
+    }
+
+    /// The account at `height` with a proof against that height's state root.
+    pub fn prove(&self, addr: &Address, height: u64) -> Result<AccountProof, StateError> {
+        let state_root = self.root_at(height)?;
+        let reader = TreeStore(self.store.as_ref());
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(&reader);
+        let (value, proof) = tree
+            .get_with_proof(key_hash(&account_key(addr)), height)
+            .map_err(|e| StateError::Tree(e.to_string()))?;
+        let value = match value {
+            Some(b) => Some(decode::<Account>("account", &b)?),
+            None => None,
+        };
+        Ok(AccountProof {
+            value,
+            proof: borsh::to_vec(&proof).expect("borsh into Vec"),
+            state_root,
+            height,
+        })
+    }
+
+    /// Computes the state after a block at `height` that sets `accounts` (and records the block's
+    /// height and time), without writing: the caller writes [`StateUpdate::batch`] with the block.
+    pub fn stage(
+        &self,
+        height: u64,
+        time: u64,
+        accounts: &BTreeMap<Address, Account>,
+    ) -> Result<StateUpdate, StateError> {
+        let mut batch = WriteBatch::default();
+        let mut changeset: Vec<(Address, Option<Account>)> = Vec::with_capacity(accounts.len());
+        let mut values: Vec<(KeyHash, Option<OwnedValue>)> = Vec::with_capacity(accounts.len() + 1);
+        for (addr, acct) in accounts {
+            let prev = self.store.get(Column::Accounts, &addr.0)?;
+            changeset.push((*addr, prev.map(|b| decode("account", &b)).transpose()?));
+            let bytes = borsh::to_vec(acct).expect("borsh into Vec");
+            batch.put(Column::Accounts, addr.0.to_vec(), bytes.clone());
+            values.push((key_hash(&account_key(addr)), Some(bytes)));
+        }
+        values.push((
+            key_hash(BLOCK_META_KEY),
+            Some(borsh::to_vec(&(height, time)).expect("borsh into Vec")),
+        ));
+        let reader = TreeStore(self.store.as_ref());
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(&reader);
+        let (root, update) = tree
+            .put_value_set(values, height)
+            .map_err(|e| StateError::Tree(e.to_string()))?;
+        for (k, node) in update.node_batch.nodes() {
+            batch.put(Column::StateNodes, node_db_key(k), borsh::to_vec(node).expect("borsh into Vec"));
+        }
+        for ((version, kh), v) in update.node_batch.values() {
+            batch.put(
+                Column::StateValues,
+                value_db_key(kh, *version),
+                borsh::to_vec(v).expect("borsh into Vec"),
+            );
+        }
+        batch.put(
+            Column::Changesets,
+            height_key(height),
+            borsh::to_vec(&changeset).expect("borsh into Vec"),
+        );
+        Ok(StateUpdate {
+            root: Hash(root.0),
+            batch,
+        })
+    }
+
+    /// Writes that undo blocks `to+1 ..= from` (newest first): restores the plain table from the
+    /// changesets and deletes those versions of the tree. For dev chains (`dev_revert`).
+    pub fn unwind(&self, from: u64, to: u64, batch: &mut WriteBatch) -> Result<(), StateError> {
+        for h in (to + 1..=from).rev() {
+            let Some(b) = self.store.get(Column::Changesets, &height_key(h))? else {
+                return Err(StateError::NoVersion(h));
+            };
+            let changes: Vec<(Address, Option<Account>)> = decode("changeset", &b)?;
+            for (addr, prev) in changes {
+                match prev {
+                    Some(a) => batch.put(Column::Accounts, addr.0.to_vec(), borsh::to_vec(&a).expect("borsh into Vec")),
+                    None => batch.delete(Column::Accounts, addr.0.to_vec()),
+                }
+                batch.delete(Column::StateValues, value_db_key(&key_hash(&account_key(&addr)), h));
+            }
+            batch.delete(Column::StateValues, value_db_key(&key_hash(BLOCK_META_KEY), h));
+            batch.delete(Column::Changesets, height_key(h));
+        }
+        batch.delete_range(Column::StateNodes, height_key(to + 1), height_key(u64::MAX));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::RocksStore;
+
+    fn mgr() -> (tempfile::TempDir, StateManager) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(dir.path(), &Default::default()).unwrap();
+        (dir, StateManager::new(Arc::new(store)))
+    }
+
+    fn commit(m: &StateManager, h: u64, set: &[(Address, Account)]) -> Hash {
+        let map: BTreeMap<_, _> = set.iter().cloned().collect();
+        let up = m.stage(h, h * 1000, &map).unwrap();
+        m.store.write(up.batch).unwrap();
+        up.root
+    }
+
+    #[test]
+    fn versions_roots_and_proofs() {
+        let (_d, m) = mgr();
+        let a = Address([1; 20]);
+        let b = Address([2; 20]);
+        let r0 = commit(&m, 0, &[(a, Account { balance: 100, nonce: 0 })]);
+        let r1 = commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
+        assert_ne!(r0, r1);
+        assert_eq!(m.root_at(0).unwrap(), r0);
+        assert_eq!(m.root_at(1).unwrap(), r1);
+        assert!(matches!(m.root_at(2), Err(StateError::NoVersion(2))));
+        assert_eq!(m.account(&a).unwrap().balance, 60);
+        assert_eq!(m.account_at(&a, 0).unwrap().unwrap().balance, 100);
+        assert_eq!(m.account_at(&b, 0).unwrap(), None);
+
+        let p = m.prove(&a, 1).unwrap();
+        assert_eq!(p.state_root, r1);
+        verify_account_proof(&r1, &a, p.value.as_ref(), &p.proof).unwrap();
+        // A different value, another root or another address must fail.
+        let forged = Account { balance: 61, nonce: 1 };
+        assert!(verify_account_proof(&r1, &a, Some(&forged), &p.proof).is_err());
+        assert!(verify_account_proof(&r0, &a, p.value.as_ref(), &p.proof).is_err());
+        assert!(verify_account_proof(&r1, &b, p.value.as_ref(), &p.proof).is_err());
+        let mut tampered = p.proof.clone();
+        let n = tampered.len();
+        tampered[n - 1] ^= 1;
+        assert!(verify_account_proof(&r1, &a, p.value.as_ref(), &tampered).is_err());
+        // Non-existence proof.
+        let c = Address([3; 20]);
+        let pc = m.prove(&c, 1).unwrap();
+        assert_eq!(pc.value, None);
+        verify_account_proof(&r1, &c, None, &pc.proof).unwrap();
+        assert!(verify_account_proof(&r1, &c, Some(&Account::default()), &pc.proof).is_err());
+    }
+
+    #[test]
+    fn unwind_restores_previous_state() {
+        let (_d, m) = mgr();
+        let a = Address([1; 20]);
+        let b = Address([2; 20]);
+        let r0 = commit(&m, 0, &[(a, Account { balance: 100, nonce: 0 })]);
+        commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
+        commit(&m, 2, &[(b, Account { balance: 1, nonce: 0 })]);
+        let mut batch = WriteBatch::default();
+        m.unwind(2, 0, &mut batch).unwrap();
+        m.store.write(batch).unwrap();
+        assert_eq!(m.account(&a).unwrap().balance, 100);
+        assert_eq!(m.account(&b).unwrap(), Account::default());
+        assert_eq!(m.root_at(0).unwrap(), r0);
+        assert!(m.root_at(1).is_err());
+        // The chain can grow again from there, to the same root as before for the same writes.
+        let r1b = commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
+        assert_eq!(m.root_at(1).unwrap(), r1b);
+        assert_eq!(m.account_at(&b, 1).unwrap().unwrap().balance, 40);
+    }
+}

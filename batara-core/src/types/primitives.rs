@@ -1,0 +1,285 @@
+//! Fixed-size byte values and their text forms.
+
+use std::fmt;
+use std::str::FromStr;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// bech32 human-readable prefix of addresses.
+pub const ADDRESS_HRP: &str = "bat";
+
+/// Errors parsing the text form of a value.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TypeError {
+    /// Not valid hex, or the wrong number of bytes.
+    #[error("invalid hex for {what}: {reason}")]
+    Hex {
+        /// What was being parsed.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+    /// Not a valid bech32 `bat1…` address.
+    #[error("invalid address {input:?}: {reason}")]
+    Address {
+        /// The text given.
+        input: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// Not a valid decimal integer in range.
+    #[error("invalid number {input:?}: {reason}")]
+    Number {
+        /// The text given.
+        input: String,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], TypeError> {
+    let h = s.strip_prefix("0x").unwrap_or(s);
+    let v = hex::decode(h).map_err(|e| TypeError::Hex {
+        what,
+        reason: e.to_string(),
+    })?;
+    let len = v.len();
+    v.try_into().map_err(|_| TypeError::Hex {
+        what,
+        reason: format!("expected {N} bytes, got {len}"),
+    })
+}
+
+macro_rules! hex_bytes {
+    ($name:ident, $n:expr, $what:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+        pub struct $name(pub [u8; $n]);
+
+        impl $name {
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; $n] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "0x{}", hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TypeError;
+            fn from_str(s: &str) -> Result<Self, TypeError> {
+                parse_hex::<$n>(s, $what).map(Self)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hex_bytes!(Hash, 32, "hash", "A SHA-256 hash.");
+hex_bytes!(PublicKey, 32, "public key", "An ed25519 public key.");
+hex_bytes!(Signature, 64, "signature", "An ed25519 signature (R ‖ S).");
+
+impl Hash {
+    /// The all-zero hash (parent of the genesis header).
+    pub const ZERO: Hash = Hash([0u8; 32]);
+}
+
+impl PublicKey {
+    /// The account address of this key: the first 20 bytes of SHA-256(public key).
+    pub fn address(&self) -> Address {
+        let h = crate::crypto::sha256(&self.0);
+        let mut a = [0u8; 20];
+        a.copy_from_slice(&h.0[..20]);
+        Address(a)
+    }
+}
+
+/// An account address: 20 bytes, shown as bech32 with prefix `bat`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+pub struct Address(pub [u8; 20]);
+
+impl Address {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hrp = bech32::Hrp::parse_unchecked(ADDRESS_HRP);
+        match bech32::encode::<bech32::Bech32>(hrp, &self.0) {
+            Ok(s) => f.write_str(&s),
+            Err(_) => Err(fmt::Error),
+        }
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Address {
+    type Err = TypeError;
+    fn from_str(s: &str) -> Result<Self, TypeError> {
+        let err = |reason: String| TypeError::Address {
+            input: s.chars().take(100).collect(),
+            reason,
+        };
+        let (hrp, data) = bech32::decode(s).map_err(|e| err(e.to_string()))?;
+        if !hrp.as_str().eq_ignore_ascii_case(ADDRESS_HRP) {
+            return Err(err(format!("prefix must be {ADDRESS_HRP:?}, got {:?}", hrp.as_str())));
+        }
+        // Only the original bech32 checksum is produced; refuse bech32m so one address has one text.
+        let canonical = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse_unchecked(ADDRESS_HRP), &data)
+            .map_err(|e| err(e.to_string()))?;
+        if !canonical.eq_ignore_ascii_case(s) {
+            return Err(err("not a bech32 (BIP-173) checksum".into()));
+        }
+        let len = data.len();
+        let bytes: [u8; 20] = data
+            .try_into()
+            .map_err(|_| err(format!("expected 20 bytes, got {len}")))?;
+        Ok(Address(bytes))
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A decimal string or a JSON number, for the u64/u128 fields of the JSON forms.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumOrString {
+    Num(u64),
+    Str(String),
+}
+
+fn parse_dec<T: FromStr>(v: NumOrString) -> Result<T, TypeError>
+where
+    T::Err: fmt::Display,
+{
+    match v {
+        NumOrString::Num(n) => n.to_string().parse().map_err(|e: T::Err| TypeError::Number {
+            input: n.to_string(),
+            reason: e.to_string(),
+        }),
+        NumOrString::Str(s) => {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(TypeError::Number {
+                    input: s,
+                    reason: "expected a non-negative decimal integer".into(),
+                });
+            }
+            s.parse().map_err(|e: T::Err| TypeError::Number {
+                reason: e.to_string(),
+                input: s,
+            })
+        }
+    }
+}
+
+/// serde for `u128` as a decimal string (numbers accepted on input).
+pub mod dec_u128 {
+    use super::*;
+    /// Writes the decimal string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+    /// Reads a decimal string or a JSON number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        parse_dec(NumOrString::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// serde for `u64` as a decimal string (numbers accepted on input).
+pub mod dec_u64 {
+    use super::*;
+    /// Writes the decimal string.
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+    /// Reads a decimal string or a JSON number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        parse_dec(NumOrString::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_round_trip_and_errors() {
+        let a = Address([0xab; 20]);
+        let s = a.to_string();
+        assert!(s.starts_with("bat1"), "{s}");
+        assert_eq!(s.parse::<Address>().unwrap(), a);
+        assert_eq!(s.to_uppercase().parse::<Address>().unwrap(), a);
+        let mut broken = s.clone();
+        broken.pop();
+        broken.push(if s.ends_with('q') { 'p' } else { 'q' });
+        assert!(broken.parse::<Address>().is_err());
+        let other = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("cosmos").unwrap(), &[1; 20]).unwrap();
+        let e = other.parse::<Address>().unwrap_err().to_string();
+        assert!(e.contains("prefix"), "{e}");
+        let short = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("bat").unwrap(), &[1; 19]).unwrap();
+        assert!(short.parse::<Address>().unwrap_err().to_string().contains("20 bytes"));
+        let m = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("bat").unwrap(), &[1; 20]).unwrap();
+        assert!(m.parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn hex_and_decimal_json() {
+        let h = Hash([1; 32]);
+        let j = serde_json::to_string(&h).unwrap();
+        assert_eq!(j, format!("\"0x{}\"", "01".repeat(32)));
+        assert_eq!(serde_json::from_str::<Hash>(&j).unwrap(), h);
+        assert!(serde_json::from_str::<Hash>("\"0x1234\"").is_err());
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(with = "dec_u128")]
+            a: u128,
+        }
+        assert_eq!(serde_json::to_string(&T { a: u128::MAX }).unwrap(), format!("{{\"a\":\"{}\"}}", u128::MAX));
+        assert_eq!(serde_json::from_str::<T>("{\"a\":5}").unwrap(), T { a: 5 });
+        assert!(serde_json::from_str::<T>("{\"a\":\"-5\"}").is_err());
+        assert!(serde_json::from_str::<T>("{\"a\":\"1e3\"}").is_err());
+        assert!(serde_json::from_str::<T>(&format!("{{\"a\":\"{}0\"}}", u128::MAX)).is_err());
+    }
+}

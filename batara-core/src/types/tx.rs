@@ -1,0 +1,163 @@
+//! Transactions: the body a user signs, and the signed envelope the chain carries.
+//!
+//! Signing message: `TX_DOMAIN ‖ borsh(body)`, and `borsh(body)` begins with the chain id, so a
+//! signature is bound to one chain and cannot be replayed on another. Transaction hash:
+//! SHA-256 of the borsh bytes of the whole [`SignedTransaction`] (signatures are strict and
+//! non-malleable, so one transaction has one hash).
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use super::{dec_u128, dec_u64, Address, Amount, Hash, PublicKey, Signature};
+use crate::crypto::{self, CryptoError, Keypair};
+
+/// Domain tag prefixed to every transaction signing message.
+pub const TX_DOMAIN: &[u8] = b"batara/tx/v1";
+
+/// What a transaction does. Each kind is handled by one `Module` (see `chain.rs`); new kinds are
+/// appended here (stake, unstake, deploy, call, propose, vote follow in later modules).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TxKind {
+    /// Move `amount` from the signer to `to`.
+    Transfer {
+        /// Recipient.
+        to: Address,
+        /// Amount in the smallest unit.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxBody {
+    /// Chain this transaction is valid on.
+    pub chain_id: String,
+    /// Public key of the signer; the sender's address is derived from it.
+    pub signer: PublicKey,
+    /// The sender's account nonce this transaction consumes.
+    #[serde(with = "dec_u64")]
+    pub nonce: u64,
+    /// Fee paid to the block proposer, whether the transaction succeeds or fails.
+    #[serde(with = "dec_u128")]
+    pub fee: Amount,
+    /// What the transaction does.
+    pub kind: TxKind,
+}
+
+impl TxBody {
+    /// The bytes the signer signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        let mut m = TX_DOMAIN.to_vec();
+        // Serialising into a Vec cannot fail.
+        borsh::to_writer(&mut m, self).expect("borsh into Vec");
+        m
+    }
+
+    /// The sender's address.
+    pub fn sender(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Signs this body with `key`. The body's `signer` must be `key`'s public key.
+    pub fn sign(self, key: &Keypair) -> SignedTransaction {
+        debug_assert_eq!(self.signer, key.public_key());
+        let signature = key.sign(&self.signing_message());
+        SignedTransaction {
+            body: self,
+            signature,
+        }
+    }
+}
+
+/// A transaction with its signature: the unit the mempool and blocks hold.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct SignedTransaction {
+    /// The signed body.
+    pub body: TxBody,
+    /// ed25519 signature of [`TxBody::signing_message`] by `body.signer`.
+    pub signature: Signature,
+}
+
+impl SignedTransaction {
+    /// Canonical bytes (what `tx_submit` takes and blocks carry).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("borsh into Vec")
+    }
+
+    /// Decodes canonical bytes; trailing bytes are an error.
+    pub fn from_bytes(bytes: &[u8]) -> std::io::Result<Self> {
+        borsh::from_slice(bytes)
+    }
+
+    /// The transaction hash: SHA-256 of the canonical bytes.
+    pub fn hash(&self) -> Hash {
+        crypto::sha256(&self.to_bytes())
+    }
+
+    /// Checks the signature alone (not nonce, balance or chain).
+    pub fn verify_signature(&self) -> Result<(), CryptoError> {
+        crypto::verify(&self.body.signer, &self.body.signing_message(), &self.signature)
+    }
+
+    /// The sender's address.
+    pub fn sender(&self) -> Address {
+        self.body.sender()
+    }
+
+    /// The most the sender can lose to this transaction (fee plus amount moved).
+    pub fn max_cost(&self) -> Option<Amount> {
+        let moved = match &self.body.kind {
+            TxKind::Transfer { amount, .. } => *amount,
+        };
+        moved.checked_add(self.body.fee)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx() -> SignedTransaction {
+        let k = Keypair::from_seed(&[1; 32]);
+        TxBody {
+            chain_id: "c".into(),
+            signer: k.public_key(),
+            nonce: 3,
+            fee: 10,
+            kind: TxKind::Transfer {
+                to: Address([2; 20]),
+                amount: 5,
+            },
+        }
+        .sign(&k)
+    }
+
+    #[test]
+    fn bytes_round_trip_and_signature_binds_chain() {
+        let t = tx();
+        let b = t.to_bytes();
+        assert_eq!(SignedTransaction::from_bytes(&b).unwrap(), t);
+        assert!(t.verify_signature().is_ok());
+        let mut other = t.clone();
+        other.body.chain_id = "d".into();
+        assert!(other.verify_signature().is_err());
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(SignedTransaction::from_bytes(&extra).is_err());
+        assert!(SignedTransaction::from_bytes(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn json_shape() {
+        let t = tx();
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(v["body"]["kind"]["type"], "transfer");
+        assert_eq!(v["body"]["fee"], "10");
+        assert_eq!(v["body"]["nonce"], "3");
+        let back: SignedTransaction = serde_json::from_value(v).unwrap();
+        assert_eq!(back, t);
+    }
+}
