@@ -137,10 +137,21 @@ impl Keypair {
     }
 }
 
+/// True when the encoded y coordinate is below p = 2²⁵⁵ − 19. The other way an encoding can be
+/// non-canonical — x = 0 with the sign bit set — only happens for y = ±1, points of order 1 and 2,
+/// which [`strict_point`] rejects as small order anyway. This spares a field inversion per point.
+fn canonical_y(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f;
+    !(top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
+}
+
 /// Decodes a point that must be canonically encoded and not of small order.
 fn strict_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    if !canonical_y(bytes) {
+        return None;
+    }
     let point = CompressedEdwardsY(*bytes).decompress()?;
-    if point.compress().0 != *bytes || point.is_small_order() {
+    if point.is_small_order() {
         return None;
     }
     Some(point)
@@ -196,24 +207,21 @@ pub struct BatchItem<'a> {
     pub signature: &'a Signature,
 }
 
-fn random_z() -> Result<Scalar, CryptoError> {
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).map_err(|e| CryptoError::Rng(e.to_string()))?;
-    let mut wide = [0u8; 32];
-    wide[..16].copy_from_slice(&b);
-    Ok(Scalar::from_bytes_mod_order(wide))
-}
-
 /// Checks one chunk with a random linear combination; true when all verify.
 fn verify_chunk(items: &[BatchItem<'_>]) -> Result<bool, CryptoError> {
+    // One 128-bit random coefficient per signature, from one call to the OS.
+    let mut random = vec![0u8; 16 * items.len()];
+    getrandom::getrandom(&mut random).map_err(|e| CryptoError::Rng(e.to_string()))?;
     let mut scalars = Vec::with_capacity(1 + 2 * items.len());
     let mut points = Vec::with_capacity(1 + 2 * items.len());
     let mut b_coeff = Scalar::ZERO;
-    for it in items {
+    for (it, zb) in items.iter().zip(random.chunks_exact(16)) {
         let Some(p) = prepare(it.public_key, it.message, it.signature) else {
             return Ok(false);
         };
-        let z = random_z()?;
+        let mut wide = [0u8; 32];
+        wide[..16].copy_from_slice(zb);
+        let z = Scalar::from_bytes_mod_order(wide);
         b_coeff += z * p.s;
         scalars.push(-z);
         points.push(p.r);
@@ -294,6 +302,24 @@ mod tests {
         for (i, r) in res.iter().enumerate() {
             assert_eq!(r.is_ok(), i != 3 && i != 599, "item {i}");
         }
+    }
+
+    #[test]
+    fn canonical_y_matches_recompression() {
+        // Every y in [p, 2^255) is non-canonical; just below p is canonical.
+        let mut b = [0xffu8; 32];
+        b[31] = 0x7f;
+        for low in 0xedu8..=0xff {
+            b[0] = low;
+            assert!(!canonical_y(&b), "{low:#x}");
+        }
+        b[0] = 0xec;
+        assert!(canonical_y(&b));
+        // The sign bit is not part of y.
+        let mut s = Keypair::from_seed(&[3; 32]).public_key().0;
+        assert!(canonical_y(&s));
+        s[31] ^= 0x80;
+        assert!(canonical_y(&s));
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! [`node::Node::start`] gives a [`node::NodeHandle`], the one API that the CLI, the RPC servers and
 //! every language binding wrap. See `ARCHITECTURE.md` in the repository for the layout and seams.
 
+#[cfg(feature = "cli")]
+pub mod bench;
 pub mod chain;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 pub mod consensus;
 pub mod crypto;

@@ -185,6 +185,11 @@ fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrp
         v["address"] = json!(addr);
         Ok(v)
     })?;
+    m.register_method("tx_nextNonce", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["address"])?;
+        let addr: Address = a.req(0, "address")?;
+        Ok(json!(node(ctx)?.next_nonce(&addr).map_err(to_rpc)?.to_string()))
+    })?;
     m.register_method("staking_getValidators", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &["height"])?;
         let vals = node(ctx)?.validators();

@@ -1,0 +1,588 @@
+//! The `batara` command line (behind the `cli` feature): dev chains, node setup, keys, transactions,
+//! queries and the benchmark. Exit codes: 0 ok, 1 a failed request (message on stderr naming the
+//! cause), 2 bad usage.
+//!
+//! Owns: argument parsing, the home directory layout (`config.toml`, `genesis.json`,
+//! `validator_key.json`, `data/`, `accounts/`), printing, and signal handling (SIGINT/SIGTERM stop the
+//! node cleanly). Must never: hold node logic — it calls [`NodeHandle`] or a node's JSON-RPC.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::http_client::HttpClientBuilder;
+use serde_json::{json, Value};
+
+use crate::config::{DevMode, NodeConfig};
+use crate::crypto::Keypair;
+use crate::genesis::{self, Genesis, GenesisAccount, GenesisValidator};
+use crate::node::{Node, NodeHandle, NodeOptions};
+use crate::types::{Address, Amount, Hash, TxBody, TxKind};
+use crate::validator::{read_key_file, write_key_file};
+
+/// A failed command: message for stderr, and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    code: i32,
+    msg: String,
+}
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError { code: 1, msg: e.to_string() }
+    }
+}
+
+fn usage(msg: impl Into<String>) -> CliError {
+    CliError { code: 2, msg: msg.into() }
+}
+
+type CliResult<T = ()> = Result<T, CliError>;
+
+#[derive(Parser)]
+#[command(name = "batara", version, about = "Batara: a proof-of-stake blockchain node")]
+struct Cli {
+    /// Log level (error, warn, info, debug, trace) or a tracing filter; RUST_LOG also works.
+    #[arg(long, global = true, env = "BATARA_LOG", default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// A one-validator dev chain with funded accounts (resumes the chain in an existing home).
+    Dev {
+        /// Home directory (created if missing).
+        #[arg(long, env = "BATARA_HOME")]
+        home: Option<PathBuf>,
+        /// Keep the chain in memory only; writes nothing.
+        #[arg(long, conflicts_with = "home")]
+        ephemeral: bool,
+        /// Funded accounts (for a new chain).
+        #[arg(long, default_value_t = 10)]
+        accounts: u32,
+        /// Make a block every MS milliseconds instead of as soon as transactions wait.
+        #[arg(long, value_name = "MS")]
+        block_time: Option<u64>,
+        /// Only make blocks on dev_mine.
+        #[arg(long, conflicts_with = "block_time")]
+        manual: bool,
+        /// JSON-RPC address (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc_addr: SocketAddr,
+        /// Chain id (for a new chain).
+        #[arg(long, default_value = "batara-dev")]
+        chain_id: String,
+    },
+    /// Writes config.toml, genesis.json and a validator key for a new node.
+    Init {
+        /// Home directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// Node name.
+        #[arg(long, default_value = "batara-node")]
+        moniker: String,
+        /// Fund an account at genesis: ADDRESS=AMOUNT (repeatable).
+        #[arg(long, value_name = "ADDRESS=AMOUNT")]
+        fund: Vec<String>,
+    },
+    /// Runs a node until SIGINT/SIGTERM.
+    Start {
+        /// Home directory written by `batara init`.
+        #[arg(long, env = "BATARA_HOME")]
+        home: PathBuf,
+    },
+    /// Key files.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Sign and submit transactions.
+    Tx {
+        #[command(subcommand)]
+        cmd: TxCmd,
+    },
+    /// Read chain data (JSON on stdout).
+    Query {
+        /// Node JSON-RPC URL.
+        #[arg(long, global = true, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
+        rpc: String,
+        #[command(subcommand)]
+        cmd: QueryCmd,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Writes a new ed25519 key file (mode 0600; never overwrites).
+    New {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Shows a key file's address and public key.
+    Show {
+        /// Key file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TxCmd {
+    /// Transfers coins.
+    Transfer {
+        /// Sender's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Recipient address (bat1…).
+        #[arg(long)]
+        to: String,
+        /// Amount in the smallest unit.
+        #[arg(long)]
+        amount: Amount,
+        /// Fee in the smallest unit.
+        #[arg(long, default_value_t = 0)]
+        fee: Amount,
+        /// Node JSON-RPC URL.
+        #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
+        rpc: String,
+        /// Return after the transaction is in a committed block, with its receipt.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCmd {
+    /// An account.
+    Account {
+        /// Address.
+        address: String,
+    },
+    /// A block (default: latest).
+    Block {
+        /// Height.
+        height: Option<u64>,
+    },
+    /// A transaction and its receipt.
+    Tx {
+        /// Transaction hash.
+        hash: String,
+    },
+    /// The validator set.
+    Validators,
+    /// Node status.
+    Info,
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Signed transfers through an embedded node, committed to RocksDB with state roots.
+    Transfers {
+        /// Number of transfers.
+        #[arg(long, default_value_t = 200_000)]
+        txs: usize,
+        /// Number of sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        senders: usize,
+        /// Transactions per submit call.
+        #[arg(long, default_value_t = 4_096)]
+        batch: usize,
+    },
+}
+
+/// Installs a tracing subscriber writing to stderr (the binary's choice; the library never does).
+pub fn init_logging(level: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
+        if level.contains('=') {
+            level.to_owned()
+        } else {
+            format!("{level},jsonrpsee=warn")
+        }
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the command line; returns the exit code.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging(&cli.log_level);
+    match dispatch(cli.cmd) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", e.msg);
+            e.code
+        }
+    }
+}
+
+fn dispatch(cmd: Cmd) -> CliResult {
+    match cmd {
+        Cmd::Dev {
+            home,
+            ephemeral,
+            accounts,
+            block_time,
+            manual,
+            rpc_addr,
+            chain_id,
+        } => {
+            let mode = match (manual, block_time) {
+                (true, _) => DevMode::Manual,
+                (false, Some(_)) => DevMode::Interval,
+                (false, None) => DevMode::Auto,
+            };
+            let home = if ephemeral { None } else { Some(home.unwrap_or_else(default_dev_home)) };
+            dev(home, accounts, mode, block_time, rpc_addr, &chain_id)
+        }
+        Cmd::Init {
+            home,
+            chain_id,
+            moniker,
+            fund,
+        } => init(&home, &chain_id, &moniker, &fund),
+        Cmd::Start { home } => start(&home),
+        Cmd::Keys { cmd } => keys(cmd),
+        Cmd::Tx { cmd } => tx(cmd),
+        Cmd::Query { rpc, cmd } => query(&rpc, cmd),
+        Cmd::Bench { cmd } => match cmd {
+            BenchCmd::Transfers { txs, senders, batch } => {
+                if txs == 0 || senders == 0 || batch == 0 {
+                    return Err(usage("--txs, --senders and --batch must be positive"));
+                }
+                let report = crate::bench::transfers(&crate::bench::TransferBench { txs, senders, batch })?;
+                println!("{report}");
+                Ok(())
+            }
+        },
+    }
+}
+
+fn default_dev_home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".batara")
+        .join("dev")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+const CONFIG: &str = "config.toml";
+const GENESIS: &str = "genesis.json";
+const VALIDATOR_KEY: &str = "validator_key.json";
+
+fn write_new(path: &Path, text: &str) -> CliResult {
+    if path.exists() {
+        return Err(format!("{} already exists; refusing to overwrite", path.display()).into());
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn dev(
+    home: Option<PathBuf>,
+    accounts: u32,
+    mode: DevMode,
+    block_time: Option<u64>,
+    rpc_addr: SocketAddr,
+    chain_id: &str,
+) -> CliResult {
+    let validator = genesis::dev_validator_key();
+    let (mut config, genesis) = match &home {
+        None => {
+            let mut c = NodeConfig::default();
+            c.storage.ephemeral = true;
+            (c, Genesis::dev(chain_id, accounts, validator.public_key(), now_ms()))
+        }
+        Some(home) if home.join(GENESIS).exists() => {
+            let g = Genesis::load(&home.join(GENESIS))?;
+            eprintln!("resuming the dev chain in {}", home.display());
+            (load_config(home)?, g)
+        }
+        Some(home) => {
+            std::fs::create_dir_all(home).map_err(|e| format!("creating {}: {e}", home.display()))?;
+            let g = Genesis::dev(chain_id, accounts, validator.public_key(), now_ms());
+            let mut c = NodeConfig {
+                moniker: "batara-dev".into(),
+                data_dir: Some("data".into()),
+                ..Default::default()
+            };
+            c.storage.sync_writes = false;
+            write_new(&home.join(CONFIG), &c.to_toml())?;
+            write_new(&home.join(GENESIS), &g.to_json())?;
+            write_key_file(&home.join(VALIDATOR_KEY), &validator)?;
+            (load_config(home)?, g)
+        }
+    };
+    config.consensus.mode = mode;
+    if let Some(ms) = block_time {
+        config.consensus.block_time_ms = ms;
+    }
+    config.rpc.enabled = true;
+    config.rpc.addr = rpc_addr;
+    // Dev accounts are the first genesis accounts with well-known keys.
+    let keys: Vec<(u32, Keypair)> = (0..genesis.accounts.len() as u32)
+        .map(|i| (i, genesis::dev_account_key(i)))
+        .filter(|(i, k)| genesis.accounts[*i as usize].address == k.address())
+        .collect();
+    if let Some(home) = &home {
+        let dir = home.join("accounts");
+        for (i, k) in &keys {
+            let path = dir.join(format!("account{i}.json"));
+            if !path.exists() {
+                write_key_file(&path, k)?;
+            }
+        }
+    }
+    let node = Node::start(NodeOptions {
+        config,
+        genesis: genesis.clone(),
+        validator_key: Some(validator),
+    })?;
+    println!("Batara dev chain {} (height {})", genesis.chain_id, node.info().height);
+    println!();
+    println!("Accounts (well-known dev keys: never use them for real value)");
+    for (i, k) in &keys {
+        let file = home
+            .as_ref()
+            .map(|h| format!("  key file {}", h.join("accounts").join(format!("account{i}.json")).display()))
+            .unwrap_or_default();
+        println!("({i}) {}  balance {}", k.address(), genesis.accounts[*i as usize].balance);
+        println!("    secret seed 0x{}{file}", hex::encode(k.seed()));
+    }
+    println!();
+    if let Some(addr) = node.rpc_addr() {
+        println!("JSON-RPC  http://{addr}");
+        println!("WebSocket ws://{addr}");
+    }
+    match mode {
+        DevMode::Auto => println!("Blocks: as soon as transactions wait"),
+        DevMode::Interval => println!("Blocks: every {} ms", block_time.unwrap_or_default()),
+        DevMode::Manual => println!("Blocks: on dev_mine only"),
+    }
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal(&node)
+}
+
+fn load_config(home: &Path) -> CliResult<NodeConfig> {
+    let mut c = NodeConfig::load(&home.join(CONFIG))?;
+    match &c.data_dir {
+        Some(d) if d.is_relative() => c.data_dir = Some(home.join(d)),
+        Some(_) => {}
+        None => c.data_dir = Some(home.join("data")),
+    }
+    Ok(c)
+}
+
+fn wait_for_signal(node: &NodeHandle) -> CliResult {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })?;
+    eprintln!("shutting down");
+    node.stop();
+    Ok(())
+}
+
+fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResult {
+    let mut accounts = Vec::new();
+    for f in fund {
+        let (a, n) = f
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--fund {f:?}: expected ADDRESS=AMOUNT")))?;
+        let address: Address = a.parse().map_err(|e| usage(format!("--fund {f:?}: {e}")))?;
+        let balance: Amount = n
+            .parse()
+            .map_err(|e| usage(format!("--fund {f:?}: amount {n:?}: {e}")))?;
+        accounts.push(GenesisAccount { address, balance });
+    }
+    std::fs::create_dir_all(home).map_err(|e| format!("creating {}: {e}", home.display()))?;
+    let key = Keypair::generate()?;
+    let genesis = Genesis {
+        chain_id: chain_id.to_owned(),
+        genesis_time: now_ms(),
+        params: Default::default(),
+        accounts,
+        validators: vec![GenesisValidator {
+            pubkey: key.public_key(),
+            power: 1,
+            name: moniker.to_owned(),
+        }],
+    };
+    genesis.validate().map_err(|e| usage(e.to_string()))?;
+    let config = NodeConfig {
+        moniker: moniker.to_owned(),
+        data_dir: Some("data".into()),
+        ..Default::default()
+    };
+    write_new(&home.join(CONFIG), &config.to_toml())?;
+    write_new(&home.join(GENESIS), &genesis.to_json())?;
+    write_key_file(&home.join(VALIDATOR_KEY), &key)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "home": home, "chain_id": chain_id, "validator": key.address(), "public_key": key.public_key(),
+        }))?
+    );
+    Ok(())
+}
+
+fn start(home: &Path) -> CliResult {
+    let config = load_config(home)?;
+    let genesis = Genesis::load(&home.join(GENESIS))?;
+    let key_path = home.join(VALIDATOR_KEY);
+    let validator_key = if key_path.exists() { Some(read_key_file(&key_path)?) } else { None };
+    let node = Node::start(NodeOptions {
+        config,
+        genesis,
+        validator_key,
+    })?;
+    let info = node.info();
+    println!("Batara node {} at height {} ({})", info.chain_id, info.height, info.latest_hash);
+    if let Some(addr) = node.rpc_addr() {
+        println!("JSON-RPC  http://{addr}");
+        println!("WebSocket ws://{addr}");
+    }
+    wait_for_signal(&node)
+}
+
+fn keys(cmd: KeysCmd) -> CliResult {
+    let (key, path) = match cmd {
+        KeysCmd::New { out } => {
+            let k = Keypair::generate()?;
+            write_key_file(&out, &k)?;
+            (k, out)
+        }
+        KeysCmd::Show { file } => (read_key_file(&file)?, file),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "file": path, "address": key.address(), "public_key": key.public_key(),
+        }))?
+    );
+    Ok(())
+}
+
+/// A blocking JSON-RPC call (CLI only).
+fn rpc_call(url: &str, method: &str, params: Vec<Value>) -> CliResult<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let client = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(60))
+            .build(url)
+            .map_err(|e| format!("bad RPC URL {url}: {e}"))?;
+        let mut p = ArrayParams::new();
+        for v in params {
+            p.insert(v).map_err(|e| e.to_string())?;
+        }
+        client.request::<Value, _>(method, p).await.map_err(|e| match e {
+            jsonrpsee::core::ClientError::Call(obj) => CliError::from(obj.message()),
+            jsonrpsee::core::ClientError::Transport(t) => CliError::from(format!("cannot reach node at {url}: {t}")),
+            other => CliError::from(other),
+        })
+    })
+}
+
+fn print_json(v: &Value) -> CliResult {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn tx(cmd: TxCmd) -> CliResult {
+    let TxCmd::Transfer {
+        key,
+        to,
+        amount,
+        fee,
+        rpc,
+        wait,
+    } = cmd;
+    let to: Address = to.parse().map_err(|e| usage(format!("--to: {e}")))?;
+    let key = read_key_file(&key)?;
+    let info = rpc_call(&rpc, "node_info", vec![])?;
+    let chain_id = info["chain_id"].as_str().ok_or("node_info has no chain_id")?.to_owned();
+    let nonce: u64 = rpc_call(&rpc, "tx_nextNonce", vec![json!(key.address())])?
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or("tx_nextNonce returned no nonce")?;
+    let tx = TxBody {
+        chain_id,
+        signer: key.public_key(),
+        nonce,
+        fee,
+        kind: TxKind::Transfer { to, amount },
+    }
+    .sign(&key);
+    let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+    let hash: Hash = serde_json::from_value(rpc_call(&rpc, "tx_submit", vec![json!(hex_tx)])?)?;
+    if !wait {
+        return print_json(&json!({ "hash": hash }));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match rpc_call(&rpc, "chain_getTransaction", vec![json!(hash)]) {
+            Ok(v) => {
+                print_json(&v)?;
+                if v["receipt"]["status"] == "failed" {
+                    return Err(format!("transaction {hash} failed: {}", v["receipt"]["error"]).into());
+                }
+                return Ok(());
+            }
+            Err(e) if e.msg.contains("not found") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
+    let v = match cmd {
+        QueryCmd::Account { address } => {
+            let a: Address = address.parse().map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
+            rpc_call(rpc, "state_getAccount", vec![json!(a)])?
+        }
+        QueryCmd::Block { height } => rpc_call(rpc, "chain_getBlock", height.map(|h| vec![json!(h)]).unwrap_or_default())?,
+        QueryCmd::Tx { hash } => {
+            let h: Hash = hash.parse().map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
+            rpc_call(rpc, "chain_getTransaction", vec![json!(h)])?
+        }
+        QueryCmd::Validators => rpc_call(rpc, "staking_getValidators", vec![])?,
+        QueryCmd::Info => rpc_call(rpc, "node_info", vec![])?,
+    };
+    print_json(&v)
+}

@@ -1,0 +1,9 @@
+//! Integration tests of batara-core: one test binary (reth's habit), real RocksDB in temp dirs,
+//! real loopback sockets, real child processes.
+
+mod cli;
+mod common;
+mod crash;
+mod node;
+mod rpc;
+mod vectors;

@@ -1,0 +1,149 @@
+//! JSON-RPC over real loopback HTTP and WebSocket.
+
+use batara_core::config::DevMode;
+use batara_core::rpc::{CODE_INVALID_PARAMS, CODE_NOT_FOUND, CODE_REJECTED};
+use batara_core::state::{verify_account_proof, Account};
+use batara_core::types::{Address, Hash};
+use jsonrpsee::core::client::SubscriptionClientT;
+use jsonrpsee::rpc_params;
+use serde_json::{json, Value};
+
+use crate::common::{acct, dec, dev_rpc, http_post, rpc, rpc_err, rpc_raw, transfer};
+
+fn hex_tx(t: &batara_core::types::SignedTransaction) -> String {
+    format!("0x{}", hex::encode(t.to_bytes()))
+}
+
+#[test]
+fn reads_and_submit_over_http() {
+    let (n, addr) = dev_rpc(DevMode::Manual);
+    let info = rpc(addr, "node_info", json!([]));
+    assert_eq!(info["chain_id"], "batara-dev");
+    assert_eq!(info["height"], "0");
+    let (a, b) = (acct(0), acct(1));
+    let t = transfer(&a, "batara-dev", 0, b.address(), 9, 1);
+    let hash: Hash = serde_json::from_value(rpc(addr, "tx_submit", json!([hex_tx(&t)]))).unwrap();
+    assert_eq!(hash, t.hash());
+    assert_eq!(rpc(addr, "tx_nextNonce", json!([a.address()])), "1");
+    let mined = rpc(addr, "dev_mine", json!([1]));
+    assert_eq!(mined[0]["txs"], 1);
+    let tx = rpc(addr, "chain_getTransaction", json!([hash]));
+    assert_eq!(tx["receipt"]["status"], "success");
+    assert_eq!(tx["height"], "1");
+    let blk = rpc(addr, "chain_getBlock", json!([]));
+    assert_eq!(blk["txs"][0]["hash"], json!(hash));
+    assert_eq!(rpc(addr, "chain_getBlock", json!(["1"]))["hash"], blk["hash"]);
+    assert_eq!(rpc(addr, "chain_getBlock", json!({ "block": blk["hash"] }))["header"]["height"], "1");
+    assert_eq!(rpc(addr, "chain_getHeader", json!([1]))["hash"], blk["hash"]);
+    let acc = rpc(addr, "state_getAccount", json!([b.address()]));
+    assert_eq!(dec(&acc["balance"]), batara_core::genesis::DEV_BALANCE + 9);
+    assert_eq!(acc["staked"], "0");
+    let old = rpc(addr, "state_getAccount", json!({ "address": b.address(), "height": 0 }));
+    assert_eq!(dec(&old["balance"]), batara_core::genesis::DEV_BALANCE);
+    // A proof from RPC verifies against the header from RPC.
+    let p = rpc(addr, "state_getProof", json!([a.address()]));
+    let header = rpc(addr, "chain_getHeader", json!([p["height"]]));
+    let root: Hash = serde_json::from_value(header["header"]["state_root"].clone()).unwrap();
+    let value: Account = serde_json::from_value(p["value"].clone()).unwrap();
+    let proof = hex::decode(p["proof"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    verify_account_proof(&root, &a.address(), Some(&value), &proof).unwrap();
+    let vals = rpc(addr, "staking_getValidators", json!([]));
+    assert_eq!(vals.as_array().unwrap().len(), 1);
+    // Batch submit answers per transaction.
+    let batch = rpc(
+        addr,
+        "tx_submitBatch",
+        json!([[hex_tx(&transfer(&a, "batara-dev", 1, b.address(), 1, 0)), "0x00"]]),
+    );
+    assert!(batch[0]["hash"].is_string());
+    assert_eq!(batch[1]["reason"], "malformed");
+    n.stop();
+}
+
+#[test]
+fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
+    let (n, addr) = dev_rpc(DevMode::Auto);
+    // Malformed JSON.
+    let (_, body) = http_post(addr, b"{\"jsonrpc\": \"2.0\", \"method\": ");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], -32700);
+    // Not a request object.
+    let (_, body) = http_post(addr, b"[1]");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v[0]["error"]["code"], -32600, "{v}");
+    // Unknown method.
+    assert_eq!(rpc_err(addr, "chain_nope", json!([]))["code"], -32601);
+    // Wrong parameter types and values.
+    let e = rpc_err(addr, "state_getAccount", json!([12]));
+    assert_eq!(e["code"], CODE_INVALID_PARAMS);
+    assert!(e["message"].as_str().unwrap().contains("address"), "{e}");
+    let e = rpc_err(addr, "state_getAccount", json!(["bat1notanaddress"]));
+    assert_eq!(e["code"], CODE_INVALID_PARAMS);
+    assert_eq!(rpc_err(addr, "chain_getBlock", json!([-1]))["code"], CODE_INVALID_PARAMS);
+    assert_eq!(rpc_err(addr, "chain_getBlock", json!(["0x12"]))["code"], CODE_INVALID_PARAMS);
+    assert_eq!(rpc_err(addr, "tx_submit", json!(["zz"]))["code"], CODE_INVALID_PARAMS);
+    assert_eq!(rpc_err(addr, "tx_submit", json!([]))["code"], CODE_INVALID_PARAMS);
+    assert_eq!(rpc_err(addr, "node_info", json!({ "surprise": 1 }))["code"], CODE_INVALID_PARAMS);
+    // Not found.
+    assert_eq!(rpc_err(addr, "chain_getBlock", json!([999]))["code"], CODE_NOT_FOUND);
+    let zero = Hash([0; 32]);
+    assert_eq!(rpc_err(addr, "chain_getTransaction", json!([zero]))["code"], CODE_NOT_FOUND);
+    // Garbage transaction bytes.
+    let e = rpc_err(addr, "tx_submit", json!(["0xdeadbeef"]));
+    assert_eq!((e["code"].clone(), e["data"]["reason"].clone()), (json!(CODE_REJECTED), json!("malformed")));
+    // Another chain's transaction.
+    let other = transfer(&acct(0), "other-chain", 0, acct(1).address(), 1, 0);
+    let e = rpc_err(addr, "tx_submit", json!([hex_tx(&other)]));
+    assert_eq!(e["data"]["reason"], "wrong_chain_id");
+    assert!(e["message"].as_str().unwrap().contains("expected batara-dev, got other-chain"));
+    // A replayed transaction.
+    let t = transfer(&acct(0), "batara-dev", 0, acct(1).address(), 1, 0);
+    let h: Hash = serde_json::from_value(rpc(addr, "tx_submit", json!([hex_tx(&t)]))).unwrap();
+    n.wait_for_tx(&h, std::time::Duration::from_secs(10)).unwrap();
+    let e = rpc_err(addr, "tx_submit", json!([hex_tx(&t)]));
+    assert_eq!(e["data"]["reason"], "nonce_too_low");
+    assert_eq!(e["message"], "transaction rejected: nonce too low: expected 1, got 0");
+    // Oversized body (default limit 4 MiB).
+    let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}", "00".repeat(3 << 20));
+    let (status, body) = http_post(addr, big.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], -32007);
+    // Still answering.
+    assert_eq!(rpc(addr, "node_info", json!([]))["chain_id"], "batara-dev");
+    n.stop();
+    // Stopped node: the port is closed.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn websocket_block_subscription() {
+    let (n, addr) = dev_rpc(DevMode::Manual);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = jsonrpsee::ws_client::WsClientBuilder::default()
+            .build(format!("ws://{addr}"))
+            .await
+            .unwrap();
+        let mut sub = client
+            .subscribe::<Value, _>("chain_subscribeBlocks", rpc_params![], "chain_unsubscribeBlocks")
+            .await
+            .unwrap();
+        // Calls over the same WebSocket work too.
+        let info: Value = jsonrpsee::core::client::ClientT::request(&client, "node_info", rpc_params![]).await.unwrap();
+        assert_eq!(info["height"], "0");
+        let to: Address = acct(1).address();
+        n.transfer(&acct(0), to, 5, 0, false).unwrap();
+        let nn = n.clone();
+        tokio::task::spawn_blocking(move || nn.mine(2).unwrap()).await.unwrap();
+        let b1 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next()).await.unwrap().unwrap().unwrap();
+        let b2 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next()).await.unwrap().unwrap().unwrap();
+        assert_eq!(b1["header"]["height"], "1");
+        assert_eq!(b1["txs"].as_array().unwrap().len(), 1);
+        assert_eq!(b2["header"]["height"], "2");
+        assert_eq!(b2["header"]["parent"], b1["hash"]);
+        sub.unsubscribe().await.unwrap();
+    });
+    // HTTP keeps working after the WebSocket client left.
+    assert_eq!(rpc_raw(addr, "node_info", json!([]))["result"]["height"], "2");
+}
