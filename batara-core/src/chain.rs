@@ -174,6 +174,7 @@ impl Module for BankModule {
 }
 
 /// A block executed but not yet written.
+#[derive(Debug)]
 pub struct Executed {
     /// The block.
     pub block: Block,

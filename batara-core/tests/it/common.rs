@@ -96,3 +96,89 @@ pub fn rpc_err(addr: SocketAddr, method: &str, params: Value) -> Value {
 pub fn dec(v: &Value) -> u128 {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).parse().unwrap()
 }
+
+/// A `batara` child process and the JSON-RPC address it printed.
+pub struct Proc {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its JSON-RPC address.
+    pub rpc: SocketAddr,
+    /// Everything it printed on stdout up to the URL.
+    pub banner: String,
+}
+
+impl Proc {
+    /// Runs `batara ARGS` and waits (up to 60 s) for it to print its JSON-RPC URL.
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Proc {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_batara"));
+        cmd.args(args)
+            .env("BATARA_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn batara");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            let mut sent = false;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    banner.push_str(&line);
+                    banner.push('\n');
+                    if let Some(url) = line.strip_prefix("JSON-RPC  http://") {
+                        let _ = tx.send((url.trim().parse::<SocketAddr>().unwrap(), banner.clone()));
+                        sent = true;
+                    }
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((rpc, banner)) => Proc { child, rpc, banner },
+            Err(_) => {
+                let _ = child.kill();
+                panic!("batara {args:?} printed no JSON-RPC URL");
+            }
+        }
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM; returns the exit status.
+    pub fn term(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Runs `batara ARGS` to completion; returns (exit code, stdout, stderr).
+pub fn batara(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_batara"))
+        .args(args)
+        .env("BATARA_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
