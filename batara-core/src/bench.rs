@@ -70,7 +70,11 @@ impl fmt::Display for TransferReport {
             self.p50.as_secs_f64() * 1e3,
             self.p99.as_secs_f64() * 1e3
         )?;
-        writeln!(f, "batch signature verification alone: {:.0} sig/s", self.verify_per_s)?;
+        writeln!(
+            f,
+            "batch signature verification alone: {:.0} sig/s",
+            self.verify_per_s
+        )?;
         write!(
             f,
             "ratio committed / verification: {:.2}",
@@ -80,13 +84,18 @@ impl fmt::Display for TransferReport {
 }
 
 fn sender_key(i: usize) -> Keypair {
-    Keypair::from_seed(&crypto::sha256_parts(&[b"batara bench sender", &(i as u64).to_le_bytes()]).0)
+    Keypair::from_seed(
+        &crypto::sha256_parts(&[b"batara bench sender", &(i as u64).to_le_bytes()]).0,
+    )
 }
 
 /// Runs the benchmark (progress on stderr).
 pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let chain_id = "batara-bench";
-    eprintln!("preparing {} senders and signing {} transfers...", p.senders, p.txs);
+    eprintln!(
+        "preparing {} senders and signing {} transfers...",
+        p.senders, p.txs
+    );
     let keys: Vec<Keypair> = (0..p.senders).into_par_iter().map(sender_key).collect();
     let validator = genesis::dev_validator_key();
     let mut genesis = Genesis::dev(chain_id, 0, validator.public_key(), 0);
@@ -115,7 +124,11 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
         })
         .collect();
     let raw: Vec<Vec<u8>> = txs.par_iter().map(|t| t.to_bytes()).collect();
-    let index: HashMap<Hash, usize> = raw.iter().enumerate().map(|(i, b)| (crypto::sha256(b), i)).collect();
+    let index: HashMap<Hash, usize> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (crypto::sha256(b), i))
+        .collect();
 
     let dir = std::env::temp_dir().join(format!("batara-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,7 +148,8 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let mut blocks_rx = node.subscribe_blocks();
 
     let n_batches = p.txs.div_ceil(p.batch);
-    let batch_start: Arc<Vec<OnceLock<Instant>>> = Arc::new((0..n_batches).map(|_| OnceLock::new()).collect());
+    let batch_start: Arc<Vec<OnceLock<Instant>>> =
+        Arc::new((0..n_batches).map(|_| OnceLock::new()).collect());
     let batch_size = p.batch;
     let total = p.txs;
     let starts = batch_start.clone();
@@ -158,7 +172,12 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
                     last = Some(now);
                     last_height = cb.block.header.height;
                     if now >= next_report {
-                        eprintln!("  committed {}/{} (height {})", lat.len(), total, last_height);
+                        eprintln!(
+                            "  committed {}/{} (height {})",
+                            lat.len(),
+                            total,
+                            last_height
+                        );
                         next_report = now + Duration::from_secs(1);
                     }
                 }
@@ -183,7 +202,11 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
                 match r {
                     Ok(_) => {}
                     Err(Rejection::PoolFull(_) | Rejection::SenderFull { .. }) => retry.push(tx),
-                    Err(e) => return Err(Error::InvalidInput(format!("benchmark transaction rejected: {e}"))),
+                    Err(e) => {
+                        return Err(Error::InvalidInput(format!(
+                            "benchmark transaction rejected: {e}"
+                        )))
+                    }
                 }
             }
             if !retry.is_empty() {
@@ -200,7 +223,10 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
     if lat.len() < total {
-        return Err(Error::Timeout(format!("only {} of {total} transfers committed", lat.len())));
+        return Err(Error::Timeout(format!(
+            "only {} of {total} transfers committed",
+            lat.len()
+        )));
     }
     lat.sort_unstable();
     let pct = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
@@ -220,7 +246,9 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let ok = crypto::verify_batch(&items).iter().all(|r| r.is_ok());
     let verify_time = tv.elapsed();
     if !ok {
-        return Err(Error::InvalidInput("benchmark signatures failed to verify".into()));
+        return Err(Error::InvalidInput(
+            "benchmark signatures failed to verify".into(),
+        ));
     }
     Ok(TransferReport {
         params: p.clone(),

@@ -23,12 +23,12 @@ use crate::crypto::{self, BatchItem};
 use crate::genesis::Genesis;
 use crate::mempool::PoolTx;
 use crate::state::{Account, StateError, StateManager};
-use crate::validator::Signer;
 use crate::storage::{decode, height_key, Column, Storage, StorageError, WriteBatch};
 use crate::types::{
-    Address, Amount, Block, Commit, CommitSig, Event, Hash, Header, Receipt, SignedTransaction, TxKind,
-    TxStatus, ValidatorInfo,
+    Address, Amount, Block, Commit, CommitSig, Event, Hash, Header, Receipt, SignedTransaction,
+    TxKind, TxStatus, ValidatorInfo,
 };
+use crate::validator::Signer;
 
 /// Chain errors.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,9 @@ pub enum ChainError {
         reason: String,
     },
     /// The data directory holds another chain.
-    #[error("data directory was created from another genesis (fingerprint {stored}, given {given})")]
+    #[error(
+        "data directory was created from another genesis (fingerprint {stored}, given {given})"
+    )]
     GenesisMismatch {
         /// Fingerprint of the genesis on disk.
         stored: Hash,
@@ -271,7 +273,11 @@ impl Chain {
             .ok_or_else(|| ChainError::Corrupt("missing genesis fingerprint".into()))?;
         if stored != doc.0 {
             return Err(ChainError::GenesisMismatch {
-                stored: Hash(stored.try_into().map_err(|_| ChainError::Corrupt("genesis fingerprint".into()))?),
+                stored: Hash(
+                    stored
+                        .try_into()
+                        .map_err(|_| ChainError::Corrupt("genesis fingerprint".into()))?,
+                ),
                 given: doc,
             });
         }
@@ -317,7 +323,15 @@ impl Chain {
         let accounts: BTreeMap<Address, Account> = genesis
             .accounts
             .iter()
-            .map(|a| (a.address, Account { balance: a.balance, nonce: 0 }))
+            .map(|a| {
+                (
+                    a.address,
+                    Account {
+                        balance: a.balance,
+                        nonce: 0,
+                    },
+                )
+            })
             .collect();
         let up = state.stage(0, genesis.genesis_time, &accounts)?;
         let header = Self::genesis_header(genesis, validators, up.root);
@@ -367,7 +381,10 @@ impl Chain {
             .store
             .get(Column::Meta, META_HEAD)?
             .ok_or_else(|| ChainError::Corrupt("missing head".into()))?;
-        let height = u64::from_be_bytes(h.try_into().map_err(|_| ChainError::Corrupt("head pointer".into()))?);
+        let height = u64::from_be_bytes(
+            h.try_into()
+                .map_err(|_| ChainError::Corrupt("head pointer".into()))?,
+        );
         let head = Self::load_head(self.store.as_ref(), height)?;
         *self.head.write() = head.clone();
         Ok(head)
@@ -417,10 +434,16 @@ impl Chain {
         let sender = tx.sender();
         let mut acct = bs.get(&sender)?;
         if tx.body.nonce != acct.nonce {
-            return Ok(Err(format!("nonce {} but account expects {}", tx.body.nonce, acct.nonce)));
+            return Ok(Err(format!(
+                "nonce {} but account expects {}",
+                tx.body.nonce, acct.nonce
+            )));
         }
         if acct.balance < tx.body.fee {
-            return Ok(Err(format!("cannot pay fee {} with balance {}", tx.body.fee, acct.balance)));
+            return Ok(Err(format!(
+                "cannot pay fee {} with balance {}",
+                tx.body.fee, acct.balance
+            )));
         }
         acct.balance -= tx.body.fee;
         acct.nonce += 1;
@@ -433,7 +456,9 @@ impl Chain {
         };
         let outcome = match module {
             Some(m) => m.apply(&mut ctx, tx),
-            None => Err(TxFailure::Rule("no module handles this transaction kind".into())),
+            None => Err(TxFailure::Rule(
+                "no module handles this transaction kind".into(),
+            )),
         };
         let receipt = |status, events, error| Receipt {
             tx_hash: hash,
@@ -445,7 +470,9 @@ impl Chain {
         };
         Ok(Ok(match outcome {
             Ok(()) => {
-                let TxContext { scratch, events, .. } = ctx;
+                let TxContext {
+                    scratch, events, ..
+                } = ctx;
                 bs.changed.extend(scratch);
                 receipt(TxStatus::Success, events, None)
             }
@@ -454,7 +481,12 @@ impl Chain {
         }))
     }
 
-    fn pay_fees(&self, bs: &mut BlockState<'_>, proposer: Address, fees: Amount) -> Result<(), ChainError> {
+    fn pay_fees(
+        &self,
+        bs: &mut BlockState<'_>,
+        proposer: Address,
+        fees: Amount,
+    ) -> Result<(), ChainError> {
         if fees > 0 {
             let mut p = bs.get(&proposer)?;
             p.balance = p.balance.saturating_add(fees);
@@ -546,7 +578,10 @@ impl Chain {
         }
         let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         header.txs_root = crypto::merkle_root(&hashes);
-        Ok((self.finish(bs, header, txs, receipts, last_commit, overrides)?, left_out))
+        Ok((
+            self.finish(bs, header, txs, receipts, last_commit, overrides)?,
+            left_out,
+        ))
     }
 
     /// Checks and executes a block made elsewhere (or replayed): header links, limits,
@@ -559,19 +594,28 @@ impl Chain {
         };
         let head = self.head();
         if h.height != head.header.height + 1 {
-            return Err(invalid(format!("expected height {}", head.header.height + 1)));
+            return Err(invalid(format!(
+                "expected height {}",
+                head.header.height + 1
+            )));
         }
         if h.chain_id != self.genesis.chain_id {
             return Err(invalid(format!("chain id {}", h.chain_id)));
         }
         if h.parent != head.hash {
-            return Err(invalid(format!("parent {} is not the head {}", h.parent, head.hash)));
+            return Err(invalid(format!(
+                "parent {} is not the head {}",
+                h.parent, head.hash
+            )));
         }
         if h.time <= head.header.time {
             return Err(invalid("time does not increase".into()));
         }
         if !self.validators.iter().any(|v| v.address == h.proposer) {
-            return Err(invalid(format!("proposer {} is not a validator", h.proposer)));
+            return Err(invalid(format!(
+                "proposer {} is not a validator",
+                h.proposer
+            )));
         }
         if h.validator_set_hash != ValidatorInfo::set_hash(&self.validators) {
             return Err(invalid("validator set hash".into()));
@@ -579,16 +623,25 @@ impl Chain {
         if block.last_commit != head.commit
             || h.last_commit_hash != head.commit.as_ref().map_or(Hash::ZERO, |c| c.hash())
         {
-            return Err(invalid("last commit does not match the parent's commit".into()));
+            return Err(invalid(
+                "last commit does not match the parent's commit".into(),
+            ));
         }
         let params = &self.genesis.params;
         if block.txs.len() > params.max_block_txs as usize {
-            return Err(invalid(format!("{} txs, limit {}", block.txs.len(), params.max_block_txs)));
+            return Err(invalid(format!(
+                "{} txs, limit {}",
+                block.txs.len(),
+                params.max_block_txs
+            )));
         }
         let encoded: Vec<Vec<u8>> = block.txs.iter().map(|t| t.to_bytes()).collect();
         let bytes: u64 = encoded.iter().map(|b| b.len() as u64).sum();
         if bytes > params.max_block_bytes {
-            return Err(invalid(format!("{bytes} bytes of txs, limit {}", params.max_block_bytes)));
+            return Err(invalid(format!(
+                "{bytes} bytes of txs, limit {}",
+                params.max_block_bytes
+            )));
         }
         let hashes: Vec<Hash> = encoded.iter().map(|b| crypto::sha256(b)).collect();
         if crypto::merkle_root(&hashes) != h.txs_root {
@@ -620,7 +673,14 @@ impl Chain {
             state_root: Hash::ZERO,
             ..h.clone()
         };
-        let ex = self.finish(bs, header, block.txs.clone(), receipts, block.last_commit.clone(), None)?;
+        let ex = self.finish(
+            bs,
+            header,
+            block.txs.clone(),
+            receipts,
+            block.last_commit.clone(),
+            None,
+        )?;
         if ex.block.header.state_root != h.state_root {
             return Err(invalid(format!(
                 "state root {} but execution gives {}",
@@ -631,7 +691,12 @@ impl Chain {
     }
 
     /// Checks that `commit` finalizes `hash` at `height` with more than 2/3 of the voting power.
-    pub fn verify_commit(&self, commit: &Commit, height: u64, hash: &Hash) -> Result<(), ChainError> {
+    pub fn verify_commit(
+        &self,
+        commit: &Commit,
+        height: u64,
+        hash: &Hash,
+    ) -> Result<(), ChainError> {
         let invalid = |reason: String| ChainError::InvalidBlock { height, reason };
         if commit.height != height || commit.block_hash != *hash {
             return Err(invalid("commit is for another block".into()));
@@ -642,7 +707,10 @@ impl Chain {
         let mut seen = std::collections::HashSet::new();
         for s in &commit.signatures {
             let Some(v) = self.validators.iter().find(|v| v.address == s.validator) else {
-                return Err(invalid(format!("commit signed by non-validator {}", s.validator)));
+                return Err(invalid(format!(
+                    "commit signed by non-validator {}",
+                    s.validator
+                )));
             };
             if !seen.insert(s.validator) {
                 return Err(invalid(format!("validator {} signed twice", s.validator)));
@@ -652,7 +720,9 @@ impl Chain {
             signed += v.power as u128;
         }
         if signed * 3 <= total * 2 {
-            return Err(invalid(format!("commit has {signed} of {total} voting power")));
+            return Err(invalid(format!(
+                "commit has {signed} of {total} voting power"
+            )));
         }
         Ok(())
     }
@@ -695,7 +765,11 @@ impl Chain {
         batch.put(Column::BlockHashes, hash.0.to_vec(), hk);
         batch.put(Column::Commits, hk, enc(&commit));
         for (i, (tx, r)) in block.txs.iter().zip(&receipts).enumerate() {
-            batch.put(Column::TxIndex, r.tx_hash.0.to_vec(), enc(&(height, i as u32, tx)));
+            batch.put(
+                Column::TxIndex,
+                r.tx_hash.0.to_vec(),
+                enc(&(height, i as u32, tx)),
+            );
             batch.put(Column::Receipts, receipt_key(height, i as u32), enc(r));
         }
         batch.put(Column::Meta, META_HEAD, hk);
@@ -747,10 +821,12 @@ impl Chain {
 
     /// The header at `height`.
     pub fn header(&self, height: u64) -> Result<Option<Header>, ChainError> {
-        Ok(match self.store.get(Column::Headers, &height_key(height))? {
-            Some(b) => Some(decode("header", &b)?),
-            None => None,
-        })
+        Ok(
+            match self.store.get(Column::Headers, &height_key(height))? {
+                Some(b) => Some(decode("header", &b)?),
+                None => None,
+            },
+        )
     }
 
     /// The block at `height`.
@@ -763,18 +839,22 @@ impl Chain {
 
     /// The commit of the block at `height`.
     pub fn commit_at(&self, height: u64) -> Result<Option<Commit>, ChainError> {
-        Ok(match self.store.get(Column::Commits, &height_key(height))? {
-            Some(b) => Some(decode("commit", &b)?),
-            None => None,
-        })
+        Ok(
+            match self.store.get(Column::Commits, &height_key(height))? {
+                Some(b) => Some(decode("commit", &b)?),
+                None => None,
+            },
+        )
     }
 
     /// The height of the block with `hash`.
     pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, ChainError> {
         Ok(match self.store.get(Column::BlockHashes, &hash.0)? {
-            Some(b) => Some(u64::from_be_bytes(
-                b.try_into().map_err(|_| ChainError::Corrupt("block hash index".into()))?,
-            )),
+            Some(b) => {
+                Some(u64::from_be_bytes(b.try_into().map_err(|_| {
+                    ChainError::Corrupt("block hash index".into())
+                })?))
+            }
             None => None,
         })
     }
@@ -798,7 +878,10 @@ impl Chain {
             return Ok(None);
         };
         let (height, index, tx): (u64, u32, SignedTransaction) = decode("tx index", &b)?;
-        let receipt = match self.store.get(Column::Receipts, &receipt_key(height, index))? {
+        let receipt = match self
+            .store
+            .get(Column::Receipts, &receipt_key(height, index))?
+        {
             Some(r) => decode("receipt", &r)?,
             None => return Err(ChainError::Corrupt(format!("missing receipt of {hash}"))),
         };

@@ -33,18 +33,28 @@ pub struct CliError {
 
 impl<E: std::fmt::Display> From<E> for CliError {
     fn from(e: E) -> Self {
-        CliError { code: 1, msg: e.to_string() }
+        CliError {
+            code: 1,
+            msg: e.to_string(),
+        }
     }
 }
 
 fn usage(msg: impl Into<String>) -> CliError {
-    CliError { code: 2, msg: msg.into() }
+    CliError {
+        code: 2,
+        msg: msg.into(),
+    }
 }
 
 type CliResult<T = ()> = Result<T, CliError>;
 
 #[derive(Parser)]
-#[command(name = "batara", version, about = "Batara: a proof-of-stake blockchain node")]
+#[command(
+    name = "batara",
+    version,
+    about = "Batara: a proof-of-stake blockchain node"
+)]
 struct Cli {
     /// Log level (error, warn, info, debug, trace) or a tracing filter; RUST_LOG also works.
     #[arg(long, global = true, env = "BATARA_LOG", default_value = "info")]
@@ -256,7 +266,11 @@ fn dispatch(cmd: Cmd) -> CliResult {
                 (false, Some(_)) => DevMode::Interval,
                 (false, None) => DevMode::Auto,
             };
-            let home = if ephemeral { None } else { Some(home.unwrap_or_else(default_dev_home)) };
+            let home = if ephemeral {
+                None
+            } else {
+                Some(home.unwrap_or_else(default_dev_home))
+            };
             dev(home, accounts, mode, block_time, rpc_addr, &chain_id)
         }
         Cmd::Init {
@@ -270,11 +284,19 @@ fn dispatch(cmd: Cmd) -> CliResult {
         Cmd::Tx { cmd } => tx(cmd),
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
         Cmd::Bench { cmd } => match cmd {
-            BenchCmd::Transfers { txs, senders, batch } => {
+            BenchCmd::Transfers {
+                txs,
+                senders,
+                batch,
+            } => {
                 if txs == 0 || senders == 0 || batch == 0 {
                     return Err(usage("--txs, --senders and --batch must be positive"));
                 }
-                let report = crate::bench::transfers(&crate::bench::TransferBench { txs, senders, batch })?;
+                let report = crate::bench::transfers(&crate::bench::TransferBench {
+                    txs,
+                    senders,
+                    batch,
+                })?;
                 println!("{report}");
                 Ok(())
             }
@@ -321,7 +343,10 @@ fn dev(
         None => {
             let mut c = NodeConfig::default();
             c.storage.ephemeral = true;
-            (c, Genesis::dev(chain_id, accounts, validator.public_key(), now_ms()))
+            (
+                c,
+                Genesis::dev(chain_id, accounts, validator.public_key(), now_ms()),
+            )
         }
         Some(home) if home.join(GENESIS).exists() => {
             let g = Genesis::load(&home.join(GENESIS))?;
@@ -329,7 +354,8 @@ fn dev(
             (load_config(home)?, g)
         }
         Some(home) => {
-            std::fs::create_dir_all(home).map_err(|e| format!("creating {}: {e}", home.display()))?;
+            std::fs::create_dir_all(home)
+                .map_err(|e| format!("creating {}: {e}", home.display()))?;
             let g = Genesis::dev(chain_id, accounts, validator.public_key(), now_ms());
             let mut c = NodeConfig {
                 moniker: "batara-dev".into(),
@@ -368,15 +394,30 @@ fn dev(
         genesis: genesis.clone(),
         validator_key: Some(validator),
     })?;
-    println!("Batara dev chain {} (height {})", genesis.chain_id, node.info().height);
+    println!(
+        "Batara dev chain {} (height {})",
+        genesis.chain_id,
+        node.info().height
+    );
     println!();
     println!("Accounts (well-known dev keys: never use them for real value)");
     for (i, k) in &keys {
         let file = home
             .as_ref()
-            .map(|h| format!("  key file {}", h.join("accounts").join(format!("account{i}.json")).display()))
+            .map(|h| {
+                format!(
+                    "  key file {}",
+                    h.join("accounts")
+                        .join(format!("account{i}.json"))
+                        .display()
+                )
+            })
             .unwrap_or_default();
-        println!("({i}) {}  balance {}", k.address(), genesis.accounts[*i as usize].balance);
+        println!(
+            "({i}) {}  balance {}",
+            k.address(),
+            genesis.accounts[*i as usize].balance
+        );
         println!("    secret seed 0x{}{file}", hex::encode(k.seed()));
     }
     println!();
@@ -404,7 +445,9 @@ fn load_config(home: &Path) -> CliResult<NodeConfig> {
 }
 
 fn wait_for_signal(node: &NodeHandle) -> CliResult {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
@@ -464,14 +507,21 @@ fn start(home: &Path) -> CliResult {
     let config = load_config(home)?;
     let genesis = Genesis::load(&home.join(GENESIS))?;
     let key_path = home.join(VALIDATOR_KEY);
-    let validator_key = if key_path.exists() { Some(read_key_file(&key_path)?) } else { None };
+    let validator_key = if key_path.exists() {
+        Some(read_key_file(&key_path)?)
+    } else {
+        None
+    };
     let node = Node::start(NodeOptions {
         config,
         genesis,
         validator_key,
     })?;
     let info = node.info();
-    println!("Batara node {} at height {} ({})", info.chain_id, info.height, info.latest_hash);
+    println!(
+        "Batara node {} at height {} ({})",
+        info.chain_id, info.height, info.latest_hash
+    );
     if let Some(addr) = node.rpc_addr() {
         println!("JSON-RPC  http://{addr}");
         println!("WebSocket ws://{addr}");
@@ -499,7 +549,9 @@ fn keys(cmd: KeysCmd) -> CliResult {
 
 /// A blocking JSON-RPC call (CLI only).
 fn rpc_call(url: &str, method: &str, params: Vec<Value>) -> CliResult<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let client = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(60))
@@ -509,11 +561,16 @@ fn rpc_call(url: &str, method: &str, params: Vec<Value>) -> CliResult<Value> {
         for v in params {
             p.insert(v).map_err(|e| e.to_string())?;
         }
-        client.request::<Value, _>(method, p).await.map_err(|e| match e {
-            jsonrpsee::core::ClientError::Call(obj) => CliError::from(obj.message()),
-            jsonrpsee::core::ClientError::Transport(t) => CliError::from(format!("cannot reach node at {url}: {t}")),
-            other => CliError::from(other),
-        })
+        client
+            .request::<Value, _>(method, p)
+            .await
+            .map_err(|e| match e {
+                jsonrpsee::core::ClientError::Call(obj) => CliError::from(obj.message()),
+                jsonrpsee::core::ClientError::Transport(t) => {
+                    CliError::from(format!("cannot reach node at {url}: {t}"))
+                }
+                other => CliError::from(other),
+            })
     })
 }
 
@@ -534,7 +591,10 @@ fn tx(cmd: TxCmd) -> CliResult {
     let to: Address = to.parse().map_err(|e| usage(format!("--to: {e}")))?;
     let key = read_key_file(&key)?;
     let info = rpc_call(&rpc, "node_info", vec![])?;
-    let chain_id = info["chain_id"].as_str().ok_or("node_info has no chain_id")?.to_owned();
+    let chain_id = info["chain_id"]
+        .as_str()
+        .ok_or("node_info has no chain_id")?
+        .to_owned();
     let nonce: u64 = rpc_call(&rpc, "tx_nextNonce", vec![json!(key.address())])?
         .as_str()
         .and_then(|s| s.parse().ok())
@@ -558,7 +618,9 @@ fn tx(cmd: TxCmd) -> CliResult {
             Ok(v) => {
                 print_json(&v)?;
                 if v["receipt"]["status"] == "failed" {
-                    return Err(format!("transaction {hash} failed: {}", v["receipt"]["error"]).into());
+                    return Err(
+                        format!("transaction {hash} failed: {}", v["receipt"]["error"]).into(),
+                    );
                 }
                 return Ok(());
             }
@@ -573,12 +635,20 @@ fn tx(cmd: TxCmd) -> CliResult {
 fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
     let v = match cmd {
         QueryCmd::Account { address } => {
-            let a: Address = address.parse().map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
+            let a: Address = address
+                .parse()
+                .map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
             rpc_call(rpc, "state_getAccount", vec![json!(a)])?
         }
-        QueryCmd::Block { height } => rpc_call(rpc, "chain_getBlock", height.map(|h| vec![json!(h)]).unwrap_or_default())?,
+        QueryCmd::Block { height } => rpc_call(
+            rpc,
+            "chain_getBlock",
+            height.map(|h| vec![json!(h)]).unwrap_or_default(),
+        )?,
         QueryCmd::Tx { hash } => {
-            let h: Hash = hash.parse().map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
+            let h: Hash = hash
+                .parse()
+                .map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
             rpc_call(rpc, "chain_getTransaction", vec![json!(h)])?
         }
         QueryCmd::Validators => rpc_call(rpc, "staking_getValidators", vec![])?,

@@ -254,7 +254,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = NodeConfig::from_toml("[mempool]\nmax_txz = 1\n", "cfg.toml", []).unwrap_err().to_string();
+        let e = NodeConfig::from_toml("[mempool]\nmax_txz = 1\n", "cfg.toml", [])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_txz") && e.contains("cfg.toml"), "{e}");
         let e = NodeConfig::from_toml("", "t", [("BATARA_MEMPOOL__MAX_TXS".into(), "lots".into())])
             .unwrap_err()

@@ -329,11 +329,7 @@ mod tests {
         let c = sha256(b"c");
         assert_eq!(merkle_root(&[]), sha256(b""));
         assert_eq!(merkle_root(&[a]), sha256_parts(&[&[0], &a.0]));
-        let ab = sha256_parts(&[
-            &[1],
-            &merkle_root(&[a]).0,
-            &merkle_root(&[b]).0,
-        ]);
+        let ab = sha256_parts(&[&[1], &merkle_root(&[a]).0, &merkle_root(&[b]).0]);
         assert_eq!(merkle_root(&[a, b]), ab);
         let abc = sha256_parts(&[&[1], &ab.0, &merkle_root(&[c]).0]);
         assert_eq!(merkle_root(&[a, b, c]), abc);

@@ -167,7 +167,10 @@ impl Genesis {
         let mut seen = std::collections::HashSet::new();
         for v in &self.validators {
             if !crypto::is_valid_public_key(&v.pubkey) {
-                return bad(format!("validator key {} is not a valid ed25519 key", v.pubkey));
+                return bad(format!(
+                    "validator key {} is not a valid ed25519 key",
+                    v.pubkey
+                ));
             }
             if v.power == 0 {
                 return bad(format!("validator {} has zero power", v.pubkey));
@@ -229,6 +232,10 @@ mod tests {
         assert!(g.validate().is_err());
         let mut g = Genesis::dev("x", 1, dev_validator_key().public_key(), 1);
         g.validators[0].pubkey = PublicKey([0; 32]);
-        assert!(g.validate().unwrap_err().to_string().contains("valid ed25519"));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("valid ed25519"));
     }
 }

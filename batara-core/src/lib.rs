@@ -21,5 +21,4 @@ pub mod storage;
 pub mod types;
 pub mod validator;
 
-
 pub use error::{Error, Result};

@@ -252,7 +252,12 @@ impl Mempool {
             .collect()
     }
 
-    fn insert_locked(&self, inner: &mut Inner, ptx: PoolTx, account: Account) -> Result<(), Rejection> {
+    fn insert_locked(
+        &self,
+        inner: &mut Inner,
+        ptx: PoolTx,
+        account: Account,
+    ) -> Result<(), Rejection> {
         let nonce = ptx.nonce();
         if nonce < account.nonce {
             return Err(Rejection::NonceTooLow {
@@ -296,7 +301,10 @@ impl Mempool {
         }
         let freed = replaced.as_ref().map_or(0, |o| o.size);
         if replaced.is_none() && pool_len >= self.cfg.max_txs {
-            return Err(Rejection::PoolFull(format!("{} transactions", self.cfg.max_txs)));
+            return Err(Rejection::PoolFull(format!(
+                "{} transactions",
+                self.cfg.max_txs
+            )));
         }
         if pool_bytes - freed + ptx.size > self.cfg.max_bytes {
             return Err(Rejection::PoolFull(format!("{} bytes", self.cfg.max_bytes)));
@@ -378,7 +386,10 @@ impl Mempool {
     /// True when at least one transaction is ready.
     pub fn has_ready(&self) -> bool {
         let inner = self.inner.lock();
-        inner.senders.values().any(|q| q.txs.contains_key(&q.base_nonce))
+        inner
+            .senders
+            .values()
+            .any(|q| q.txs.contains_key(&q.base_nonce))
     }
 
     /// Re-check after a block: `changed` holds every account the block wrote. Drops transactions
@@ -491,8 +502,15 @@ mod tests {
         p.insert(ptx(&a, 2, 100, 1), RICH).unwrap(); // future: gap at 1
         p.insert(ptx(&b, 0, 10, 1), RICH).unwrap();
         p.insert(ptx(&b, 1, 1, 1), RICH).unwrap();
-        let sel: Vec<(Address, u64)> = p.select(10, u64::MAX).iter().map(|t| (t.sender, t.nonce())).collect();
-        assert_eq!(sel, vec![(b.address(), 0), (a.address(), 0), (b.address(), 1)]);
+        let sel: Vec<(Address, u64)> = p
+            .select(10, u64::MAX)
+            .iter()
+            .map(|t| (t.sender, t.nonce()))
+            .collect();
+        assert_eq!(
+            sel,
+            vec![(b.address(), 0), (a.address(), 0), (b.address(), 1)]
+        );
         // Filling the gap makes nonce 2 ready.
         p.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
         assert_eq!(p.select(10, u64::MAX).len(), 5);
@@ -511,36 +529,66 @@ mod tests {
         };
         let p = pool(cfg);
         let a = key(1);
-        let acct = Account { balance: 100, nonce: 3 };
+        let acct = Account {
+            balance: 100,
+            nonce: 3,
+        };
         assert_eq!(
             p.insert(ptx(&a, 2, 1, 1), acct).unwrap_err().to_string(),
             "nonce too low: expected 3, got 2"
         );
-        assert!(matches!(p.insert(ptx(&a, 9, 1, 1), acct), Err(Rejection::NonceTooHigh { max: 8, got: 9 })));
+        assert!(matches!(
+            p.insert(ptx(&a, 9, 1, 1), acct),
+            Err(Rejection::NonceTooHigh { max: 8, got: 9 })
+        ));
         assert!(matches!(
             p.insert(ptx(&a, 3, 1, 100), acct),
-            Err(Rejection::InsufficientBalance { need: 101, have: 100 })
+            Err(Rejection::InsufficientBalance {
+                need: 101,
+                have: 100
+            })
         ));
         p.insert(ptx(&a, 3, 10, 50), acct).unwrap();
         // Cumulative: 60 pending + 41 > 100.
-        assert!(matches!(p.insert(ptx(&a, 4, 1, 40), acct), Err(Rejection::InsufficientBalance { need: 101, .. })));
+        assert!(matches!(
+            p.insert(ptx(&a, 4, 1, 40), acct),
+            Err(Rejection::InsufficientBalance { need: 101, .. })
+        ));
         let t = ptx(&a, 3, 10, 50);
         assert_eq!(p.insert(t, acct).unwrap_err().code(), "duplicate");
         assert!(matches!(
             p.insert(ptx(&a, 3, 10, 1), acct),
-            Err(Rejection::ReplacementUnderpriced { pending: 10, offered: 10 })
+            Err(Rejection::ReplacementUnderpriced {
+                pending: 10,
+                offered: 10
+            })
         ));
         p.insert(ptx(&a, 3, 11, 1), acct).unwrap(); // replaced
         assert_eq!(p.stats().txs, 1);
         p.insert(ptx(&a, 4, 1, 1), acct).unwrap();
-        assert!(matches!(p.insert(ptx(&a, 5, 1, 1), acct), Err(Rejection::SenderFull { max: 2, .. })));
+        assert!(matches!(
+            p.insert(ptx(&a, 5, 1, 1), acct),
+            Err(Rejection::SenderFull { max: 2, .. })
+        ));
         p.insert(ptx(&key(2), 0, 1, 1), RICH).unwrap();
-        assert!(matches!(p.insert(ptx(&key(3), 0, 1, 1), RICH), Err(Rejection::PoolFull(_))));
+        assert!(matches!(
+            p.insert(ptx(&key(3), 0, 1, 1), RICH),
+            Err(Rejection::PoolFull(_))
+        ));
         let mut other = ptx(&a, 0, 1, 1).tx;
         other.body.chain_id = "u".into();
-        assert!(matches!(p.precheck(&other, 10), Err(Rejection::WrongChainId { .. })));
-        let small = pool(MempoolConfig { max_tx_bytes: 10, ..Default::default() });
-        assert!(matches!(small.precheck(&ptx(&a, 0, 1, 1).tx, 200), Err(Rejection::TooLarge { size: 200, max: 10 })));
+        assert!(matches!(
+            p.precheck(&other, 10),
+            Err(Rejection::WrongChainId { .. })
+        ));
+        let small = pool(MempoolConfig {
+            max_tx_bytes: 10,
+            ..Default::default()
+        });
+        assert!(matches!(
+            small.precheck(&ptx(&a, 0, 1, 1).tx, 200),
+            Err(Rejection::TooLarge { size: 200, max: 10 })
+        ));
     }
 
     #[test]
@@ -551,7 +599,13 @@ mod tests {
             p.insert(ptx(&a, n, 1, 10), RICH).unwrap();
         }
         let mut changed = BTreeMap::new();
-        changed.insert(a.address(), Account { balance: 15, nonce: 2 });
+        changed.insert(
+            a.address(),
+            Account {
+                balance: 15,
+                nonce: 2,
+            },
+        );
         p.recheck(&changed);
         // Nonces 0,1 committed; 2 (cost 11) fits in 15, 3 does not.
         let sel = p.select(10, u64::MAX);

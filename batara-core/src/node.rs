@@ -20,7 +20,9 @@ use tokio::sync::broadcast;
 
 use crate::chain::{Chain, CommittedBlock, TxLookup};
 use crate::config::{DevMode, NodeConfig};
-use crate::consensus::{BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, SystemClock};
+use crate::consensus::{
+    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, SystemClock,
+};
 use crate::crypto::{self, BatchItem, Keypair};
 use crate::error::{Error, Result};
 use crate::genesis::{self, Genesis};
@@ -28,8 +30,8 @@ use crate::mempool::{Mempool, PoolStats, PoolTx, Rejection};
 use crate::state::AccountProof;
 use crate::storage::{RocksStore, Storage};
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, Receipt, SignedTransaction, TxBody, TxKind,
-    ValidatorInfo,
+    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, Receipt, SignedTransaction,
+    TxBody, TxKind, ValidatorInfo,
 };
 use crate::validator::LocalSigner;
 
@@ -274,10 +276,9 @@ impl Node {
         let store: Arc<dyn Storage> = if config.storage.ephemeral {
             Arc::new(RocksStore::ephemeral(&config.storage)?)
         } else {
-            let dir = config
-                .data_dir
-                .clone()
-                .ok_or_else(|| Error::InvalidInput("data_dir is required unless storage.ephemeral is set".into()))?;
+            let dir = config.data_dir.clone().ok_or_else(|| {
+                Error::InvalidInput("data_dir is required unless storage.ephemeral is set".into())
+            })?;
             std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
                 context: format!("creating {}", dir.display()),
                 source,
@@ -285,9 +286,16 @@ impl Node {
             Arc::new(RocksStore::open(&dir.join("db"), &config.storage)?)
         };
         let chain = Arc::new(Chain::open(store, genesis)?);
-        let mempool = Arc::new(Mempool::new(config.mempool.clone(), chain.genesis().chain_id.clone()));
+        let mempool = Arc::new(Mempool::new(
+            config.mempool.clone(),
+            chain.genesis().chain_id.clone(),
+        ));
         let (blocks, _) = broadcast::channel(1024);
-        let sink = Arc::new(BlockSink::new(chain.clone(), mempool.clone(), blocks.clone()));
+        let sink = Arc::new(BlockSink::new(
+            chain.clone(),
+            mempool.clone(),
+            blocks.clone(),
+        ));
         let engine = Self::engine(&chain, &sink, validator_key, &config)?;
         let head = chain.head();
         tracing::info!(target: "batara::node", chain_id = %chain.genesis().chain_id, height = head.header.height, hash = %head.hash, "node started");
@@ -310,7 +318,11 @@ impl Node {
         // The RPC server holds only a weak handle, so dropping the last NodeHandle stops the node.
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let (rpc, rpc_addr) = match &runtime {
-                Some(rt) => match crate::rpc::RpcServer::start(rt.handle(), &config.rpc, WeakNodeHandle(weak.clone())) {
+                Some(rt) => match crate::rpc::RpcServer::start(
+                    rt.handle(),
+                    &config.rpc,
+                    WeakNodeHandle(weak.clone()),
+                ) {
                     Ok((server, addr)) => (Some(server), Some(addr)),
                     Err(e) => {
                         rpc_err = Some(e);
@@ -455,7 +467,10 @@ impl NodeHandle {
     /// transaction, in order.
     pub fn submit_batch<B: AsRef<[u8]>>(&self, txs: &[B]) -> Vec<SubmitResult> {
         if self.live().is_err() {
-            return txs.iter().map(|_| Err(Rejection::Unavailable("node stopped".into()))).collect();
+            return txs
+                .iter()
+                .map(|_| Err(Rejection::Unavailable("node stopped".into())))
+                .collect();
         }
         let mempool = &self.inner.mempool;
         let mut results: Vec<Option<SubmitResult>> = vec![None; txs.len()];
@@ -467,15 +482,21 @@ impl NodeHandle {
                 .and_then(|tx| {
                     mempool.precheck(&tx, raw.len())?;
                     let hash = crypto::sha256(raw);
-                    PoolTx::new(tx, hash, raw.len()).ok_or_else(|| Rejection::Malformed("amount + fee overflows".into()))
+                    PoolTx::new(tx, hash, raw.len())
+                        .ok_or_else(|| Rejection::Malformed("amount + fee overflows".into()))
                 });
             match parsed {
-                Ok(p) if mempool.contains(&p.hash) => results[i] = Some(Err(Rejection::Duplicate(p.hash))),
+                Ok(p) if mempool.contains(&p.hash) => {
+                    results[i] = Some(Err(Rejection::Duplicate(p.hash)))
+                }
                 Ok(p) => decoded.push((i, p)),
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        let messages: Vec<Vec<u8>> = decoded.iter().map(|(_, p)| p.tx.body.signing_message()).collect();
+        let messages: Vec<Vec<u8>> = decoded
+            .iter()
+            .map(|(_, p)| p.tx.body.signing_message())
+            .collect();
         let items: Vec<BatchItem> = decoded
             .iter()
             .zip(&messages)
@@ -507,7 +528,10 @@ impl NodeHandle {
         if any {
             self.inner.engine.notify_txs();
         }
-        results.into_iter().map(|r| r.expect("every transaction has a result")).collect()
+        results
+            .into_iter()
+            .map(|r| r.expect("every transaction has a result"))
+            .collect()
     }
 
     /// Waits until transaction `hash` is in a committed block, at most `timeout`.
@@ -529,7 +553,9 @@ impl NodeHandle {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::Timeout(format!("transaction {hash} not committed within {timeout:?}")));
+                return Err(Error::Timeout(format!(
+                    "transaction {hash} not committed within {timeout:?}"
+                )));
             }
             self.inner.sink.wait_head_change(seen, deadline - now);
         }
@@ -542,7 +568,14 @@ impl NodeHandle {
     }
 
     /// Builds, signs (next nonce) and submits a transfer; with `wait`, returns after it commits.
-    pub fn transfer(&self, key: &Keypair, to: Address, amount: Amount, fee: Amount, wait: bool) -> Result<Hash> {
+    pub fn transfer(
+        &self,
+        key: &Keypair,
+        to: Address,
+        amount: Amount,
+        fee: Amount,
+        wait: bool,
+    ) -> Result<Hash> {
         let tx = TxBody {
             chain_id: self.chain_id().to_owned(),
             signer: key.public_key(),
@@ -570,7 +603,9 @@ impl NodeHandle {
                 .ok_or_else(|| Error::NotFound(format!("block {hash}")))?,
         };
         if h > head {
-            return Err(Error::NotFound(format!("block at height {h} (head is {head})")));
+            return Err(Error::NotFound(format!(
+                "block at height {h} (head is {head})"
+            )));
         }
         Ok(h)
     }
@@ -611,7 +646,11 @@ impl NodeHandle {
             None => self.inner.chain.state().account(address)?,
             Some(h) => {
                 self.height_of(BlockId::Height(h))?;
-                self.inner.chain.state().account_at(address, h)?.unwrap_or_default()
+                self.inner
+                    .chain
+                    .state()
+                    .account_at(address, h)?
+                    .unwrap_or_default()
             }
         };
         Ok(AccountInfo {
@@ -668,7 +707,9 @@ impl NodeHandle {
 
     /// Sets a balance in a new block (dev chains).
     pub fn set_balance(&self, address: &Address, amount: Amount) -> Result<BlockView> {
-        Ok(BlockView::from_committed(&self.dev("dev_setBalance")?.set_balance(*address, amount)?))
+        Ok(BlockView::from_committed(
+            &self.dev("dev_setBalance")?.set_balance(*address, amount)?,
+        ))
     }
 
     /// Moves block time forward; returns the total offset in ms (dev chains).

@@ -43,7 +43,10 @@ impl Shared {
 
     /// Makes one block from the ready transactions or, given `set_balance`, an empty block that
     /// sets that balance (computed under the producer lock, so no block can slip in between).
-    fn produce(&self, set_balance: Option<(Address, Amount)>) -> Result<CommittedBlock, ConsensusError> {
+    fn produce(
+        &self,
+        set_balance: Option<(Address, Amount)>,
+    ) -> Result<CommittedBlock, ConsensusError> {
         let _p = self.producer.lock();
         let chain = self.sink.chain();
         let params = &chain.genesis().params;
@@ -55,11 +58,19 @@ impl Shared {
                 None,
             ),
             Some((address, balance)) => {
-                let nonce = chain.state().account(&address).map_err(ChainError::from)?.nonce;
-                (vec![], Some(BTreeMap::from([(address, Account { balance, nonce })])))
+                let nonce = chain
+                    .state()
+                    .account(&address)
+                    .map_err(ChainError::from)?
+                    .nonce;
+                (
+                    vec![],
+                    Some(BTreeMap::from([(address, Account { balance, nonce })])),
+                )
             }
         };
-        let (ex, left_out) = chain.build_block_with(&candidates, self.signer.address(), self.now(), overrides)?;
+        let (ex, left_out) =
+            chain.build_block_with(&candidates, self.signer.address(), self.now(), overrides)?;
         self.sink.mempool().remove(&left_out);
         let commit = chain.sign_commit(&ex, self.signer.as_ref());
         Ok(self.sink.commit(ex, commit)?)
@@ -74,7 +85,12 @@ pub struct DevEngine {
 
 impl DevEngine {
     /// Starts the engine (its thread, in `auto` and `interval` modes).
-    pub fn start(sink: Arc<BlockSink>, signer: Box<dyn Signer>, clock: Box<dyn Clock>, cfg: &ConsensusConfig) -> Self {
+    pub fn start(
+        sink: Arc<BlockSink>,
+        signer: Box<dyn Signer>,
+        clock: Box<dyn Clock>,
+        cfg: &ConsensusConfig,
+    ) -> Self {
         let shared = Arc::new(Shared {
             sink,
             signer,
@@ -209,7 +225,11 @@ impl DevControls for DevEngine {
         Ok(())
     }
 
-    fn set_balance(&self, address: Address, amount: Amount) -> Result<CommittedBlock, ConsensusError> {
+    fn set_balance(
+        &self,
+        address: Address,
+        amount: Amount,
+    ) -> Result<CommittedBlock, ConsensusError> {
         self.shared.produce(Some((address, amount)))
     }
 

@@ -65,7 +65,11 @@ pub trait DevControls: Send + Sync {
     /// Returns the chain to a snapshot (which is then used up, as in anvil); clears the mempool.
     fn revert(&self, id: u64) -> Result<(), ConsensusError>;
     /// Sets a balance (in a new block, outside any transaction).
-    fn set_balance(&self, address: Address, amount: Amount) -> Result<CommittedBlock, ConsensusError>;
+    fn set_balance(
+        &self,
+        address: Address,
+        amount: Amount,
+    ) -> Result<CommittedBlock, ConsensusError>;
     /// Moves block time forward by `ms`; returns the total offset.
     fn increase_time(&self, ms: u64) -> u64;
 }
@@ -97,7 +101,11 @@ pub struct BlockSink {
 
 impl BlockSink {
     /// A sink for `chain`; subscribers get blocks through `blocks`.
-    pub fn new(chain: Arc<Chain>, mempool: Arc<Mempool>, blocks: broadcast::Sender<CommittedBlock>) -> Self {
+    pub fn new(
+        chain: Arc<Chain>,
+        mempool: Arc<Mempool>,
+        blocks: broadcast::Sender<CommittedBlock>,
+    ) -> Self {
         let h = chain.head().header.height;
         Self {
             chain,

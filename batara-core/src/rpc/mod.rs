@@ -75,13 +75,21 @@ impl Args {
         let v: Option<Value> = if params.as_str().is_none() {
             None
         } else {
-            Some(params.parse::<Value>().map_err(|e| bad_params(e.message().to_owned()))?)
+            Some(
+                params
+                    .parse::<Value>()
+                    .map_err(|e| bad_params(e.message().to_owned()))?,
+            )
         };
         let slots = match v {
             None | Some(Value::Null) => vec![None; names.len()],
             Some(Value::Array(a)) => {
                 if a.len() > names.len() {
-                    return Err(bad_params(format!("expected at most {} params, got {}", names.len(), a.len())));
+                    return Err(bad_params(format!(
+                        "expected at most {} params, got {}",
+                        names.len(),
+                        a.len()
+                    )));
                 }
                 let mut s: Vec<Option<Value>> = a.into_iter().map(Some).collect();
                 s.resize(names.len(), None);
@@ -90,11 +98,17 @@ impl Args {
             Some(Value::Object(mut o)) => {
                 let s = names.iter().map(|n| o.remove(*n)).collect();
                 if let Some(k) = o.keys().next() {
-                    return Err(bad_params(format!("unknown param {k:?}; expected {names:?}")));
+                    return Err(bad_params(format!(
+                        "unknown param {k:?}; expected {names:?}"
+                    )));
                 }
                 s
             }
-            Some(other) => return Err(bad_params(format!("params must be an array or object, got {other}"))),
+            Some(other) => {
+                return Err(bad_params(format!(
+                    "params must be an array or object, got {other}"
+                )))
+            }
         };
         Ok(Args(
             slots
@@ -135,7 +149,9 @@ fn block_id(args: &Args, i: usize) -> RpcResult<BlockId> {
             .parse::<Hash>()
             .map(BlockId::Hash)
             .map_err(|e| bad_params(e.to_string())),
-        Some(_) => Ok(BlockId::Height(opt_u64(args, i, "height")?.expect("present"))),
+        Some(_) => Ok(BlockId::Height(
+            opt_u64(args, i, "height")?.expect("present"),
+        )),
     }
 }
 
@@ -148,7 +164,9 @@ fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
     hex::decode(h).map_err(|e| bad_params(format!("transaction must be 0x-hex: {e}")))
 }
 
-fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrpsee::core::RegisterMethodError> {
+fn build_module(
+    ctx: WeakNodeHandle,
+) -> Result<RpcModule<WeakNodeHandle>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(ctx);
     m.register_method("node_info", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
@@ -188,7 +206,10 @@ fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrp
     m.register_method("tx_nextNonce", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["address"])?;
         let addr: Address = a.req(0, "address")?;
-        Ok(json!(node(ctx)?.next_nonce(&addr).map_err(to_rpc)?.to_string()))
+        Ok(json!(node(ctx)?
+            .next_nonce(&addr)
+            .map_err(to_rpc)?
+            .to_string()))
     })?;
     m.register_method("staking_getValidators", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &["height"])?;
@@ -212,7 +233,10 @@ fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrp
     m.register_blocking_method("tx_submitBatch", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["txs"])?;
         let hexes: Vec<String> = a.req(0, "txs")?;
-        let raws = hexes.iter().map(|h| decode_tx_hex(h)).collect::<RpcResult<Vec<_>>>()?;
+        let raws = hexes
+            .iter()
+            .map(|h| decode_tx_hex(h))
+            .collect::<RpcResult<Vec<_>>>()?;
         let results = node(&ctx)?.submit_batch(&raws);
         Ok(Value::Array(
             results
@@ -260,7 +284,10 @@ fn build_module(ctx: WeakNodeHandle) -> Result<RpcModule<WeakNodeHandle>, jsonrp
     m.register_blocking_method("dev_increaseTime", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["ms"])?;
         let ms = opt_u64(&a, 0, "ms")?.ok_or_else(|| bad_params("missing param ms"))?;
-        Ok(json!(node(&ctx)?.increase_time(ms).map_err(to_rpc)?.to_string()))
+        Ok(json!(node(&ctx)?
+            .increase_time(ms)
+            .map_err(to_rpc)?
+            .to_string()))
     })?;
     m.register_subscription(
         "chain_subscribeBlocks",
@@ -311,11 +338,14 @@ impl RpcServer {
         node: WeakNodeHandle,
     ) -> Result<(Self, SocketAddr), Error> {
         let io = |context: String| move |source| Error::Io { context, source };
-        let listener = std::net::TcpListener::bind(cfg.addr).map_err(io(format!("cannot bind JSON-RPC to {}", cfg.addr)))?;
+        let listener = std::net::TcpListener::bind(cfg.addr)
+            .map_err(io(format!("cannot bind JSON-RPC to {}", cfg.addr)))?;
         listener
             .set_nonblocking(true)
             .map_err(io("configuring the JSON-RPC socket".into()))?;
-        let addr = listener.local_addr().map_err(io("reading the JSON-RPC address".into()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(io("reading the JSON-RPC address".into()))?;
         let module = build_module(node).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let _guard = rt.enter();
         let config = ServerConfig::builder()

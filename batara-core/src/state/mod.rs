@@ -42,7 +42,18 @@ pub enum StateError {
 }
 
 /// An account: balance and the nonce its next transaction must carry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
 pub struct Account {
     /// Balance in the smallest unit.
     #[serde(with = "dec_u128")]
@@ -105,8 +116,12 @@ pub fn verify_account_proof(
     let p: jmt::proof::SparseMerkleProof<Sha256> =
         borsh::from_slice(proof).map_err(|e| StateError::InvalidProof(e.to_string()))?;
     let bytes = value.map(|a| borsh::to_vec(a).expect("borsh into Vec"));
-    p.verify(RootHash(state_root.0), key_hash(&account_key(address)), bytes)
-        .map_err(|e| StateError::InvalidProof(e.to_string()))
+    p.verify(
+        RootHash(state_root.0),
+        key_hash(&account_key(address)),
+        bytes,
+    )
+    .map_err(|e| StateError::InvalidProof(e.to_string()))
 }
 
 /// Reads the tree's nodes and values from [`Storage`].
@@ -132,9 +147,16 @@ impl TreeReader for TreeStore<'_> {
         }
     }
 
-    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
         let seek = value_db_key(&key_hash, max_version);
-        match self.0.get_prev_with_prefix(Column::StateValues, &key_hash.0, &seek)? {
+        match self
+            .0
+            .get_prev_with_prefix(Column::StateValues, &key_hash.0, &seek)?
+        {
             Some((_, v)) => Ok(decode::<Option<Vec<u8>>>("state value", &v)?),
             None => Ok(None),
         }
@@ -246,7 +268,11 @@ impl StateManager {
             .put_value_set(values, height)
             .map_err(|e| StateError::Tree(e.to_string()))?;
         for (k, node) in update.node_batch.nodes() {
-            batch.put(Column::StateNodes, node_db_key(k), borsh::to_vec(node).expect("borsh into Vec"));
+            batch.put(
+                Column::StateNodes,
+                node_db_key(k),
+                borsh::to_vec(node).expect("borsh into Vec"),
+            );
         }
         for ((version, kh), v) in update.node_batch.values() {
             batch.put(
@@ -276,12 +302,22 @@ impl StateManager {
             let changes: Vec<(Address, Option<Account>)> = decode("changeset", &b)?;
             for (addr, prev) in changes {
                 match prev {
-                    Some(a) => batch.put(Column::Accounts, addr.0.to_vec(), borsh::to_vec(&a).expect("borsh into Vec")),
+                    Some(a) => batch.put(
+                        Column::Accounts,
+                        addr.0.to_vec(),
+                        borsh::to_vec(&a).expect("borsh into Vec"),
+                    ),
                     None => batch.delete(Column::Accounts, addr.0.to_vec()),
                 }
-                batch.delete(Column::StateValues, value_db_key(&key_hash(&account_key(&addr)), h));
+                batch.delete(
+                    Column::StateValues,
+                    value_db_key(&key_hash(&account_key(&addr)), h),
+                );
             }
-            batch.delete(Column::StateValues, value_db_key(&key_hash(BLOCK_META_KEY), h));
+            batch.delete(
+                Column::StateValues,
+                value_db_key(&key_hash(BLOCK_META_KEY), h),
+            );
             batch.delete(Column::Changesets, height_key(h));
         }
         batch.delete_range(Column::StateNodes, height_key(to + 1), height_key(u64::MAX));
@@ -312,8 +348,37 @@ mod tests {
         let (_d, m) = mgr();
         let a = Address([1; 20]);
         let b = Address([2; 20]);
-        let r0 = commit(&m, 0, &[(a, Account { balance: 100, nonce: 0 })]);
-        let r1 = commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
+        let r0 = commit(
+            &m,
+            0,
+            &[(
+                a,
+                Account {
+                    balance: 100,
+                    nonce: 0,
+                },
+            )],
+        );
+        let r1 = commit(
+            &m,
+            1,
+            &[
+                (
+                    a,
+                    Account {
+                        balance: 60,
+                        nonce: 1,
+                    },
+                ),
+                (
+                    b,
+                    Account {
+                        balance: 40,
+                        nonce: 0,
+                    },
+                ),
+            ],
+        );
         assert_ne!(r0, r1);
         assert_eq!(m.root_at(0).unwrap(), r0);
         assert_eq!(m.root_at(1).unwrap(), r1);
@@ -326,7 +391,10 @@ mod tests {
         assert_eq!(p.state_root, r1);
         verify_account_proof(&r1, &a, p.value.as_ref(), &p.proof).unwrap();
         // A different value, another root or another address must fail.
-        let forged = Account { balance: 61, nonce: 1 };
+        let forged = Account {
+            balance: 61,
+            nonce: 1,
+        };
         assert!(verify_account_proof(&r1, &a, Some(&forged), &p.proof).is_err());
         assert!(verify_account_proof(&r0, &a, p.value.as_ref(), &p.proof).is_err());
         assert!(verify_account_proof(&r1, &b, p.value.as_ref(), &p.proof).is_err());
@@ -347,9 +415,48 @@ mod tests {
         let (_d, m) = mgr();
         let a = Address([1; 20]);
         let b = Address([2; 20]);
-        let r0 = commit(&m, 0, &[(a, Account { balance: 100, nonce: 0 })]);
-        commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
-        commit(&m, 2, &[(b, Account { balance: 1, nonce: 0 })]);
+        let r0 = commit(
+            &m,
+            0,
+            &[(
+                a,
+                Account {
+                    balance: 100,
+                    nonce: 0,
+                },
+            )],
+        );
+        commit(
+            &m,
+            1,
+            &[
+                (
+                    a,
+                    Account {
+                        balance: 60,
+                        nonce: 1,
+                    },
+                ),
+                (
+                    b,
+                    Account {
+                        balance: 40,
+                        nonce: 0,
+                    },
+                ),
+            ],
+        );
+        commit(
+            &m,
+            2,
+            &[(
+                b,
+                Account {
+                    balance: 1,
+                    nonce: 0,
+                },
+            )],
+        );
         let mut batch = WriteBatch::default();
         m.unwind(2, 0, &mut batch).unwrap();
         m.store.write(batch).unwrap();
@@ -358,7 +465,26 @@ mod tests {
         assert_eq!(m.root_at(0).unwrap(), r0);
         assert!(m.root_at(1).is_err());
         // The chain can grow again from there, to the same root as before for the same writes.
-        let r1b = commit(&m, 1, &[(a, Account { balance: 60, nonce: 1 }), (b, Account { balance: 40, nonce: 0 })]);
+        let r1b = commit(
+            &m,
+            1,
+            &[
+                (
+                    a,
+                    Account {
+                        balance: 60,
+                        nonce: 1,
+                    },
+                ),
+                (
+                    b,
+                    Account {
+                        balance: 40,
+                        nonce: 0,
+                    },
+                ),
+            ],
+        );
         assert_eq!(m.root_at(1).unwrap(), r1b);
         assert_eq!(m.account_at(&b, 1).unwrap().unwrap().balance, 40);
     }

@@ -91,6 +91,9 @@ pub enum StorageError {
     },
 }
 
+/// A key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// One write in a batch.
 #[derive(Clone, Debug)]
 pub enum WriteOp {
@@ -119,7 +122,8 @@ impl WriteBatch {
     }
     /// Adds a range delete of `[from, to)`.
     pub fn delete_range(&mut self, col: Column, from: impl Into<Vec<u8>>, to: impl Into<Vec<u8>>) {
-        self.ops.push(WriteOp::DeleteRange(col, from.into(), to.into()));
+        self.ops
+            .push(WriteOp::DeleteRange(col, from.into(), to.into()));
     }
     /// The operations, in order.
     pub fn ops(&self) -> &[WriteOp] {
@@ -146,7 +150,7 @@ pub trait Storage: Send + Sync {
         col: Column,
         prefix: &[u8],
         key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError>;
+    ) -> Result<Option<Entry>, StorageError>;
     /// Entries with keys in `[from, to)`, in key order, at most `limit`.
     fn range(
         &self,
@@ -154,7 +158,7 @@ pub trait Storage: Send + Sync {
         from: &[u8],
         to: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    ) -> Result<Vec<Entry>, StorageError>;
     /// Applies `batch` atomically.
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError>;
     /// For a read-only follower: catch up with the writer's latest batches. A no-op on a writer.
@@ -164,7 +168,10 @@ pub trait Storage: Send + Sync {
 }
 
 /// Decodes borsh bytes read from storage, naming what they were on failure.
-pub fn decode<T: borsh::BorshDeserialize>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
+pub fn decode<T: borsh::BorshDeserialize>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<T, StorageError> {
     borsh::from_slice(bytes).map_err(|e| StorageError::Corrupt {
         what,
         reason: e.to_string(),
@@ -189,21 +196,48 @@ mod conformance {
         b.put(Column::Headers, height_key(2), b"two".to_vec());
         b.put(Column::Headers, height_key(300), b"big".to_vec());
         s.write(b).unwrap();
-        assert_eq!(s.get(Column::Meta, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            s.get(Column::Meta, b"k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
         // Columns are separate.
         assert_eq!(s.get(Column::Blocks, &height_key(1)).unwrap(), None);
-        let r = s.range(Column::Headers, &height_key(0), &height_key(1000), 10).unwrap();
-        assert_eq!(r.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec(), b"big".to_vec()]);
-        assert_eq!(s.range(Column::Headers, &height_key(0), &height_key(1000), 1).unwrap().len(), 1);
-        let p = s.get_prev_with_prefix(Column::Headers, &[], &height_key(299)).unwrap().unwrap();
+        let r = s
+            .range(Column::Headers, &height_key(0), &height_key(1000), 10)
+            .unwrap();
+        assert_eq!(
+            r.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+            vec![b"one".to_vec(), b"two".to_vec(), b"big".to_vec()]
+        );
+        assert_eq!(
+            s.range(Column::Headers, &height_key(0), &height_key(1000), 1)
+                .unwrap()
+                .len(),
+            1
+        );
+        let p = s
+            .get_prev_with_prefix(Column::Headers, &[], &height_key(299))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.1, b"two".to_vec());
-        assert!(s.get_prev_with_prefix(Column::Headers, &[0, 0, 0, 0, 0, 0, 1], &height_key(299)).unwrap().is_none());
-        assert!(s.get_prev_with_prefix(Column::Headers, &[], &height_key(0)).unwrap().is_none());
+        assert!(s
+            .get_prev_with_prefix(Column::Headers, &[0, 0, 0, 0, 0, 0, 1], &height_key(299))
+            .unwrap()
+            .is_none());
+        assert!(s
+            .get_prev_with_prefix(Column::Headers, &[], &height_key(0))
+            .unwrap()
+            .is_none());
         let mut b = WriteBatch::default();
         b.delete_range(Column::Headers, height_key(2), height_key(u64::MAX));
         b.delete(Column::Meta, b"k".to_vec());
         s.write(b).unwrap();
-        assert_eq!(s.range(Column::Headers, &height_key(0), &height_key(1000), 10).unwrap().len(), 1);
+        assert_eq!(
+            s.range(Column::Headers, &height_key(0), &height_key(1000), 10)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(s.get(Column::Meta, b"k").unwrap(), None);
     }
 
@@ -228,10 +262,14 @@ mod conformance {
             let mut b = WriteBatch::default();
             b.put(Column::Accounts, b"a".to_vec(), b"1".to_vec());
             s.write(b).unwrap();
-            let e = RocksStore::open(dir.path(), &Default::default()).err().expect("second writer refused");
+            let e = RocksStore::open(dir.path(), &Default::default())
+                .expect_err("second writer refused");
             assert!(e.to_string().contains("lock"), "{e}");
         }
         let s = RocksStore::open(dir.path(), &Default::default()).unwrap();
-        assert_eq!(s.get(Column::Accounts, b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(
+            s.get(Column::Accounts, b"a").unwrap().as_deref(),
+            Some(&b"1"[..])
+        );
     }
 }

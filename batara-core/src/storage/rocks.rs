@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, Env, Options, DB};
 
-use super::{Column, Storage, StorageError, WriteBatch, WriteOp};
+use super::{Column, Entry, Storage, StorageError, WriteBatch, WriteOp};
 use crate::config::StorageConfig;
 
 fn backend(e: rocksdb::Error) -> StorageError {
@@ -23,7 +23,9 @@ pub struct RocksStore {
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksStore").field("path", &self.db.path()).finish()
+        f.debug_struct("RocksStore")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -84,11 +86,16 @@ impl RocksStore {
     /// Opens `path` read-only while another process writes it (a RocksDB secondary instance).
     /// Call [`Storage::refresh`] to see the writer's newer blocks. `scratch` holds the follower's
     /// own small files.
-    pub fn open_follower(path: &Path, scratch: &Path, cfg: &StorageConfig) -> Result<Self, StorageError> {
+    pub fn open_follower(
+        path: &Path,
+        scratch: &Path,
+        cfg: &StorageConfig,
+    ) -> Result<Self, StorageError> {
         let (mut opts, cfs) = options(cfg);
         opts.create_if_missing(false);
         opts.set_max_open_files(-1);
-        let db = DB::open_cf_descriptors_as_secondary(&opts, path, scratch, cfs).map_err(backend)?;
+        let db =
+            DB::open_cf_descriptors_as_secondary(&opts, path, scratch, cfs).map_err(backend)?;
         Ok(Self {
             db,
             sync: false,
@@ -113,7 +120,7 @@ impl Storage for RocksStore {
         col: Column,
         prefix: &[u8],
         key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Option<Entry>, StorageError> {
         let mut it = self.db.raw_iterator_cf(self.cf(col));
         it.seek_for_prev(key);
         if !it.valid() {
@@ -132,7 +139,7 @@ impl Storage for RocksStore {
         from: &[u8],
         to: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Vec<Entry>, StorageError> {
         let mut it = self.db.raw_iterator_cf(self.cf(col));
         it.seek(from);
         let mut out = Vec::new();
@@ -149,7 +156,9 @@ impl Storage for RocksStore {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError> {
         if self.secondary {
-            return Err(StorageError::Backend("read-only follower cannot write".into()));
+            return Err(StorageError::Backend(
+                "read-only follower cannot write".into(),
+            ));
         }
         let mut wb = rocksdb::WriteBatch::default();
         for op in batch.ops() {

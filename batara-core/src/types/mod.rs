@@ -13,7 +13,9 @@ mod primitives;
 mod tx;
 
 pub use block::{Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo};
-pub use primitives::{dec_u128, dec_u64, Address, Hash, PublicKey, Signature, TypeError, ADDRESS_HRP};
+pub use primitives::{
+    dec_u128, dec_u64, Address, Hash, PublicKey, Signature, TypeError, ADDRESS_HRP,
+};
 pub use tx::{SignedTransaction, TxBody, TxKind, TX_DOMAIN};
 
 /// Amounts in the smallest unit.

@@ -54,7 +54,9 @@ fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Typ
 macro_rules! hex_bytes {
     ($name:ident, $n:expr, $what:literal, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+        #[derive(
+            Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize,
+        )]
         pub struct $name(pub [u8; $n]);
 
         impl $name {
@@ -153,11 +155,15 @@ impl FromStr for Address {
         };
         let (hrp, data) = bech32::decode(s).map_err(|e| err(e.to_string()))?;
         if !hrp.as_str().eq_ignore_ascii_case(ADDRESS_HRP) {
-            return Err(err(format!("prefix must be {ADDRESS_HRP:?}, got {:?}", hrp.as_str())));
+            return Err(err(format!(
+                "prefix must be {ADDRESS_HRP:?}, got {:?}",
+                hrp.as_str()
+            )));
         }
         // Only the original bech32 checksum is produced; refuse bech32m so one address has one text.
-        let canonical = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse_unchecked(ADDRESS_HRP), &data)
-            .map_err(|e| err(e.to_string()))?;
+        let canonical =
+            bech32::encode::<bech32::Bech32>(bech32::Hrp::parse_unchecked(ADDRESS_HRP), &data)
+                .map_err(|e| err(e.to_string()))?;
         if !canonical.eq_ignore_ascii_case(s) {
             return Err(err("not a bech32 (BIP-173) checksum".into()));
         }
@@ -195,10 +201,13 @@ where
     T::Err: fmt::Display,
 {
     match v {
-        NumOrString::Num(n) => n.to_string().parse().map_err(|e: T::Err| TypeError::Number {
-            input: n.to_string(),
-            reason: e.to_string(),
-        }),
+        NumOrString::Num(n) => n
+            .to_string()
+            .parse()
+            .map_err(|e: T::Err| TypeError::Number {
+                input: n.to_string(),
+                reason: e.to_string(),
+            }),
         NumOrString::Str(s) => {
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(TypeError::Number {
@@ -255,12 +264,20 @@ mod tests {
         broken.pop();
         broken.push(if s.ends_with('q') { 'p' } else { 'q' });
         assert!(broken.parse::<Address>().is_err());
-        let other = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("cosmos").unwrap(), &[1; 20]).unwrap();
+        let other =
+            bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("cosmos").unwrap(), &[1; 20])
+                .unwrap();
         let e = other.parse::<Address>().unwrap_err().to_string();
         assert!(e.contains("prefix"), "{e}");
-        let short = bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("bat").unwrap(), &[1; 19]).unwrap();
-        assert!(short.parse::<Address>().unwrap_err().to_string().contains("20 bytes"));
-        let m = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("bat").unwrap(), &[1; 20]).unwrap();
+        let short =
+            bech32::encode::<bech32::Bech32>(bech32::Hrp::parse("bat").unwrap(), &[1; 19]).unwrap();
+        assert!(short
+            .parse::<Address>()
+            .unwrap_err()
+            .to_string()
+            .contains("20 bytes"));
+        let m = bech32::encode::<bech32::Bech32m>(bech32::Hrp::parse("bat").unwrap(), &[1; 20])
+            .unwrap();
         assert!(m.parse::<Address>().is_err());
     }
 
@@ -276,7 +293,10 @@ mod tests {
             #[serde(with = "dec_u128")]
             a: u128,
         }
-        assert_eq!(serde_json::to_string(&T { a: u128::MAX }).unwrap(), format!("{{\"a\":\"{}\"}}", u128::MAX));
+        assert_eq!(
+            serde_json::to_string(&T { a: u128::MAX }).unwrap(),
+            format!("{{\"a\":\"{}\"}}", u128::MAX)
+        );
         assert_eq!(serde_json::from_str::<T>("{\"a\":5}").unwrap(), T { a: 5 });
         assert!(serde_json::from_str::<T>("{\"a\":\"-5\"}").is_err());
         assert!(serde_json::from_str::<T>("{\"a\":\"1e3\"}").is_err());

@@ -99,7 +99,11 @@ impl SignedTransaction {
 
     /// Checks the signature alone (not nonce, balance or chain).
     pub fn verify_signature(&self) -> Result<(), CryptoError> {
-        crypto::verify(&self.body.signer, &self.body.signing_message(), &self.signature)
+        crypto::verify(
+            &self.body.signer,
+            &self.body.signing_message(),
+            &self.signature,
+        )
     }
 
     /// The sender's address.

@@ -99,7 +99,9 @@ pub fn read_key_file(path: &Path) -> Result<Keypair, KeyError> {
         .ok_or_else(|| invalid("secret_seed must be 32 bytes of hex".into()))?;
     let key = Keypair::from_seed(&seed);
     if key.public_key() != kf.public_key || key.address() != kf.address {
-        return Err(invalid("public_key or address does not match secret_seed".into()));
+        return Err(invalid(
+            "public_key or address does not match secret_seed".into(),
+        ));
     }
     #[cfg(unix)]
     {
@@ -150,12 +152,20 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert_eq!(read_key_file(&path).unwrap().seed(), k.seed());
         assert!(write_key_file(&path, &Keypair::from_seed(&[6; 32])).is_err());
-        let text = std::fs::read_to_string(&path).unwrap().replace(&hex::encode([5u8; 32]), &hex::encode([6u8; 32]));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(&hex::encode([5u8; 32]), &hex::encode([6u8; 32]));
         std::fs::write(&path, text).unwrap();
-        assert!(read_key_file(&path).unwrap_err().to_string().contains("does not match"));
+        assert!(read_key_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("does not match"));
     }
 }

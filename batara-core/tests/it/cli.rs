@@ -18,11 +18,16 @@ fn keys_usage_errors_and_unreachable_node() {
     assert!(err.contains("exists"), "{err}");
     let (code, out, _) = batara(&["keys", "show", f_s]);
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["address"], v["address"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["address"],
+        v["address"]
+    );
     // Bad usage exits 2.
     assert_eq!(batara(&["tx", "transfer", "--key", f_s]).0, 2);
     assert_eq!(batara(&["frobnicate"]).0, 2);
-    let (code, _, err) = batara(&["tx", "transfer", "--key", f_s, "--to", "bat1nope", "--amount", "1"]);
+    let (code, _, err) = batara(&[
+        "tx", "transfer", "--key", f_s, "--to", "bat1nope", "--amount", "1",
+    ]);
     assert_eq!(code, 2, "{err}");
     // A node that is not there: exit 1 with the cause.
     let (code, _, err) = batara(&["query", "info", "--rpc", "http://127.0.0.1:1"]);
@@ -38,40 +43,70 @@ fn init_start_transfer_query_and_clean_shutdown() {
     let key = dir.path().join("alice.json");
     let key_s = key.to_str().unwrap();
     let (_, out, _) = batara(&["keys", "new", "--out", key_s]);
-    let alice = serde_json::from_str::<Value>(&out).unwrap()["address"].as_str().unwrap().to_owned();
+    let alice = serde_json::from_str::<Value>(&out).unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let fund = format!("{alice}=1000000");
-    let (code, _, err) = batara(&["init", "--home", home_s, "--chain-id", "test-1", "--fund", &fund]);
+    let (code, _, err) = batara(&[
+        "init",
+        "--home",
+        home_s,
+        "--chain-id",
+        "test-1",
+        "--fund",
+        &fund,
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(batara(&["init", "--home", home_s, "--chain-id", "test-1"]).0, 1, "init refuses to overwrite");
+    assert_eq!(
+        batara(&["init", "--home", home_s, "--chain-id", "test-1"]).0,
+        1,
+        "init refuses to overwrite"
+    );
     let env = [("BATARA_RPC__ADDR", "127.0.0.1:0")];
     let p = Proc::spawn(&["start", "--home", home_s], &env);
     let url = format!("http://{}", p.rpc);
     let bob = acct(5).address().to_string();
     let (code, out, err) = batara(&[
-        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--fee", "3", "--rpc", &url, "--wait",
+        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--fee", "3", "--rpc",
+        &url, "--wait",
     ]);
     assert_eq!(code, 0, "{err}");
     let receipt: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(receipt["receipt"]["status"], "success");
     let hash = receipt["hash"].as_str().unwrap().to_owned();
     let (_, out, _) = batara(&["query", "account", &bob, "--rpc", &url]);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["balance"], "250");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["balance"],
+        "250"
+    );
     let (_, out, _) = batara(&["query", "account", &alice, "--rpc", &url]);
     let a: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((a["balance"].clone(), a["nonce"].clone()), (json!("999747"), json!("1")));
+    assert_eq!(
+        (a["balance"].clone(), a["nonce"].clone()),
+        (json!("999747"), json!("1"))
+    );
     let (_, out, _) = batara(&["query", "tx", &hash, "--rpc", &url]);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["receipt"]["fee"], "3");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["receipt"]["fee"],
+        "3"
+    );
     let (_, out, _) = batara(&["query", "block", "--rpc", &url]);
     let height = serde_json::from_str::<Value>(&out).unwrap()["header"]["height"].clone();
     // More than the balance: refused with the reason, exit 1.
-    let (code, _, err) = batara(&["tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "99999999", "--rpc", &url]);
+    let (code, _, err) = batara(&[
+        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "99999999", "--rpc", &url,
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("insufficient balance"), "{err}");
     assert!(p.term().success(), "clean exit on SIGTERM");
     // Restart: same chain, same height.
     let p = Proc::spawn(&["start", "--home", home_s], &env);
     assert_eq!(rpc(p.rpc, "node_info", json!([]))["height"], height);
-    assert_eq!(rpc(p.rpc, "state_getAccount", json!([bob]))["balance"], "250");
+    assert_eq!(
+        rpc(p.rpc, "state_getAccount", json!([bob]))["balance"],
+        "250"
+    );
     assert!(p.term().success());
 }
 
@@ -80,19 +115,49 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("dev");
     let home_s = home.to_str().unwrap();
-    let p = Proc::spawn(&["dev", "--home", home_s, "--accounts", "3", "--rpc-addr", "127.0.0.1:0"], &[]);
-    assert!(p.banner.contains(&acct(0).address().to_string()), "{}", p.banner);
+    let p = Proc::spawn(
+        &[
+            "dev",
+            "--home",
+            home_s,
+            "--accounts",
+            "3",
+            "--rpc-addr",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert!(
+        p.banner.contains(&acct(0).address().to_string()),
+        "{}",
+        p.banner
+    );
     assert!(p.banner.contains(&acct(2).address().to_string()));
     assert!(!p.banner.contains(&acct(3).address().to_string()));
     let kf = home.join("accounts/account0.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let url = format!("http://{}", p.rpc);
     let to = acct(1).address().to_string();
-    let (code, _, err) = batara(&["tx", "transfer", "--key", kf.to_str().unwrap(), "--to", &to, "--amount", "1", "--rpc", &url, "--wait"]);
+    let (code, _, err) = batara(&[
+        "tx",
+        "transfer",
+        "--key",
+        kf.to_str().unwrap(),
+        "--to",
+        &to,
+        "--amount",
+        "1",
+        "--rpc",
+        &url,
+        "--wait",
+    ]);
     assert_eq!(code, 0, "{err}");
     let h = rpc(p.rpc, "node_info", json!([]))["height"].clone();
     assert!(p.term().success());

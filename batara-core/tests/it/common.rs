@@ -38,7 +38,14 @@ pub fn acct(i: u32) -> Keypair {
 }
 
 /// A signed transfer.
-pub fn transfer(key: &Keypair, chain_id: &str, nonce: u64, to: Address, amount: Amount, fee: Amount) -> SignedTransaction {
+pub fn transfer(
+    key: &Keypair,
+    chain_id: &str,
+    nonce: u64,
+    to: Address,
+    amount: Amount,
+    fee: Amount,
+) -> SignedTransaction {
     TxBody {
         chain_id: chain_id.into(),
         signer: key.public_key(),
@@ -68,7 +75,10 @@ pub fn http_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -89,12 +99,17 @@ pub fn rpc(addr: SocketAddr, method: &str, params: Value) -> Value {
 /// The error object of a call that must fail.
 pub fn rpc_err(addr: SocketAddr, method: &str, params: Value) -> Value {
     let r = rpc_raw(addr, method, params);
-    r.get("error").cloned().unwrap_or_else(|| panic!("{method} should fail: {r}"))
+    r.get("error")
+        .cloned()
+        .unwrap_or_else(|| panic!("{method} should fail: {r}"))
 }
 
 /// Parses a decimal-string amount from JSON.
 pub fn dec(v: &Value) -> u128 {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).parse().unwrap()
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .parse()
+        .unwrap()
 }
 
 /// A `batara` child process and the JSON-RPC address it printed.
@@ -132,7 +147,8 @@ impl Proc {
                     banner.push_str(&line);
                     banner.push('\n');
                     if let Some(url) = line.strip_prefix("JSON-RPC  http://") {
-                        let _ = tx.send((url.trim().parse::<SocketAddr>().unwrap(), banner.clone()));
+                        let _ =
+                            tx.send((url.trim().parse::<SocketAddr>().unwrap(), banner.clone()));
                         sent = true;
                     }
                 }
@@ -156,13 +172,20 @@ impl Proc {
     /// SIGTERM; returns the exit status.
     pub fn term(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

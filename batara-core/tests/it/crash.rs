@@ -30,10 +30,15 @@ impl Rng {
 fn replay_from_disk(home: &std::path::Path, scratch: &std::path::Path) -> (u64, Hash) {
     let genesis = Genesis::load(&home.join("genesis.json")).unwrap();
     let follower: Arc<dyn Storage> = Arc::new(
-        RocksStore::open_follower(&home.join("data/db"), scratch, &StorageConfig::default()).unwrap(),
+        RocksStore::open_follower(&home.join("data/db"), scratch, &StorageConfig::default())
+            .unwrap(),
     );
     let stored = Chain::open(follower, genesis.clone()).unwrap();
-    let replica = Chain::open(Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap()), genesis).unwrap();
+    let replica = Chain::open(
+        Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap()),
+        genesis,
+    )
+    .unwrap();
     let head = stored.head().header.height;
     for h in 1..=head {
         let block = stored.block(h).unwrap().expect("block stored");
@@ -41,7 +46,10 @@ fn replay_from_disk(home: &std::path::Path, scratch: &std::path::Path) -> (u64, 
         let cb = replica
             .import(&block, commit)
             .unwrap_or_else(|e| panic!("replaying block {h}: {e}"));
-        assert_eq!(cb.block.header.state_root, block.header.state_root, "state root at {h}");
+        assert_eq!(
+            cb.block.header.state_root, block.header.state_root,
+            "state root at {h}"
+        );
     }
     assert_eq!(replica.head().hash, stored.head().hash);
     (head, stored.head().hash)
@@ -64,16 +72,27 @@ fn sigkill_twenty_times_loses_nothing_committed() {
     let mut seen_txs: BTreeMap<Hash, u64> = BTreeMap::new();
     let mut total_submitted = 0usize;
     for round in 0..20 {
-        let p = Proc::spawn(&["dev", "--home", &home_s, "--rpc-addr", "127.0.0.1:0"], &[]);
+        let p = Proc::spawn(
+            &["dev", "--home", &home_s, "--rpc-addr", "127.0.0.1:0"],
+            &[],
+        );
         let addr = p.rpc;
         // Everything seen committed before earlier kills is still there.
         for (h, hash) in &seen_blocks {
             let b = rpc(addr, "chain_getBlock", json!([h]));
-            assert_eq!(b["hash"], json!(hash), "round {round}: block {h} changed or vanished");
+            assert_eq!(
+                b["hash"],
+                json!(hash),
+                "round {round}: block {h} changed or vanished"
+            );
         }
         for (hash, h) in &seen_txs {
             let t = rpc(addr, "chain_getTransaction", json!([hash]));
-            assert_eq!(t["height"], json!(h.to_string()), "round {round}: tx {hash} moved or vanished");
+            assert_eq!(
+                t["height"],
+                json!(h.to_string()),
+                "round {round}: tx {hash} moved or vanished"
+            );
         }
         let scratch = dir.path().join(format!("follower{round}"));
         let (replayed_h, replayed_hash) = replay_from_disk(&home, &scratch);
@@ -82,7 +101,13 @@ fn sigkill_twenty_times_loses_nothing_committed() {
 
         let mut nonces: Vec<u64> = senders
             .iter()
-            .map(|k| rpc(addr, "tx_nextNonce", json!([k.address()])).as_str().unwrap().parse().unwrap())
+            .map(|k| {
+                rpc(addr, "tx_nextNonce", json!([k.address()]))
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
             .collect();
         let run_for = Duration::from_millis(50 + rng.next() % 400);
         let start = Instant::now();
@@ -90,19 +115,37 @@ fn sigkill_twenty_times_loses_nothing_committed() {
         let mut i = 0usize;
         while start.elapsed() < run_for {
             let s = i % senders.len();
-            let t = transfer(&senders[s], "batara-dev", nonces[s], acct(9).address(), 1 + (i as u128 % 5), 1);
-            let r = rpc_raw(addr, "tx_submit", json!([format!("0x{}", hex::encode(t.to_bytes()))]));
+            let t = transfer(
+                &senders[s],
+                "batara-dev",
+                nonces[s],
+                acct(9).address(),
+                1 + (i as u128 % 5),
+                1,
+            );
+            let r = rpc_raw(
+                addr,
+                "tx_submit",
+                json!([format!("0x{}", hex::encode(t.to_bytes()))]),
+            );
             if r.get("error").is_none() {
                 nonces[s] += 1;
                 recent.push(t.hash());
                 total_submitted += 1;
             } else {
-                nonces[s] = rpc(addr, "tx_nextNonce", json!([senders[s].address()])).as_str().unwrap().parse().unwrap();
+                nonces[s] = rpc(addr, "tx_nextNonce", json!([senders[s].address()]))
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
             }
-            if i % 7 == 0 {
+            if i.is_multiple_of(7) {
                 let info = rpc(addr, "node_info", json!([]));
                 let h: u64 = info["height"].as_str().unwrap().parse().unwrap();
-                seen_blocks.insert(h, serde_json::from_value(info["latest_hash"].clone()).unwrap());
+                seen_blocks.insert(
+                    h,
+                    serde_json::from_value(info["latest_hash"].clone()).unwrap(),
+                );
                 if let Some(hash) = recent.first().copied() {
                     let t = rpc_raw(addr, "chain_getTransaction", json!([hash]));
                     if let Some(res) = t.get("result") {
@@ -115,10 +158,20 @@ fn sigkill_twenty_times_loses_nothing_committed() {
         }
         p.kill9();
     }
-    assert!(total_submitted > 100, "the load generator barely ran ({total_submitted} txs)");
-    assert!(seen_txs.len() > 20, "too few transactions observed committed ({})", seen_txs.len());
+    assert!(
+        total_submitted > 100,
+        "the load generator barely ran ({total_submitted} txs)"
+    );
+    assert!(
+        seen_txs.len() > 20,
+        "too few transactions observed committed ({})",
+        seen_txs.len()
+    );
     // A last clean start: the chain still opens, replays, and grows.
-    let p = Proc::spawn(&["dev", "--home", &home_s, "--rpc-addr", "127.0.0.1:0"], &[]);
+    let p = Proc::spawn(
+        &["dev", "--home", &home_s, "--rpc-addr", "127.0.0.1:0"],
+        &[],
+    );
     let (h, _) = replay_from_disk(&home, &dir.path().join("follower-final"));
     assert!(h >= *seen_blocks.keys().last().unwrap());
     let s = p.term();

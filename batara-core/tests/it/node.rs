@@ -27,20 +27,33 @@ fn transfer_commits_pays_fee_to_proposer_and_emits_event() {
     assert_eq!(t.receipt.events[0].kind, "transfer");
     let sa = n.account(&a.address(), None).unwrap();
     assert_eq!((sa.balance, sa.nonce), (DEV_BALANCE - 1_007, 1));
-    assert_eq!(n.account(&b.address(), None).unwrap().balance, DEV_BALANCE + 1_000);
+    assert_eq!(
+        n.account(&b.address(), None).unwrap().balance,
+        DEV_BALANCE + 1_000
+    );
     assert_eq!(n.account(&proposer, None).unwrap().balance, 7);
     // History: before the block, the sender had everything.
-    assert_eq!(n.account(&a.address(), Some(t.height - 1)).unwrap().balance, DEV_BALANCE);
+    assert_eq!(
+        n.account(&a.address(), Some(t.height - 1)).unwrap().balance,
+        DEV_BALANCE
+    );
     let block = n.block(BlockId::Height(t.height)).unwrap();
     assert_eq!(block.txs[0].hash, h);
     assert_eq!(block.header.proposer, proposer);
-    assert_eq!(n.block(BlockId::Hash(block.hash)).unwrap().header.height, t.height);
-    assert!(matches!(n.block(BlockId::Height(t.height + 100)), Err(Error::NotFound(_))));
+    assert_eq!(
+        n.block(BlockId::Hash(block.hash)).unwrap().header.height,
+        t.height
+    );
+    assert!(matches!(
+        n.block(BlockId::Height(t.height + 100)),
+        Err(Error::NotFound(_))
+    ));
 }
 
 #[test]
 fn failed_transaction_still_pays_fee_and_uses_nonce() {
-    let store: Arc<dyn Storage> = Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap());
+    let store: Arc<dyn Storage> =
+        Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap());
     let v = genesis::dev_validator_key();
     let mut g = Genesis::dev("c", 1, v.public_key(), 0);
     g.accounts[0].balance = 100;
@@ -61,13 +74,20 @@ fn failed_transaction_still_pays_fee_and_uses_nonce() {
     assert_eq!(left_out, vec![cands[1].hash]);
     assert_eq!(ex.receipts.len(), 1);
     assert_eq!(ex.receipts[0].status, TxStatus::Failed);
-    assert!(ex.receipts[0].error.as_deref().unwrap().contains("insufficient balance"));
+    assert!(ex.receipts[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("insufficient balance"));
     let commit = chain.sign_commit(&ex, &batara_core::validator::LocalSigner(v.clone()));
     chain.commit(ex, commit).unwrap();
     let s = chain.state().account(&a.address()).unwrap();
     assert_eq!((s.balance, s.nonce), (90, 1));
     assert_eq!(chain.state().account(&v.address()).unwrap().balance, 10);
-    assert_eq!(chain.state().account(&acct(1).address()).unwrap().balance, 0);
+    assert_eq!(
+        chain.state().account(&acct(1).address()).unwrap().balance,
+        0
+    );
 }
 
 #[test]
@@ -79,14 +99,24 @@ fn blocks_respect_the_tx_limit_and_fee_priority() {
     config.storage.ephemeral = true;
     config.rpc.enabled = false;
     config.consensus.mode = DevMode::Manual;
-    let n = Node::start(NodeOptions { config, genesis: g, validator_key: Some(v) }).unwrap();
+    let n = Node::start(NodeOptions {
+        config,
+        genesis: g,
+        validator_key: Some(v),
+    })
+    .unwrap();
     let (a, b) = (acct(0), acct(1));
     for i in 0..5 {
-        n.submit(&transfer(&a, "lim", i, b.address(), 1, 1).to_bytes()).unwrap();
+        n.submit(&transfer(&a, "lim", i, b.address(), 1, 1).to_bytes())
+            .unwrap();
     }
-    n.submit(&transfer(&b, "lim", 0, a.address(), 1, 50).to_bytes()).unwrap();
+    n.submit(&transfer(&b, "lim", 0, a.address(), 1, 50).to_bytes())
+        .unwrap();
     let blocks = n.mine(3).unwrap();
-    assert_eq!(blocks.iter().map(|b| b.txs.len()).collect::<Vec<_>>(), vec![3, 3, 0]);
+    assert_eq!(
+        blocks.iter().map(|b| b.txs.len()).collect::<Vec<_>>(),
+        vec![3, 3, 0]
+    );
     // The high-fee transaction goes first.
     assert_eq!(blocks[0].txs[0].tx.body.signer, b.public_key());
     assert_eq!(n.account(&a.address(), None).unwrap().nonce, 5);
@@ -108,10 +138,19 @@ fn submit_rejections_name_their_cause() {
     bad_sig.signature.0[3] ^= 1;
     assert_eq!(reject(bad_sig.to_bytes()), Rejection::BadSignature);
     let other_chain = transfer(&a, "elsewhere", 1, acct(1).address(), 5, 1);
-    assert!(matches!(reject(other_chain.to_bytes()), Rejection::WrongChainId { .. }));
-    assert!(matches!(reject(b"\x01\x02garbage".to_vec()), Rejection::Malformed(_)));
+    assert!(matches!(
+        reject(other_chain.to_bytes()),
+        Rejection::WrongChainId { .. }
+    ));
+    assert!(matches!(
+        reject(b"\x01\x02garbage".to_vec()),
+        Rejection::Malformed(_)
+    ));
     let poor = transfer(&acct(20), &id, 0, a.address(), 1, 1);
-    assert!(matches!(reject(poor.to_bytes()), Rejection::InsufficientBalance { need: 2, have: 0 }));
+    assert!(matches!(
+        reject(poor.to_bytes()),
+        Rejection::InsufficientBalance { need: 2, have: 0 }
+    ));
     n.mine(1).unwrap();
     // Replaying the committed transaction: its nonce is used.
     let e = reject(good.to_bytes());
@@ -137,7 +176,8 @@ fn restart_resumes_at_the_same_head_and_state_root() {
     let (head, root, bal) = {
         let n = Node::dev(opts.clone()).unwrap();
         for i in 0..3 {
-            n.transfer(&acct(0), acct(1).address(), 10 + i, 1, false).unwrap();
+            n.transfer(&acct(0), acct(1).address(), 10 + i, 1, false)
+                .unwrap();
             n.mine(1).unwrap();
         }
         let h = n.header(BlockId::Latest).unwrap();
@@ -151,13 +191,17 @@ fn restart_resumes_at_the_same_head_and_state_root() {
     assert_eq!(n.account(&acct(1).address(), None).unwrap().balance, bal);
     assert_eq!(n.chain().state().root_at(3).unwrap(), root);
     // And it keeps going from there.
-    n.transfer(&acct(0), acct(1).address(), 1, 1, false).unwrap();
+    n.transfer(&acct(0), acct(1).address(), 1, 1, false)
+        .unwrap();
     let b = n.mine(1).unwrap();
     assert_eq!(b[0].header.parent, head);
     n.stop();
     drop(n);
     // The same data directory with another genesis is refused.
-    let other = DevOptions { accounts: 3, ..opts };
+    let other = DevOptions {
+        accounts: 3,
+        ..opts
+    };
     match Node::dev(other) {
         Err(Error::Chain(e)) => assert!(e.to_string().contains("another genesis"), "{e}"),
         Err(e) => panic!("unexpected error {e}"),
@@ -176,7 +220,9 @@ fn proofs_verify_against_the_header_state_root() {
     verify_account_proof(&header.state_root, &a.address(), p.value.as_ref(), &p.proof).unwrap();
     let mut forged = p.value.unwrap();
     forged.balance += 1;
-    assert!(verify_account_proof(&header.state_root, &a.address(), Some(&forged), &p.proof).is_err());
+    assert!(
+        verify_account_proof(&header.state_root, &a.address(), Some(&forged), &p.proof).is_err()
+    );
     // A proof at an older height verifies against that height's root.
     let old = n.proof(&a.address(), Some(0)).unwrap();
     let g = n.header(BlockId::Height(0)).unwrap();
@@ -192,7 +238,10 @@ fn dev_controls_snapshot_revert_set_balance_and_time() {
     let h0 = n.info().height;
     let tx = n.transfer(&a, b.address(), 100, 1, false).unwrap();
     n.mine(2).unwrap();
-    assert_eq!(n.account(&b.address(), None).unwrap().balance, DEV_BALANCE + 100);
+    assert_eq!(
+        n.account(&b.address(), None).unwrap().balance,
+        DEV_BALANCE + 100
+    );
     n.revert(snap).unwrap();
     assert_eq!(n.info().height, h0);
     assert_eq!(n.account(&b.address(), None).unwrap().balance, DEV_BALANCE);
@@ -201,7 +250,10 @@ fn dev_controls_snapshot_revert_set_balance_and_time() {
     // The reverted chain grows again with a consistent state root.
     let blk = n.set_balance(&b.address(), 42).unwrap();
     assert_eq!(n.account(&b.address(), None).unwrap().balance, 42);
-    assert_eq!(n.chain().state().root_at(blk.header.height).unwrap(), blk.header.state_root);
+    assert_eq!(
+        n.chain().state().root_at(blk.header.height).unwrap(),
+        blk.header.state_root
+    );
     let t1 = n.mine(1).unwrap()[0].header.time;
     assert_eq!(n.increase_time(3_600_000).unwrap(), 3_600_000);
     let t2 = n.mine(1).unwrap()[0].header.time;
@@ -213,13 +265,16 @@ fn imported_blocks_replay_to_the_same_roots_and_tampering_is_caught() {
     let n = dev(DevMode::Manual);
     let id = n.chain_id().to_owned();
     for i in 0..4u64 {
-        n.submit(&transfer(&acct(0), &id, i, acct(1).address(), 3, 1).to_bytes()).unwrap();
-        n.submit(&transfer(&acct(2), &id, i, acct(3).address(), 1_000_000, 2).to_bytes()).unwrap();
+        n.submit(&transfer(&acct(0), &id, i, acct(1).address(), 3, 1).to_bytes())
+            .unwrap();
+        n.submit(&transfer(&acct(2), &id, i, acct(3).address(), 1_000_000, 2).to_bytes())
+            .unwrap();
         n.mine(1).unwrap();
     }
     let g = n.chain().genesis().clone();
     let fresh = || {
-        let s: Arc<dyn Storage> = Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap());
+        let s: Arc<dyn Storage> =
+            Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap());
         Chain::open(s, g.clone()).unwrap()
     };
     let replica = fresh();
@@ -230,7 +285,10 @@ fn imported_blocks_replay_to_the_same_roots_and_tampering_is_caught() {
         let cb = replica.import(&b, c).unwrap();
         assert_eq!(cb.hash, b.hash());
     }
-    assert_eq!(replica.head().header.state_root, n.header(BlockId::Latest).unwrap().state_root);
+    assert_eq!(
+        replica.head().header.state_root,
+        n.header(BlockId::Latest).unwrap().state_root
+    );
 
     let b1 = n.chain().block(1).unwrap().unwrap();
     let c1 = n.chain().commit_at(1).unwrap().unwrap();
@@ -240,11 +298,19 @@ fn imported_blocks_replay_to_the_same_roots_and_tampering_is_caught() {
     let batara_core::types::TxKind::Transfer { amount, .. } = &mut t.txs[0].body.kind;
     *amount += 1;
     assert!(r2.import(&t, c1.clone()).is_err());
-    assert!(r2.execute_block(&t).unwrap_err().to_string().contains("transactions root"));
+    assert!(r2
+        .execute_block(&t)
+        .unwrap_err()
+        .to_string()
+        .contains("transactions root"));
     // A wrong state root is caught by re-execution.
     let mut t = b1.clone();
     t.header.state_root = batara_core::crypto::sha256(b"lie");
-    assert!(r2.execute_block(&t).unwrap_err().to_string().contains("state root"));
+    assert!(r2
+        .execute_block(&t)
+        .unwrap_err()
+        .to_string()
+        .contains("state root"));
     // A commit that does not sign this block is refused.
     let mut bad_commit = c1.clone();
     bad_commit.signatures[0].signature.0[0] ^= 1;
@@ -265,10 +331,18 @@ fn waits_subscriptions_and_interval_blocks() {
     let first = rx.blocking_recv().unwrap();
     let second = rx.blocking_recv().unwrap();
     assert_eq!(second.block.header.height, first.block.header.height + 1);
-    assert!(second.block.txs.is_empty(), "interval mode makes empty blocks too");
+    assert!(
+        second.block.txs.is_empty(),
+        "interval mode makes empty blocks too"
+    );
     let unknown = batara_core::crypto::sha256(b"nothing");
-    assert!(matches!(n.wait_for_tx(&unknown, Duration::from_secs(5)), Err(Error::NotFound(_))));
-    let h = n.transfer(&acct(0), acct(1).address(), 1, 0, false).unwrap();
+    assert!(matches!(
+        n.wait_for_tx(&unknown, Duration::from_secs(5)),
+        Err(Error::NotFound(_))
+    ));
+    let h = n
+        .transfer(&acct(0), acct(1).address(), 1, 0, false)
+        .unwrap();
     let t = n.wait_for_tx(&h, Duration::from_secs(10)).unwrap();
     assert_eq!(t.hash, h);
     n.stop();
@@ -287,8 +361,15 @@ fn two_nodes_in_one_process_are_independent() {
         .unwrap()
     };
     let (n1, n2) = (mk(d1.path()), mk(d2.path()));
-    n1.transfer(&acct(0), acct(1).address(), 77, 0, true).unwrap();
-    assert_eq!(n1.account(&acct(1).address(), None).unwrap().balance, DEV_BALANCE + 77);
-    assert_eq!(n2.account(&acct(1).address(), None).unwrap().balance, DEV_BALANCE);
+    n1.transfer(&acct(0), acct(1).address(), 77, 0, true)
+        .unwrap();
+    assert_eq!(
+        n1.account(&acct(1).address(), None).unwrap().balance,
+        DEV_BALANCE + 77
+    );
+    assert_eq!(
+        n2.account(&acct(1).address(), None).unwrap().balance,
+        DEV_BALANCE
+    );
     assert_eq!(n2.info().height, 0);
 }

@@ -32,13 +32,26 @@ fn reads_and_submit_over_http() {
     assert_eq!(tx["height"], "1");
     let blk = rpc(addr, "chain_getBlock", json!([]));
     assert_eq!(blk["txs"][0]["hash"], json!(hash));
-    assert_eq!(rpc(addr, "chain_getBlock", json!(["1"]))["hash"], blk["hash"]);
-    assert_eq!(rpc(addr, "chain_getBlock", json!({ "block": blk["hash"] }))["header"]["height"], "1");
-    assert_eq!(rpc(addr, "chain_getHeader", json!([1]))["hash"], blk["hash"]);
+    assert_eq!(
+        rpc(addr, "chain_getBlock", json!(["1"]))["hash"],
+        blk["hash"]
+    );
+    assert_eq!(
+        rpc(addr, "chain_getBlock", json!({ "block": blk["hash"] }))["header"]["height"],
+        "1"
+    );
+    assert_eq!(
+        rpc(addr, "chain_getHeader", json!([1]))["hash"],
+        blk["hash"]
+    );
     let acc = rpc(addr, "state_getAccount", json!([b.address()]));
     assert_eq!(dec(&acc["balance"]), batara_core::genesis::DEV_BALANCE + 9);
     assert_eq!(acc["staked"], "0");
-    let old = rpc(addr, "state_getAccount", json!({ "address": b.address(), "height": 0 }));
+    let old = rpc(
+        addr,
+        "state_getAccount",
+        json!({ "address": b.address(), "height": 0 }),
+    );
     assert_eq!(dec(&old["balance"]), batara_core::genesis::DEV_BALANCE);
     // A proof from RPC verifies against the header from RPC.
     let p = rpc(addr, "state_getProof", json!([a.address()]));
@@ -53,7 +66,10 @@ fn reads_and_submit_over_http() {
     let batch = rpc(
         addr,
         "tx_submitBatch",
-        json!([[hex_tx(&transfer(&a, "batara-dev", 1, b.address(), 1, 0)), "0x00"]]),
+        json!([[
+            hex_tx(&transfer(&a, "batara-dev", 1, b.address(), 1, 0)),
+            "0x00"
+        ]]),
     );
     assert!(batch[0]["hash"].is_string());
     assert_eq!(batch[1]["reason"], "malformed");
@@ -79,32 +95,66 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
     assert!(e["message"].as_str().unwrap().contains("address"), "{e}");
     let e = rpc_err(addr, "state_getAccount", json!(["bat1notanaddress"]));
     assert_eq!(e["code"], CODE_INVALID_PARAMS);
-    assert_eq!(rpc_err(addr, "chain_getBlock", json!([-1]))["code"], CODE_INVALID_PARAMS);
-    assert_eq!(rpc_err(addr, "chain_getBlock", json!(["0x12"]))["code"], CODE_INVALID_PARAMS);
-    assert_eq!(rpc_err(addr, "tx_submit", json!(["zz"]))["code"], CODE_INVALID_PARAMS);
-    assert_eq!(rpc_err(addr, "tx_submit", json!([]))["code"], CODE_INVALID_PARAMS);
-    assert_eq!(rpc_err(addr, "node_info", json!({ "surprise": 1 }))["code"], CODE_INVALID_PARAMS);
+    assert_eq!(
+        rpc_err(addr, "chain_getBlock", json!([-1]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "chain_getBlock", json!(["0x12"]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "tx_submit", json!(["zz"]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "tx_submit", json!([]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "node_info", json!({ "surprise": 1 }))["code"],
+        CODE_INVALID_PARAMS
+    );
     // Not found.
-    assert_eq!(rpc_err(addr, "chain_getBlock", json!([999]))["code"], CODE_NOT_FOUND);
+    assert_eq!(
+        rpc_err(addr, "chain_getBlock", json!([999]))["code"],
+        CODE_NOT_FOUND
+    );
     let zero = Hash([0; 32]);
-    assert_eq!(rpc_err(addr, "chain_getTransaction", json!([zero]))["code"], CODE_NOT_FOUND);
+    assert_eq!(
+        rpc_err(addr, "chain_getTransaction", json!([zero]))["code"],
+        CODE_NOT_FOUND
+    );
     // Garbage transaction bytes.
     let e = rpc_err(addr, "tx_submit", json!(["0xdeadbeef"]));
-    assert_eq!((e["code"].clone(), e["data"]["reason"].clone()), (json!(CODE_REJECTED), json!("malformed")));
+    assert_eq!(
+        (e["code"].clone(), e["data"]["reason"].clone()),
+        (json!(CODE_REJECTED), json!("malformed"))
+    );
     // Another chain's transaction.
     let other = transfer(&acct(0), "other-chain", 0, acct(1).address(), 1, 0);
     let e = rpc_err(addr, "tx_submit", json!([hex_tx(&other)]));
     assert_eq!(e["data"]["reason"], "wrong_chain_id");
-    assert!(e["message"].as_str().unwrap().contains("expected batara-dev, got other-chain"));
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("expected batara-dev, got other-chain"));
     // A replayed transaction.
     let t = transfer(&acct(0), "batara-dev", 0, acct(1).address(), 1, 0);
     let h: Hash = serde_json::from_value(rpc(addr, "tx_submit", json!([hex_tx(&t)]))).unwrap();
-    n.wait_for_tx(&h, std::time::Duration::from_secs(10)).unwrap();
+    n.wait_for_tx(&h, std::time::Duration::from_secs(10))
+        .unwrap();
     let e = rpc_err(addr, "tx_submit", json!([hex_tx(&t)]));
     assert_eq!(e["data"]["reason"], "nonce_too_low");
-    assert_eq!(e["message"], "transaction rejected: nonce too low: expected 1, got 0");
+    assert_eq!(
+        e["message"],
+        "transaction rejected: nonce too low: expected 1, got 0"
+    );
     // Oversized body (default limit 4 MiB).
-    let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}", "00".repeat(3 << 20));
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}",
+        "00".repeat(3 << 20)
+    );
     let (status, body) = http_post(addr, big.as_bytes());
     assert_eq!(status, 413, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -119,25 +169,45 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
 #[test]
 fn websocket_block_subscription() {
     let (n, addr) = dev_rpc(DevMode::Manual);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = jsonrpsee::ws_client::WsClientBuilder::default()
             .build(format!("ws://{addr}"))
             .await
             .unwrap();
         let mut sub = client
-            .subscribe::<Value, _>("chain_subscribeBlocks", rpc_params![], "chain_unsubscribeBlocks")
+            .subscribe::<Value, _>(
+                "chain_subscribeBlocks",
+                rpc_params![],
+                "chain_unsubscribeBlocks",
+            )
             .await
             .unwrap();
         // Calls over the same WebSocket work too.
-        let info: Value = jsonrpsee::core::client::ClientT::request(&client, "node_info", rpc_params![]).await.unwrap();
+        let info: Value =
+            jsonrpsee::core::client::ClientT::request(&client, "node_info", rpc_params![])
+                .await
+                .unwrap();
         assert_eq!(info["height"], "0");
         let to: Address = acct(1).address();
         n.transfer(&acct(0), to, 5, 0, false).unwrap();
         let nn = n.clone();
-        tokio::task::spawn_blocking(move || nn.mine(2).unwrap()).await.unwrap();
-        let b1 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next()).await.unwrap().unwrap().unwrap();
-        let b2 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next()).await.unwrap().unwrap().unwrap();
+        tokio::task::spawn_blocking(move || nn.mine(2).unwrap())
+            .await
+            .unwrap();
+        let b1 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let b2 = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(b1["header"]["height"], "1");
         assert_eq!(b1["txs"].as_array().unwrap().len(), 1);
         assert_eq!(b2["header"]["height"], "2");
@@ -145,5 +215,8 @@ fn websocket_block_subscription() {
         sub.unsubscribe().await.unwrap();
     });
     // HTTP keeps working after the WebSocket client left.
-    assert_eq!(rpc_raw(addr, "node_info", json!([]))["result"]["height"], "2");
+    assert_eq!(
+        rpc_raw(addr, "node_info", json!([]))["result"]["height"],
+        "2"
+    );
 }

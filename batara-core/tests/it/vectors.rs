@@ -1,7 +1,9 @@
 //! Cross-language vectors: Wycheproof Ed25519 and Batara's own encodings.
 
 use batara_core::crypto::{self, BatchItem, Keypair};
-use batara_core::types::{Address, Commit, Hash, Header, PublicKey, Signature, SignedTransaction, TxBody, TxKind};
+use batara_core::types::{
+    Address, Commit, Hash, Header, PublicKey, Signature, SignedTransaction, TxBody, TxKind,
+};
 use serde_json::{json, Value};
 
 fn vectors_dir() -> std::path::PathBuf {
@@ -25,14 +27,23 @@ fn wycheproof_single_and_batch_agree_with_every_case() {
                 "invalid" => false,
                 other => panic!("unexpected result {other}"),
             };
-            cases.push((t["tcId"].as_u64().unwrap(), pk.clone(), unhex(t["msg"].as_str().unwrap()), unhex(t["sig"].as_str().unwrap()), expect));
+            cases.push((
+                t["tcId"].as_u64().unwrap(),
+                pk.clone(),
+                unhex(t["msg"].as_str().unwrap()),
+                unhex(t["sig"].as_str().unwrap()),
+                expect,
+            ));
         }
     }
     assert_eq!(cases.len(), 151);
     // Cases whose key and signature have the right lengths go through batch verification too.
     let mut batchable = Vec::new();
     for (id, pk, msg, sig, expect) in &cases {
-        let single = match (<[u8; 32]>::try_from(pk.as_slice()), <[u8; 64]>::try_from(sig.as_slice())) {
+        let single = match (
+            <[u8; 32]>::try_from(pk.as_slice()),
+            <[u8; 64]>::try_from(sig.as_slice()),
+        ) {
             (Ok(p), Ok(s)) => {
                 batchable.push((*id, PublicKey(p), msg.clone(), Signature(s), *expect));
                 crypto::verify(&PublicKey(p), msg, &Signature(s)).is_ok()
@@ -43,14 +54,23 @@ fn wycheproof_single_and_batch_agree_with_every_case() {
     }
     let items: Vec<BatchItem> = batchable
         .iter()
-        .map(|(_, pk, m, s, _)| BatchItem { public_key: pk, message: m, signature: s })
+        .map(|(_, pk, m, s, _)| BatchItem {
+            public_key: pk,
+            message: m,
+            signature: s,
+        })
         .collect();
     let batch = crypto::verify_batch(&items);
     for ((id, .., expect), r) in batchable.iter().zip(&batch) {
         assert_eq!(r.is_ok(), *expect, "batch, wycheproof case {id}");
     }
     // A batch of only the valid ones passes as a whole.
-    let valid: Vec<BatchItem> = items.iter().zip(&batchable).filter(|(_, c)| c.4).map(|(i, _)| *i).collect();
+    let valid: Vec<BatchItem> = items
+        .iter()
+        .zip(&batchable)
+        .filter(|(_, c)| c.4)
+        .map(|(i, _)| *i)
+        .collect();
     assert!(crypto::verify_batch(&valid).iter().all(|r| r.is_ok()));
 }
 
@@ -87,7 +107,11 @@ fn compute() -> Value {
         .map(|(seed, pk, msg, sig)| {
             let k = key_of(seed);
             assert_eq!(hex::encode(k.public_key().0), *pk, "RFC 8032 public key");
-            assert_eq!(hex::encode(k.sign(&unhex(msg)).0), *sig, "RFC 8032 signature");
+            assert_eq!(
+                hex::encode(k.sign(&unhex(msg)).0),
+                *sig,
+                "RFC 8032 signature"
+            );
             json!({
                 "seed": format!("0x{seed}"),
                 "public_key": k.public_key(),
@@ -106,14 +130,20 @@ fn compute() -> Value {
             signer: k0.public_key(),
             nonce: 0,
             fee: 0,
-            kind: TxKind::Transfer { to: k1.address(), amount: 1 },
+            kind: TxKind::Transfer {
+                to: k1.address(),
+                amount: 1,
+            },
         },
         TxBody {
             chain_id: "batara-mainnet-1".into(),
             signer: k1.public_key(),
             nonce: 7,
             fee: 1_000_000_000_000_000,
-            kind: TxKind::Transfer { to: k0.address(), amount: u128::MAX - 1 },
+            kind: TxKind::Transfer {
+                to: k0.address(),
+                amount: u128::MAX - 1,
+            },
         },
     ];
     let seeds = [RFC8032[0].0, RFC8032[1].0];
@@ -168,13 +198,21 @@ fn batara_vectors_match_the_file() {
     let path = vectors_dir().join("batara.json");
     let computed = compute();
     if std::env::var_os("BATARA_WRITE_VECTORS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&computed).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(stored, computed, "tests/vectors/batara.json differs from what the code computes");
+    assert_eq!(
+        stored, computed,
+        "tests/vectors/batara.json differs from what the code computes"
+    );
     // And the stored bytes decode back to the same transactions, with valid signatures.
     for t in stored["transactions"].as_array().unwrap() {
-        let tx = SignedTransaction::from_bytes(&unhex(t["signed_bytes"].as_str().unwrap())).unwrap();
+        let tx =
+            SignedTransaction::from_bytes(&unhex(t["signed_bytes"].as_str().unwrap())).unwrap();
         assert!(tx.verify_signature().is_ok());
         assert_eq!(tx.hash().to_string(), t["hash"].as_str().unwrap());
         let addr: Address = serde_json::from_value(t["body"]["kind"]["to"].clone()).unwrap();
