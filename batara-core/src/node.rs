@@ -381,6 +381,18 @@ impl Node {
 
     /// Starts a dev chain: [`DevOptions::accounts`] funded accounts ([`genesis::dev_account_key`]),
     /// the well-known dev validator, in memory unless a data directory is given.
+    ///
+    /// ```
+    /// use batara_core::genesis::dev_account_key;
+    /// use batara_core::node::{DevOptions, Node};
+    ///
+    /// let node = Node::dev(DevOptions::default())?; // in memory, a block as soon as txs wait
+    /// let (alice, bob) = (dev_account_key(0), dev_account_key(1));
+    /// let hash = node.transfer(&alice, bob.address(), 1_000, 1, true)?; // waits for the commit
+    /// assert_eq!(node.transaction(&hash)?.receipt.fee, 1);
+    /// node.stop();
+    /// # Ok::<(), batara_core::Error>(())
+    /// ```
     pub fn dev(opts: DevOptions) -> Result<NodeHandle> {
         let validator = genesis::dev_validator_key();
         let genesis = Genesis::dev(&opts.chain_id, opts.accounts, validator.public_key(), 0);
