@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs what a build of Batara needs and this machine lacks, then returns. Idempotent.
-#   - libclang (bindgen in librocksdb-sys) and protoc (gRPC code generation), from Debian packages
-#   - a Rust toolchain with rustfmt and clippy is expected (rustup); it is checked, not fetched
+# Installs what a build and the tests of Batara need and this machine lacks, then returns.
+# Idempotent; a second run does nothing.
+#   - Debian packages: libclang (bindgen in librocksdb-sys), protoc, a C/C++ compiler
+#   - cbindgen (the C header generator), via cargo install
+#   - a Python virtualenv in .venv with pytest, pytest-timeout and mypy (from PyPI)
+# A Rust toolchain (rustup, with rustfmt and clippy) and python3 are expected, not fetched.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_pkgs=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
 command -v protoc >/dev/null 2>&1 || need_pkgs+=(protobuf-compiler)
 command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
 command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing ${need_pkgs[*]}" >&2
   sudo=""
@@ -26,4 +31,15 @@ if command -v rustup >/dev/null 2>&1; then
   for c in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" >/dev/null 2>&1 || true
   done
+fi
+
+if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version)" != "cbindgen 0.29.4" ]; then
+  echo "setup: installing cbindgen 0.29.4" >&2
+  cargo install --quiet --locked cbindgen --version 0.29.4
+fi
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_timeout, mypy" >/dev/null 2>&1; then
+  echo "setup: creating .venv with pytest, pytest-timeout, mypy" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "pytest>=7" "pytest-timeout>=2" "mypy>=1.8"
 fi

@@ -318,9 +318,7 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-const CONFIG: &str = "config.toml";
-const GENESIS: &str = "genesis.json";
-const VALIDATOR_KEY: &str = "validator_key.json";
+use crate::node::home::{CONFIG, DATA, GENESIS, VALIDATOR_KEY};
 
 fn write_new(path: &Path, text: &str) -> CliResult {
     if path.exists() {
@@ -349,9 +347,9 @@ fn dev(
             )
         }
         Some(home) if home.join(GENESIS).exists() => {
-            let g = Genesis::load(&home.join(GENESIS))?;
             eprintln!("resuming the dev chain in {}", home.display());
-            (load_config(home)?, g)
+            let o = NodeOptions::from_home(home)?;
+            (o.config, o.genesis)
         }
         Some(home) => {
             std::fs::create_dir_all(home)
@@ -359,14 +357,15 @@ fn dev(
             let g = Genesis::dev(chain_id, accounts, validator.public_key(), now_ms());
             let mut c = NodeConfig {
                 moniker: "batara-dev".into(),
-                data_dir: Some("data".into()),
+                data_dir: Some(DATA.into()),
                 ..Default::default()
             };
             c.storage.sync_writes = false;
             write_new(&home.join(CONFIG), &c.to_toml())?;
             write_new(&home.join(GENESIS), &g.to_json())?;
             write_key_file(&home.join(VALIDATOR_KEY), &validator)?;
-            (load_config(home)?, g)
+            let o = NodeOptions::from_home(home)?;
+            (o.config, o.genesis)
         }
     };
     config.consensus.mode = mode;
@@ -434,16 +433,6 @@ fn dev(
     wait_for_signal(&node)
 }
 
-fn load_config(home: &Path) -> CliResult<NodeConfig> {
-    let mut c = NodeConfig::load(&home.join(CONFIG))?;
-    match &c.data_dir {
-        Some(d) if d.is_relative() => c.data_dir = Some(home.join(d)),
-        Some(_) => {}
-        None => c.data_dir = Some(home.join("data")),
-    }
-    Ok(c)
-}
-
 fn wait_for_signal(node: &NodeHandle) -> CliResult {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -488,7 +477,7 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
     genesis.validate().map_err(|e| usage(e.to_string()))?;
     let config = NodeConfig {
         moniker: moniker.to_owned(),
-        data_dir: Some("data".into()),
+        data_dir: Some(DATA.into()),
         ..Default::default()
     };
     write_new(&home.join(CONFIG), &config.to_toml())?;
@@ -504,19 +493,7 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
 }
 
 fn start(home: &Path) -> CliResult {
-    let config = load_config(home)?;
-    let genesis = Genesis::load(&home.join(GENESIS))?;
-    let key_path = home.join(VALIDATOR_KEY);
-    let validator_key = if key_path.exists() {
-        Some(read_key_file(&key_path)?)
-    } else {
-        None
-    };
-    let node = Node::start(NodeOptions {
-        config,
-        genesis,
-        validator_key,
-    })?;
+    let node = Node::start(NodeOptions::from_home(home)?)?;
     let info = node.info();
     println!(
         "Batara node {} at height {} ({})",

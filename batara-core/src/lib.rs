@@ -21,4 +21,4 @@ pub mod storage;
 pub mod types;
 pub mod validator;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

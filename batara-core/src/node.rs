@@ -18,6 +18,12 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+/// Errors of a block subscription ([`NodeHandle::subscribe_blocks`]).
+pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+/// A subscription to committed blocks ([`NodeHandle::subscribe_blocks`]).
+pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
+
 use crate::chain::{Chain, CommittedBlock, TxLookup};
 use crate::config::{DevMode, NodeConfig};
 use crate::consensus::{
@@ -43,6 +49,43 @@ pub struct NodeOptions {
     pub genesis: Genesis,
     /// This node's validator key, if it has one.
     pub validator_key: Option<Keypair>,
+}
+
+/// File names in a node's home directory (written by `batara init` and `batara dev`).
+pub mod home {
+    /// The node configuration (TOML).
+    pub const CONFIG: &str = "config.toml";
+    /// The genesis (JSON).
+    pub const GENESIS: &str = "genesis.json";
+    /// The validator key file (mode 0600).
+    pub const VALIDATOR_KEY: &str = "validator_key.json";
+    /// Default data directory, relative to the home.
+    pub const DATA: &str = "data";
+}
+
+impl NodeOptions {
+    /// Reads a home directory: `config.toml` (with `BATARA_*` overrides; a relative `data_dir` is
+    /// resolved against the home), `genesis.json`, and `validator_key.json` if present.
+    pub fn from_home(dir: &std::path::Path) -> Result<Self> {
+        let mut config = NodeConfig::load(&dir.join(home::CONFIG))?;
+        config.data_dir = Some(match config.data_dir.take() {
+            Some(d) if d.is_relative() => dir.join(d),
+            Some(d) => d,
+            None => dir.join(home::DATA),
+        });
+        let genesis = Genesis::load(&dir.join(home::GENESIS))?;
+        let key_path = dir.join(home::VALIDATOR_KEY);
+        let validator_key = if key_path.exists() {
+            Some(crate::validator::read_key_file(&key_path)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            config,
+            genesis,
+            validator_key,
+        })
+    }
 }
 
 /// Options of [`Node::dev`]: a one-validator chain with funded, well-known accounts.
@@ -286,10 +329,12 @@ impl Node {
             Arc::new(RocksStore::open(&dir.join("db"), &config.storage)?)
         };
         let chain = Arc::new(Chain::open(store, genesis)?);
-        let mempool = Arc::new(Mempool::new(
-            config.mempool.clone(),
-            chain.genesis().chain_id.clone(),
-        ));
+        // A transaction larger than a block could never be included: refuse it at the door.
+        let mut pool_cfg = config.mempool.clone();
+        let max_block_bytes =
+            usize::try_from(chain.genesis().params.max_block_bytes).unwrap_or(usize::MAX);
+        pool_cfg.max_tx_bytes = pool_cfg.max_tx_bytes.min(max_block_bytes);
+        let mempool = Arc::new(Mempool::new(pool_cfg, chain.genesis().chain_id.clone()));
         let (blocks, _) = broadcast::channel(1024);
         let sink = Arc::new(BlockSink::new(
             chain.clone(),
@@ -685,7 +730,7 @@ impl NodeHandle {
     }
 
     /// A stream of committed blocks from now on.
-    pub fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock> {
+    pub fn subscribe_blocks(&self) -> BlockReceiver {
         self.inner.blocks.subscribe()
     }
 

@@ -152,9 +152,18 @@ fn run(s: Arc<Shared>, mode: DevMode, every: Duration) {
                 s.produce(None).map(|_| ())
             }
             _ => {
+                // Keep making blocks while transactions are ready; stop after a block that took
+                // none (what is "ready" could not be included), so the loop never spins.
                 let mut r = Ok(());
-                while r.is_ok() && s.sink.mempool().has_ready() && !s.wake.lock().stop {
-                    r = s.produce(None).map(|_| ());
+                while s.sink.mempool().has_ready() && !s.wake.lock().stop {
+                    match s.produce(None) {
+                        Ok(cb) if cb.block.txs.is_empty() => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            r = Err(e);
+                            break;
+                        }
+                    }
                 }
                 r
             }

@@ -65,8 +65,32 @@ pub fn http_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
-    // The server may answer (413) and close before reading an oversized body.
-    let _ = s.write_all(body);
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Announces a body of `len` bytes with `Expect: 100-continue` and returns the server's answer
+/// without sending the body (a server that refuses on the length alone answers at once; no unread
+/// body is left to make the close a reset).
+pub fn http_announce(addr: SocketAddr, len: usize) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();

@@ -8,7 +8,9 @@ use jsonrpsee::core::client::SubscriptionClientT;
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 
-use crate::common::{acct, dec, dev_rpc, http_post, rpc, rpc_err, rpc_raw, transfer};
+use crate::common::{
+    acct, dec, dev_rpc, http_announce, http_post, rpc, rpc_err, rpc_raw, transfer,
+};
 
 fn hex_tx(t: &batara_core::types::SignedTransaction) -> String {
     format!("0x{}", hex::encode(t.to_bytes()))
@@ -150,12 +152,8 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
         e["message"],
         "transaction rejected: nonce too low: expected 1, got 0"
     );
-    // Oversized body (default limit 4 MiB).
-    let big = format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}",
-        "00".repeat(3 << 20)
-    );
-    let (status, body) = http_post(addr, big.as_bytes());
+    // Oversized body (default limit 4 MiB): refused on its announced length.
+    let (status, body) = http_announce(addr, 5 << 20);
     assert_eq!(status, 413, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["code"], -32007);

@@ -1,0 +1,145 @@
+//! Real C programs compiled with the system C compiler against `include/batara.h` and the
+//! library this crate builds, then run: the example, static linking, and the shared vectors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The directory holding libbatara.{so,a}: the profile directory this test binary was built in.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_owned()
+}
+
+fn compile(src: &Path, out: &Path, static_link: bool) {
+    let lib = lib_dir();
+    let mut cmd = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(src)
+        .arg("-o")
+        .arg(out);
+    if static_link {
+        cmd.arg(lib.join("libbatara.a"))
+            .args(["-lstdc++", "-lm", "-ldl", "-lpthread"]);
+    } else {
+        cmd.arg("-L")
+            .arg(&lib)
+            .arg("-lbatara")
+            .arg(format!("-Wl,-rpath,{}", lib.display()));
+    }
+    let st = cmd.status().expect("run the C compiler");
+    assert!(st.success(), "compiling {} failed", src.display());
+}
+
+fn run_embed(static_link: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir
+        .path()
+        .join(if static_link { "embed-static" } else { "embed" });
+    compile(&root().join("examples/c/embed.c"), &exe, static_link);
+    let out = Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "embed failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("bob balance 1000000000000000000001234 nonce 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rejected as expected: to: invalid address"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("callbacks saw"), "{stdout}");
+}
+
+#[test]
+fn embed_example_runs_dynamically_linked() {
+    run_embed(false);
+}
+
+#[test]
+fn embed_example_runs_statically_linked() {
+    run_embed(true);
+}
+
+fn unhex0x(v: &serde_json::Value) -> String {
+    v.as_str().unwrap().trim_start_matches("0x").to_owned()
+}
+
+#[test]
+fn c_agrees_with_the_shared_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("vectors");
+    compile(&root().join("bindings/c/tests/it/vectors.c"), &exe, false);
+    let vdir = root().join("tests/vectors");
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vdir.join("batara.json")).unwrap()).unwrap();
+    let mut input = String::new();
+    let mut expected = 0;
+    for k in b["keys"].as_array().unwrap() {
+        input += &format!(
+            "key {} {} {}\n",
+            unhex0x(&k["seed"]),
+            unhex0x(&k["public_key"]),
+            k["address"].as_str().unwrap()
+        );
+        expected += 1;
+    }
+    for t in b["transactions"].as_array().unwrap() {
+        let body = &t["body"];
+        input += &format!(
+            "tx {} {} {} {} {} {} {} {}\n",
+            unhex0x(&t["seed"]),
+            body["chain_id"].as_str().unwrap(),
+            body["nonce"].as_str().unwrap(),
+            body["kind"]["to"].as_str().unwrap(),
+            body["kind"]["amount"].as_str().unwrap(),
+            body["fee"].as_str().unwrap(),
+            unhex0x(&t["signed_bytes"]),
+            unhex0x(&t["hash"]),
+        );
+        expected += 1;
+    }
+    let w: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(vdir.join("wycheproof_ed25519_test.json")).unwrap(),
+    )
+    .unwrap();
+    for g in w["testGroups"].as_array().unwrap() {
+        let pk = g["publicKey"]["pk"].as_str().unwrap();
+        for t in g["tests"].as_array().unwrap() {
+            let msg = t["msg"].as_str().unwrap();
+            let sig = t["sig"].as_str().unwrap();
+            let sig = if sig.is_empty() { "-" } else { sig };
+            let ok = (t["result"] == "valid") as u8;
+            input += &format!(
+                "verify {pk} {} {sig} {ok}\n",
+                if msg.is_empty() { "-" } else { msg }
+            );
+            expected += 1;
+        }
+    }
+    use std::io::Write;
+    let mut child = Command::new(&exe)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.trim(), format!("{expected} passed, 0 failed"));
+}

@@ -1,0 +1,535 @@
+//! The internal Node.js addon behind `@batara/node` (napi-rs). The public, typed API is written by
+//! hand in `node-js/index.js` / `index.d.ts` over these functions; nothing here is public API.
+//!
+//! Host contract:
+//! * Every call that can wait (start, submit, transfer, wait, mine, next block, stop) returns a
+//!   Promise and runs on the blocking pool, never on the JS thread.
+//! * Errors are JS `Error`s whose message is `CODE: text` with a stable code (`TX_REJECTED`,
+//!   `NOT_FOUND`, `INVALID_INPUT`, `TIMEOUT`, `NODE_STOPPED`, `NOT_DEV_CHAIN`, `CONFIG`, `IO`,
+//!   `INTERNAL`); for rejected transactions the text starts with `[reason] `. `index.js` turns them
+//!   into `BataraError`. The mapping is in one place: [`to_js`].
+//! * Amounts cross as decimal strings (JS `bigint` in the public API); bytes as `Buffer`.
+//!
+//! Must never: hold node logic, or block the event loop.
+
+use std::time::Duration;
+
+use batara_core::config::DevMode;
+use batara_core::crypto;
+use batara_core::node::{
+    BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, TryRecvError, WeakNodeHandle,
+};
+use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
+use batara_core::{genesis, Error, ErrorKind};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+type Result<T> = napi::Result<T>;
+
+/// An error whose message is `CODE: text` (`index.js` splits it into `BataraError.code`).
+fn err(code: &str, msg: impl Into<String>) -> napi::Error {
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{code}: {}", msg.into()),
+    )
+}
+
+/// The one mapping from core errors to JS error codes.
+fn to_js(e: Error) -> napi::Error {
+    let code = match e.kind() {
+        ErrorKind::Rejected => "TX_REJECTED",
+        ErrorKind::NotFound => "NOT_FOUND",
+        ErrorKind::InvalidInput => "INVALID_INPUT",
+        ErrorKind::Timeout => "TIMEOUT",
+        ErrorKind::Stopped => "NODE_STOPPED",
+        ErrorKind::NotDev => "NOT_DEV_CHAIN",
+        ErrorKind::Config => "CONFIG",
+        ErrorKind::Io => "IO",
+        ErrorKind::Internal => "INTERNAL",
+    };
+    match &e {
+        Error::Rejected(r) => err(code, format!("[{}] {e}", r.code())),
+        _ => err(code, e.to_string()),
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> napi::Error {
+    err("INVALID_INPUT", msg)
+}
+
+fn address(s: &str) -> Result<Address> {
+    s.parse()
+        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+}
+
+fn hash(s: &str) -> Result<Hash> {
+    s.parse()
+        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+}
+
+fn amount(s: &str, what: &str) -> Result<u128> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "{what} must be a non-negative integer, got {s:?}"
+        )));
+    }
+    s.parse()
+        .map_err(|_| invalid(format!("{what} {s} does not fit in 128 bits")))
+}
+
+fn fixed<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N]> {
+    b.try_into()
+        .map_err(|_| invalid(format!("{what} must be {N} bytes, got {}", b.len())))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| err("INTERNAL", e.to_string()))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| err("INTERNAL", e.to_string()))?
+}
+
+/// An ed25519 key pair.
+#[napi]
+pub struct NativeKeypair {
+    inner: crypto::Keypair,
+}
+
+#[napi]
+impl NativeKeypair {
+    /// A random key.
+    #[napi(factory)]
+    pub fn generate() -> Result<Self> {
+        crypto::Keypair::generate()
+            .map(|inner| Self { inner })
+            .map_err(|e| err("INTERNAL", e.to_string()))
+    }
+
+    /// From a 32-byte seed.
+    #[napi(factory)]
+    pub fn from_seed(seed: Buffer) -> Result<Self> {
+        Ok(Self {
+            inner: crypto::Keypair::from_seed(&fixed::<32>(&seed, "seed")?),
+        })
+    }
+
+    /// From a key file.
+    #[napi(factory)]
+    pub fn from_file(path: String) -> Result<Self> {
+        batara_core::validator::read_key_file(std::path::Path::new(&path))
+            .map(|inner| Self { inner })
+            .map_err(|e| to_js(e.into()))
+    }
+
+    /// Dev account `index`.
+    #[napi(factory)]
+    pub fn dev_account(index: u32) -> Self {
+        Self {
+            inner: genesis::dev_account_key(index),
+        }
+    }
+
+    /// bech32 address.
+    #[napi(getter)]
+    pub fn address(&self) -> String {
+        self.inner.address().to_string()
+    }
+
+    /// 32-byte secret seed (the JS wrapper passes it back for signing in the node).
+    #[napi(getter)]
+    pub fn seed(&self) -> Buffer {
+        self.inner.seed().to_vec().into()
+    }
+
+    /// 32-byte public key.
+    #[napi(getter)]
+    pub fn public_key(&self) -> Buffer {
+        self.inner.public_key().0.to_vec().into()
+    }
+
+    /// Signs a message (64 bytes).
+    #[napi]
+    pub fn sign(&self, message: Buffer) -> Buffer {
+        self.inner.sign(&message).0.to_vec().into()
+    }
+
+    /// Signs a transfer; returns `[signed bytes, hash]`.
+    #[napi]
+    pub fn sign_transfer(
+        &self,
+        chain_id: String,
+        nonce: i64,
+        to: String,
+        amount_dec: String,
+        fee_dec: String,
+    ) -> Result<SignedTx> {
+        let nonce =
+            u64::try_from(nonce).map_err(|_| invalid("nonce must be a non-negative integer"))?;
+        let tx = TxBody {
+            chain_id,
+            signer: self.inner.public_key(),
+            nonce,
+            fee: amount(&fee_dec, "fee")?,
+            kind: TxKind::Transfer {
+                to: address(&to)?,
+                amount: amount(&amount_dec, "amount")?,
+            },
+        }
+        .sign(&self.inner);
+        Ok(SignedTx {
+            raw: tx.to_bytes().into(),
+            hash: tx.hash().to_string(),
+        })
+    }
+}
+
+/// A signed transaction.
+#[napi(object)]
+pub struct SignedTx {
+    /// Canonical bytes.
+    pub raw: Buffer,
+    /// 0x-hex hash.
+    pub hash: String,
+}
+
+/// Verifies a signature with the node's rule.
+#[napi]
+pub fn verify(public_key: Buffer, message: Buffer, signature: Buffer) -> bool {
+    match (
+        <[u8; 32]>::try_from(&public_key[..]),
+        <[u8; 64]>::try_from(&signature[..]),
+    ) {
+        (Ok(pk), Ok(s)) => crypto::verify(&PublicKey(pk), &message, &Signature(s)).is_ok(),
+        _ => false,
+    }
+}
+
+/// The address of a 32-byte public key.
+#[napi]
+pub fn address_of(public_key: Buffer) -> Result<String> {
+    Ok(PublicKey(fixed::<32>(&public_key, "publicKey")?)
+        .address()
+        .to_string())
+}
+
+/// Options of `startDev`.
+#[napi(object)]
+pub struct DevOpts {
+    /// Funded dev accounts.
+    pub accounts: Option<u32>,
+    /// "auto" | "interval" | "manual".
+    pub mode: Option<String>,
+    /// Interval in ms.
+    pub block_time_ms: Option<u32>,
+    /// Data directory (in memory when absent).
+    pub data_dir: Option<String>,
+    /// JSON-RPC address such as "127.0.0.1:0".
+    pub rpc_addr: Option<String>,
+    /// Chain id.
+    pub chain_id: Option<String>,
+}
+
+/// A running node.
+#[napi]
+pub struct NativeNode {
+    handle: NodeHandle,
+}
+
+/// Starts a dev chain.
+#[napi]
+pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
+    let mode = match opts.mode.as_deref().unwrap_or("auto") {
+        "auto" => DevMode::Auto,
+        "interval" => DevMode::Interval,
+        "manual" => DevMode::Manual,
+        other => {
+            return Err(invalid(format!(
+                "mode must be 'auto', 'interval' or 'manual', got {other:?}"
+            )))
+        }
+    };
+    let rpc_addr = opts
+        .rpc_addr
+        .map(|a| {
+            a.parse()
+                .map_err(|e| invalid(format!("rpcAddr {a:?}: {e}")))
+        })
+        .transpose()?;
+    let o = DevOptions {
+        chain_id: opts.chain_id.unwrap_or_else(|| "batara-dev".into()),
+        accounts: opts.accounts.unwrap_or(10),
+        mode,
+        block_time_ms: opts.block_time_ms.unwrap_or(1000) as u64,
+        data_dir: opts.data_dir.map(Into::into),
+        rpc_addr,
+    };
+    blocking(move || {
+        Node::dev(o)
+            .map(|handle| NativeNode { handle })
+            .map_err(to_js)
+    })
+    .await
+}
+
+/// A stream of committed blocks.
+#[napi]
+pub struct NativeBlocks {
+    rx: std::sync::Arc<std::sync::Mutex<BlockReceiver>>,
+    node: WeakNodeHandle,
+}
+
+#[napi]
+impl NativeBlocks {
+    /// The next block as JSON, or null once the node has stopped.
+    #[napi]
+    pub async fn next(&self) -> Result<Option<String>> {
+        let rx = self.rx.clone();
+        let node = self.node.clone();
+        blocking(move || {
+            let mut rx = rx
+                .lock()
+                .map_err(|_| err("INTERNAL", "block stream poisoned"))?;
+            loop {
+                match rx.try_recv() {
+                    Ok(b) => return json(&BlockView::from_committed(&b)).map(Some),
+                    Err(TryRecvError::Lagged(_)) => continue,
+                    Err(TryRecvError::Closed) => return Ok(None),
+                    Err(TryRecvError::Empty) if node.upgrade().is_none() => return Ok(None),
+                    Err(TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[napi]
+impl NativeNode {
+    /// Chain id.
+    #[napi(getter)]
+    pub fn chain_id(&self) -> String {
+        self.handle.chain_id().to_owned()
+    }
+
+    /// Number of funded dev accounts (their keys: `NativeKeypair.devAccount(i)`).
+    #[napi(getter)]
+    pub fn dev_accounts(&self) -> u32 {
+        let g = self.handle.chain().genesis();
+        g.accounts
+            .iter()
+            .enumerate()
+            .take_while(|(i, a)| genesis::dev_account_key(*i as u32).address() == a.address)
+            .count() as u32
+    }
+
+    /// JSON-RPC URL, if served.
+    #[napi(getter)]
+    pub fn rpc_url(&self) -> Option<String> {
+        self.handle.rpc_addr().map(|a| format!("http://{a}"))
+    }
+
+    /// Head height.
+    #[napi(getter)]
+    pub fn height(&self) -> i64 {
+        self.handle.chain().head().header.height as i64
+    }
+
+    /// Node status, JSON.
+    #[napi]
+    pub fn info(&self) -> Result<String> {
+        json(&self.handle.info())
+    }
+
+    /// Submits signed bytes; resolves to the hash (after the commit with `wait`).
+    #[napi]
+    pub async fn submit(&self, tx: Buffer, wait: bool) -> Result<String> {
+        let h = self.handle.clone();
+        let tx = tx.to_vec();
+        blocking(move || {
+            let hash = h.submit(&tx).map_err(to_js)?;
+            if wait {
+                h.wait_for_tx(&hash, Duration::from_secs(60))
+                    .map_err(to_js)?;
+            }
+            Ok(hash.to_string())
+        })
+        .await
+    }
+
+    /// Submits many; resolves to one JSON item per tx: `{"hash"}` or `{"error","reason"}`.
+    #[napi]
+    pub async fn submit_batch(&self, txs: Vec<Buffer>) -> Result<String> {
+        let h = self.handle.clone();
+        let txs: Vec<Vec<u8>> = txs.into_iter().map(|b| b.to_vec()).collect();
+        blocking(move || {
+            let out: Vec<serde_json::Value> = h
+                .submit_batch(&txs)
+                .into_iter()
+                .map(|r| match r {
+                    Ok(hash) => serde_json::json!({ "hash": hash }),
+                    Err(e) => serde_json::json!({ "error": format!("transaction rejected: {e}"), "reason": e.code() }),
+                })
+                .collect();
+            json(&out)
+        })
+        .await
+    }
+
+    /// Waits for a transaction; resolves to it with its receipt (JSON).
+    #[napi]
+    pub async fn wait(&self, tx_hash: String, timeout_ms: u32) -> Result<String> {
+        let h = self.handle.clone();
+        let tx_hash = hash(&tx_hash)?;
+        blocking(move || {
+            let t = h
+                .wait_for_tx(&tx_hash, Duration::from_millis(timeout_ms as u64))
+                .map_err(to_js)?;
+            json(&t)
+        })
+        .await
+    }
+
+    /// Transfers with the next nonce; resolves to the hash (after the commit with `wait`).
+    #[napi]
+    pub async fn transfer(
+        &self,
+        seed: Buffer,
+        to: String,
+        amount_dec: String,
+        fee_dec: String,
+        wait: bool,
+    ) -> Result<String> {
+        let h = self.handle.clone();
+        let key = crypto::Keypair::from_seed(&fixed::<32>(&seed, "seed")?);
+        let to = address(&to)?;
+        let (amount, fee) = (amount(&amount_dec, "amount")?, amount(&fee_dec, "fee")?);
+        blocking(move || {
+            h.transfer(&key, to, amount, fee, wait)
+                .map(|x| x.to_string())
+                .map_err(to_js)
+        })
+        .await
+    }
+
+    /// Next nonce of an address (counting pending transactions).
+    #[napi]
+    pub fn next_nonce(&self, addr: String) -> Result<i64> {
+        self.handle
+            .next_nonce(&address(&addr)?)
+            .map(|n| n as i64)
+            .map_err(to_js)
+    }
+
+    /// An account: JSON with decimal strings.
+    #[napi]
+    pub fn account(&self, addr: String) -> Result<String> {
+        json(&self.handle.account(&address(&addr)?, None).map_err(to_js)?)
+    }
+
+    /// Balance of an address, decimal (the fast path of `account`).
+    #[napi]
+    pub fn balance(&self, addr: String) -> Result<String> {
+        Ok(self
+            .handle
+            .account(&address(&addr)?, None)
+            .map_err(to_js)?
+            .balance
+            .to_string())
+    }
+
+    /// A block by height ("123"), hash ("0x…") or latest (null); JSON.
+    #[napi]
+    pub fn block(&self, id: Option<String>) -> Result<String> {
+        let id = match id.as_deref() {
+            None | Some("latest") => BlockId::Latest,
+            Some(s) if s.starts_with("0x") => BlockId::Hash(hash(s)?),
+            Some(s) => BlockId::Height(
+                s.parse()
+                    .map_err(|_| invalid(format!("bad block id {s:?}")))?,
+            ),
+        };
+        json(&self.handle.block(id).map_err(to_js)?)
+    }
+
+    /// A committed transaction with its receipt; JSON.
+    #[napi]
+    pub fn transaction(&self, tx_hash: String) -> Result<String> {
+        json(&self.handle.transaction(&hash(&tx_hash)?).map_err(to_js)?)
+    }
+
+    /// The validator set; JSON.
+    #[napi]
+    pub fn validators(&self) -> Result<String> {
+        json(&self.handle.validators())
+    }
+
+    /// A stream of committed blocks from now on.
+    #[napi]
+    pub fn blocks(&self) -> NativeBlocks {
+        NativeBlocks {
+            rx: std::sync::Arc::new(std::sync::Mutex::new(self.handle.subscribe_blocks())),
+            node: self.handle.downgrade(),
+        }
+    }
+
+    /// Makes blocks now (dev chains); resolves to their JSON.
+    #[napi]
+    pub async fn mine(&self, count: u32) -> Result<String> {
+        let h = self.handle.clone();
+        blocking(move || json(&h.mine(count).map_err(to_js)?)).await
+    }
+
+    /// Snapshot id (dev chains).
+    #[napi]
+    pub fn snapshot(&self) -> Result<i64> {
+        self.handle.snapshot().map(|s| s as i64).map_err(to_js)
+    }
+
+    /// Reverts to a snapshot (dev chains).
+    #[napi]
+    pub async fn revert(&self, id: i64) -> Result<()> {
+        let h = self.handle.clone();
+        let id = u64::try_from(id).map_err(|_| invalid("snapshot id must be non-negative"))?;
+        blocking(move || h.revert(id).map_err(to_js)).await
+    }
+
+    /// Sets a balance (dev chains).
+    #[napi]
+    pub async fn set_balance(&self, addr: String, amount_dec: String) -> Result<()> {
+        let h = self.handle.clone();
+        let a = address(&addr)?;
+        let v = amount(&amount_dec, "amount")?;
+        blocking(move || h.set_balance(&a, v).map(|_| ()).map_err(to_js)).await
+    }
+
+    /// Moves block time forward (dev chains); the total offset in ms.
+    #[napi]
+    pub fn increase_time(&self, ms: i64) -> Result<i64> {
+        let ms = u64::try_from(ms).map_err(|_| invalid("ms must be non-negative"))?;
+        self.handle
+            .increase_time(ms)
+            .map(|t| t as i64)
+            .map_err(to_js)
+    }
+
+    /// Stops the node.
+    #[napi]
+    pub async fn stop(&self) -> Result<()> {
+        let h = self.handle.clone();
+        blocking(move || {
+            h.stop();
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Runs the `batara` command line (argv[0] is the program name); returns the exit code.
+/// Blocks the calling thread: it is the whole program of `npx batara`.
+#[napi]
+pub fn run_cli(argv: Vec<String>) -> i32 {
+    batara_core::cli::run(argv.into_iter().map(Into::into))
+}

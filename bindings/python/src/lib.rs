@@ -1,0 +1,754 @@
+//! `batara._native`: the Python binding of the Batara node (PyO3, abi3, Python ≥ 3.9).
+//!
+//! Host contract:
+//! * Every blocking call (submit with wait, transfer, mine, waits, stop, the CLI) releases the GIL
+//!   and waits in slices of [`SLICE`], checking for signals between them, so Ctrl-C interrupts it
+//!   with `KeyboardInterrupt`.
+//! * A `Node` owns its node: it stops on `stop()`, on leaving a `with` block, or when the object
+//!   is garbage-collected. Objects are thread-safe (`frozen`); any thread may call them.
+//! * Errors are mapped in one place ([`to_py`]) to the exception classes declared here, all
+//!   subclasses of `BataraError`; `TxRejected.reason` is the stable reason code.
+//! * The sync API never touches asyncio, so it works inside Jupyter's running event loop.
+//!
+//! Must never: hold node logic — every call goes through `batara_core::node::NodeHandle`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use batara_core::config::DevMode;
+use batara_core::crypto;
+use batara_core::mempool::Rejection;
+use batara_core::node::{
+    BlockId, BlockReceiver, BlockView, DevOptions, Node as CoreNode, NodeHandle, NodeOptions,
+    TryRecvError, WeakNodeHandle,
+};
+use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
+use batara_core::{genesis, Error, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+create_exception!(
+    _native,
+    BataraError,
+    PyException,
+    "Base class of every Batara error."
+);
+create_exception!(
+    _native,
+    TxRejected,
+    BataraError,
+    "A transaction was refused; `reason` says which check failed."
+);
+create_exception!(
+    _native,
+    NotFound,
+    BataraError,
+    "No such block, transaction, account height or snapshot."
+);
+create_exception!(
+    _native,
+    InvalidInput,
+    BataraError,
+    "A malformed argument: address, hash, bytes, amount, ..."
+);
+create_exception!(
+    _native,
+    Timeout,
+    BataraError,
+    "Waiting took longer than allowed."
+);
+create_exception!(
+    _native,
+    NodeStopped,
+    BataraError,
+    "The node has been stopped."
+);
+create_exception!(
+    _native,
+    NotDevChain,
+    BataraError,
+    "A dev control on a node that is not a dev chain."
+);
+create_exception!(
+    _native,
+    ConfigError,
+    BataraError,
+    "Configuration, genesis or key file problem."
+);
+create_exception!(
+    _native,
+    StorageError,
+    BataraError,
+    "Disk, database or network I/O failed."
+);
+
+/// How long a blocking call waits with the GIL released before checking for Ctrl-C.
+const SLICE: Duration = Duration::from_millis(50);
+
+fn rejected(py: Python<'_>, r: &Rejection) -> PyErr {
+    let e = TxRejected::new_err(format!("transaction rejected: {r}"));
+    let _ = e.value(py).setattr("reason", r.code());
+    e
+}
+
+/// The one mapping from core errors to Python exceptions.
+fn to_py(e: Error) -> PyErr {
+    Python::attach(|py| {
+        if let Error::Rejected(r) = &e {
+            return rejected(py, r);
+        }
+        let msg = e.to_string();
+        match e.kind() {
+            ErrorKind::Rejected => TxRejected::new_err(msg),
+            ErrorKind::NotFound => NotFound::new_err(msg),
+            ErrorKind::InvalidInput => InvalidInput::new_err(msg),
+            ErrorKind::Timeout => Timeout::new_err(msg),
+            ErrorKind::Stopped => NodeStopped::new_err(msg),
+            ErrorKind::NotDev => NotDevChain::new_err(msg),
+            ErrorKind::Config => ConfigError::new_err(msg),
+            ErrorKind::Io => StorageError::new_err(msg),
+            ErrorKind::Internal => BataraError::new_err(msg),
+        }
+    })
+}
+
+fn invalid(msg: impl Into<String>) -> PyErr {
+    InvalidInput::new_err(msg.into())
+}
+
+fn parse_address(s: &str) -> PyResult<Address> {
+    s.parse()
+        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+}
+
+fn parse_hash(s: &str) -> PyResult<Hash> {
+    s.parse()
+        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+}
+
+fn fixed<const N: usize>(b: &[u8], what: &str) -> PyResult<[u8; N]> {
+    b.try_into()
+        .map_err(|_| invalid(format!("{what} must be {N} bytes, got {}", b.len())))
+}
+
+/// Converts a serde value to Python objects through `json` (dicts, lists, str, int, None).
+fn to_python<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let s = serde_json::to_string(v).map_err(|e| BataraError::new_err(e.to_string()))?;
+    Ok(py.import("json")?.call_method1("loads", (s,))?.unbind())
+}
+
+/// Runs a blocking wait in GIL-free slices until `step` gives `Some`, `deadline` passes, or a
+/// signal (Ctrl-C) arrives.
+fn wait_slices<T: Send>(
+    py: Python<'_>,
+    deadline: Instant,
+    mut step: impl FnMut(Duration) -> Result<Option<T>, Error> + Send,
+    what: &str,
+) -> PyResult<T> {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Timeout::new_err(format!("{what}: timed out")));
+        }
+        let slice = SLICE.min(deadline - now);
+        if let Some(v) = py.detach(|| step(slice)).map_err(to_py)? {
+            return Ok(v);
+        }
+        py.check_signals()?;
+    }
+}
+
+/// An ed25519 key pair (RFC 8032: other libraries verify its signatures).
+#[pyclass(frozen, module = "batara._native")]
+#[derive(Clone)]
+struct Keypair {
+    inner: crypto::Keypair,
+}
+
+#[pymethods]
+impl Keypair {
+    /// A new random key.
+    #[staticmethod]
+    fn generate() -> PyResult<Self> {
+        crypto::Keypair::generate()
+            .map(|inner| Keypair { inner })
+            .map_err(|e| BataraError::new_err(e.to_string()))
+    }
+
+    /// The key with this 32-byte RFC 8032 secret seed.
+    #[staticmethod]
+    fn from_seed(seed: &[u8]) -> PyResult<Self> {
+        Ok(Keypair {
+            inner: crypto::Keypair::from_seed(&fixed::<32>(seed, "seed")?),
+        })
+    }
+
+    /// Reads a key file (`batara keys new`, `batara dev`).
+    #[staticmethod]
+    fn from_file(path: PathBuf) -> PyResult<Self> {
+        batara_core::validator::read_key_file(&path)
+            .map(|inner| Keypair { inner })
+            .map_err(|e| to_py(e.into()))
+    }
+
+    /// Writes this key to a new key file (mode 0600; never overwrites).
+    fn write(&self, path: PathBuf) -> PyResult<()> {
+        batara_core::validator::write_key_file(&path, &self.inner).map_err(|e| to_py(e.into()))
+    }
+
+    /// The bech32 address (`bat1…`).
+    #[getter]
+    fn address(&self) -> String {
+        self.inner.address().to_string()
+    }
+
+    /// The 32-byte public key.
+    #[getter]
+    fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.public_key().0)
+    }
+
+    /// The 32-byte secret seed.
+    #[getter]
+    fn seed<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.seed())
+    }
+
+    /// Signs `message`; 64 bytes.
+    fn sign<'py>(&self, py: Python<'py>, message: &[u8]) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.sign(message).0)
+    }
+
+    /// True when `signature` is this key's signature of `message`.
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        verify(&self.inner.public_key().0, message, signature)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Keypair({})", self.inner.address())
+    }
+}
+
+/// Verifies a signature with the node's rule (strict encodings, cofactored equation).
+#[pyfunction]
+fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    match (
+        <[u8; 32]>::try_from(public_key),
+        <[u8; 64]>::try_from(signature),
+    ) {
+        (Ok(pk), Ok(sig)) => crypto::verify(&PublicKey(pk), message, &Signature(sig)).is_ok(),
+        _ => false,
+    }
+}
+
+/// The address (`bat1…`) of a 32-byte public key.
+#[pyfunction]
+fn address_of(public_key: &[u8]) -> PyResult<String> {
+    Ok(PublicKey(fixed::<32>(public_key, "public_key")?)
+        .address()
+        .to_string())
+}
+
+/// Well-known funded dev account `index` (never for real value).
+#[pyfunction]
+fn dev_account(index: u32) -> Keypair {
+    Keypair {
+        inner: genesis::dev_account_key(index),
+    }
+}
+
+/// An unsigned transaction: a kind and a fee.
+#[pyclass(frozen, module = "batara._native")]
+struct Transaction {
+    kind: TxKind,
+    fee: u128,
+}
+
+/// A signed transaction: its canonical bytes and hash.
+#[pyclass(frozen, module = "batara._native")]
+struct SignedTransaction {
+    raw: Vec<u8>,
+    hash: Hash,
+}
+
+#[pymethods]
+impl SignedTransaction {
+    /// The canonical bytes (what `submit` takes).
+    #[getter]
+    fn raw<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.raw)
+    }
+
+    /// The transaction hash, 0x-hex.
+    #[getter]
+    fn hash(&self) -> String {
+        self.hash.to_string()
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        self.raw(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SignedTransaction({})", self.hash)
+    }
+}
+
+#[pymethods]
+impl Transaction {
+    /// A transfer of `amount` to `to`.
+    #[staticmethod]
+    #[pyo3(signature = (to, amount, fee = 0))]
+    fn transfer(to: &str, amount: u128, fee: u128) -> PyResult<Self> {
+        Ok(Transaction {
+            kind: TxKind::Transfer {
+                to: parse_address(to)?,
+                amount,
+            },
+            fee,
+        })
+    }
+
+    /// Signs for `chain_id` with `nonce`.
+    fn sign(&self, keypair: &Keypair, nonce: u64, chain_id: &str) -> SignedTransaction {
+        let tx = TxBody {
+            chain_id: chain_id.to_owned(),
+            signer: keypair.inner.public_key(),
+            nonce,
+            fee: self.fee,
+            kind: self.kind.clone(),
+        }
+        .sign(&keypair.inner);
+        SignedTransaction {
+            raw: tx.to_bytes(),
+            hash: tx.hash(),
+        }
+    }
+
+    /// The fee.
+    #[getter]
+    fn fee(&self) -> u128 {
+        self.fee
+    }
+}
+
+/// An account: balance, next nonce, staked amount (ints).
+#[pyclass(frozen, module = "batara._native", get_all)]
+struct Account {
+    address: String,
+    balance: u128,
+    nonce: u64,
+    staked: u128,
+}
+
+#[pymethods]
+impl Account {
+    fn __repr__(&self) -> String {
+        format!(
+            "Account(address={}, balance={}, nonce={}, staked={})",
+            self.address, self.balance, self.nonce, self.staked
+        )
+    }
+}
+
+/// A stream of committed blocks (see `Node.blocks()`).
+#[pyclass(module = "batara._native")]
+struct BlockStream {
+    rx: std::sync::Mutex<BlockReceiver>,
+    node: WeakNodeHandle,
+}
+
+#[pymethods]
+impl BlockStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.next(py, None)
+    }
+
+    /// The next block; `timeout` in seconds (None waits for ever).
+    #[pyo3(signature = (timeout = None))]
+    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        let deadline = Instant::now()
+            + timeout.map_or(
+                Duration::from_secs(u32::MAX as u64),
+                Duration::from_secs_f64,
+            );
+        let (rx, node) = (&self.rx, &self.node);
+        let b = wait_slices(
+            py,
+            deadline,
+            |slice| {
+                let mut rx = rx.lock().map_err(|_| Error::Stopped)?;
+                let end = Instant::now() + slice;
+                loop {
+                    match rx.try_recv() {
+                        Ok(b) => return Ok(Some(b)),
+                        Err(TryRecvError::Lagged(_)) => continue,
+                        Err(TryRecvError::Closed) => return Err(Error::Stopped),
+                        Err(TryRecvError::Empty) if node.upgrade().is_none() => {
+                            return Err(Error::Stopped)
+                        }
+                        Err(TryRecvError::Empty) => {
+                            if Instant::now() >= end {
+                                return Ok(None);
+                            }
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                }
+            },
+            "waiting for a block",
+        );
+        match b {
+            Ok(b) => to_python(py, &BlockView::from_committed(&b)),
+            Err(e) if e.is_instance_of::<NodeStopped>(py) => {
+                Err(pyo3::exceptions::PyStopIteration::new_err(()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An embedded Batara node.
+#[pyclass(frozen, module = "batara._native")]
+struct Node {
+    handle: NodeHandle,
+    accounts: Vec<Keypair>,
+}
+
+fn block_id(id: Option<&Bound<'_, PyAny>>) -> PyResult<BlockId> {
+    let Some(id) = id else {
+        return Ok(BlockId::Latest);
+    };
+    if id.is_none() {
+        return Ok(BlockId::Latest);
+    }
+    if let Ok(h) = id.extract::<u64>() {
+        return Ok(BlockId::Height(h));
+    }
+    if let Ok(s) = id.extract::<String>() {
+        if s == "latest" {
+            return Ok(BlockId::Latest);
+        }
+        return parse_hash(&s).map(BlockId::Hash);
+    }
+    Err(invalid(
+        "block must be a height (int), a 0x hash or 'latest'",
+    ))
+}
+
+#[pymethods]
+impl Node {
+    /// A dev chain: `accounts` funded well-known accounts, one validator. `mode` is "auto" (a block
+    /// as soon as transactions wait), "interval" (every `block_time_ms`) or "manual" (`mine()`).
+    /// In memory unless `data_dir` is given; JSON-RPC only if `rpc_addr` is (e.g. "127.0.0.1:0").
+    #[staticmethod]
+    #[pyo3(signature = (accounts = 10, mode = "auto", block_time_ms = 1000, data_dir = None, rpc_addr = None, chain_id = "batara-dev"))]
+    fn dev(
+        py: Python<'_>,
+        accounts: u32,
+        mode: &str,
+        block_time_ms: u64,
+        data_dir: Option<PathBuf>,
+        rpc_addr: Option<&str>,
+        chain_id: &str,
+    ) -> PyResult<Self> {
+        let mode = match mode {
+            "auto" => DevMode::Auto,
+            "interval" => DevMode::Interval,
+            "manual" => DevMode::Manual,
+            other => {
+                return Err(invalid(format!(
+                    "mode must be 'auto', 'interval' or 'manual', got {other:?}"
+                )))
+            }
+        };
+        let rpc_addr = rpc_addr
+            .map(|a| {
+                a.parse()
+                    .map_err(|e| invalid(format!("rpc_addr {a:?}: {e}")))
+            })
+            .transpose()?;
+        let opts = DevOptions {
+            chain_id: chain_id.to_owned(),
+            accounts,
+            mode,
+            block_time_ms,
+            data_dir,
+            rpc_addr,
+        };
+        let handle = py.detach(|| CoreNode::dev(opts)).map_err(to_py)?;
+        let accounts = handle
+            .chain()
+            .genesis()
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (genesis::dev_account_key(i as u32), a.address))
+            .take_while(|(k, a)| k.address() == *a)
+            .map(|(inner, _)| Keypair { inner })
+            .collect();
+        Ok(Node { handle, accounts })
+    }
+
+    /// Starts the node in a home directory written by `batara init` (or `batara dev`).
+    #[staticmethod]
+    fn from_home(py: Python<'_>, home: PathBuf) -> PyResult<Self> {
+        let handle = py
+            .detach(|| NodeOptions::from_home(&home).and_then(CoreNode::start))
+            .map_err(to_py)?;
+        Ok(Node {
+            handle,
+            accounts: vec![],
+        })
+    }
+
+    /// The chain id.
+    #[getter]
+    fn chain_id(&self) -> String {
+        self.handle.chain_id().to_owned()
+    }
+
+    /// The funded dev accounts (empty for other chains).
+    #[getter]
+    fn accounts(&self) -> Vec<Keypair> {
+        self.accounts.clone()
+    }
+
+    /// The JSON-RPC URL, or None.
+    #[getter]
+    fn rpc_url(&self) -> Option<String> {
+        self.handle.rpc_addr().map(|a| format!("http://{a}"))
+    }
+
+    /// The head height.
+    #[getter]
+    fn height(&self) -> u64 {
+        self.handle.chain().head().header.height
+    }
+
+    /// Node status (dict).
+    fn info(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.handle.info())
+    }
+
+    /// Submits signed transaction bytes; returns the hash. With `wait`, returns after it commits.
+    #[pyo3(signature = (tx, wait = false, timeout = 60.0))]
+    fn submit(&self, py: Python<'_>, tx: &[u8], wait: bool, timeout: f64) -> PyResult<String> {
+        let h = py.detach(|| self.handle.submit(tx)).map_err(to_py)?;
+        if wait {
+            self.wait(py, &h.to_string(), timeout)?;
+        }
+        Ok(h.to_string())
+    }
+
+    /// Submits many signed transactions at once (signatures batch-verified on all cores). Returns
+    /// one item per transaction: its hash, or the `TxRejected` it got (not raised).
+    fn submit_batch(&self, py: Python<'_>, txs: Vec<Vec<u8>>) -> PyResult<Vec<Py<PyAny>>> {
+        let results = py.detach(|| self.handle.submit_batch(&txs));
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(h) => Ok(h.to_string().into_pyobject(py)?.into_any().unbind()),
+                Err(e) => Ok(rejected(py, &e).into_value(py).into_any()),
+            })
+            .collect()
+    }
+
+    /// Waits until transaction `hash` is committed; returns it with its receipt (dict).
+    #[pyo3(signature = (hash, timeout = 60.0))]
+    fn wait(&self, py: Python<'_>, hash: &str, timeout: f64) -> PyResult<Py<PyAny>> {
+        let h = parse_hash(hash)?;
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        let t = wait_slices(
+            py,
+            deadline,
+            |slice| match self.handle.wait_for_tx(&h, slice) {
+                Ok(t) => Ok(Some(t)),
+                Err(Error::Timeout(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+            &format!("waiting for transaction {h}"),
+        )?;
+        to_python(py, &t)
+    }
+
+    /// Builds, signs (next nonce) and submits a transfer; with `wait`, returns after it commits.
+    #[pyo3(signature = (keypair, to, amount, fee = 0, wait = true))]
+    fn transfer(
+        &self,
+        py: Python<'_>,
+        keypair: &Keypair,
+        to: &str,
+        amount: u128,
+        fee: u128,
+        wait: bool,
+    ) -> PyResult<String> {
+        let to = parse_address(to)?;
+        let h = py
+            .detach(|| self.handle.transfer(&keypair.inner, to, amount, fee, false))
+            .map_err(to_py)?;
+        if wait {
+            self.wait(py, &h.to_string(), 60.0)?;
+        }
+        Ok(h.to_string())
+    }
+
+    /// The next nonce of `address`, counting pending transactions.
+    fn next_nonce(&self, address: &str) -> PyResult<u64> {
+        self.handle
+            .next_nonce(&parse_address(address)?)
+            .map_err(to_py)
+    }
+
+    /// An account at the head (or after block `height`).
+    #[pyo3(signature = (address, height = None))]
+    fn account(&self, address: &str, height: Option<u64>) -> PyResult<Account> {
+        let a = self
+            .handle
+            .account(&parse_address(address)?, height)
+            .map_err(to_py)?;
+        Ok(Account {
+            address: a.address.to_string(),
+            balance: a.balance,
+            nonce: a.nonce,
+            staked: a.staked,
+        })
+    }
+
+    /// A block (dict): by height, 0x hash, or the latest.
+    #[pyo3(signature = (block = None))]
+    fn block(&self, py: Python<'_>, block: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let b = self.handle.block(block_id(block)?).map_err(to_py)?;
+        to_python(py, &b)
+    }
+
+    /// A committed transaction with its receipt (dict).
+    fn transaction(&self, py: Python<'_>, hash: &str) -> PyResult<Py<PyAny>> {
+        let t = self.handle.transaction(&parse_hash(hash)?).map_err(to_py)?;
+        to_python(py, &t)
+    }
+
+    /// An account with a proof against a header's state root (dict).
+    #[pyo3(signature = (address, height = None))]
+    fn proof(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Py<PyAny>> {
+        let p = self
+            .handle
+            .proof(&parse_address(address)?, height)
+            .map_err(to_py)?;
+        to_python(py, &p)
+    }
+
+    /// The validator set (list of dicts).
+    fn validators(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.handle.validators())
+    }
+
+    /// Committed blocks from now on, as an iterator of dicts.
+    fn blocks(&self) -> BlockStream {
+        BlockStream {
+            rx: std::sync::Mutex::new(self.handle.subscribe_blocks()),
+            node: self.handle.downgrade(),
+        }
+    }
+
+    /// Makes `blocks` blocks now (dev chains); returns them (dicts).
+    #[pyo3(signature = (blocks = 1))]
+    fn mine(&self, py: Python<'_>, blocks: u32) -> PyResult<Py<PyAny>> {
+        let b = py.detach(|| self.handle.mine(blocks)).map_err(to_py)?;
+        to_python(py, &b)
+    }
+
+    /// Remembers the head; returns a snapshot id (dev chains).
+    fn snapshot(&self, py: Python<'_>) -> PyResult<u64> {
+        py.detach(|| self.handle.snapshot()).map_err(to_py)
+    }
+
+    /// Returns to a snapshot, which is used up (dev chains).
+    fn revert(&self, py: Python<'_>, snapshot: u64) -> PyResult<()> {
+        py.detach(|| self.handle.revert(snapshot)).map_err(to_py)
+    }
+
+    /// Sets a balance in a new block (dev chains).
+    fn set_balance(&self, py: Python<'_>, address: &str, amount: u128) -> PyResult<()> {
+        let a = parse_address(address)?;
+        py.detach(|| self.handle.set_balance(&a, amount))
+            .map_err(to_py)?;
+        Ok(())
+    }
+
+    /// Moves block time forward by `ms`; returns the total offset (dev chains).
+    fn increase_time(&self, ms: u64) -> PyResult<u64> {
+        self.handle.increase_time(ms).map_err(to_py)
+    }
+
+    /// Stops the node. Idempotent.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.handle.stop());
+    }
+
+    /// True once stopped.
+    #[getter]
+    fn stopped(&self) -> bool {
+        self.handle.is_stopped()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) {
+        self.stop(py);
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Node(chain_id={}, height={})",
+            self.handle.chain_id(),
+            self.height()
+        )
+    }
+}
+
+/// Runs the `batara` command line with `argv` (argv[0] is the program name); returns the exit code.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| batara_core::cli::run(argv.into_iter().map(Into::into)))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<Keypair>()?;
+    m.add_class::<Transaction>()?;
+    m.add_class::<SignedTransaction>()?;
+    m.add_class::<Account>()?;
+    m.add_class::<Node>()?;
+    m.add_class::<BlockStream>()?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(address_of, m)?)?;
+    m.add_function(wrap_pyfunction!(dev_account, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add("BataraError", py.get_type::<BataraError>())?;
+    m.add("TxRejected", py.get_type::<TxRejected>())?;
+    m.add("NotFound", py.get_type::<NotFound>())?;
+    m.add("InvalidInput", py.get_type::<InvalidInput>())?;
+    m.add("Timeout", py.get_type::<Timeout>())?;
+    m.add("NodeStopped", py.get_type::<NodeStopped>())?;
+    m.add("NotDevChain", py.get_type::<NotDevChain>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("StorageError", py.get_type::<StorageError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

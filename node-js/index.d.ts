@@ -1,0 +1,112 @@
+/** @batara/node: embed a Batara node or dev chain, or talk to one over JSON-RPC. */
+
+/** Stable error codes. */
+export type BataraErrorCode =
+  | 'TX_REJECTED'
+  | 'NOT_FOUND'
+  | 'INVALID_INPUT'
+  | 'TIMEOUT'
+  | 'NODE_STOPPED'
+  | 'NOT_DEV_CHAIN'
+  | 'CONFIG'
+  | 'IO'
+  | 'INTERNAL';
+
+/** The one error class. `reason` is the rejection reason code for TX_REJECTED (e.g. 'nonce_too_low'). */
+export class BataraError extends Error {
+  readonly code: BataraErrorCode;
+  readonly reason?: string;
+}
+
+export type Bytes = Buffer | Uint8Array;
+export type Amount = bigint | number | string;
+
+/** An ed25519 key pair (RFC 8032). */
+export class Keypair {
+  static generate(): Keypair;
+  static fromSeed(seed: Bytes): Keypair;
+  static fromFile(path: string): Keypair;
+  /** Well-known funded dev account `index` (never for real value). */
+  static devAccount(index: number): Keypair;
+  readonly address: string;
+  readonly publicKey: Buffer;
+  sign(message: Bytes): Buffer;
+  verify(message: Bytes, signature: Bytes): boolean;
+}
+
+export function verify(publicKey: Bytes, message: Bytes, signature: Bytes): boolean;
+export function addressOf(publicKey: Bytes): string;
+
+export interface SignedTransaction {
+  raw: Buffer;
+  hash: string;
+}
+
+export class Transaction {
+  static transfer(to: string, amount: Amount, fee?: Amount): Transaction;
+  sign(keypair: Keypair, nonce: number | bigint, chainId: string): SignedTransaction;
+}
+
+export interface Account {
+  address: string;
+  balance: bigint;
+  nonce: bigint;
+  staked: bigint;
+}
+
+export interface DevOptions {
+  accounts?: number;
+  mode?: 'auto' | 'interval' | 'manual';
+  blockTimeMs?: number;
+  /** Data directory; in memory when absent. */
+  dataDir?: string;
+  /** JSON-RPC address such as '127.0.0.1:0'; none when absent. */
+  rpcAddr?: string;
+  chainId?: string;
+}
+
+/** JSON shapes (amounts and u64 as decimal strings, hashes 0x-hex). */
+export type Block = Record<string, any>;
+export type TxInfo = Record<string, any>;
+
+export class Node {
+  static dev(opts?: DevOptions): Promise<Node>;
+  readonly chainId: string;
+  readonly rpcUrl: string | null;
+  readonly height: number;
+  readonly accounts: Keypair[];
+  info(): Record<string, any>;
+  submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
+  submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
+  wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
+  transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
+  nextNonce(address: string): number;
+  account(address: string): Account;
+  balance(address: string): bigint;
+  block(id?: number | string | null): Block;
+  transaction(hash: string): TxInfo;
+  validators(): Array<Record<string, any>>;
+  blocks(): AsyncIterableIterator<Block>;
+  mine(count?: number): Promise<Block[]>;
+  snapshot(): number;
+  revert(id: number): Promise<void>;
+  setBalance(address: string, amount: Amount): Promise<void>;
+  increaseTime(ms: number): number;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export class Client {
+  constructor(url: string);
+  readonly url: string;
+  call(method: string, ...params: unknown[]): Promise<any>;
+  info(): Promise<Record<string, any>>;
+  chainId(): Promise<string>;
+  submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
+  wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
+  transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
+  account(address: string): Promise<Account>;
+  block(id?: number | string | null): Promise<Block>;
+  transaction(hash: string): Promise<TxInfo>;
+  validators(): Promise<Array<Record<string, any>>>;
+}

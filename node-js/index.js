@@ -1,0 +1,249 @@
+'use strict';
+/**
+ * @batara/node: embed a Batara node or dev chain in Node.js, or talk to one over JSON-RPC.
+ *
+ * The public API is written here by hand over the internal addon (batara.node); types are in
+ * index.d.ts. Every call that can wait returns a Promise and never blocks the event loop. Amounts
+ * are bigint. Errors are BataraError with a stable `code`.
+ */
+const native = require('./batara.node');
+
+const CODES = new Set([
+  'TX_REJECTED', 'NOT_FOUND', 'INVALID_INPUT', 'TIMEOUT', 'NODE_STOPPED', 'NOT_DEV_CHAIN',
+  'CONFIG', 'IO', 'INTERNAL',
+]);
+
+/** The one error class of @batara/node. `code` is stable; `reason` is set for TX_REJECTED. */
+class BataraError extends Error {
+  constructor(code, message, reason) {
+    super(message);
+    this.name = 'BataraError';
+    this.code = code;
+    if (reason !== undefined) this.reason = reason;
+  }
+}
+
+const RPC_CODES = {
+  '-32602': 'INVALID_INPUT', '-32020': 'TX_REJECTED', '-32021': 'NOT_FOUND',
+  '-32022': 'NOT_DEV_CHAIN', '-32023': 'TIMEOUT', '-32024': 'NODE_STOPPED',
+};
+
+/** Maps an addon error (or a type error of the addon's argument checks) to a BataraError. */
+function toBataraError(e) {
+  if (e instanceof BataraError) return e;
+  const text = e && e.message ? e.message : String(e);
+  const m = /^([A-Z_]+): (?:\[([a-z_]+)\] )?(.*)$/s.exec(text);
+  if (m && CODES.has(m[1])) return new BataraError(m[1], m[3], m[2]);
+  // The addon's own argument checks (a missing or mistyped argument) are invalid input too.
+  return new BataraError('INVALID_INPUT', text);
+}
+
+function sync(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw toBataraError(e);
+  }
+}
+
+async function later(promiseFn) {
+  try {
+    return await promiseFn();
+  } catch (e) {
+    throw toBataraError(e);
+  }
+}
+
+function amount(v, what) {
+  if (typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))) {
+    if (v < 0) throw new BataraError('INVALID_INPUT', `${what} must not be negative`);
+    return v.toString();
+  }
+  if (typeof v === 'string' && /^[0-9]+$/.test(v)) return v;
+  throw new BataraError('INVALID_INPUT', `${what} must be a bigint, a safe integer or a decimal string`);
+}
+
+function str(v, what) {
+  if (typeof v !== 'string') throw new BataraError('INVALID_INPUT', `${what} must be a string`);
+  return v;
+}
+
+function bytes(v, what) {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw new BataraError('INVALID_INPUT', `${what} must be a Buffer or Uint8Array`);
+}
+
+function account(json) {
+  const a = JSON.parse(json);
+  return { address: a.address, balance: BigInt(a.balance), nonce: BigInt(a.nonce), staked: BigInt(a.staked) };
+}
+
+/** An ed25519 key pair (RFC 8032). */
+class Keypair {
+  constructor(inner) {
+    this._inner = inner;
+  }
+  static generate() { return new Keypair(sync(() => native.NativeKeypair.generate())); }
+  static fromSeed(seed) { return new Keypair(sync(() => native.NativeKeypair.fromSeed(bytes(seed, 'seed')))); }
+  static fromFile(path) { return new Keypair(sync(() => native.NativeKeypair.fromFile(str(path, 'path')))); }
+  /** Well-known funded dev account `index` (never for real value). */
+  static devAccount(index) { return new Keypair(native.NativeKeypair.devAccount(index)); }
+  get address() { return this._inner.address; }
+  get publicKey() { return this._inner.publicKey; }
+  sign(message) { return this._inner.sign(bytes(message, 'message')); }
+  verify(message, signature) { return verify(this.publicKey, message, signature); }
+}
+
+/** Verifies a signature with the node's rule (strict encodings, cofactored equation). */
+function verify(publicKey, message, signature) {
+  return native.verify(bytes(publicKey, 'publicKey'), bytes(message, 'message'), bytes(signature, 'signature'));
+}
+
+/** The address (bat1…) of a 32-byte public key. */
+function addressOf(publicKey) {
+  return sync(() => native.addressOf(bytes(publicKey, 'publicKey')));
+}
+
+/** Transaction builders. */
+class Transaction {
+  constructor(to, amountDec, feeDec) {
+    this._to = to;
+    this._amount = amountDec;
+    this._fee = feeDec;
+  }
+  /** A transfer of `amount` to `to`. */
+  static transfer(to, amt, fee = 0n) {
+    return new Transaction(str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'));
+  }
+  /** Signs: `{ raw: Buffer, hash: string }`. */
+  sign(keypair, nonce, chainId) {
+    if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
+    return sync(() => keypair._inner.signTransfer(str(chainId, 'chainId'), Number(nonce), this._to, this._amount, this._fee));
+  }
+}
+
+/** An embedded node. */
+class Node {
+  constructor(inner) {
+    this._inner = inner;
+    this._accounts = null;
+  }
+
+  /** A dev chain: `{ accounts = 10, mode = 'auto' | 'interval' | 'manual', blockTimeMs, dataDir, rpcAddr, chainId }`. */
+  static async dev(opts = {}) {
+    return new Node(await later(() => native.startDev(opts)));
+  }
+
+  get chainId() { return this._inner.chainId; }
+  get rpcUrl() { return this._inner.rpcUrl ?? null; }
+  get height() { return this._inner.height; }
+  /** The funded dev accounts. */
+  get accounts() {
+    if (!this._accounts) {
+      this._accounts = Array.from({ length: this._inner.devAccounts }, (_, i) => Keypair.devAccount(i));
+    }
+    return this._accounts;
+  }
+
+  info() { return sync(() => JSON.parse(this._inner.info())); }
+  async submit(raw, { wait = false } = {}) { return later(() => this._inner.submit(bytes(raw, 'tx'), wait)); }
+  /** One item per tx: its hash, or the BataraError it got (not thrown). */
+  async submitBatch(raws) {
+    const out = JSON.parse(await later(() => this._inner.submitBatch(raws.map((r) => bytes(r, 'tx')))));
+    return out.map((r) => (r.hash ? r.hash : new BataraError('TX_REJECTED', r.error, r.reason)));
+  }
+  async wait(hash, { timeoutMs = 60000 } = {}) {
+    return JSON.parse(await later(() => this._inner.wait(str(hash, 'hash'), timeoutMs)));
+  }
+  async transfer(keypair, to, amt, { fee = 0n, wait = true } = {}) {
+    if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
+    return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'), wait));
+  }
+  nextNonce(address) { return sync(() => this._inner.nextNonce(str(address, 'address'))); }
+  account(address) { return sync(() => account(this._inner.account(str(address, 'address')))); }
+  balance(address) { return sync(() => BigInt(this._inner.balance(str(address, 'address')))); }
+  block(id) {
+    const key = id === undefined || id === null ? null : String(id);
+    return sync(() => JSON.parse(this._inner.block(key)));
+  }
+  transaction(hash) { return sync(() => JSON.parse(this._inner.transaction(str(hash, 'hash')))); }
+  validators() { return sync(() => JSON.parse(this._inner.validators())); }
+  /** Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node stops. */
+  blocks() {
+    // Subscribe now, not at the first next(): async generators start lazily.
+    const stream = this._inner.blocks();
+    return (async function* () {
+      for (;;) {
+        const b = await later(() => stream.next());
+        if (b === null) return;
+        yield JSON.parse(b);
+      }
+    })();
+  }
+  async mine(count = 1) { return JSON.parse(await later(() => this._inner.mine(count))); }
+  snapshot() { return sync(() => this._inner.snapshot()); }
+  async revert(id) { return later(() => this._inner.revert(id)); }
+  async setBalance(address, amt) { return later(() => this._inner.setBalance(str(address, 'address'), amount(amt, 'amount'))); }
+  increaseTime(ms) { return sync(() => this._inner.increaseTime(ms)); }
+  async close() { return later(() => this._inner.stop()); }
+  async [Symbol.asyncDispose]() { return this.close(); }
+}
+
+/** A client of a node's JSON-RPC URL, with Node's read and submit methods. */
+class Client {
+  constructor(url) {
+    this.url = url;
+    this._id = 0;
+  }
+  async call(method, ...params) {
+    let res;
+    try {
+      res = await fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: ++this._id, method, params }),
+      });
+    } catch (e) {
+      throw new BataraError('IO', `cannot reach node at ${this.url}: ${e.message}`);
+    }
+    const reply = await res.json();
+    if (reply.error) {
+      const code = RPC_CODES[String(reply.error.code)] || 'INTERNAL';
+      throw new BataraError(code, reply.error.message, reply.error.data && reply.error.data.reason);
+    }
+    return reply.result;
+  }
+  async info() { return this.call('node_info'); }
+  async chainId() { return (await this.info()).chain_id; }
+  async submit(raw, { wait = false } = {}) {
+    const hash = await this.call('tx_submit', '0x' + bytes(raw, 'tx').toString('hex'));
+    if (wait) await this.wait(hash);
+    return hash;
+  }
+  async wait(hash, { timeoutMs = 60000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.call('chain_getTransaction', hash);
+      } catch (e) {
+        if (e.code !== 'NOT_FOUND' || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+  async transfer(keypair, to, amt, { fee = 0n, wait = true } = {}) {
+    const nonce = BigInt(await this.call('tx_nextNonce', keypair.address));
+    const tx = Transaction.transfer(to, amt, fee).sign(keypair, nonce, await this.chainId());
+    return this.submit(tx.raw, { wait });
+  }
+  async account(address) {
+    const a = await this.call('state_getAccount', address);
+    return { address: a.address, balance: BigInt(a.balance), nonce: BigInt(a.nonce), staked: BigInt(a.staked) };
+  }
+  async block(id) { return this.call('chain_getBlock', id === undefined ? null : id); }
+  async transaction(hash) { return this.call('chain_getTransaction', hash); }
+  async validators() { return this.call('staking_getValidators'); }
+}
+
+module.exports = { Node, Client, Keypair, Transaction, BataraError, verify, addressOf };

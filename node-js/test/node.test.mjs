@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+import { Node, Client, Keypair, Transaction, BataraError, verify, addressOf } from '../index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const vectors = path.join(root, 'tests', 'vectors');
+const unhex = (s) => Buffer.from(s.replace(/^0x/, ''), 'hex');
+
+test('require() and import give the same objects', () => {
+  const cjs = createRequire(import.meta.url)('../index.js');
+  assert.equal(cjs.Node, Node);
+  assert.equal(cjs.BataraError, BataraError);
+});
+
+test('shared vectors: keys, transactions, Wycheproof', () => {
+  const v = JSON.parse(fs.readFileSync(path.join(vectors, 'batara.json'), 'utf8'));
+  for (const k of v.keys) {
+    const kp = Keypair.fromSeed(unhex(k.seed));
+    assert.equal('0x' + kp.publicKey.toString('hex'), k.public_key);
+    assert.equal(kp.address, k.address);
+    assert.equal(addressOf(kp.publicKey), k.address);
+    assert.equal('0x' + kp.sign(unhex(k.message)).toString('hex'), k.signature);
+  }
+  for (const t of v.transactions) {
+    const kp = Keypair.fromSeed(unhex(t.seed));
+    const b = t.body;
+    const s = Transaction.transfer(b.kind.to, BigInt(b.kind.amount), BigInt(b.fee)).sign(kp, BigInt(b.nonce), b.chain_id);
+    assert.equal('0x' + s.raw.toString('hex'), t.signed_bytes);
+    assert.equal(s.hash, t.hash);
+  }
+  const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));
+  let n = 0;
+  for (const g of w.testGroups) {
+    for (const c of g.tests) {
+      assert.equal(verify(unhex(g.publicKey.pk), unhex(c.msg), unhex(c.sig)), c.result === 'valid', `case ${c.tcId}`);
+      n++;
+    }
+  }
+  assert.equal(n, 151);
+});
+
+test('dev chain: transfer, balances, receipt, blocks stream', async () => {
+  const node = await Node.dev({ accounts: 3 });
+  const [a, b] = node.accounts;
+  const before = node.balance(b.address);
+  const stream = node.blocks();
+  const hash = await node.transfer(a, b.address, 1000n, { fee: 2n });
+  assert.equal(node.balance(b.address), before + 1000n);
+  assert.equal(node.account(a.address).nonce, 1n);
+  const tx = node.transaction(hash);
+  assert.equal(tx.receipt.status, 'success');
+  const first = await stream.next();
+  assert.equal(first.value.txs[0].hash, hash);
+  assert.equal(node.block(Number(tx.height)).hash, first.value.hash);
+  await node.close();
+  // The stream ends when the node stops.
+  assert.equal((await stream.next()).done, true);
+  await assert.rejects(node.transfer(a, b.address, 1n), (e) => e instanceof BataraError && e.code === 'NODE_STOPPED');
+});
+
+test('rejections and bad input are BataraErrors with codes, never crashes', async () => {
+  const node = await Node.dev({ accounts: 2, mode: 'manual' });
+  const [a, b] = node.accounts;
+  const s = Transaction.transfer(b.address, 5n).sign(a, 0, node.chainId);
+  assert.equal(await node.submit(s.raw), s.hash);
+  await assert.rejects(node.submit(s.raw), (e) => e.code === 'TX_REJECTED' && e.reason === 'duplicate');
+  await assert.rejects(node.submit(Buffer.from('garbage')), (e) => e.reason === 'malformed');
+  await node.mine();
+  await assert.rejects(node.submit(s.raw), (e) => e.reason === 'nonce_too_low' && /expected 1, got 0/.test(e.message));
+  assert.throws(() => node.account('bat1nope'), (e) => e instanceof BataraError && e.code === 'INVALID_INPUT');
+  assert.throws(() => node.account(undefined), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.transfer(a, b.address, -1n), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.transfer(a, b.address, 2n ** 200n), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.transfer(null, b.address, 1n), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => node.transaction('0x' + '00'.repeat(32)), (e) => e.code === 'NOT_FOUND');
+  assert.throws(() => Keypair.fromSeed(Buffer.alloc(3)), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(Node.dev({ mode: 'sometimes' }), (e) => e.code === 'INVALID_INPUT');
+  const results = await node.submitBatch([Transaction.transfer(b.address, 1n).sign(a, 1, node.chainId).raw, Buffer.from([1])]);
+  assert.equal(typeof results[0], 'string');
+  assert.ok(results[1] instanceof BataraError && results[1].reason === 'malformed');
+  const snap = node.snapshot();
+  await node.mine(2);
+  await node.revert(snap);
+  await node.setBalance(b.address, 42n);
+  assert.equal(node.balance(b.address), 42n);
+  await node.close();
+});
+
+test('client over JSON-RPC, and two nodes in one process', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batara-js-'));
+  const n1 = await Node.dev({ accounts: 2, rpcAddr: '127.0.0.1:0', dataDir: path.join(dir, 'one') });
+  const n2 = await Node.dev({ accounts: 2, dataDir: path.join(dir, 'two') });
+  const [a, b] = n1.accounts;
+  const c = new Client(n1.rpcUrl);
+  const h = await c.transfer(a, b.address, 7n, { fee: 1n });
+  assert.equal((await c.transaction(h)).receipt.status, 'success');
+  assert.equal((await c.account(b.address)).balance, n1.balance(b.address));
+  assert.equal(n2.balance(b.address) + 7n, n1.balance(b.address));
+  await assert.rejects(c.block(999), (e) => e.code === 'NOT_FOUND');
+  await n1.close();
+  await n2.close();
+  await assert.rejects(new Client('http://127.0.0.1:1').info(), (e) => e.code === 'IO');
+});
+
+test('quickstart example and npx batara run', () => {
+  const out = execFileSync(process.execPath, [path.join(root, 'examples', 'node', 'quickstart.mjs')], { encoding: 'utf8' });
+  assert.match(out, /bob has \d+/);
+  const r = spawnSync(process.execPath, [path.join(here, '..', 'cli.js'), 'keys', 'show', '/nonexistent'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nonexistent/);
+});

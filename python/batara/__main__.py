@@ -1,0 +1,5 @@
+"""``python -m batara``: the ``batara`` command line."""
+
+from batara.cli import main
+
+main()

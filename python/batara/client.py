@@ -1,0 +1,144 @@
+"""A client for a remote Batara node's JSON-RPC API (standard library only).
+
+It offers the read and submit methods of :class:`batara.Node` against a URL such as
+``http://127.0.0.1:8545``. JSON-RPC errors become the same exception classes as the embedded node
+raises (``TxRejected`` with its ``reason``, ``NotFound``, ``InvalidInput``, ...).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Optional, Union
+
+from batara._native import Keypair, Transaction
+from batara.exceptions import (
+    BataraError,
+    InvalidInput,
+    NodeStopped,
+    NotDevChain,
+    NotFound,
+    Timeout,
+    TxRejected,
+)
+
+_CODES: dict[int, type[BataraError]] = {
+    -32602: InvalidInput,
+    -32020: TxRejected,
+    -32021: NotFound,
+    -32022: NotDevChain,
+    -32023: Timeout,
+    -32024: NodeStopped,
+}
+
+
+class Client:
+    """JSON-RPC client of a Batara node."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, *params: Any) -> Any:
+        """Calls a JSON-RPC method with positional params; returns its result."""
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        ).encode()
+        req = urllib.request.Request(
+            self.url, data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                reply = json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            reply = json.loads(e.read() or b"{}")
+        except (urllib.error.URLError, OSError) as e:
+            raise BataraError(f"cannot reach node at {self.url}: {e}") from e
+        if "error" in reply:
+            err = reply["error"]
+            cls = _CODES.get(err.get("code"), BataraError)
+            exc = cls(err.get("message", "unknown error"))
+            if isinstance(exc, TxRejected):
+                exc.reason = str((err.get("data") or {}).get("reason", ""))
+            raise exc
+        return reply["result"]
+
+    @property
+    def chain_id(self) -> str:
+        """The node's chain id."""
+        return str(self.info()["chain_id"])
+
+    @property
+    def height(self) -> int:
+        """The head height."""
+        return int(self.info()["height"])
+
+    def info(self) -> dict[str, Any]:
+        """Node status."""
+        return dict(self.call("node_info"))
+
+    def submit(self, tx: Union[bytes, Any], wait: bool = False, timeout: float = 60.0) -> str:
+        """Submits signed transaction bytes; returns the hash (after the commit with ``wait``)."""
+        raw = bytes(tx)
+        h = str(self.call("tx_submit", "0x" + raw.hex()))
+        if wait:
+            self.wait(h, timeout)
+        return h
+
+    def wait(self, tx_hash: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Polls until the transaction is committed; returns it with its receipt."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return dict(self.call("chain_getTransaction", tx_hash))
+            except NotFound:
+                if time.monotonic() >= deadline:
+                    raise Timeout(f"transaction {tx_hash} not committed within {timeout} s") from None
+                time.sleep(0.02)
+
+    def next_nonce(self, address: str) -> int:
+        """The next nonce of ``address``, counting pending transactions."""
+        return int(self.call("tx_nextNonce", address))
+
+    def transfer(
+        self, keypair: Keypair, to: str, amount: int, fee: int = 0, wait: bool = True
+    ) -> str:
+        """Builds, signs (next nonce) and submits a transfer."""
+        signed = Transaction.transfer(to, amount, fee).sign(
+            keypair, self.next_nonce(keypair.address), self.chain_id
+        )
+        return self.submit(signed.raw, wait=wait)
+
+    def account(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
+        """Balance, nonce and staked amount (ints)."""
+        a = self.call("state_getAccount", address, height)
+        return {
+            "address": a["address"],
+            "balance": int(a["balance"]),
+            "nonce": int(a["nonce"]),
+            "staked": int(a["staked"]),
+        }
+
+    def block(self, block: Union[int, str, None] = None) -> dict[str, Any]:
+        """A block by height, 0x hash, or the latest."""
+        return dict(self.call("chain_getBlock", block))
+
+    def transaction(self, tx_hash: str) -> dict[str, Any]:
+        """A committed transaction with its receipt."""
+        return dict(self.call("chain_getTransaction", tx_hash))
+
+    def proof(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
+        """An account with a proof against a header's state root."""
+        return dict(self.call("state_getProof", address, height))
+
+    def validators(self) -> list[dict[str, Any]]:
+        """The validator set."""
+        return list(self.call("staking_getValidators"))
+
+    def mine(self, blocks: int = 1) -> list[dict[str, Any]]:
+        """Makes blocks now (dev chains)."""
+        return list(self.call("dev_mine", blocks))

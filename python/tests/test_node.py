@@ -1,0 +1,146 @@
+"""The embedded node through the Python binding."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+
+import pytest
+
+import batara
+
+
+def test_transfer_balances_receipt_and_block() -> None:
+    with batara.Node.dev(accounts=3) as node:
+        a, b = node.accounts[0], node.accounts[1]
+        assert len(node.accounts) == 3
+        before = node.account(b.address).balance
+        h = node.transfer(a, b.address, 1_000, fee=2)
+        assert node.account(b.address).balance == before + 1_000
+        assert node.account(a.address).nonce == 1
+        tx = node.transaction(h)
+        assert tx["receipt"]["status"] == "success" and tx["receipt"]["fee"] == "2"
+        blk = node.block(int(tx["height"]))
+        assert blk["txs"][0]["hash"] == h
+        assert node.block(blk["hash"])["hash"] == blk["hash"]
+        assert node.block()["hash"] == node.block("latest")["hash"]
+        assert node.height >= 1
+        assert node.validators()[0]["power"] == "1"
+        p = node.proof(a.address)
+        assert p["state_root"] == node.block(int(p["height"]))["header"]["state_root"]
+    assert node.stopped
+
+
+def test_rejections_carry_a_reason() -> None:
+    node = batara.Node.dev(accounts=2, mode="manual")
+    a, b = node.accounts
+    signed = batara.Transaction.transfer(b.address, 5).sign(a, 0, node.chain_id)
+    assert node.submit(signed.raw) == signed.hash
+    with pytest.raises(batara.TxRejected) as e:
+        node.submit(signed.raw)
+    assert e.value.reason == "duplicate"
+    other = batara.Transaction.transfer(b.address, 5).sign(a, 1, "other-chain")
+    with pytest.raises(batara.TxRejected, match="wrong chain id") as e:
+        node.submit(other.raw)
+    assert e.value.reason == "wrong_chain_id"
+    with pytest.raises(batara.TxRejected) as e:
+        node.submit(b"\x00garbage")
+    assert e.value.reason == "malformed"
+    poor = batara.Keypair.from_seed(bytes(32))
+    with pytest.raises(batara.TxRejected) as e:
+        node.transfer(poor, a.address, 1, wait=False)
+    assert e.value.reason == "insufficient_balance"
+    node.mine()
+    with pytest.raises(batara.TxRejected, match="nonce too low: expected 1, got 0"):
+        node.submit(signed.raw)
+    results = node.submit_batch(
+        [batara.Transaction.transfer(b.address, 1).sign(a, 1, node.chain_id).raw, b"junk"]
+    )
+    assert isinstance(results[0], str)
+    assert isinstance(results[1], batara.TxRejected) and results[1].reason == "malformed"
+    node.stop()
+    with pytest.raises(batara.NodeStopped):
+        node.submit(signed.raw)
+
+
+def test_bad_input_raises_and_never_crashes() -> None:
+    with batara.Node.dev(accounts=1, mode="manual") as node:
+        a = node.accounts[0]
+        with pytest.raises(batara.InvalidInput, match="address"):
+            node.account("bat1notanaddress")
+        with pytest.raises(batara.InvalidInput):
+            node.transfer(a, "cosmos1xyz", 1)
+        with pytest.raises(OverflowError):
+            node.transfer(a, a.address, -1)
+        with pytest.raises(OverflowError):
+            node.transfer(a, a.address, 2**200)
+        with pytest.raises(TypeError):
+            node.transfer(a, None, 1)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            node.submit("not bytes")  # type: ignore[arg-type]
+        with pytest.raises(batara.InvalidInput, match="32 bytes"):
+            batara.Keypair.from_seed(b"short")
+        with pytest.raises(batara.InvalidInput):
+            node.transaction("0x1234")
+        with pytest.raises(batara.NotFound):
+            node.transaction("0x" + "00" * 32)
+        with pytest.raises(batara.NotFound):
+            node.block(10_000)
+        with pytest.raises(batara.InvalidInput):
+            batara.Node.dev(mode="sometimes")
+        assert batara.verify(b"x", b"m", b"s") is False
+
+
+def test_dev_controls() -> None:
+    with batara.Node.dev(accounts=2, mode="manual") as node:
+        a, b = node.accounts
+        snap = node.snapshot()
+        node.transfer(a, b.address, 7, wait=False)
+        node.mine(2)
+        assert node.height == 2
+        node.revert(snap)
+        assert node.height == 0
+        node.set_balance(b.address, 42)
+        assert node.account(b.address).balance == 42
+        assert node.increase_time(1000) == 1000
+        with pytest.raises(batara.NotFound):
+            node.revert(snap)
+
+
+def test_blocks_iterator_and_waiting_from_threads() -> None:
+    with batara.Node.dev(accounts=2, mode="manual") as node:
+        stream = node.blocks()
+        t = threading.Thread(target=lambda: node.mine(3))
+        t.start()
+        heights = [int(next(stream)["header"]["height"]) for _ in range(3)]
+        t.join()
+        assert heights == [1, 2, 3]
+        with pytest.raises(batara.Timeout):
+            stream.next(timeout=0.1)
+
+
+def test_persistence_and_two_nodes(tmp_path: Path) -> None:
+    d1, d2 = tmp_path / "one", tmp_path / "two"
+    n1 = batara.Node.dev(accounts=2, data_dir=d1)
+    n2 = batara.Node.dev(accounts=2, data_dir=d2)
+    a, b = n1.accounts
+    n1.transfer(a, b.address, 11)
+    head = n1.block()["hash"]
+    assert n2.height == 0
+    n1.stop()
+    del n1
+    gc.collect()
+    again = batara.Node.dev(accounts=2, data_dir=d1)
+    assert again.block()["hash"] == head
+    assert again.account(b.address).balance == n2.account(b.address).balance + 11
+    again.stop()
+    n2.stop()
+
+
+def test_dropping_a_node_stops_it(tmp_path: Path) -> None:
+    node = batara.Node.dev(data_dir=tmp_path / "d")
+    del node
+    gc.collect()
+    # The data directory is free again: a new node can open it.
+    batara.Node.dev(data_dir=tmp_path / "d").stop()

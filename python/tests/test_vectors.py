@@ -1,0 +1,45 @@
+"""The shared cross-language vectors, checked through the Python binding."""
+
+import json
+from pathlib import Path
+
+import batara
+
+VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"
+
+
+def unhex(s: str) -> bytes:
+    return bytes.fromhex(s.removeprefix("0x"))
+
+
+def test_keys_and_transactions() -> None:
+    v = json.loads((VECTORS / "batara.json").read_text())
+    for k in v["keys"]:
+        kp = batara.Keypair.from_seed(unhex(k["seed"]))
+        assert "0x" + kp.public_key.hex() == k["public_key"]
+        assert kp.address == k["address"]
+        assert batara.address_of(kp.public_key) == k["address"]
+        sig = kp.sign(unhex(k["message"]))
+        assert "0x" + sig.hex() == k["signature"]
+        assert kp.verify(unhex(k["message"]), sig)
+    for t in v["transactions"]:
+        kp = batara.Keypair.from_seed(unhex(t["seed"]))
+        body = t["body"]
+        signed = batara.Transaction.transfer(
+            body["kind"]["to"], int(body["kind"]["amount"]), int(body["fee"])
+        ).sign(kp, int(body["nonce"]), body["chain_id"])
+        assert "0x" + signed.raw.hex() == t["signed_bytes"]
+        assert signed.hash == t["hash"]
+        assert bytes(signed) == signed.raw
+
+
+def test_wycheproof() -> None:
+    w = json.loads((VECTORS / "wycheproof_ed25519_test.json").read_text())
+    n = 0
+    for g in w["testGroups"]:
+        pk = bytes.fromhex(g["publicKey"]["pk"])
+        for t in g["tests"]:
+            got = batara.verify(pk, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"]))
+            assert got == (t["result"] == "valid"), t["tcId"]
+            n += 1
+    assert n == 151
