@@ -236,11 +236,7 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let items: Vec<BatchItem> = txs
         .iter()
         .zip(&messages)
-        .map(|(t, m)| BatchItem {
-            public_key: &t.body.signer,
-            message: m,
-            signature: &t.signature,
-        })
+        .map(|(t, m)| t.batch_item(m))
         .collect();
     let tv = Instant::now();
     let ok = crypto::verify_batch(&items).iter().all(|r| r.is_ok());

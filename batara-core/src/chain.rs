@@ -652,11 +652,7 @@ impl Chain {
             .txs
             .iter()
             .zip(&messages)
-            .map(|(t, m)| BatchItem {
-                public_key: &t.body.signer,
-                message: m,
-                signature: &t.signature,
-            })
+            .map(|(t, m)| t.batch_item(m))
             .collect();
         if let Some(i) = crypto::verify_batch(&items).iter().position(|r| r.is_err()) {
             return Err(invalid(format!("bad signature on tx {}", hashes[i])));

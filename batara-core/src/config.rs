@@ -125,6 +125,20 @@ pub enum DevMode {
     Manual,
 }
 
+impl std::str::FromStr for DevMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DevMode::Auto),
+            "interval" => Ok(DevMode::Interval),
+            "manual" => Ok(DevMode::Manual),
+            other => Err(format!(
+                "mode must be 'auto', 'interval' or 'manual', got {other:?}"
+            )),
+        }
+    }
+}
+
 /// Consensus engine settings.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]

@@ -557,11 +557,7 @@ impl NodeHandle {
         let items: Vec<BatchItem> = decoded
             .iter()
             .zip(&messages)
-            .map(|((_, p), m)| BatchItem {
-                public_key: &p.tx.body.signer,
-                message: m,
-                signature: &p.tx.signature,
-            })
+            .map(|((_, p), m)| p.tx.batch_item(m))
             .collect();
         let verdicts = crypto::verify_batch(&items);
         let mut good = Vec::with_capacity(decoded.len());

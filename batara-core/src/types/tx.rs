@@ -111,6 +111,16 @@ impl SignedTransaction {
         self.body.sender()
     }
 
+    /// This transaction as an item of [`crypto::verify_batch`]; `message` must be its
+    /// [`TxBody::signing_message`].
+    pub fn batch_item<'a>(&'a self, message: &'a [u8]) -> crypto::BatchItem<'a> {
+        crypto::BatchItem {
+            public_key: &self.body.signer,
+            message,
+            signature: &self.signature,
+        }
+    }
+
     /// The most the sender can lose to this transaction (fee plus amount moved).
     pub fn max_cost(&self) -> Option<Amount> {
         let moved = match &self.body.kind {

@@ -56,16 +56,18 @@ pub fn transfer(
     .sign(key)
 }
 
-/// Raw HTTP POST; returns status and body.
-pub fn http_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+/// Sends one HTTP/1.1 POST: headers announcing `len` body bytes (plus `extra` header lines), then
+/// `body` if given; returns the status and the response body.
+fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n"
     );
     s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    if let Some(b) = body {
+        s.write_all(b).unwrap();
+    }
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
@@ -81,29 +83,16 @@ pub fn http_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
+/// Raw HTTP POST; returns status and body.
+pub fn http_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    http_exchange(addr, body.len(), "", Some(body))
+}
+
 /// Announces a body of `len` bytes with `Expect: 100-continue` and returns the server's answer
 /// without sending the body (a server that refuses on the length alone answers at once; no unread
 /// body is left to make the close a reset).
 pub fn http_announce(addr: SocketAddr, len: usize) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    http_exchange(addr, len, "Expect: 100-continue\r\n", None)
 }
 
 /// A JSON-RPC call; returns the whole response object.

@@ -241,16 +241,12 @@ pub struct NativeNode {
 /// Starts a dev chain.
 #[napi]
 pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
-    let mode = match opts.mode.as_deref().unwrap_or("auto") {
-        "auto" => DevMode::Auto,
-        "interval" => DevMode::Interval,
-        "manual" => DevMode::Manual,
-        other => {
-            return Err(invalid(format!(
-                "mode must be 'auto', 'interval' or 'manual', got {other:?}"
-            )))
-        }
-    };
+    let mode: DevMode = opts
+        .mode
+        .as_deref()
+        .unwrap_or("auto")
+        .parse()
+        .map_err(invalid)?;
     let rpc_addr = opts
         .rpc_addr
         .map(|a| {

@@ -458,16 +458,7 @@ impl Node {
         rpc_addr: Option<&str>,
         chain_id: &str,
     ) -> PyResult<Self> {
-        let mode = match mode {
-            "auto" => DevMode::Auto,
-            "interval" => DevMode::Interval,
-            "manual" => DevMode::Manual,
-            other => {
-                return Err(invalid(format!(
-                    "mode must be 'auto', 'interval' or 'manual', got {other:?}"
-                )))
-            }
-        };
+        let mode: DevMode = mode.parse().map_err(invalid)?;
         let rpc_addr = rpc_addr
             .map(|a| {
                 a.parse()
