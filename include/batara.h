@@ -75,8 +75,8 @@ typedef struct batara_node batara_node;
 typedef struct batara_dev_options {
   // Funded dev accounts (see `batara_dev_account`).
   uint32_t accounts;
-  // Block mode.
-  enum batara_dev_mode mode;
+  // Block mode: a `batara_dev_mode` value (an integer, so a bad value is an error, not UB).
+  uint32_t mode;
   // Interval for `BATARA_DEV_MODE_INTERVAL`.
   uint64_t block_time_ms;
   // Data directory, or NULL to keep the chain in memory.
@@ -179,6 +179,10 @@ struct batara_dev_options batara_dev_options_default(void);
 // Starts a dev chain (see `batara_dev_options`). Free it with `batara_node_free`.
 enum batara_result batara_node_start_dev(const struct batara_dev_options *opts,
                                          struct batara_node **out);
+
+// Starts the node in a home directory written by `batara init` (config.toml, genesis.json,
+// validator_key.json). Free it with `batara_node_free`.
+enum batara_result batara_node_start_home(const char *home, struct batara_node **out);
 
 // Submits a signed transaction; writes its hash to `hash_out32` (optional) once it is pending.
 enum batara_result batara_node_submit(const struct batara_node *node,

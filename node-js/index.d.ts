@@ -69,8 +69,18 @@ export interface DevOptions {
 export type Block = Record<string, any>;
 export type TxInfo = Record<string, any>;
 
+export interface StartOptions {
+  /** The fields of config.toml as an object, or the path of a config.toml. */
+  config?: Record<string, any> | string;
+  /** The genesis.json object, or its path. */
+  genesis: Record<string, any> | string;
+  /** This node's validator key. */
+  validatorKey?: Keypair;
+}
+
 export class Node {
   static dev(opts?: DevOptions): Promise<Node>;
+  static start(opts: StartOptions): Promise<Node>;
   readonly chainId: string;
   readonly rpcUrl: string | null;
   readonly height: number;

@@ -135,6 +135,23 @@ class Node {
     return new Node(await later(() => native.startDev(opts)));
   }
 
+  /**
+   * A node from `{ config, genesis, validatorKey }`: config and genesis each an object (the JSON
+   * shapes of config.toml and genesis.json) or a file path; validatorKey a Keypair.
+   */
+  static async start({ config, genesis, validatorKey } = {}) {
+    const opts = {};
+    if (typeof config === 'string') opts.configPath = config;
+    else if (config !== undefined) opts.configJson = JSON.stringify(config);
+    if (typeof genesis === 'string') opts.genesisPath = genesis;
+    else if (genesis !== undefined) opts.genesisJson = JSON.stringify(genesis);
+    if (validatorKey !== undefined) {
+      if (!(validatorKey instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'validatorKey must be a Keypair');
+      opts.validatorSeed = validatorKey._inner.seed;
+    }
+    return new Node(await later(() => native.startNode(opts)));
+  }
+
   get chainId() { return this._inner.chainId; }
   get rpcUrl() { return this._inner.rpcUrl ?? null; }
   get height() { return this._inner.height; }
@@ -207,7 +224,12 @@ class Client {
     } catch (e) {
       throw new BataraError('IO', `cannot reach node at ${this.url}: ${e.message}`);
     }
-    const reply = await res.json();
+    let reply;
+    try {
+      reply = await res.json();
+    } catch (e) {
+      throw new BataraError('IO', `node at ${this.url} answered HTTP ${res.status} without JSON-RPC: ${e.message}`);
+    }
     if (reply.error) {
       const code = RPC_CODES[String(reply.error.code)] || 'INTERNAL';
       throw new BataraError(code, reply.error.message, reply.error.data && reply.error.data.reason);
@@ -227,7 +249,8 @@ class Client {
       try {
         return await this.call('chain_getTransaction', hash);
       } catch (e) {
-        if (e.code !== 'NOT_FOUND' || Date.now() > deadline) throw e;
+        if (e.code !== 'NOT_FOUND') throw e;
+        if (Date.now() > deadline) throw new BataraError('TIMEOUT', `transaction ${hash} not committed within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
     }

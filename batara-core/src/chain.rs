@@ -749,6 +749,16 @@ impl Chain {
         } = ex;
         let height = block.header.height;
         let hash = block.hash();
+        let head = self.head();
+        if height != head.header.height + 1 || block.header.parent != head.hash {
+            return Err(ChainError::InvalidBlock {
+                height,
+                reason: format!(
+                    "does not extend the head {} at height {}",
+                    head.hash, head.header.height
+                ),
+            });
+        }
         if commit.block_hash != hash {
             return Err(ChainError::InvalidBlock {
                 height,

@@ -217,6 +217,15 @@ impl NodeConfig {
             .map_err(|e: toml::de::Error| invalid(e.to_string()))
     }
 
+    /// Parses a config given as JSON (the bindings' dicts and objects); same fields and defaults
+    /// as the TOML file, no environment overrides.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
+            origin: "config object".into(),
+            reason: e.to_string(),
+        })
+    }
+
     /// The TOML text of this config (what `batara init` writes).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises")
@@ -264,6 +273,19 @@ mod tests {
         assert_eq!(c.consensus.mode, DevMode::Manual);
         assert!(!c.storage.sync_writes);
         assert_eq!(c.storage.cache_mb, StorageConfig::default().cache_mb);
+    }
+
+    #[test]
+    fn json_configs_use_the_same_fields() {
+        let c =
+            NodeConfig::from_json(r#"{"rpc": {"enabled": false}, "storage": {"ephemeral": true}}"#)
+                .unwrap();
+        assert!(!c.rpc.enabled && c.storage.ephemeral);
+        assert_eq!(c.mempool, MempoolConfig::default());
+        assert!(NodeConfig::from_json(r#"{"rpcc": {}}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("rpcc"));
     }
 
     #[test]

@@ -85,8 +85,35 @@ pub enum ErrorKind {
     Internal,
 }
 
+fn storage_kind(e: &StorageError) -> ErrorKind {
+    match e {
+        StorageError::Backend(_) => ErrorKind::Io,
+        StorageError::Corrupt { .. } => ErrorKind::Internal,
+    }
+}
+
+fn state_kind(e: &StateError) -> ErrorKind {
+    match e {
+        StateError::Storage(s) => storage_kind(s),
+        StateError::NoVersion(_) => ErrorKind::NotFound,
+        StateError::InvalidProof(_) => ErrorKind::InvalidInput,
+        StateError::Tree(_) => ErrorKind::Internal,
+    }
+}
+
+fn chain_kind(e: &ChainError) -> ErrorKind {
+    match e {
+        ChainError::Storage(s) => storage_kind(s),
+        ChainError::State(s) => state_kind(s),
+        ChainError::InvalidBlock { .. } => ErrorKind::InvalidInput,
+        ChainError::GenesisMismatch { .. } => ErrorKind::Config,
+        ChainError::NoBlock(_) => ErrorKind::NotFound,
+        ChainError::Corrupt(_) => ErrorKind::Internal,
+    }
+}
+
 impl Error {
-    /// The class of this error.
+    /// The class of this error (looking through wrapped domain errors).
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Rejected(_) => ErrorKind::Rejected,
@@ -94,15 +121,47 @@ impl Error {
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Stopped => ErrorKind::Stopped,
-            Error::Consensus(ConsensusError::NotDev(_)) => ErrorKind::NotDev,
-            Error::Consensus(ConsensusError::UnknownSnapshot(_)) => ErrorKind::NotFound,
-            Error::Consensus(ConsensusError::Stopped) => ErrorKind::Stopped,
+            Error::Consensus(c) => match c {
+                ConsensusError::NotDev(_) => ErrorKind::NotDev,
+                ConsensusError::UnknownSnapshot(_) => ErrorKind::NotFound,
+                ConsensusError::Stopped => ErrorKind::Stopped,
+                ConsensusError::Chain(e) => chain_kind(e),
+            },
             Error::Config(_) | Error::Genesis(_) | Error::Key(_) => ErrorKind::Config,
-            Error::Storage(StorageError::Backend(_)) | Error::Io { .. } => ErrorKind::Io,
-            Error::Chain(ChainError::GenesisMismatch { .. }) => ErrorKind::Config,
-            Error::Chain(ChainError::NoBlock(_)) => ErrorKind::NotFound,
-            Error::State(StateError::NoVersion(_)) => ErrorKind::NotFound,
-            _ => ErrorKind::Internal,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Storage(e) => storage_kind(e),
+            Error::State(e) => state_kind(e),
+            Error::Chain(e) => chain_kind(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_look_through_wrapped_errors() {
+        let io = || StorageError::Backend("disk".into());
+        assert_eq!(
+            Error::State(StateError::Storage(io())).kind(),
+            ErrorKind::Io
+        );
+        assert_eq!(
+            Error::Chain(ChainError::Storage(io())).kind(),
+            ErrorKind::Io
+        );
+        assert_eq!(
+            Error::Consensus(ConsensusError::Chain(ChainError::NoBlock(3))).kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            Error::Chain(ChainError::State(StateError::NoVersion(1))).kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            Error::Consensus(ConsensusError::Stopped).kind(),
+            ErrorKind::Stopped
+        );
     }
 }

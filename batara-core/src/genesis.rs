@@ -117,6 +117,14 @@ impl Genesis {
         Ok(g)
     }
 
+    /// Parses and validates genesis JSON text.
+    pub fn from_json(text: &str) -> Result<Self, GenesisError> {
+        let g: Genesis =
+            serde_json::from_str(text).map_err(|e| GenesisError::Invalid(e.to_string()))?;
+        g.validate()?;
+        Ok(g)
+    }
+
     /// The pretty JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("genesis serialises")

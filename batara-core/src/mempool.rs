@@ -158,6 +158,28 @@ struct SenderQueue {
     txs: BTreeMap<u64, Arc<PoolTx>>,
 }
 
+impl SenderQueue {
+    /// Brings the queue in line with the sender's committed `account`: removes and returns the
+    /// transactions whose nonce is used and those (from the first one on) that the balance can no
+    /// longer cover, counting every earlier pending transaction's amount + fee.
+    fn settle(&mut self, account: Account) -> Vec<Arc<PoolTx>> {
+        self.base_nonce = account.nonce;
+        let keep = self.txs.split_off(&account.nonce);
+        let mut out: Vec<Arc<PoolTx>> = std::mem::replace(&mut self.txs, keep)
+            .into_values()
+            .collect();
+        let mut spent: Amount = 0;
+        let cut = self.txs.iter().find_map(|(n, t)| {
+            spent = spent.saturating_add(t.cost);
+            (spent > account.balance).then_some(*n)
+        });
+        if let Some(n) = cut {
+            out.extend(self.txs.split_off(&n).into_values());
+        }
+        out
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     senders: HashMap<Address, SenderQueue>,
@@ -309,14 +331,14 @@ impl Mempool {
         if pool_bytes - freed + ptx.size > self.cfg.max_bytes {
             return Err(Rejection::PoolFull(format!("{} bytes", self.cfg.max_bytes)));
         }
-        // Accepted: drop what the account has moved past (only left if a re-check was missed).
         let ptx = Arc::new(ptx);
         let q = inner.senders.entry(ptx.sender).or_default();
-        q.base_nonce = account.nonce;
-        let keep = q.txs.split_off(&account.nonce);
-        let stale = std::mem::replace(&mut q.txs, keep);
         q.txs.insert(nonce, ptx.clone());
-        for s in stale.values().chain(replaced.iter()) {
+        // Settling drops what the account has moved past (left only if a re-check was missed) and,
+        // when filling a gap or a costlier replacement leaves later transactions unaffordable,
+        // those too — rather than let them fail in a block.
+        let dropped = q.settle(account);
+        for s in dropped.iter().chain(replaced.iter()) {
             inner.remove_tx(s);
         }
         inner.bytes += ptx.size;
@@ -370,17 +392,22 @@ impl Mempool {
         out
     }
 
-    /// The nonce after the sender's gap-free run of pending transactions starting at
-    /// `account_nonce` (what a wallet should use next).
-    pub fn next_nonce(&self, sender: &Address, account_nonce: u64) -> u64 {
+    /// The nonce a wallet should use next: after the sender's gap-free run of pending transactions
+    /// starting at its committed nonce. `account` reads the committed account while the pool is
+    /// locked, so a block committed in between cannot make the answer a used nonce.
+    pub fn next_nonce_with<E>(
+        &self,
+        sender: &Address,
+        account: impl FnOnce(&Address) -> Result<Account, E>,
+    ) -> Result<u64, E> {
         let inner = self.inner.lock();
-        let mut n = account_nonce;
+        let mut n = account(sender)?.nonce;
         if let Some(q) = inner.senders.get(sender) {
             while q.txs.contains_key(&n) {
                 n += 1;
             }
         }
-        n
+        Ok(n)
     }
 
     /// True when at least one transaction is ready.
@@ -401,21 +428,7 @@ impl Mempool {
             let Some(q) = inner.senders.get_mut(addr) else {
                 continue;
             };
-            q.base_nonce = acct.nonce;
-            let keep = q.txs.split_off(&acct.nonce);
-            dropped.extend(std::mem::replace(&mut q.txs, keep).into_values());
-            let mut spent: Amount = 0;
-            let mut cut = None;
-            for (n, t) in q.txs.range(acct.nonce..) {
-                spent = spent.saturating_add(t.cost);
-                if spent > acct.balance {
-                    cut = Some(*n);
-                    break;
-                }
-            }
-            if let Some(n) = cut {
-                dropped.extend(q.txs.split_off(&n).into_values());
-            }
+            dropped.extend(q.settle(*acct));
             if q.txs.is_empty() {
                 inner.senders.remove(addr);
             }
@@ -613,5 +626,24 @@ mod tests {
         assert_eq!(p.stats().txs, 1);
         p.remove(&[sel[0].hash]);
         assert_eq!(p.stats(), PoolStats::default());
+    }
+
+    #[test]
+    fn filling_a_gap_drops_later_transactions_the_balance_cannot_cover() {
+        let p = pool(Default::default());
+        let a = key(1);
+        let acct = Account {
+            balance: 110,
+            nonce: 0,
+        };
+        p.insert(ptx(&a, 0, 10, 40), acct).unwrap();
+        p.insert(ptx(&a, 2, 10, 40), acct).unwrap();
+        p.insert(ptx(&a, 1, 10, 40), acct).unwrap();
+        // 50 + 50 fit in 110; nonce 2 would need 150 and is dropped.
+        assert_eq!(p.stats().txs, 2);
+        assert_eq!(
+            p.next_nonce_with(&a.address(), |_| Ok::<_, ()>(acct)),
+            Ok(2)
+        );
     }
 }

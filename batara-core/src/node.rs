@@ -273,7 +273,7 @@ impl Inner {
             rpc.stop();
         }
         self.engine.stop();
-        self.sink.wake_all();
+        self.sink.close();
         if let Some(rt) = self.runtime.lock().take() {
             rt.shutdown_background();
         }
@@ -616,8 +616,11 @@ impl NodeHandle {
 
     /// The next nonce for `address`, counting its pending transactions.
     pub fn next_nonce(&self, address: &Address) -> Result<u64> {
-        let acct = self.inner.chain.state().account(address)?;
-        Ok(self.inner.mempool.next_nonce(address, acct.nonce))
+        let state = self.inner.chain.state();
+        Ok(self
+            .inner
+            .mempool
+            .next_nonce_with(address, |a| state.account(a))?)
     }
 
     /// Builds, signs (next nonce) and submits a transfer; with `wait`, returns after it commits.

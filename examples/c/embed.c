@@ -58,6 +58,13 @@ int main(void) {
     return 1;
   }
   printf("rejected as expected: %s\n", batara_last_error_message());
+  batara_dev_options bad = batara_dev_options_default();
+  bad.mode = 7; /* not a batara_dev_mode */
+  batara_node *never = NULL;
+  if (batara_node_start_dev(&bad, &never) != BATARA_RESULT_INVALID_INPUT || never != NULL) {
+    fprintf(stderr, "expected INVALID_INPUT for a bad mode\n");
+    return 1;
+  }
   if (batara_node_transfer(node, NULL, bob_addr, "1", "0", false, NULL) != BATARA_RESULT_NULL_ARGUMENT) {
     fprintf(stderr, "expected NULL_ARGUMENT\n");
     return 1;

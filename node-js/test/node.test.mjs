@@ -117,3 +117,22 @@ test('quickstart example and npx batara run', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /nonexistent/);
 });
+
+test('start from config and genesis objects', async () => {
+  const key = Keypair.generate();
+  const alice = Keypair.generate();
+  const genesis = {
+    chain_id: 'js-chain',
+    genesis_time: '1',
+    accounts: [{ address: alice.address, balance: '1000' }],
+    validators: [{ pubkey: '0x' + key.publicKey.toString('hex'), power: '1' }],
+  };
+  const config = { storage: { ephemeral: true }, rpc: { enabled: false } };
+  const node = await Node.start({ config, genesis, validatorKey: key });
+  assert.equal(node.chainId, 'js-chain');
+  await node.transfer(alice, key.address, 10n);
+  assert.equal(node.balance(key.address), 10n);
+  await node.close();
+  await assert.rejects(Node.start({ config: { rpcc: {} }, genesis, validatorKey: key }), (e) => e.code === 'CONFIG');
+  await assert.rejects(Node.start({ config }), (e) => e.code === 'INVALID_INPUT');
+});

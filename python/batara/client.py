@@ -53,11 +53,17 @@ class Client:
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                reply = json.loads(resp.read())
+                body = resp.read()
         except urllib.error.HTTPError as e:
-            reply = json.loads(e.read() or b"{}")
+            body = e.read()
         except (urllib.error.URLError, OSError) as e:
             raise BataraError(f"cannot reach node at {self.url}: {e}") from e
+        try:
+            reply = json.loads(body)
+        except ValueError as e:
+            raise BataraError(f"node at {self.url} answered without JSON-RPC: {e}") from e
+        if not isinstance(reply, dict) or ("error" not in reply and "result" not in reply):
+            raise BataraError(f"node at {self.url} sent a malformed JSON-RPC reply: {body[:200]!r}")
         if "error" in reply:
             err = reply["error"]
             cls = _CODES.get(err.get("code"), BataraError)

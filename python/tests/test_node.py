@@ -118,6 +118,10 @@ def test_blocks_iterator_and_waiting_from_threads() -> None:
         assert heights == [1, 2, 3]
         with pytest.raises(batara.Timeout):
             stream.next(timeout=0.1)
+        with pytest.raises(batara.InvalidInput):
+            stream.next(timeout=-1)
+        with pytest.raises(batara.InvalidInput):
+            node.wait("0x" + "00" * 32, timeout=float("nan"))
 
 
 def test_persistence_and_two_nodes(tmp_path: Path) -> None:
@@ -144,3 +148,30 @@ def test_dropping_a_node_stops_it(tmp_path: Path) -> None:
     gc.collect()
     # The data directory is free again: a new node can open it.
     batara.Node.dev(data_dir=tmp_path / "d").stop()
+
+
+def test_start_from_config_and_genesis_dicts_and_files(tmp_path: Path) -> None:
+    key = batara.Keypair.generate()
+    alice = batara.Keypair.generate()
+    genesis = {
+        "chain_id": "py-chain",
+        "genesis_time": "1",
+        "accounts": [{"address": alice.address, "balance": "1000"}],
+        "validators": [{"pubkey": "0x" + key.public_key.hex(), "power": "1"}],
+    }
+    config = {"storage": {"ephemeral": True}, "rpc": {"enabled": False}}
+    with batara.Node.start(config, genesis, key) as node:
+        assert node.chain_id == "py-chain"
+        node.transfer(alice, key.address, 10)
+        assert node.account(key.address).balance == 10
+    with pytest.raises(batara.ConfigError, match="rpcc"):
+        batara.Node.start({"rpcc": {}}, genesis, key)
+    with pytest.raises(batara.ConfigError, match="chain_id"):
+        batara.Node.start(config, {**genesis, "chain_id": "bad id"}, key)
+    with pytest.raises(batara.InvalidInput, match="validator"):
+        batara.Node.start(config, genesis, None)
+    (tmp_path / "config.toml").write_text('data_dir = "%s"\n[rpc]\nenabled = false\n' % (tmp_path / "data"))
+    (tmp_path / "genesis.json").write_text(__import__("json").dumps(genesis))
+    node = batara.Node.start(tmp_path / "config.toml", str(tmp_path / "genesis.json"), key)
+    assert node.account(alice.address).balance == 1000
+    node.stop()

@@ -26,6 +26,7 @@ struct Shared {
     time_offset: Mutex<u64>,
     producer: Mutex<()>,
     snapshots: Mutex<Vec<(u64, u64)>>,
+    next_snapshot: std::sync::atomic::AtomicU64,
     wake: Mutex<Wake>,
     wake_cv: Condvar,
 }
@@ -37,6 +38,16 @@ struct Wake {
 }
 
 impl Shared {
+    /// Refuses to change the chain once the engine is stopping (checked under the producer lock,
+    /// so nothing starts after `stop` returns).
+    fn check_running(&self) -> Result<(), ConsensusError> {
+        if self.wake.lock().stop {
+            Err(ConsensusError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
     fn now(&self) -> u64 {
         self.clock.now_ms() + *self.time_offset.lock()
     }
@@ -98,6 +109,7 @@ impl DevEngine {
             time_offset: Mutex::new(0),
             producer: Mutex::new(()),
             snapshots: Mutex::new(Vec::new()),
+            next_snapshot: std::sync::atomic::AtomicU64::new(1),
             wake: Mutex::new(Wake::default()),
             wake_cv: Condvar::new(),
         });
@@ -213,13 +225,18 @@ impl DevControls for DevEngine {
         let _p = self.shared.producer.lock();
         let height = self.shared.sink.chain().head().header.height;
         let mut snaps = self.shared.snapshots.lock();
-        let id = snaps.last().map_or(1, |(id, _)| id + 1);
+        // Ids are never reused, so a used-up id can never name a newer snapshot.
+        let id = self
+            .shared
+            .next_snapshot
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         snaps.push((id, height));
         id
     }
 
     fn revert(&self, id: u64) -> Result<(), ConsensusError> {
         let _p = self.shared.producer.lock();
+        self.shared.check_running()?;
         let mut snaps = self.shared.snapshots.lock();
         let pos = snaps
             .iter()

@@ -95,8 +95,15 @@ pub struct BlockSink {
     chain: Arc<Chain>,
     mempool: Arc<Mempool>,
     blocks: broadcast::Sender<CommittedBlock>,
-    head_height: Mutex<u64>,
+    head: Mutex<HeadState>,
     head_changed: Condvar,
+}
+
+/// What waiters watch: the head height, and whether the node is shutting down (kept under the
+/// same mutex so a shutdown can never slip between a waiter's check and its sleep).
+struct HeadState {
+    height: u64,
+    closed: bool,
 }
 
 impl BlockSink {
@@ -111,7 +118,10 @@ impl BlockSink {
             chain,
             mempool,
             blocks,
-            head_height: Mutex::new(h),
+            head: Mutex::new(HeadState {
+                height: h,
+                closed: false,
+            }),
             head_changed: Condvar::new(),
         }
     }
@@ -140,21 +150,23 @@ impl BlockSink {
 
     /// Records a new head height (after a commit or a revert) and wakes waiters.
     pub fn set_head(&self, height: u64) {
-        *self.head_height.lock() = height;
+        self.head.lock().height = height;
         self.head_changed.notify_all();
     }
 
-    /// Waits until the head changes from `seen` or `timeout` passes; returns the head height.
+    /// Waits until the head changes from `seen`, the sink is closed, or `timeout` passes; returns
+    /// the head height.
     pub fn wait_head_change(&self, seen: u64, timeout: Duration) -> u64 {
-        let mut h = self.head_height.lock();
-        if *h == seen {
+        let mut h = self.head.lock();
+        if h.height == seen && !h.closed {
             self.head_changed.wait_for(&mut h, timeout);
         }
-        *h
+        h.height
     }
 
-    /// Wakes every waiter (at shutdown).
-    pub fn wake_all(&self) {
+    /// Closes the sink at shutdown: wakes every waiter, and later waits return at once.
+    pub fn close(&self) {
+        self.head.lock().closed = true;
         self.head_changed.notify_all();
     }
 }

@@ -247,6 +247,7 @@ fn dev_controls_snapshot_revert_set_balance_and_time() {
     assert_eq!(n.account(&b.address(), None).unwrap().balance, DEV_BALANCE);
     assert!(matches!(n.transaction(&tx), Err(Error::NotFound(_))));
     assert!(n.revert(snap).is_err(), "a snapshot is used up by revert");
+    assert_ne!(n.snapshot().unwrap(), snap, "snapshot ids are never reused");
     // The reverted chain grows again with a consistent state root.
     let blk = n.set_balance(&b.address(), 42).unwrap();
     assert_eq!(n.account(&b.address(), None).unwrap().balance, 42);
@@ -255,9 +256,18 @@ fn dev_controls_snapshot_revert_set_balance_and_time() {
         blk.header.state_root
     );
     let t1 = n.mine(1).unwrap()[0].header.time;
+    // Block time is max(clock + offset, parent + 1): compare with the wall clock, not with t1
+    // (which may already be a millisecond ahead of it).
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     assert_eq!(n.increase_time(3_600_000).unwrap(), 3_600_000);
     let t2 = n.mine(1).unwrap()[0].header.time;
-    assert!(t2 >= t1 + 3_600_000, "{t1} -> {t2}");
+    assert!(
+        t2 >= wall + 3_600_000 && t2 > t1,
+        "{t1} -> {t2} (wall {wall})"
+    );
 }
 
 #[test]

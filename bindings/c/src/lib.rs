@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use batara_core::config::DevMode;
 use batara_core::crypto::{self, Keypair};
-use batara_core::node::{DevOptions, Node, NodeHandle};
+use batara_core::node::{DevOptions, Node, NodeHandle, NodeOptions};
 use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
 use batara_core::{genesis, Error, ErrorKind};
 
@@ -437,8 +437,8 @@ pub enum batara_dev_mode {
 pub struct batara_dev_options {
     /// Funded dev accounts (see `batara_dev_account`).
     pub accounts: u32,
-    /// Block mode.
-    pub mode: batara_dev_mode,
+    /// Block mode: a `batara_dev_mode` value (an integer, so a bad value is an error, not UB).
+    pub mode: u32,
     /// Interval for `BATARA_DEV_MODE_INTERVAL`.
     pub block_time_ms: u64,
     /// Data directory, or NULL to keep the chain in memory.
@@ -454,7 +454,7 @@ pub struct batara_dev_options {
 pub extern "C" fn batara_dev_options_default() -> batara_dev_options {
     batara_dev_options {
         accounts: 10,
-        mode: batara_dev_mode::Auto,
+        mode: batara_dev_mode::Auto as u32,
         block_time_ms: 1_000,
         data_dir: std::ptr::null(),
         rpc_addr: std::ptr::null(),
@@ -473,7 +473,7 @@ unsafe impl Send for UserData {}
 /// A running node.
 pub struct batara_node {
     handle: Option<NodeHandle>,
-    listeners: Vec<JoinHandle<()>>,
+    listeners: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl batara_node {
@@ -510,9 +510,10 @@ pub extern "C" fn batara_node_start_dev(
             chain_id: opt_str(o.chain_id, "chain_id")?.unwrap_or_else(|| "batara-dev".into()),
             accounts: o.accounts,
             mode: match o.mode {
-                batara_dev_mode::Auto => DevMode::Auto,
-                batara_dev_mode::Interval => DevMode::Interval,
-                batara_dev_mode::Manual => DevMode::Manual,
+                m if m == batara_dev_mode::Auto as u32 => DevMode::Auto,
+                m if m == batara_dev_mode::Interval as u32 => DevMode::Interval,
+                m if m == batara_dev_mode::Manual as u32 => DevMode::Manual,
+                m => return Err(invalid(format!("mode {m} is not a batara_dev_mode"))),
             },
             block_time_ms: o.block_time_ms,
             data_dir: opt_str(o.data_dir, "data_dir")?.map(Into::into),
@@ -522,7 +523,28 @@ pub extern "C" fn batara_node_start_dev(
             out,
             batara_node {
                 handle: Some(handle),
-                listeners: vec![],
+                listeners: Default::default(),
+            },
+            "out",
+        )
+    })
+}
+
+/// Starts the node in a home directory written by `batara init` (config.toml, genesis.json,
+/// validator_key.json). Free it with `batara_node_free`.
+#[no_mangle]
+pub extern "C" fn batara_node_start_home(
+    home: *const c_char,
+    out: *mut *mut batara_node,
+) -> batara_result {
+    guard(|| {
+        let dir = string_arg(home, "home")?;
+        let handle = NodeOptions::from_home(std::path::Path::new(&dir)).and_then(Node::start)?;
+        into_out(
+            out,
+            batara_node {
+                handle: Some(handle),
+                listeners: Default::default(),
             },
             "out",
         )
@@ -708,7 +730,10 @@ pub extern "C" fn batara_node_on_block(
                 }
             })
             .map_err(|e| Fail(batara_result::Internal, e.to_string()))?;
-        n.listeners.push(t);
+        n.listeners
+            .lock()
+            .map_err(|_| Fail(batara_result::Internal, "listener list poisoned".into()))?
+            .push(t);
         Ok(())
     })
 }
@@ -736,7 +761,8 @@ pub extern "C" fn batara_node_free(node: *mut batara_node) {
         if let Some(h) = n.handle.take() {
             h.stop();
         }
-        for t in n.listeners.drain(..) {
+        let listeners = std::mem::take(n.listeners.get_mut().unwrap_or_else(|p| p.into_inner()));
+        for t in listeners {
             let _ = t.join();
         }
     }));

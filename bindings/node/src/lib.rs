@@ -14,10 +14,12 @@
 
 use std::time::Duration;
 
-use batara_core::config::DevMode;
+use batara_core::config::{DevMode, NodeConfig};
 use batara_core::crypto;
+use batara_core::genesis::Genesis;
 use batara_core::node::{
-    BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, TryRecvError, WeakNodeHandle,
+    BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, NodeOptions, TryRecvError,
+    WeakNodeHandle,
 };
 use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
 use batara_core::{genesis, Error, ErrorKind};
@@ -266,6 +268,55 @@ pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
         Node::dev(o)
             .map(|handle| NativeNode { handle })
             .map_err(to_js)
+    })
+    .await
+}
+
+/// Options of `startNode`: config and genesis each as JSON text or a file path.
+#[napi(object)]
+pub struct StartOpts {
+    /// Config as JSON (the fields of config.toml).
+    pub config_json: Option<String>,
+    /// Path of a config.toml.
+    pub config_path: Option<String>,
+    /// Genesis as JSON.
+    pub genesis_json: Option<String>,
+    /// Path of a genesis.json.
+    pub genesis_path: Option<String>,
+    /// The validator key's 32-byte seed.
+    pub validator_seed: Option<Buffer>,
+}
+
+/// Starts a node from a config and a genesis.
+#[napi]
+pub async fn start_node(opts: StartOpts) -> Result<NativeNode> {
+    let config = match (opts.config_json, opts.config_path) {
+        (Some(j), _) => NodeConfig::from_json(&j).map_err(|e| to_js(e.into()))?,
+        (None, Some(p)) => {
+            NodeConfig::load(std::path::Path::new(&p)).map_err(|e| to_js(e.into()))?
+        }
+        (None, None) => NodeConfig::default(),
+    };
+    let genesis = match (opts.genesis_json, opts.genesis_path) {
+        (Some(j), _) => Genesis::from_json(&j).map_err(|e| to_js(e.into()))?,
+        (None, Some(p)) => Genesis::load(std::path::Path::new(&p)).map_err(|e| to_js(e.into()))?,
+        (None, None) => return Err(invalid("a genesis (object or path) is required")),
+    };
+    let validator_key = match opts.validator_seed {
+        Some(s) => Some(crypto::Keypair::from_seed(&fixed::<32>(
+            &s,
+            "validator seed",
+        )?)),
+        None => None,
+    };
+    blocking(move || {
+        Node::start(NodeOptions {
+            config,
+            genesis,
+            validator_key,
+        })
+        .map(|handle| NativeNode { handle })
+        .map_err(to_js)
     })
     .await
 }

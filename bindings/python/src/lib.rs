@@ -15,8 +15,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use batara_core::config::DevMode;
+use batara_core::config::{DevMode, NodeConfig};
 use batara_core::crypto;
+use batara_core::genesis::Genesis;
 use batara_core::mempool::Rejection;
 use batara_core::node::{
     BlockId, BlockReceiver, BlockView, DevOptions, Node as CoreNode, NodeHandle, NodeOptions,
@@ -137,6 +138,25 @@ fn fixed<const N: usize>(b: &[u8], what: &str) -> PyResult<[u8; N]> {
 fn to_python<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
     let s = serde_json::to_string(v).map_err(|e| BataraError::new_err(e.to_string()))?;
     Ok(py.import("json")?.call_method1("loads", (s,))?.unbind())
+}
+
+/// The deadline `seconds` from now; `None` or infinity waits (practically) for ever.
+fn deadline_after(seconds: Option<f64>) -> PyResult<Instant> {
+    const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let d = match seconds {
+        None => FOREVER,
+        Some(s) if s == f64::INFINITY => FOREVER,
+        Some(s) => Duration::try_from_secs_f64(s)
+            .map_err(|_| {
+                invalid(format!(
+                    "timeout must be a non-negative number of seconds, got {s}"
+                ))
+            })?
+            .min(FOREVER),
+    };
+    Instant::now()
+        .checked_add(d)
+        .ok_or_else(|| invalid("timeout too large"))
 }
 
 /// Runs a blocking wait in GIL-free slices until `step` gives `Some`, `deadline` passes, or a
@@ -373,11 +393,7 @@ impl BlockStream {
     /// The next block; `timeout` in seconds (None waits for ever).
     #[pyo3(signature = (timeout = None))]
     fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let deadline = Instant::now()
-            + timeout.map_or(
-                Duration::from_secs(u32::MAX as u64),
-                Duration::from_secs_f64,
-            );
+        let deadline = deadline_after(timeout)?;
         let (rx, node) = (&self.rx, &self.node);
         let b = wait_slices(
             py,
@@ -487,6 +503,43 @@ impl Node {
         Ok(Node { handle, accounts })
     }
 
+    /// Starts a node from a config (a dict, or the path of a `config.toml`), a genesis (a dict, or
+    /// the path of a `genesis.json`) and, for a validator, its key.
+    #[staticmethod]
+    #[pyo3(signature = (config, genesis, validator_key = None))]
+    fn start(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        genesis: &Bound<'_, PyAny>,
+        validator_key: Option<&Keypair>,
+    ) -> PyResult<Self> {
+        let json = py.import("json")?;
+        let config = if config.is_instance_of::<pyo3::types::PyDict>() {
+            let text: String = json.call_method1("dumps", (config,))?.extract()?;
+            NodeConfig::from_json(&text).map_err(|e| to_py(e.into()))?
+        } else {
+            let path: PathBuf = config.extract()?;
+            NodeConfig::load(&path).map_err(|e| to_py(e.into()))?
+        };
+        let genesis = if genesis.is_instance_of::<pyo3::types::PyDict>() {
+            let text: String = json.call_method1("dumps", (genesis,))?.extract()?;
+            Genesis::from_json(&text).map_err(|e| to_py(e.into()))?
+        } else {
+            let path: PathBuf = genesis.extract()?;
+            Genesis::load(&path).map_err(|e| to_py(e.into()))?
+        };
+        let opts = NodeOptions {
+            config,
+            genesis,
+            validator_key: validator_key.map(|k| k.inner.clone()),
+        };
+        let handle = py.detach(|| CoreNode::start(opts)).map_err(to_py)?;
+        Ok(Node {
+            handle,
+            accounts: vec![],
+        })
+    }
+
     /// Starts the node in a home directory written by `batara init` (or `batara dev`).
     #[staticmethod]
     fn from_home(py: Python<'_>, home: PathBuf) -> PyResult<Self> {
@@ -555,7 +608,7 @@ impl Node {
     #[pyo3(signature = (hash, timeout = 60.0))]
     fn wait(&self, py: Python<'_>, hash: &str, timeout: f64) -> PyResult<Py<PyAny>> {
         let h = parse_hash(hash)?;
-        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        let deadline = deadline_after(Some(timeout))?;
         let t = wait_slices(
             py,
             deadline,

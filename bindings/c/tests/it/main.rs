@@ -143,3 +143,34 @@ fn c_agrees_with_the_shared_vectors() {
     assert!(out.status.success(), "{stdout}");
     assert_eq!(stdout.trim(), format!("{expected} passed, 0 failed"));
 }
+
+#[test]
+fn start_from_a_home_directory() {
+    use batara_core::config::NodeConfig;
+    use batara_core::genesis::Genesis;
+    use batara_core::node::home;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("home");
+    compile(&root().join("bindings/c/tests/it/home.c"), &exe, false);
+    let h = dir.path().join("node");
+    std::fs::create_dir_all(&h).unwrap();
+    let key = batara_core::crypto::Keypair::from_seed(&[9; 32]);
+    let genesis = Genesis::dev("c-home", 1, key.public_key(), 1);
+    let mut config = NodeConfig::default();
+    config.rpc.enabled = false;
+    std::fs::write(h.join(home::CONFIG), config.to_toml()).unwrap();
+    std::fs::write(h.join(home::GENESIS), genesis.to_json()).unwrap();
+    batara_core::validator::write_key_file(&h.join(home::VALIDATOR_KEY), &key).unwrap();
+    let out = Command::new(&exe).arg(&h).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.trim(), "chain c-home height 0");
+    let out = Command::new(&exe)
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.starts_with(&format!("error {}", 8)), "{stdout}");
+    assert!(stdout.contains("config.toml"), "{stdout}");
+}

@@ -1,0 +1,24 @@
+/* Starts a node from a home directory (argv[1]), prints its chain id and height, stops it.
+ * With a missing home it must fail with BATARA_RESULT_CONFIG and a message. */
+#include <stdio.h>
+
+#include "batara.h"
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  batara_node *node = NULL;
+  batara_result rc = batara_node_start_home(argv[1], &node);
+  if (rc != BATARA_RESULT_OK) {
+    printf("error %d: %s\n", (int)rc, batara_last_error_message());
+    return 1;
+  }
+  char chain[64];
+  uint64_t height = 99;
+  if (batara_node_chain_id(node, chain, sizeof chain, NULL) != BATARA_RESULT_OK ||
+      batara_node_height(node, &height) != BATARA_RESULT_OK) {
+    return 3;
+  }
+  printf("chain %s height %llu\n", chain, (unsigned long long)height);
+  batara_node_free(node);
+  return 0;
+}
