@@ -477,6 +477,13 @@ pub struct batara_node {
 }
 
 impl batara_node {
+    fn new(handle: NodeHandle) -> Self {
+        batara_node {
+            handle: Some(handle),
+            listeners: Default::default(),
+        }
+    }
+
     fn node(&self) -> Result<&NodeHandle, Fail> {
         self.handle
             .as_ref()
@@ -519,14 +526,7 @@ pub extern "C" fn batara_node_start_dev(
             data_dir: opt_str(o.data_dir, "data_dir")?.map(Into::into),
             rpc_addr,
         })?;
-        into_out(
-            out,
-            batara_node {
-                handle: Some(handle),
-                listeners: Default::default(),
-            },
-            "out",
-        )
+        into_out(out, batara_node::new(handle), "out")
     })
 }
 
@@ -540,14 +540,7 @@ pub extern "C" fn batara_node_start_home(
     guard(|| {
         let dir = string_arg(home, "home")?;
         let handle = NodeOptions::from_home(std::path::Path::new(&dir)).and_then(Node::start)?;
-        into_out(
-            out,
-            batara_node {
-                handle: Some(handle),
-                listeners: Default::default(),
-            },
-            "out",
-        )
+        into_out(out, batara_node::new(handle), "out")
     })
 }
 
