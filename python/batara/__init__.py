@@ -20,6 +20,7 @@ from batara._native import (
     dev_account,
     verify,
 )
+from batara.aio import AsyncNode
 from batara.client import Client
 from batara.exceptions import (
     BataraError,
@@ -35,6 +36,7 @@ from batara.exceptions import (
 
 __all__ = [
     "Account",
+    "AsyncNode",
     "BataraError",
     "BlockStream",
     "Client",

@@ -38,7 +38,7 @@ def test_quickstart_example_runs() -> None:
 def test_stubs_type_check() -> None:
     sample = Path(__file__).with_name("typing_sample.py")
     r = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", str(sample)],
+        [sys.executable, "-m", "mypy", "--strict", "batara", str(sample)],
         capture_output=True,
         text=True,
         timeout=300,
