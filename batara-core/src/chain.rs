@@ -551,7 +551,8 @@ impl Chain {
     }
 
     /// [`Chain::build_block`] that also writes `overrides` into the state (dev chains'
-    /// `dev_setBalance`: the change is in the block's state root but in none of its transactions).
+    /// `dev_setBalance`: the change is in the block's state root but in none of its transactions,
+    /// so replaying such a chain from its blocks alone fails at that block — dev chains only).
     pub fn build_block_with(
         &self,
         candidates: &[Arc<PoolTx>],
