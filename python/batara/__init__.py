@@ -22,38 +22,21 @@ from batara._native import (
 )
 from batara.aio import AsyncNode
 from batara.client import Client
-from batara.exceptions import (
-    BataraError,
-    ConfigError,
-    InvalidInput,
-    NodeStopped,
-    NotDevChain,
-    NotFound,
-    StorageError,
-    Timeout,
-    TxRejected,
-)
+from batara.exceptions import *  # noqa: F401,F403 (the exception classes)
+from batara.exceptions import __all__ as _exceptions
 
 __all__ = [
     "Account",
     "AsyncNode",
-    "BataraError",
     "BlockStream",
     "Client",
-    "ConfigError",
-    "InvalidInput",
     "Keypair",
     "Node",
-    "NodeStopped",
-    "NotDevChain",
-    "NotFound",
     "SignedTransaction",
-    "StorageError",
-    "Timeout",
     "Transaction",
-    "TxRejected",
     "__version__",
     "address_of",
     "dev_account",
     "verify",
+    *_exceptions,
 ]

@@ -336,6 +336,15 @@ mod tests {
         (dir, StateManager::new(Arc::new(store)))
     }
 
+    fn acct(balance: u128, nonce: u64) -> Account {
+        Account { balance, nonce }
+    }
+
+    /// Block 1 of the tests: `a` sends 40 to a new account `b`.
+    fn block1(a: Address, b: Address) -> [(Address, Account); 2] {
+        [(a, acct(60, 1)), (b, acct(40, 0))]
+    }
+
     fn commit(m: &StateManager, h: u64, set: &[(Address, Account)]) -> Hash {
         let map: BTreeMap<_, _> = set.iter().cloned().collect();
         let up = m.stage(h, h * 1000, &map).unwrap();
@@ -348,37 +357,8 @@ mod tests {
         let (_d, m) = mgr();
         let a = Address([1; 20]);
         let b = Address([2; 20]);
-        let r0 = commit(
-            &m,
-            0,
-            &[(
-                a,
-                Account {
-                    balance: 100,
-                    nonce: 0,
-                },
-            )],
-        );
-        let r1 = commit(
-            &m,
-            1,
-            &[
-                (
-                    a,
-                    Account {
-                        balance: 60,
-                        nonce: 1,
-                    },
-                ),
-                (
-                    b,
-                    Account {
-                        balance: 40,
-                        nonce: 0,
-                    },
-                ),
-            ],
-        );
+        let r0 = commit(&m, 0, &[(a, acct(100, 0))]);
+        let r1 = commit(&m, 1, &block1(a, b));
         assert_ne!(r0, r1);
         assert_eq!(m.root_at(0).unwrap(), r0);
         assert_eq!(m.root_at(1).unwrap(), r1);
@@ -391,10 +371,7 @@ mod tests {
         assert_eq!(p.state_root, r1);
         verify_account_proof(&r1, &a, p.value.as_ref(), &p.proof).unwrap();
         // A different value, another root or another address must fail.
-        let forged = Account {
-            balance: 61,
-            nonce: 1,
-        };
+        let forged = acct(61, 1);
         assert!(verify_account_proof(&r1, &a, Some(&forged), &p.proof).is_err());
         assert!(verify_account_proof(&r0, &a, p.value.as_ref(), &p.proof).is_err());
         assert!(verify_account_proof(&r1, &b, p.value.as_ref(), &p.proof).is_err());
@@ -415,48 +392,9 @@ mod tests {
         let (_d, m) = mgr();
         let a = Address([1; 20]);
         let b = Address([2; 20]);
-        let r0 = commit(
-            &m,
-            0,
-            &[(
-                a,
-                Account {
-                    balance: 100,
-                    nonce: 0,
-                },
-            )],
-        );
-        commit(
-            &m,
-            1,
-            &[
-                (
-                    a,
-                    Account {
-                        balance: 60,
-                        nonce: 1,
-                    },
-                ),
-                (
-                    b,
-                    Account {
-                        balance: 40,
-                        nonce: 0,
-                    },
-                ),
-            ],
-        );
-        commit(
-            &m,
-            2,
-            &[(
-                b,
-                Account {
-                    balance: 1,
-                    nonce: 0,
-                },
-            )],
-        );
+        let r0 = commit(&m, 0, &[(a, acct(100, 0))]);
+        commit(&m, 1, &block1(a, b));
+        commit(&m, 2, &[(b, acct(1, 0))]);
         let mut batch = WriteBatch::default();
         m.unwind(2, 0, &mut batch).unwrap();
         m.store.write(batch).unwrap();
@@ -465,26 +403,7 @@ mod tests {
         assert_eq!(m.root_at(0).unwrap(), r0);
         assert!(m.root_at(1).is_err());
         // The chain can grow again from there, to the same root as before for the same writes.
-        let r1b = commit(
-            &m,
-            1,
-            &[
-                (
-                    a,
-                    Account {
-                        balance: 60,
-                        nonce: 1,
-                    },
-                ),
-                (
-                    b,
-                    Account {
-                        balance: 40,
-                        nonce: 0,
-                    },
-                ),
-            ],
-        );
+        let r1b = commit(&m, 1, &block1(a, b));
         assert_eq!(m.root_at(1).unwrap(), r1b);
         assert_eq!(m.account_at(&b, 1).unwrap().unwrap().balance, 40);
     }

@@ -14,7 +14,8 @@ mod tx;
 
 pub use block::{Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo};
 pub use primitives::{
-    dec_u128, dec_u64, Address, Hash, PublicKey, Signature, TypeError, ADDRESS_HRP,
+    dec_u128, dec_u64, fixed_bytes, parse_amount, Address, Hash, PublicKey, Signature, TypeError,
+    ADDRESS_HRP,
 };
 pub use tx::{SignedTransaction, TxBody, TxKind, TX_DOMAIN};
 

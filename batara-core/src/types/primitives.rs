@@ -28,6 +28,9 @@ pub enum TypeError {
         /// Why it failed.
         reason: String,
     },
+    /// A byte string of the wrong length.
+    #[error("{0}")]
+    Length(String),
     /// Not a valid decimal integer in range.
     #[error("invalid number {input:?}: {reason}")]
     Number {
@@ -223,6 +226,24 @@ where
     }
 }
 
+/// Parses an amount given as a decimal string (what every binding accepts), naming `what` in
+/// the error.
+pub fn parse_amount(s: &str, what: &str) -> Result<u128, TypeError> {
+    parse_dec(NumOrString::Str(s.to_owned())).map_err(|e| match e {
+        TypeError::Number { input, reason } => TypeError::Number {
+            input,
+            reason: format!("{what}: {reason}"),
+        },
+        other => other,
+    })
+}
+
+/// Exactly `N` bytes from a slice, naming `what` in the error.
+pub fn fixed_bytes<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N], TypeError> {
+    b.try_into()
+        .map_err(|_| TypeError::Length(format!("{what} must be {N} bytes, got {}", b.len())))
+}
+
 /// serde for `u128` as a decimal string (numbers accepted on input).
 pub mod dec_u128 {
     use super::*;
@@ -301,5 +322,16 @@ mod tests {
         assert!(serde_json::from_str::<T>("{\"a\":\"-5\"}").is_err());
         assert!(serde_json::from_str::<T>("{\"a\":\"1e3\"}").is_err());
         assert!(serde_json::from_str::<T>(&format!("{{\"a\":\"{}0\"}}", u128::MAX)).is_err());
+        assert_eq!(parse_amount("42", "fee"), Ok(42));
+        assert!(parse_amount("-1", "fee")
+            .unwrap_err()
+            .to_string()
+            .contains("fee"));
+        assert!(parse_amount(&format!("{}0", u128::MAX), "amount").is_err());
+        assert_eq!(fixed_bytes::<2>(&[1, 2], "k"), Ok([1, 2]));
+        assert!(fixed_bytes::<3>(&[1], "seed")
+            .unwrap_err()
+            .to_string()
+            .contains("seed must be 3 bytes"));
     }
 }

@@ -209,14 +209,8 @@ fn parse_address(p: *const c_char, name: &str) -> Result<Address, Fail> {
 }
 
 fn parse_amount(p: *const c_char, name: &str) -> Result<u128, Fail> {
-    let s = string_arg(p, name)?;
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(format!(
-            "{name} {s:?} must be a non-negative decimal integer"
-        )));
-    }
-    s.parse()
-        .map_err(|_| invalid(format!("{name} {s:?} does not fit in 128 bits")))
+    batara_core::types::parse_amount(&string_arg(p, name)?, name)
+        .map_err(|e| invalid(e.to_string()))
 }
 
 fn into_out<T>(out: *mut *mut T, v: T, name: &str) -> Result<(), Fail> {

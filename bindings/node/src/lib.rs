@@ -70,18 +70,11 @@ fn hash(s: &str) -> Result<Hash> {
 }
 
 fn amount(s: &str, what: &str) -> Result<u128> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(format!(
-            "{what} must be a non-negative integer, got {s:?}"
-        )));
-    }
-    s.parse()
-        .map_err(|_| invalid(format!("{what} {s} does not fit in 128 bits")))
+    batara_core::types::parse_amount(s, what).map_err(|e| invalid(e.to_string()))
 }
 
 fn fixed<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N]> {
-    b.try_into()
-        .map_err(|_| invalid(format!("{what} must be {N} bytes, got {}", b.len())))
+    batara_core::types::fixed_bytes(b, what).map_err(|e| invalid(e.to_string()))
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {

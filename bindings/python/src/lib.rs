@@ -130,8 +130,7 @@ fn parse_hash(s: &str) -> PyResult<Hash> {
 }
 
 fn fixed<const N: usize>(b: &[u8], what: &str) -> PyResult<[u8; N]> {
-    b.try_into()
-        .map_err(|_| invalid(format!("{what} must be {N} bytes, got {}", b.len())))
+    batara_core::types::fixed_bytes(b, what).map_err(|e| invalid(e.to_string()))
 }
 
 /// Converts a serde value to Python objects through `json` (dicts, lists, str, int, None).
