@@ -3,6 +3,8 @@
 1. Pre-signed transfers submitted with Node.submit_batch and committed, as `batara bench transfers`.
 2. Per-call overhead of node.account(address).
 3. Cold start: Node.dev() to its first block.
+4. batara.analysis: a chain of TXS transfers loaded into DataFrames from the embedded Node and from a
+   Client over loopback JSON-RPC (a ChainReader on a data directory takes the Node's read path).
 """
 
 import shutil
@@ -21,7 +23,7 @@ BATCH = 4_096
 def throughput() -> float:
     # On disk, like `batara bench transfers` (which also fsyncs each block; dev nodes do not).
     data_dir = tempfile.mkdtemp(prefix="batara-bench-py-")
-    node = batara.Node.dev(accounts=SENDERS, data_dir=data_dir)
+    node = batara.Node.dev(accounts=SENDERS, data_dir=data_dir, rpc_addr="127.0.0.1:0")
     keys = node.accounts
     chain = node.chain_id
     print(f"signing {TXS} transfers...", file=sys.stderr)
@@ -49,9 +51,25 @@ def throughput() -> float:
     while committed < TXS:
         committed += len(stream.next(timeout=120)["txs"])
     dt = time.perf_counter() - t0
+    analysis_load(node)
     node.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
     return TXS / dt
+
+
+def analysis_load(node: batara.Node) -> None:
+    import batara.analysis as ba
+
+    assert node.rpc_url is not None
+    for name, source in (("Node", node), ("Client", batara.Client(node.rpc_url))):
+        t0 = time.perf_counter()
+        tables = ba.load(source, progress=False)
+        dt = time.perf_counter() - t0
+        rows = len(tables.transactions)
+        print(
+            f"python analysis.load({name}): {len(tables.blocks)} blocks, {rows} txs, "
+            f"{len(tables.accounts)} accounts in {dt:.2f} s ({rows / dt:,.0f} tx rows/s)"
+        )
 
 
 def account_overhead() -> float:

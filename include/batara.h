@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The `height` that names the head in the `_json` reads below.
+#define BATARA_LATEST UINT64_MAX
+
 // Result codes of every fallible function.
 typedef enum batara_result {
   // Success.
@@ -210,6 +213,26 @@ enum batara_result batara_node_transfer(const struct batara_node *node,
 enum batara_result batara_node_account(const struct batara_node *node,
                                        const char *address,
                                        struct batara_account *out);
+
+// The block at `height` (`BATARA_LATEST` for the head) as UTF-8 JSON, the shape of JSON-RPC
+// `chain_getBlock`, into `*out` (not NUL-terminated; free with `batara_bytes_free`).
+enum batara_result batara_node_block_json(const struct batara_node *node,
+                                          uint64_t height,
+                                          struct batara_bytes **out);
+
+// The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8
+// JSON (the shape of JSON-RPC `chain_getBlockReceipts`) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_receipts_json(const struct batara_node *node,
+                                             uint64_t height,
+                                             struct batara_bytes **out);
+
+// Up to `limit` (1..=10000) accounts with addresses after `after` (NULL: from the first), in
+// address order, as UTF-8 JSON `{"accounts": [...], "next": address or null}` (the shape of
+// JSON-RPC `state_getAccounts`) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_account_page_json(const struct batara_node *node,
+                                                 const char *after,
+                                                 uint32_t limit,
+                                                 struct batara_bytes **out);
 
 // The head height.
 enum batara_result batara_node_height(const struct batara_node *node, uint64_t *out);

@@ -68,6 +68,14 @@ export interface DevOptions {
 /** JSON shapes (amounts and u64 as decimal strings, hashes 0x-hex). */
 export type Block = Record<string, any>;
 export type TxInfo = Record<string, any>;
+/** A receipt: tx_hash, status ("success" | "failed"), fee, gas_used (decimal strings), events, error. */
+export type Receipt = Record<string, any>;
+/** Accounts as JSON-RPC `state_getAccounts` reports them (amounts as decimal strings). */
+export interface AccountPage {
+  accounts: Array<{ address: string; balance: string; nonce: string; staked: string }>;
+  /** Pass as `after` for the next page; null after the last. */
+  next: string | null;
+}
 
 export interface StartOptions {
   /** The fields of config.toml as an object, or the path of a config.toml. */
@@ -94,6 +102,10 @@ export class Node {
   account(address: string): Account;
   balance(address: string): bigint;
   block(id?: number | string | null): Block;
+  /** The receipts of a block's transactions, in block order. */
+  receipts(id?: number | string | null): Receipt[];
+  /** Up to `limit` (≤ 10,000) accounts with addresses after `after`, in address order. */
+  accountPage(opts?: { after?: string | null; limit?: number }): AccountPage;
   transaction(hash: string): TxInfo;
   validators(): Array<Record<string, any>>;
   blocks(): AsyncIterableIterator<Block>;
@@ -117,6 +129,8 @@ export class Client {
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   account(address: string): Promise<Account>;
   block(id?: number | string | null): Promise<Block>;
+  receipts(id?: number | string | null): Promise<Receipt[]>;
+  accountPage(opts?: { after?: string | null; limit?: number }): Promise<AccountPage>;
   transaction(hash: string): Promise<TxInfo>;
   validators(): Promise<Array<Record<string, any>>>;
 }

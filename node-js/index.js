@@ -68,6 +68,18 @@ function str(v, what) {
   return v;
 }
 
+function u32(v, what) {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new BataraError('INVALID_INPUT', `${what} must be an integer in 0..2^32`);
+  }
+  return v;
+}
+
+/** A block id as the addon takes it: null (latest), "latest", a 0x hash or a decimal height. */
+function blockKey(id) {
+  return id === undefined || id === null ? null : String(id);
+}
+
 function bytes(v, what) {
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -180,9 +192,10 @@ class Node {
   nextNonce(address) { return sync(() => this._inner.nextNonce(str(address, 'address'))); }
   account(address) { return sync(() => account(this._inner.account(str(address, 'address')))); }
   balance(address) { return sync(() => BigInt(this._inner.balance(str(address, 'address')))); }
-  block(id) {
-    const key = id === undefined || id === null ? null : String(id);
-    return sync(() => JSON.parse(this._inner.block(key)));
+  block(id) { return sync(() => JSON.parse(this._inner.block(blockKey(id)))); }
+  receipts(id) { return sync(() => JSON.parse(this._inner.receipts(blockKey(id)))); }
+  accountPage({ after = null, limit = 1000 } = {}) {
+    return sync(() => JSON.parse(this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
   }
   transaction(hash) { return sync(() => JSON.parse(this._inner.transaction(str(hash, 'hash')))); }
   validators() { return sync(() => JSON.parse(this._inner.validators())); }
@@ -265,6 +278,8 @@ class Client {
     return { address: a.address, balance: BigInt(a.balance), nonce: BigInt(a.nonce), staked: BigInt(a.staked) };
   }
   async block(id) { return this.call('chain_getBlock', id === undefined ? null : id); }
+  async receipts(id) { return this.call('chain_getBlockReceipts', id === undefined ? null : id); }
+  async accountPage({ after = null, limit = 1000 } = {}) { return this.call('state_getAccounts', after, limit); }
   async transaction(hash) { return this.call('chain_getTransaction', hash); }
   async validators() { return this.call('staking_getValidators'); }
 }

@@ -15,5 +15,8 @@ cp target/release/lib_native.so "$tmp/py/batara/_native.abi3.so"
 cp node-js/index.js node-js/index.mjs node-js/package.json "$tmp/node_modules/@batara/node/"
 cp target/release/libbatara_node.so "$tmp/node_modules/@batara/node/batara.node"
 cp benches/bindings.mjs "$tmp/"
-PYTHONPATH="$tmp/py" python3 benches/bindings.py "${1:-100000}"
+# The .venv of scripts/setup.sh has pandas for the analysis part.
+py=python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
+PYTHONPATH="$tmp/py" "$py" benches/bindings.py "${1:-100000}"
 node "$tmp/bindings.mjs" "${1:-100000}"

@@ -3,7 +3,8 @@
 # Idempotent; a second run does nothing.
 #   - Debian packages: libclang (bindgen in librocksdb-sys), protoc, a C/C++ compiler
 #   - cbindgen (the C header generator), via cargo install
-#   - a Python virtualenv in .venv with pytest, pytest-timeout and mypy (from PyPI)
+#   - a Python virtualenv in .venv with the test extra of python/pyproject.toml (pytest, mypy,
+#     pandas, pyarrow, matplotlib, nbclient, ipykernel; from PyPI)
 # A Rust toolchain (rustup, with rustfmt and clippy) and python3 are expected, not fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +39,13 @@ if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version)" != "cbindg
   cargo install --quiet --locked cbindgen --version 0.29.4
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_timeout, mypy" >/dev/null 2>&1; then
-  echo "setup: creating .venv with pytest, pytest-timeout, mypy" >&2
+# The test extra of python/pyproject.toml is the one list of Python test dependencies.
+test_deps() {
+  python3 -c 'import tomllib; print("\n".join(tomllib.load(open("python/pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))'
+}
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_timeout, mypy, pandas, pyarrow, matplotlib, nbclient, ipykernel" >/dev/null 2>&1; then
+  echo "setup: creating .venv with the test extra of python/pyproject.toml" >&2
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "pytest>=7" "pytest-timeout>=2" "mypy>=1.8"
+  mapfile -t deps < <(test_deps)
+  .venv/bin/pip install --quiet --disable-pip-version-check "${deps[@]}"
 fi

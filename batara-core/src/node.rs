@@ -24,7 +24,7 @@ pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 /// A subscription to committed blocks ([`NodeHandle::subscribe_blocks`]).
 pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
 
-use crate::chain::{Chain, CommittedBlock, TxLookup};
+use crate::chain::{Chain, CommittedBlock};
 use crate::config::{DevMode, NodeConfig};
 use crate::consensus::{
     BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, SystemClock,
@@ -33,11 +33,14 @@ use crate::crypto::{self, BatchItem, Keypair};
 use crate::error::{Error, Result};
 use crate::genesis::{self, Genesis};
 use crate::mempool::{Mempool, PoolStats, PoolTx, Rejection};
+/// The read-side views, re-exported where the node API uses them.
+pub use crate::reader::{
+    AccountInfo, AccountPage, BlockId, BlockView, ChainReader, TxInfo, TxView, ValidatorView,
+};
 use crate::state::AccountProof;
 use crate::storage::{RocksStore, Storage};
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, Receipt, SignedTransaction,
-    TxBody, TxKind, ValidatorInfo,
+    dec_u64, Address, Amount, Hash, Header, Receipt, SignedTransaction, TxBody, TxKind,
 };
 use crate::validator::LocalSigner;
 
@@ -61,6 +64,19 @@ pub mod home {
     pub const VALIDATOR_KEY: &str = "validator_key.json";
     /// Default data directory, relative to the home.
     pub const DATA: &str = "data";
+
+    /// The data directory of the home `dir` with configuration `config`: its `data_dir` (a
+    /// relative one resolved against the home), else `<dir>/data`.
+    pub fn data_dir(
+        dir: &std::path::Path,
+        config: &crate::config::NodeConfig,
+    ) -> std::path::PathBuf {
+        match &config.data_dir {
+            Some(d) if d.is_relative() => dir.join(d),
+            Some(d) => d.clone(),
+            None => dir.join(DATA),
+        }
+    }
 }
 
 impl NodeOptions {
@@ -68,11 +84,7 @@ impl NodeOptions {
     /// resolved against the home), `genesis.json`, and `validator_key.json` if present.
     pub fn from_home(dir: &std::path::Path) -> Result<Self> {
         let mut config = NodeConfig::load(&dir.join(home::CONFIG))?;
-        config.data_dir = Some(match config.data_dir.take() {
-            Some(d) if d.is_relative() => dir.join(d),
-            Some(d) => d,
-            None => dir.join(home::DATA),
-        });
+        config.data_dir = Some(home::data_dir(dir, &config));
         let genesis = Genesis::load(&dir.join(home::GENESIS))?;
         let key_path = dir.join(home::VALIDATOR_KEY);
         let validator_key = if key_path.exists() {
@@ -118,17 +130,6 @@ impl Default for DevOptions {
     }
 }
 
-/// Which block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockId {
-    /// The head.
-    Latest,
-    /// By height.
-    Height(u64),
-    /// By hash.
-    Hash(Hash),
-}
-
 /// What `node_info` reports.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NodeInfo {
@@ -155,104 +156,12 @@ pub struct NodeInfo {
     pub mempool_txs: usize,
 }
 
-/// An account as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AccountInfo {
-    /// Address.
-    pub address: Address,
-    /// Balance.
-    #[serde(with = "dec_u128")]
-    pub balance: Amount,
-    /// Next nonce.
-    #[serde(with = "dec_u64")]
-    pub nonce: u64,
-    /// Staked amount (0 until staking lands).
-    #[serde(with = "dec_u128")]
-    pub staked: Amount,
-}
-
-/// A transaction with its hash.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TxView {
-    /// Hash.
-    pub hash: Hash,
-    /// The transaction.
-    #[serde(flatten)]
-    pub tx: SignedTransaction,
-}
-
-/// A block as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BlockView {
-    /// Block hash.
-    pub hash: Hash,
-    /// Header.
-    pub header: Header,
-    /// The commit that finalized it (none for genesis).
-    pub commit: Option<Commit>,
-    /// The previous block's commit, carried in this block.
-    pub last_commit: Option<Commit>,
-    /// Transactions.
-    pub txs: Vec<TxView>,
-}
-
-impl BlockView {
-    fn new(block: &Block, commit: Option<Commit>) -> Self {
-        Self {
-            hash: block.hash(),
-            header: block.header.clone(),
-            commit,
-            last_commit: block.last_commit.clone(),
-            txs: block
-                .txs
-                .iter()
-                .map(|t| TxView {
-                    hash: t.hash(),
-                    tx: t.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    /// From a committed block.
-    pub fn from_committed(cb: &CommittedBlock) -> Self {
-        Self::new(&cb.block, Some(cb.commit.clone()))
-    }
-}
-
-/// A committed transaction as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TxInfo {
-    /// Hash.
-    pub hash: Hash,
-    /// The transaction.
-    pub tx: SignedTransaction,
-    /// Its receipt.
-    pub receipt: Receipt,
-    /// Height of its block.
-    #[serde(with = "dec_u64")]
-    pub height: u64,
-    /// Position in the block.
-    pub index: u32,
-}
-
-impl From<TxLookup> for TxInfo {
-    fn from(t: TxLookup) -> Self {
-        Self {
-            hash: t.receipt.tx_hash,
-            tx: t.tx,
-            receipt: t.receipt,
-            height: t.height,
-            index: t.index,
-        }
-    }
-}
-
 /// Starts nodes.
 pub struct Node;
 
 struct Inner {
     chain: Arc<Chain>,
+    reader: ChainReader,
     mempool: Arc<Mempool>,
     sink: Arc<BlockSink>,
     engine: Box<dyn ConsensusEngine>,
@@ -377,6 +286,7 @@ impl Node {
                 None => (None, None),
             };
             Inner {
+                reader: ChainReader::new(chain.clone()),
                 chain,
                 mempool,
                 sink,
@@ -647,85 +557,49 @@ impl NodeHandle {
         Ok(hash)
     }
 
-    fn height_of(&self, id: BlockId) -> Result<u64> {
-        let head = self.inner.chain.head().header.height;
-        let h = match id {
-            BlockId::Latest => head,
-            BlockId::Height(h) => h,
-            BlockId::Hash(hash) => self
-                .inner
-                .chain
-                .height_of(&hash)?
-                .ok_or_else(|| Error::NotFound(format!("block {hash}")))?,
-        };
-        if h > head {
-            return Err(Error::NotFound(format!(
-                "block at height {h} (head is {head})"
-            )));
-        }
-        Ok(h)
+    /// The read API (also what a read-only [`ChainReader::open_home`] gives).
+    pub fn reader(&self) -> &ChainReader {
+        &self.inner.reader
     }
 
     /// A block with its commit and transaction hashes.
     pub fn block(&self, id: BlockId) -> Result<BlockView> {
-        let h = self.height_of(id)?;
-        let block = self
-            .inner
-            .chain
-            .block(h)?
-            .ok_or_else(|| Error::NotFound(format!("block at height {h}")))?;
-        let commit = self.inner.chain.commit_at(h)?;
-        Ok(BlockView::new(&block, commit))
+        self.inner.reader.block(id)
     }
 
     /// A header.
     pub fn header(&self, id: BlockId) -> Result<Header> {
-        let h = self.height_of(id)?;
-        self.inner
-            .chain
-            .header(h)?
-            .ok_or_else(|| Error::NotFound(format!("header at height {h}")))
+        self.inner.reader.header(id)
+    }
+
+    /// The receipts of a block's transactions, in block order.
+    pub fn receipts(&self, id: BlockId) -> Result<Vec<Receipt>> {
+        self.inner.reader.receipts(id)
     }
 
     /// A committed transaction with its receipt.
     pub fn transaction(&self, hash: &Hash) -> Result<TxInfo> {
-        self.inner
-            .chain
-            .transaction(hash)?
-            .map(TxInfo::from)
-            .ok_or_else(|| Error::NotFound(format!("transaction {hash}")))
+        self.inner.reader.transaction(hash)
     }
 
     /// An account, at the head or after block `height`.
     pub fn account(&self, address: &Address, height: Option<u64>) -> Result<AccountInfo> {
-        let acct = match height {
-            None => self.inner.chain.state().account(address)?,
-            Some(h) => {
-                self.height_of(BlockId::Height(h))?;
-                self.inner
-                    .chain
-                    .state()
-                    .account_at(address, h)?
-                    .unwrap_or_default()
-            }
-        };
-        Ok(AccountInfo {
-            address: *address,
-            balance: acct.balance,
-            nonce: acct.nonce,
-            staked: 0,
-        })
+        self.inner.reader.account(address, height)
+    }
+
+    /// A page of accounts in address order ([`ChainReader::accounts`]).
+    pub fn accounts(&self, after: Option<&Address>, limit: usize) -> Result<AccountPage> {
+        self.inner.reader.accounts(after, limit)
     }
 
     /// An account with a proof against the state root of block `height` (default: head).
     pub fn proof(&self, address: &Address, height: Option<u64>) -> Result<AccountProof> {
-        let h = self.height_of(height.map_or(BlockId::Latest, BlockId::Height))?;
-        Ok(self.inner.chain.state().prove(address, h)?)
+        self.inner.reader.proof(address, height)
     }
 
     /// The validator set.
-    pub fn validators(&self) -> Vec<ValidatorInfo> {
-        self.inner.chain.validators().to_vec()
+    pub fn validators(&self) -> Vec<ValidatorView> {
+        self.inner.reader.validators()
     }
 
     /// A stream of committed blocks from now on.

@@ -60,6 +60,20 @@ test('dev chain: transfer, balances, receipt, blocks stream', async () => {
   const first = await stream.next();
   assert.equal(first.value.txs[0].hash, hash);
   assert.equal(node.block(Number(tx.height)).hash, first.value.hash);
+  const [receipt] = node.receipts(Number(tx.height));
+  assert.equal(receipt.tx_hash, hash);
+  assert.equal(receipt.fee, '2');
+  // Accounts page in address order: the 3 dev accounts and the validator that earned the fee.
+  const p1 = node.accountPage({ limit: 2 });
+  const p2 = node.accountPage({ after: p1.next, limit: 2 });
+  assert.equal(p2.next, null);
+  const seen = [...p1.accounts, ...p2.accounts].map((x) => x.address);
+  assert.equal(new Set(seen).size, 4);
+  assert.ok(seen.includes(b.address));
+  assert.throws(() => node.accountPage({ limit: 0 }), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => node.accountPage({ limit: -1 }), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => node.accountPage({ after: 'bat1nope' }), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => node.receipts(99), (e) => e.code === 'NOT_FOUND');
   await node.close();
   // The stream ends when the node stops.
   assert.equal((await stream.next()).done, true);
@@ -105,6 +119,9 @@ test('client over JSON-RPC, and two nodes in one process', async () => {
   assert.equal((await c.account(b.address)).balance, n1.balance(b.address));
   assert.equal(n2.balance(b.address) + 7n, n1.balance(b.address));
   await assert.rejects(c.block(999), (e) => e.code === 'NOT_FOUND');
+  const tinfo = await c.transaction(h);
+  assert.deepEqual(await c.receipts(Number(tinfo.height)), n1.receipts(Number(tinfo.height)));
+  assert.deepEqual(await c.accountPage({ limit: 10 }), n1.accountPage({ limit: 10 }));
   await n1.close();
   await n2.close();
   await assert.rejects(new Client('http://127.0.0.1:1').info(), (e) => e.code === 'IO');

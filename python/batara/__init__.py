@@ -11,6 +11,7 @@ True
 from batara._native import (
     Account,
     BlockStream,
+    ChainReader,
     Keypair,
     Node,
     SignedTransaction,
@@ -29,6 +30,7 @@ __all__ = [
     "Account",
     "AsyncNode",
     "BlockStream",
+    "ChainReader",
     "Client",
     "Keypair",
     "Node",

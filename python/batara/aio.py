@@ -60,6 +60,12 @@ class AsyncNode:
     def block(self, block: Union[int, str, None] = None) -> dict[str, Any]:
         return self.node.block(block)
 
+    def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        return self.node.account_page(after, limit)
+
+    def receipts(self, block: Union[int, str, None] = None) -> list[dict[str, Any]]:
+        return self.node.receipts(block)
+
     def transaction(self, tx_hash: str) -> dict[str, Any]:
         return self.node.transaction(tx_hash)
 

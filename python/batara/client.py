@@ -133,6 +133,15 @@ class Client:
         """A block by height, 0x hash, or the latest."""
         return dict(self.call("chain_getBlock", block))
 
+    def receipts(self, block: Union[int, str, None] = None) -> list[dict[str, Any]]:
+        """The receipts of a block's transactions, in block order."""
+        return list(self.call("chain_getBlockReceipts", block))
+
+    def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        """Up to ``limit`` accounts with addresses after ``after``, in address order:
+        ``{"accounts": [...], "next": address or None}`` (amounts as decimal strings)."""
+        return dict(self.call("state_getAccounts", after, limit))
+
     def transaction(self, tx_hash: str) -> dict[str, Any]:
         """A committed transaction with its receipt."""
         return dict(self.call("chain_getTransaction", tx_hash))

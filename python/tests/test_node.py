@@ -26,7 +26,7 @@ def test_transfer_balances_receipt_and_block() -> None:
         assert node.block(blk["hash"])["hash"] == blk["hash"]
         assert node.block()["hash"] == node.block("latest")["hash"]
         assert node.height >= 1
-        assert node.validators()[0]["power"] == "1"
+        assert node.validators()[0]["voting_power"] == "1"
         p = node.proof(a.address)
         assert p["state_root"] == node.block(int(p["height"]))["header"]["state_root"]
     assert node.stopped

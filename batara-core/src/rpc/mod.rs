@@ -213,17 +213,22 @@ fn build_module(
     })?;
     m.register_method("staking_getValidators", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &["height"])?;
-        let vals = node(ctx)?.validators();
-        Ok(Value::Array(
-            vals.iter()
-                .map(|v| {
-                    json!({
-                        "address": v.address, "pubkey": v.pubkey, "stake": "0",
-                        "voting_power": v.power.to_string(), "jailed": false,
-                    })
-                })
-                .collect(),
-        ))
+        Ok(json!(node(ctx)?.validators()))
+    })?;
+    m.register_method("chain_getBlockReceipts", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["block"])?;
+        Ok(json!(node(ctx)?
+            .receipts(block_id(&a, 0)?)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("state_getAccounts", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["after", "limit"])?;
+        let after: Option<Address> = a.opt(0, "after")?;
+        let limit = opt_u64(&a, 1, "limit")?.unwrap_or(1_000);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(json!(node(ctx)?
+            .accounts(after.as_ref(), limit)
+            .map_err(to_rpc)?))
     })?;
     m.register_blocking_method("tx_submit", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["tx"])?;

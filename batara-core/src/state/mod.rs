@@ -197,6 +197,31 @@ impl StateManager {
         }
     }
 
+    /// Up to `limit` accounts of the latest state with addresses greater than `after` (from the
+    /// first if `None`), in address order.
+    pub fn accounts_after(
+        &self,
+        after: Option<&Address>,
+        limit: usize,
+    ) -> Result<Vec<(Address, Account)>, StateError> {
+        // The smallest key greater than `after` is `after` followed by a zero byte.
+        let from = after.map_or_else(Vec::new, |a| [&a.0[..], &[0]].concat());
+        let rows = self
+            .store
+            .range(Column::Accounts, &from, &[0xff; 21], limit)?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let addr: [u8; 20] = k.as_slice().try_into().map_err(|_| {
+                    StateError::Storage(crate::storage::StorageError::Corrupt {
+                        what: "account key",
+                        reason: format!("{} bytes", k.len()),
+                    })
+                })?;
+                Ok((Address(addr), decode("account", &v)?))
+            })
+            .collect()
+    }
+
     /// The account as it was after block `height` (`None` if it did not exist).
     pub fn account_at(&self, addr: &Address, height: u64) -> Result<Option<Account>, StateError> {
         let reader = TreeStore(self.store.as_ref());

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod crash;
 mod node;
+mod reader;
 mod rpc;
 mod vectors;

@@ -64,6 +64,40 @@ fn reads_and_submit_over_http() {
     verify_account_proof(&root, &a.address(), Some(&value), &proof).unwrap();
     let vals = rpc(addr, "staking_getValidators", json!([]));
     assert_eq!(vals.as_array().unwrap().len(), 1);
+    assert_eq!(vals[0]["jailed"], false);
+    // Receipts of a block, in block order, and accounts paged in address order.
+    let receipts = rpc(addr, "chain_getBlockReceipts", json!([1]));
+    assert_eq!(receipts[0]["tx_hash"], json!(hash));
+    assert_eq!(receipts[0]["status"], "success");
+    let page = rpc(addr, "state_getAccounts", json!({ "limit": 4 }));
+    assert_eq!(page["accounts"].as_array().unwrap().len(), 4);
+    let rest = rpc(addr, "state_getAccounts", json!([page["next"], 1000]));
+    assert!(rest["next"].is_null());
+    let mut seen: Vec<String> = page["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["accounts"].as_array().unwrap())
+        .map(|a| a["address"].as_str().unwrap().to_owned())
+        .collect();
+    // 10 dev accounts plus the validator, which earned the fee.
+    assert_eq!(seen.len(), 11);
+    let sorted = {
+        let mut v: Vec<Address> = seen.iter().map(|a| a.parse().unwrap()).collect();
+        v.sort();
+        v.dedup();
+        v.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    seen.dedup();
+    assert_eq!(seen, sorted, "pages are in address order without repeats");
+    assert_eq!(
+        rpc_err(addr, "state_getAccounts", json!([null, 0]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "chain_getBlockReceipts", json!([99]))["code"],
+        CODE_NOT_FOUND
+    );
     // Batch submit answers per transaction.
     let batch = rpc(
         addr,

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use batara_core::config::DevMode;
 use batara_core::crypto::{self, Keypair};
-use batara_core::node::{DevOptions, Node, NodeHandle, NodeOptions};
+use batara_core::node::{BlockId, DevOptions, Node, NodeHandle, NodeOptions};
 use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
 use batara_core::{genesis, Error, ErrorKind};
 
@@ -631,6 +631,75 @@ pub extern "C" fn batara_node_account(
         )?;
         o.nonce = a.nonce;
         Ok(())
+    })
+}
+
+/// The `height` that names the head in the `_json` reads below.
+pub const BATARA_LATEST: u64 = u64::MAX;
+
+fn block_at(height: u64) -> BlockId {
+    if height == BATARA_LATEST {
+        BlockId::Latest
+    } else {
+        BlockId::Height(height)
+    }
+}
+
+fn json_out<T: serde::Serialize>(out: *mut *mut batara_bytes, v: &T) -> Result<(), Fail> {
+    let text = serde_json::to_vec(v).map_err(|e| Fail(batara_result::Internal, e.to_string()))?;
+    into_out(out, batara_bytes(text), "out")
+}
+
+/// The block at `height` (`BATARA_LATEST` for the head) as UTF-8 JSON, the shape of JSON-RPC
+/// `chain_getBlock`, into `*out` (not NUL-terminated; free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_block_json(
+    node: *const batara_node,
+    height: u64,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        json_out(
+            out,
+            &non_null(node, "node")?.node()?.block(block_at(height))?,
+        )
+    })
+}
+
+/// The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8
+/// JSON (the shape of JSON-RPC `chain_getBlockReceipts`) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_receipts_json(
+    node: *const batara_node,
+    height: u64,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        json_out(
+            out,
+            &non_null(node, "node")?.node()?.receipts(block_at(height))?,
+        )
+    })
+}
+
+/// Up to `limit` (1..=10000) accounts with addresses after `after` (NULL: from the first), in
+/// address order, as UTF-8 JSON `{"accounts": [...], "next": address or null}` (the shape of
+/// JSON-RPC `state_getAccounts`) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_account_page_json(
+    node: *const batara_node,
+    after: *const c_char,
+    limit: u32,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let after = if after.is_null() {
+            None
+        } else {
+            Some(parse_address(after, "after")?)
+        };
+        json_out(out, &n.accounts(after.as_ref(), limit as usize)?)
     })
 }
 

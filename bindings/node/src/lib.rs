@@ -59,6 +59,18 @@ fn invalid(msg: impl Into<String>) -> napi::Error {
     err("INVALID_INPUT", msg)
 }
 
+/// A block id: null or "latest", a 0x hash, or a decimal height.
+fn block_id(id: Option<&str>) -> Result<BlockId> {
+    Ok(match id {
+        None | Some("latest") => BlockId::Latest,
+        Some(s) if s.starts_with("0x") => BlockId::Hash(hash(s)?),
+        Some(s) => BlockId::Height(
+            s.parse()
+                .map_err(|_| invalid(format!("bad block id {s:?}")))?,
+        ),
+    })
+}
+
 fn address(s: &str) -> Result<Address> {
     s.parse()
         .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
@@ -483,15 +495,31 @@ impl NativeNode {
     /// A block by height ("123"), hash ("0x…") or latest (null); JSON.
     #[napi]
     pub fn block(&self, id: Option<String>) -> Result<String> {
-        let id = match id.as_deref() {
-            None | Some("latest") => BlockId::Latest,
-            Some(s) if s.starts_with("0x") => BlockId::Hash(hash(s)?),
-            Some(s) => BlockId::Height(
-                s.parse()
-                    .map_err(|_| invalid(format!("bad block id {s:?}")))?,
-            ),
-        };
-        json(&self.handle.block(id).map_err(to_js)?)
+        json(&self.handle.block(block_id(id.as_deref())?).map_err(to_js)?)
+    }
+
+    /// The receipts of a block's transactions, in block order; JSON.
+    #[napi]
+    pub fn receipts(&self, id: Option<String>) -> Result<String> {
+        json(
+            &self
+                .handle
+                .receipts(block_id(id.as_deref())?)
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Up to `limit` accounts with addresses after `after`, in address order; JSON
+    /// `{accounts, next}`.
+    #[napi]
+    pub fn account_page(&self, after: Option<String>, limit: u32) -> Result<String> {
+        let after = after.as_deref().map(address).transpose()?;
+        json(
+            &self
+                .handle
+                .accounts(after.as_ref(), limit as usize)
+                .map_err(to_js)?,
+        )
     }
 
     /// A committed transaction with its receipt; JSON.

@@ -23,6 +23,7 @@ use batara_core::node::{
     BlockId, BlockReceiver, BlockView, DevOptions, Node as CoreNode, NodeHandle, NodeOptions,
     TryRecvError, WeakNodeHandle,
 };
+use batara_core::reader::ChainReader as CoreReader;
 use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
 use batara_core::{genesis, Error, ErrorKind};
 use pyo3::create_exception;
@@ -652,29 +653,36 @@ impl Node {
     /// An account at the head (or after block `height`).
     #[pyo3(signature = (address, height = None))]
     fn account(&self, address: &str, height: Option<u64>) -> PyResult<Account> {
-        let a = self
-            .handle
-            .account(&parse_address(address)?, height)
-            .map_err(to_py)?;
-        Ok(Account {
-            address: a.address.to_string(),
-            balance: a.balance,
-            nonce: a.nonce,
-            staked: a.staked,
-        })
+        read_account(self.handle.reader(), address, height)
+    }
+
+    /// Up to `limit` accounts with addresses after `after`, in address order:
+    /// `{"accounts": [...], "next": address or None}`.
+    #[pyo3(signature = (after = None, limit = 1000))]
+    fn account_page(
+        &self,
+        py: Python<'_>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        read_accounts(py, self.handle.reader(), after, limit)
     }
 
     /// A block (dict): by height, 0x hash, or the latest.
     #[pyo3(signature = (block = None))]
     fn block(&self, py: Python<'_>, block: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let b = self.handle.block(block_id(block)?).map_err(to_py)?;
-        to_python(py, &b)
+        read_block(py, self.handle.reader(), block)
+    }
+
+    /// The receipts of a block's transactions, in block order (list of dicts).
+    #[pyo3(signature = (block = None))]
+    fn receipts(&self, py: Python<'_>, block: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        read_receipts(py, self.handle.reader(), block)
     }
 
     /// A committed transaction with its receipt (dict).
     fn transaction(&self, py: Python<'_>, hash: &str) -> PyResult<Py<PyAny>> {
-        let t = self.handle.transaction(&parse_hash(hash)?).map_err(to_py)?;
-        to_python(py, &t)
+        read_transaction(py, self.handle.reader(), hash)
     }
 
     /// An account with a proof against a header's state root (dict).
@@ -764,6 +772,156 @@ impl Node {
     }
 }
 
+fn read_account(r: &CoreReader, address: &str, height: Option<u64>) -> PyResult<Account> {
+    let a = r.account(&parse_address(address)?, height).map_err(to_py)?;
+    Ok(Account {
+        address: a.address.to_string(),
+        balance: a.balance,
+        nonce: a.nonce,
+        staked: a.staked,
+    })
+}
+
+fn read_accounts(
+    py: Python<'_>,
+    r: &CoreReader,
+    after: Option<&str>,
+    limit: usize,
+) -> PyResult<Py<PyAny>> {
+    let after = after.map(parse_address).transpose()?;
+    to_python(py, &r.accounts(after.as_ref(), limit).map_err(to_py)?)
+}
+
+fn read_block(
+    py: Python<'_>,
+    r: &CoreReader,
+    block: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    to_python(py, &r.block(block_id(block)?).map_err(to_py)?)
+}
+
+fn read_receipts(
+    py: Python<'_>,
+    r: &CoreReader,
+    block: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    to_python(py, &r.receipts(block_id(block)?).map_err(to_py)?)
+}
+
+fn read_transaction(py: Python<'_>, r: &CoreReader, hash: &str) -> PyResult<Py<PyAny>> {
+    to_python(py, &r.transaction(&parse_hash(hash)?).map_err(to_py)?)
+}
+
+/// A node's chain opened read-only from its home directory, while that node may be running.
+#[pyclass(frozen, module = "batara._native")]
+struct ChainReader {
+    inner: std::sync::RwLock<Option<CoreReader>>,
+}
+
+impl ChainReader {
+    fn with<T>(&self, f: impl FnOnce(&CoreReader) -> PyResult<T>) -> PyResult<T> {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(r) => f(r),
+            None => Err(BataraError::new_err("the chain reader is closed")),
+        }
+    }
+}
+
+#[pymethods]
+impl ChainReader {
+    /// Opens the chain of the node home `home` (`config.toml`, `genesis.json`, `data/`) read-only.
+    #[new]
+    fn new(py: Python<'_>, home: PathBuf) -> PyResult<Self> {
+        let r = py.detach(|| CoreReader::open_home(&home)).map_err(to_py)?;
+        Ok(Self {
+            inner: std::sync::RwLock::new(Some(r)),
+        })
+    }
+
+    /// The chain id.
+    #[getter]
+    fn chain_id(&self) -> PyResult<String> {
+        self.with(|r| Ok(r.chain().genesis().chain_id.clone()))
+    }
+
+    /// The head height as of the last `refresh()`.
+    #[getter]
+    fn height(&self) -> PyResult<u64> {
+        self.with(|r| Ok(r.height()))
+    }
+
+    /// Catches up with the running node's newest blocks; returns the head height.
+    fn refresh(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(|r| py.detach(|| r.refresh()).map_err(to_py))
+    }
+
+    /// An account at the head (or after block `height`).
+    #[pyo3(signature = (address, height = None))]
+    fn account(&self, address: &str, height: Option<u64>) -> PyResult<Account> {
+        self.with(|r| read_account(r, address, height))
+    }
+
+    /// A page of accounts in address order, as `Node.account_page`.
+    #[pyo3(signature = (after = None, limit = 1000))]
+    fn account_page(
+        &self,
+        py: Python<'_>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_accounts(py, r, after, limit))
+    }
+
+    /// A block (dict): by height, 0x hash, or the latest.
+    #[pyo3(signature = (block = None))]
+    fn block(&self, py: Python<'_>, block: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_block(py, r, block))
+    }
+
+    /// The receipts of a block's transactions, in block order (list of dicts).
+    #[pyo3(signature = (block = None))]
+    fn receipts(&self, py: Python<'_>, block: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_receipts(py, r, block))
+    }
+
+    /// A committed transaction with its receipt (dict).
+    fn transaction(&self, py: Python<'_>, hash: &str) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_transaction(py, r, hash))
+    }
+
+    /// The validator set (list of dicts).
+    fn validators(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.with(|r| to_python(py, &r.validators()))
+    }
+
+    /// Closes the database. Idempotent; later calls raise `BataraError`.
+    fn close(&self) {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        guard.take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) {
+        self.close();
+    }
+
+    fn __repr__(&self) -> String {
+        match self.with(|r| Ok((r.chain().genesis().chain_id.clone(), r.height()))) {
+            Ok((id, h)) => format!("ChainReader(chain_id={id}, height={h})"),
+            Err(_) => "ChainReader(closed)".into(),
+        }
+    }
+}
+
 /// Runs the `batara` command line with `argv` (argv[0] is the program name); returns the exit code.
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
@@ -779,6 +937,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Account>()?;
     m.add_class::<Node>()?;
     m.add_class::<BlockStream>()?;
+    m.add_class::<ChainReader>()?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(address_of, m)?)?;
     m.add_function(wrap_pyfunction!(dev_account, m)?)?;

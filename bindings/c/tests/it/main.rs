@@ -174,3 +174,56 @@ fn start_from_a_home_directory() {
     assert!(stdout.starts_with(&format!("error {}", 8)), "{stdout}");
     assert!(stdout.contains("config.toml"), "{stdout}");
 }
+
+#[test]
+fn reads_as_json_from_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("reads");
+    compile(&root().join("bindings/c/tests/it/reads.c"), &exe, false);
+    let out = Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = |label: &str| -> serde_json::Value {
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no {label} line in {stdout}"));
+        serde_json::from_str(line).unwrap()
+    };
+    let block = doc("block");
+    let receipts = doc("receipts");
+    assert_eq!(block["txs"].as_array().unwrap().len(), 1);
+    assert_eq!(block["txs"][0]["body"]["kind"]["amount"], "77");
+    assert_eq!(receipts[0]["tx_hash"], block["txs"][0]["hash"]);
+    assert_eq!(receipts[0]["fee"], "3");
+    let page = doc("page");
+    assert_eq!(page["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next"], page["accounts"][1]["address"]);
+    // 3 dev accounts + the validator (fee); every page is in address order.
+    let after = doc("after");
+    assert!(after["next"].is_null());
+    let bob = batara_core::genesis::dev_account_key(1).address();
+    let later: Vec<batara_core::types::Address> = after["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(later.iter().all(|a| *a > bob));
+    let codes: Vec<i32> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("codes "))
+        .unwrap()
+        .split(' ')
+        .map(|c| c.parse().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![4, 2, 2, 1],
+        "NOT_FOUND, INVALID_INPUT ×2, NULL_ARGUMENT"
+    );
+}

@@ -1,0 +1,334 @@
+"""Chain state as pandas DataFrames: blocks, transactions (with receipts), accounts, validators.
+
+Needs the ``analysis`` extra (``pip install './python[analysis]'``: pandas and pyarrow).
+
+Every loader takes a *source*:
+
+* a running :class:`batara.Node` (embedded),
+* a :class:`batara.Client` (a remote node's JSON-RPC URL),
+* a :class:`batara.ChainReader`, or the path of a node's home directory (``config.toml``,
+  ``genesis.json``, ``data/``), opened read-only -- the node that owns it may keep running
+  (a RocksDB secondary instance; the loader sees the blocks committed when it opened).
+
+All three report the same shapes, so a notebook works unchanged against any of them.
+
+>>> import batara, batara.analysis as ba
+>>> with batara.Node.dev(accounts=2, mode="manual") as node:
+...     a, b = node.accounts
+...     _ = node.transfer(a, b.address, 5, fee=1, wait=False)
+...     _ = node.mine()
+...     df = ba.transactions(node)
+...     (len(df), int(df.amount[0]), df.status[0])
+(1, 5, 'success')
+
+Columns (one row each):
+
+* ``blocks``: height, hash, time (UTC), proposer, tx_count, failed_txs, fees, gas_used,
+  state_root, parent.
+* ``transactions``: height, index, hash, time, sender, nonce, kind, to, amount, fee, status,
+  gas_used, error.
+* ``accounts`` (latest state): address, balance, nonce, staked.
+* ``validators``: address, pubkey, voting_power, stake, jailed, power_share.
+
+Amounts (balance, amount, fee, fees, stake) are exact: Python ints with ``backend="numpy"``
+(the default; they exceed int64), or ``decimal128(38, 0)`` with ``backend="pyarrow"``.
+Use ``df.fees.astype(float)`` for plots. Loading more than ``PROGRESS_BLOCKS`` blocks prints
+progress (height, target, rate) to stderr unless ``progress=False``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Literal, NamedTuple, Optional, Union
+
+from batara._native import ChainReader, Node, address_of
+from batara.client import Client
+from batara.exceptions import InvalidInput
+
+try:
+    import pandas as pd
+except ImportError as e:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "batara.analysis needs pandas and pyarrow: pip install 'batara[analysis]'"
+    ) from e
+
+__all__ = [
+    "PROGRESS_BLOCKS",
+    "Tables",
+    "accounts",
+    "blocks",
+    "load",
+    "open_data_dir",
+    "transactions",
+    "validators",
+]
+
+Source = Union[Node, Client, ChainReader, str, "os.PathLike[str]"]
+Backend = Literal["numpy", "pyarrow"]
+
+#: Loading more blocks than this shows progress by default.
+PROGRESS_BLOCKS = 5_000
+
+_AMOUNTS = {"balance", "amount", "fee", "fees", "stake", "staked"}
+_INTS = {"height", "tx_count", "failed_txs", "gas_used", "index", "nonce", "voting_power"}
+_TIMES = {"time"}
+_BOOLS = {"jailed"}
+
+_BLOCK_COLUMNS = [
+    "height", "hash", "time", "proposer", "tx_count", "failed_txs", "fees", "gas_used",
+    "state_root", "parent",
+]  # fmt: skip
+_TX_COLUMNS = [
+    "height", "index", "hash", "time", "sender", "nonce", "kind", "to", "amount", "fee",
+    "status", "gas_used", "error",
+]  # fmt: skip
+_ACCOUNT_COLUMNS = ["address", "balance", "nonce", "staked"]
+_VALIDATOR_COLUMNS = ["address", "pubkey", "voting_power", "stake", "jailed", "power_share"]
+
+
+class Tables(NamedTuple):
+    """The four tables of :func:`load`."""
+
+    blocks: pd.DataFrame
+    transactions: pd.DataFrame
+    accounts: pd.DataFrame
+    validators: pd.DataFrame
+
+
+def open_data_dir(home: Union[str, "os.PathLike[str]"]) -> ChainReader:
+    """Opens a node home read-only (see :class:`batara.ChainReader`); close it when done."""
+    return ChainReader(home)
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[Union[Node, Client, ChainReader]]:
+    if isinstance(source, (Node, Client, ChainReader)):
+        yield source
+    elif isinstance(source, (str, os.PathLike)):
+        with ChainReader(source) as reader:
+            yield reader
+    else:
+        raise InvalidInput(
+            f"source must be a Node, Client, ChainReader or a node home path, "
+            f"not {type(source).__name__}"
+        )
+
+
+def _range(src: Union[Node, Client, ChainReader], start: int, end: Optional[int]) -> range:
+    head = src.height
+    last = head if end is None else end
+    if start < 0 or last < start - 1:
+        raise InvalidInput(f"bad block range {start}..{end}")
+    if last > head:
+        raise InvalidInput(f"end {last} is past the head ({head})")
+    return range(start, last + 1)
+
+
+def _progress_printer(total: int, enabled: Optional[bool]) -> Callable[[int, int], None]:
+    if enabled is False or (enabled is None and total <= PROGRESS_BLOCKS):
+        return lambda done, height: None
+    began = time.monotonic()
+    last = [0.0]
+
+    def show(done: int, height: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0 and done != total:
+            return
+        last[0] = now
+        rate = done / max(now - began, 1e-9)
+        end = "\n" if done == total else "\r"
+        print(
+            f"batara.analysis: block {height} ({done}/{total}, {rate:,.0f} blocks/s)",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _frame(rows: dict[str, list[Any]], backend: Backend) -> pd.DataFrame:
+    if backend not in ("numpy", "pyarrow"):
+        raise InvalidInput(f"backend must be 'numpy' or 'pyarrow', not {backend!r}")
+    if backend == "pyarrow":
+        return _arrow_frame(rows)
+    cols: dict[str, Any] = {}
+    for name, values in rows.items():
+        if name in _TIMES:
+            cols[name] = pd.to_datetime(pd.Series(values, dtype="int64"), unit="ms", utc=True)
+        elif name in _INTS:
+            cols[name] = pd.Series(values, dtype="int64")
+        elif name in _AMOUNTS:
+            cols[name] = pd.Series(values, dtype=object)
+        elif name in _BOOLS:
+            cols[name] = pd.Series(values, dtype=bool)
+        else:
+            cols[name] = pd.Series(values, dtype=object if name == "error" else None)
+    return pd.DataFrame(cols, columns=list(rows))
+
+
+def _arrow_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
+    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no stubs
+
+    def arrow_type(name: str) -> Any:
+        if name in _TIMES:
+            return pa.timestamp("ms", tz="UTC")
+        if name in _INTS:
+            return pa.int64()
+        if name in _AMOUNTS:
+            return pa.decimal128(38, 0)
+        if name in _BOOLS:
+            return pa.bool_()
+        if name == "power_share":
+            return pa.float64()
+        return pa.string()
+
+    arrays = {}
+    for name, values in rows.items():
+        try:
+            arrays[name] = pa.array(values, type=arrow_type(name))
+        except (pa.ArrowInvalid, OverflowError) as e:
+            raise InvalidInput(f"column {name} does not fit {arrow_type(name)}: {e}") from e
+    table = pa.table(arrays) if arrays else pa.table({n: pa.array([]) for n in rows})
+    frame: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return frame
+
+
+def _block_rows(
+    src: Union[Node, Client, ChainReader], heights: range, progress: Optional[bool]
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    b: dict[str, list[Any]] = {c: [] for c in _BLOCK_COLUMNS}
+    t: dict[str, list[Any]] = {c: [] for c in _TX_COLUMNS}
+    show = _progress_printer(len(heights), progress)
+    senders: dict[str, str] = {}
+    for done, h in enumerate(heights, 1):
+        blk = src.block(h)
+        receipts = src.receipts(h) if blk["txs"] else []
+        hdr = blk["header"]
+        when = int(hdr["time"])
+        fees = gas = failed = 0
+        for i, (tx, rc) in enumerate(zip(blk["txs"], receipts)):
+            body, kind = tx["body"], tx["body"]["kind"]
+            signer = body["signer"]
+            sender = senders.get(signer)
+            if sender is None:
+                sender = senders[signer] = address_of(bytes.fromhex(signer[2:]))
+            fee, used = int(rc["fee"]), int(rc["gas_used"])
+            fees, gas = fees + fee, gas + used
+            failed += rc["status"] != "success"
+            t["height"].append(h)
+            t["index"].append(i)
+            t["hash"].append(tx["hash"])
+            t["time"].append(when)
+            t["sender"].append(sender)
+            t["nonce"].append(int(body["nonce"]))
+            t["kind"].append(kind["type"])
+            t["to"].append(kind.get("to"))
+            t["amount"].append(int(kind["amount"]) if "amount" in kind else None)
+            t["fee"].append(fee)
+            t["status"].append(rc["status"])
+            t["gas_used"].append(used)
+            t["error"].append(rc.get("error"))
+        b["height"].append(h)
+        b["hash"].append(blk["hash"])
+        b["time"].append(when)
+        b["proposer"].append(hdr["proposer"])
+        b["tx_count"].append(len(blk["txs"]))
+        b["failed_txs"].append(failed)
+        b["fees"].append(fees)
+        b["gas_used"].append(gas)
+        b["state_root"].append(hdr["state_root"])
+        b["parent"].append(hdr["parent"])
+        show(done, h)
+    return b, t
+
+
+def _account_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {c: [] for c in _ACCOUNT_COLUMNS}
+    after: Optional[str] = None
+    while True:
+        page = src.account_page(after, 10_000)
+        for a in page["accounts"]:
+            rows["address"].append(a["address"])
+            rows["balance"].append(int(a["balance"]))
+            rows["nonce"].append(int(a["nonce"]))
+            rows["staked"].append(int(a["staked"]))
+        after = page["next"]
+        if after is None:
+            return rows
+
+
+def _validator_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
+    vals = src.validators()
+    total = sum(int(v["voting_power"]) for v in vals) or 1
+    return {
+        "address": [v["address"] for v in vals],
+        "pubkey": [v["pubkey"] for v in vals],
+        "voting_power": [int(v["voting_power"]) for v in vals],
+        "stake": [int(v["stake"]) for v in vals],
+        "jailed": [bool(v["jailed"]) for v in vals],
+        "power_share": [int(v["voting_power"]) / total for v in vals],
+    }
+
+
+def blocks(
+    source: Source,
+    start: int = 0,
+    end: Optional[int] = None,
+    *,
+    backend: Backend = "numpy",
+    progress: Optional[bool] = None,
+) -> pd.DataFrame:
+    """One row per block from ``start`` to ``end`` (inclusive; default: the head)."""
+    with _opened(source) as src:
+        rows, _ = _block_rows(src, _range(src, start, end), progress)
+    return _frame(rows, backend)
+
+
+def transactions(
+    source: Source,
+    start: int = 0,
+    end: Optional[int] = None,
+    *,
+    backend: Backend = "numpy",
+    progress: Optional[bool] = None,
+) -> pd.DataFrame:
+    """One row per committed transaction in blocks ``start..=end``, with its receipt."""
+    with _opened(source) as src:
+        _, rows = _block_rows(src, _range(src, start, end), progress)
+    return _frame(rows, backend)
+
+
+def accounts(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
+    """Every account of the latest state, in address order."""
+    with _opened(source) as src:
+        rows = _account_rows(src)
+    return _frame(rows, backend)
+
+
+def validators(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
+    """The validator set with each one's share of voting power."""
+    with _opened(source) as src:
+        rows = _validator_rows(src)
+    return _frame(rows, backend)
+
+
+def load(
+    source: Source,
+    start: int = 0,
+    end: Optional[int] = None,
+    *,
+    backend: Backend = "numpy",
+    progress: Optional[bool] = None,
+) -> Tables:
+    """All four tables; blocks are read once for both block tables. Accounts and validators are
+    the latest state when they are read (a running node may have moved past ``end``)."""
+    with _opened(source) as src:
+        heights = _range(src, start, end)
+        b, t = _block_rows(src, heights, progress)
+        a = _account_rows(src)
+        v = _validator_rows(src)
+    return Tables(_frame(b, backend), _frame(t, backend), _frame(a, backend), _frame(v, backend))

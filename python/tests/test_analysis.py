@@ -1,0 +1,185 @@
+"""batara.analysis: DataFrames from a Node, a Client, and a running node's home opened read-only;
+the Jupyter example executed by nbclient."""
+
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+import batara
+import batara.analysis as ba
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_BALANCE = 10**24
+
+
+def build_chain(node: batara.Node, blocks: int, seed: int) -> int:
+    """Random transfers among the dev accounts over `blocks` blocks; returns the tx count."""
+    rng = random.Random(seed)
+    keys = node.accounts
+    sent = 0
+    for _ in range(blocks):
+        for _ in range(rng.randrange(0, 6)):
+            a, b = rng.sample(keys, 2)
+            node.transfer(a, b.address, rng.randrange(1, 10**6), fee=rng.randrange(0, 5), wait=False)
+            sent += 1
+        node.mine()
+    return sent
+
+
+@pytest.fixture
+def chain() -> Iterator[tuple[batara.Node, int]]:
+    with batara.Node.dev(accounts=6, mode="manual", rpc_addr="127.0.0.1:0") as node:
+        yield node, build_chain(node, 12, seed=7)
+
+
+def test_tables_from_a_node(chain: tuple[batara.Node, int]) -> None:
+    node, sent = chain
+    t = ba.load(node)
+    assert list(t.blocks.height) == list(range(node.height + 1))
+    assert t.blocks.tx_count.sum() == sent == len(t.transactions)
+    assert isinstance(t.blocks.time.dtype, pd.DatetimeTZDtype)
+    assert str(t.blocks.time.dtype.tz) == "UTC"
+    assert t.blocks.time.is_monotonic_increasing
+    # Every row agrees with the node's own view of that transaction.
+    for row in t.transactions.sample(5, random_state=1).itertuples():
+        info = node.transaction(row.hash)
+        assert int(info["height"]) == row.height and info["index"] == row.index
+        assert int(info["receipt"]["fee"]) == row.fee
+        assert info["tx"]["body"]["kind"]["to"] == row.to
+        signer = bytes.fromhex(info["tx"]["body"]["signer"][2:])
+        assert batara.address_of(signer) == row.sender
+    # Fees per block add up; amounts are exact ints beyond int64.
+    per_block = t.transactions.groupby("height").fee.sum()
+    for h, fees in per_block.items():
+        assert t.blocks.fees[h] == fees
+    assert set(t.transactions.status) == {"success"}
+    # Supply is conserved: fees moved to the proposer, nothing created or lost.
+    assert t.accounts.balance.sum() == 6 * DEV_BALANCE
+    assert t.accounts.balance.max() > 2**63
+    for acct in t.accounts.itertuples():
+        assert node.account(acct.address).balance == acct.balance
+        assert node.account(acct.address).nonce == acct.nonce
+    assert list(t.validators.power_share) == [1.0]
+    assert t.validators.address[0] == t.blocks.proposer[1]
+    # Ranges.
+    part = ba.blocks(node, 3, 5)
+    assert list(part.height) == [3, 4, 5]
+    assert part.reset_index(drop=True).equals(t.blocks.iloc[3:6].reset_index(drop=True))
+
+
+def test_client_gives_the_same_tables(chain: tuple[batara.Node, int]) -> None:
+    node, _ = chain
+    assert node.rpc_url is not None
+    client = batara.Client(node.rpc_url)
+    for a, b in zip(ba.load(node), ba.load(client)):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_pyarrow_backend_is_exact(chain: tuple[batara.Node, int]) -> None:
+    node, _ = chain
+    acc = ba.accounts(node, backend="pyarrow")
+    assert str(acc.balance.dtype) == "decimal128(38, 0)[pyarrow]"
+    assert sum(int(x) for x in acc.balance) == 6 * DEV_BALANCE
+    txs = ba.transactions(node, backend="pyarrow")
+    numpy_txs = ba.transactions(node)
+    assert [int(x) for x in txs.amount] == list(numpy_txs.amount)
+    assert str(txs.time.dtype).startswith("timestamp[ms, tz=UTC]")
+
+
+def test_bad_arguments_are_clear_errors(chain: tuple[batara.Node, int], tmp_path: Path) -> None:
+    node, _ = chain
+    with pytest.raises(batara.InvalidInput, match="past the head"):
+        ba.blocks(node, 0, node.height + 1)
+    with pytest.raises(batara.InvalidInput, match="bad block range"):
+        ba.blocks(node, -1)
+    with pytest.raises(batara.InvalidInput, match="backend"):
+        ba.blocks(node, backend="polars")  # type: ignore[arg-type]
+    with pytest.raises(batara.InvalidInput, match="source must be"):
+        ba.blocks(42)  # type: ignore[arg-type]
+    with pytest.raises(batara.BataraError):
+        ba.blocks(tmp_path / "no-such-home")
+    with pytest.raises(batara.InvalidInput):
+        node.account_page(limit=0)
+    assert ba.blocks(node, 4, 3).empty
+
+
+def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batara", "dev", "--home", str(home), "--manual",
+         "--rpc-addr", "127.0.0.1:0", "--accounts", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = None
+        for line in proc.stdout:
+            m = re.match(r"JSON-RPC\s+(http://\S+)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "the dev node printed its RPC URL"
+        client = batara.Client(url)
+        keys = [batara.Keypair.from_file(home / "accounts" / f"account{i}.json") for i in range(4)]
+        for i in range(5):
+            client.transfer(keys[i % 4], keys[(i + 1) % 4].address, 1000 + i, wait=False)
+            client.mine()
+        # While the node runs: the home opened read-only gives what the node serves.
+        with batara.ChainReader(home) as reader:
+            assert reader.height == client.height == 5
+            from_dir = ba.load(reader)
+            from_rpc = ba.load(client)
+            for a, b in zip(from_dir, from_rpc):
+                pd.testing.assert_frame_equal(a, b)
+            # The node keeps committing; the reader catches up on refresh().
+            client.transfer(keys[0], keys[1].address, 7, wait=False)
+            client.mine(2)
+            assert reader.height == 5
+            assert reader.refresh() == 7
+            assert len(ba.transactions(reader)) == 6
+        # A path works as a source too, and leaves the node running and writable.
+        assert len(ba.blocks(home)) == 8
+        client.mine()
+        assert client.height == 8
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == 0
+
+
+def test_progress_is_shown_for_long_loads(
+    chain: tuple[batara.Node, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    node, _ = chain
+    ba.blocks(node, progress=True)
+    err = capsys.readouterr().err
+    assert f"block {node.height} ({node.height + 1}/{node.height + 1}" in err
+    ba.blocks(node)
+    assert capsys.readouterr().err == ""
+
+
+def test_jupyter_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel is a child process: let it import this checkout's batara (or the installed one).
+    package_root = str(Path(batara.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    path = ROOT / "examples" / "jupyter" / "chain_analysis.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert images, "the notebook plots transactions per block"
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    m = re.search(r"(\d+) transactions in (\d+) blocks", text)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) > 1
