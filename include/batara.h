@@ -176,6 +176,37 @@ enum batara_result batara_transfer_sign(const struct batara_keypair *key,
                                         struct batara_bytes **tx_out,
                                         uint8_t *hash_out32);
 
+// Builds and signs a stake on the validator with the 32-byte consensus key `validator_key32`
+// (registers it, operated by `key`'s account, or adds to it). Outputs as `batara_transfer_sign`.
+enum batara_result batara_stake_sign(const struct batara_keypair *key,
+                                     const char *chain_id,
+                                     uint64_t nonce,
+                                     const uint8_t *validator_key32,
+                                     const char *amount,
+                                     const char *fee,
+                                     struct batara_bytes **tx_out,
+                                     uint8_t *hash_out32);
+
+// Builds and signs an unstake of `amount` from `validator` (a `bat1…` address). Outputs as
+// `batara_transfer_sign`.
+enum batara_result batara_unstake_sign(const struct batara_keypair *key,
+                                       const char *chain_id,
+                                       uint64_t nonce,
+                                       const char *validator,
+                                       const char *amount,
+                                       const char *fee,
+                                       struct batara_bytes **tx_out,
+                                       uint8_t *hash_out32);
+
+// Builds and signs an unjail of `validator`. Outputs as `batara_transfer_sign`.
+enum batara_result batara_unjail_sign(const struct batara_keypair *key,
+                                      const char *chain_id,
+                                      uint64_t nonce,
+                                      const char *validator,
+                                      const char *fee,
+                                      struct batara_bytes **tx_out,
+                                      uint8_t *hash_out32);
+
 // Defaults: 10 accounts, auto mode, in memory, no RPC, chain id "batara-dev".
 struct batara_dev_options batara_dev_options_default(void);
 

@@ -44,6 +44,12 @@ export interface SignedTransaction {
 
 export class Transaction {
   static transfer(to: string, amount: Amount, fee?: Amount): Transaction;
+  /** Stake on the validator with consensus key `validatorKey` (32 bytes): registers it or adds to it. */
+  static stake(validatorKey: Bytes, amount: Amount, fee?: Amount): Transaction;
+  /** Unstake from `validator` (an address); the funds return after the unbonding period. */
+  static unstake(validator: string, amount: Amount, fee?: Amount): Transaction;
+  /** Bring `validator` back after a downtime jailing. */
+  static unjail(validator: string, fee?: Amount): Transaction;
   sign(keypair: Keypair, nonce: number | bigint, chainId: string): SignedTransaction;
 }
 
@@ -68,6 +74,15 @@ export interface DevOptions {
 /** JSON shapes (amounts and u64 as decimal strings, hashes 0x-hex). */
 export type Block = Record<string, any>;
 export type TxInfo = Record<string, any>;
+/** A member of a validator set (amounts and power as decimal strings). */
+export interface Validator {
+  address: string;
+  pubkey: string;
+  voting_power: string;
+  stake: string;
+  jailed: boolean;
+  operator: string;
+}
 /** A receipt: tx_hash, status ("success" | "failed"), fee, gas_used (decimal strings), events, error. */
 export type Receipt = Record<string, any>;
 /** Accounts as JSON-RPC `state_getAccounts` reports them (amounts as decimal strings). */
@@ -107,7 +122,10 @@ export class Node {
   /** Up to `limit` (≤ 10,000) accounts with addresses after `after`, in address order. */
   accountPage(opts?: { after?: string | null; limit?: number }): AccountPage;
   transaction(hash: string): TxInfo;
-  validators(): Array<Record<string, any>>;
+  /** The validator set of block `height`, or of the next block. */
+  validators(height?: number | null): Validator[];
+  /** A validator's staking record, power and its operator's unbonding funds. */
+  validator(address: string): Record<string, any>;
   blocks(): AsyncIterableIterator<Block>;
   mine(count?: number): Promise<Block[]>;
   snapshot(): number;
@@ -132,5 +150,6 @@ export class Client {
   receipts(id?: number | string | null): Promise<Receipt[]>;
   accountPage(opts?: { after?: string | null; limit?: number }): Promise<AccountPage>;
   transaction(hash: string): Promise<TxInfo>;
-  validators(): Promise<Array<Record<string, any>>>;
+  validators(height?: number | null): Promise<Validator[]>;
+  validator(address: string): Promise<Record<string, any>>;
 }

@@ -119,19 +119,31 @@ function addressOf(publicKey) {
 
 /** Transaction builders. */
 class Transaction {
-  constructor(to, amountDec, feeDec) {
-    this._to = to;
-    this._amount = amountDec;
+  constructor(kind, feeDec) {
+    this._kind = kind;
     this._fee = feeDec;
   }
   /** A transfer of `amount` to `to`. */
   static transfer(to, amt, fee = 0n) {
-    return new Transaction(str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'));
+    return new Transaction({ type: 'transfer', to: str(to, 'to'), amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+  }
+  /** Stake `amount` on the validator with consensus key `validatorKey` (32 bytes): registers it or adds to it. */
+  static stake(validatorKey, amt, fee = 0n) {
+    const key = '0x' + bytes(validatorKey, 'validatorKey').toString('hex');
+    return new Transaction({ type: 'stake', validator_key: key, amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+  }
+  /** Unstake `amount` from `validator` (an address); the funds return after unbonding. */
+  static unstake(validator, amt, fee = 0n) {
+    return new Transaction({ type: 'unstake', validator: str(validator, 'validator'), amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+  }
+  /** Bring `validator` back after a downtime jailing. */
+  static unjail(validator, fee = 0n) {
+    return new Transaction({ type: 'unjail', validator: str(validator, 'validator') }, amount(fee, 'fee'));
   }
   /** Signs: `{ raw: Buffer, hash: string }`. */
   sign(keypair, nonce, chainId) {
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
-    return sync(() => keypair._inner.signTransfer(str(chainId, 'chainId'), Number(nonce), this._to, this._amount, this._fee));
+    return sync(() => keypair._inner.signTx(str(chainId, 'chainId'), Number(nonce), this._fee, JSON.stringify(this._kind)));
   }
 }
 
@@ -198,7 +210,8 @@ class Node {
     return sync(() => JSON.parse(this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
   }
   transaction(hash) { return sync(() => JSON.parse(this._inner.transaction(str(hash, 'hash')))); }
-  validators() { return sync(() => JSON.parse(this._inner.validators())); }
+  validators(height) { return sync(() => JSON.parse(this._inner.validators(height === undefined || height === null ? null : Number(height)))); }
+  validator(address) { return sync(() => JSON.parse(this._inner.validator(str(address, 'address')))); }
   /** Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node stops. */
   blocks() {
     // Subscribe now, not at the first next(): async generators start lazily.
@@ -281,7 +294,8 @@ class Client {
   async receipts(id) { return this.call('chain_getBlockReceipts', id === undefined ? null : id); }
   async accountPage({ after = null, limit = 1000 } = {}) { return this.call('state_getAccounts', after, limit); }
   async transaction(hash) { return this.call('chain_getTransaction', hash); }
-  async validators() { return this.call('staking_getValidators'); }
+  async validators(height) { return this.call('staking_getValidators', height === undefined ? null : height); }
+  async validator(address) { return this.call('staking_getValidator', address); }
 }
 
 module.exports = { Node, Client, Keypair, Transaction, BataraError, verify, addressOf };

@@ -22,7 +22,8 @@ use parking_lot::RwLock;
 use crate::crypto::{self, BatchItem};
 use crate::genesis::Genesis;
 use crate::mempool::PoolTx;
-use crate::state::{Account, StateError, StateManager};
+use crate::staking::{StakingModule, StakingReader};
+use crate::state::{Account, ObjectWrites, StateError, StateManager};
 use crate::storage::{decode, height_key, Column, Storage, StorageError, WriteBatch};
 use crate::types::{
     Address, Amount, Block, Commit, CommitSig, Event, Hash, Header, Receipt, SignedTransaction,
@@ -65,17 +66,21 @@ pub enum ChainError {
     NoBlock(u64),
 }
 
-/// Pending account writes of a block, read through to committed state.
+/// Pending writes of a block (accounts and module objects), read through to committed state.
 pub struct BlockState<'a> {
     state: &'a StateManager,
+    height: u64,
     changed: BTreeMap<Address, Account>,
+    objects: ObjectWrites,
 }
 
 impl<'a> BlockState<'a> {
-    fn new(state: &'a StateManager) -> Self {
+    fn new(state: &'a StateManager, height: u64) -> Self {
         Self {
             state,
+            height,
             changed: BTreeMap::new(),
+            objects: ObjectWrites::new(),
         }
     }
 
@@ -85,18 +90,40 @@ impl<'a> BlockState<'a> {
             None => self.state.account(addr),
         }
     }
+
+    fn object(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.objects.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.state.object(key),
+        }
+    }
 }
 
-/// What a module sees while it applies one transaction: reads see the block so far, writes are
-/// kept aside and only reach the block if the module succeeds.
+/// What a module sees while it applies one transaction (or a block hook): reads see the block so
+/// far, writes are kept aside and only reach the block if the module succeeds.
 pub struct TxContext<'a, 'b> {
     block: &'b BlockState<'a>,
     scratch: BTreeMap<Address, Account>,
+    objects: ObjectWrites,
     /// Events the module emits.
     pub events: Vec<Event>,
 }
 
-impl TxContext<'_, '_> {
+impl<'a, 'b> TxContext<'a, 'b> {
+    fn new(block: &'b BlockState<'a>) -> Self {
+        Self {
+            block,
+            scratch: BTreeMap::new(),
+            objects: ObjectWrites::new(),
+            events: vec![],
+        }
+    }
+
+    /// Height of the block being executed.
+    pub fn height(&self) -> u64 {
+        self.block.height
+    }
+
     /// Reads an account.
     pub fn account(&self, addr: &Address) -> Result<Account, StateError> {
         match self.scratch.get(addr) {
@@ -109,6 +136,99 @@ impl TxContext<'_, '_> {
     pub fn set_account(&mut self, addr: Address, acct: Account) {
         self.scratch.insert(addr, acct);
     }
+
+    /// Reads a module object (`None`: absent).
+    pub fn object(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.objects.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.block.object(key),
+        }
+    }
+
+    /// Writes a module object.
+    pub fn set_object(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.objects.insert(key, Some(value));
+    }
+
+    /// Deletes a module object.
+    pub fn delete_object(&mut self, key: Vec<u8>) {
+        self.objects.insert(key, None);
+    }
+
+    /// Module objects with keys in `[from, to)` as this context sees them, in key order.
+    pub fn objects_in(
+        &self,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .block
+            .state
+            .objects_in(from, to, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        for layer in [&self.block.objects, &self.objects] {
+            for (k, v) in layer.range::<[u8], _>((
+                std::ops::Bound::Included(from),
+                std::ops::Bound::Excluded(to),
+            )) {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    /// Moves this context's writes into its block.
+    fn into_writes(self) -> (BTreeMap<Address, Account>, ObjectWrites, Vec<Event>) {
+        (self.scratch, self.objects, self.events)
+    }
+}
+
+/// The validator sets a block is executed with.
+struct Sets {
+    /// The set of the block.
+    current: Vec<ValidatorInfo>,
+    /// The set of the previous block (none before block 2).
+    last: Option<Vec<ValidatorInfo>>,
+}
+
+impl Sets {
+    fn info<'a>(
+        &'a self,
+        height: u64,
+        proposer: Address,
+        last_commit: Option<&'a Commit>,
+        fees: Amount,
+    ) -> BlockInfo<'a> {
+        BlockInfo {
+            height,
+            proposer,
+            last_commit,
+            last_set: self.last.as_deref(),
+            set: &self.current,
+            fees,
+        }
+    }
+}
+
+/// What modules are told about the block being executed (block hooks).
+pub struct BlockInfo<'a> {
+    /// Its height.
+    pub height: u64,
+    /// Its proposer (consensus address).
+    pub proposer: Address,
+    /// The commit of the previous block it carries.
+    pub last_commit: Option<&'a Commit>,
+    /// The validator set of the previous block (who should have signed `last_commit`).
+    pub last_set: Option<&'a [ValidatorInfo]>,
+    /// The validator set of this block.
+    pub set: &'a [ValidatorInfo],
+    /// Fees its transactions paid (set for `end_block`; 0 in `begin_block`).
+    pub fees: Amount,
 }
 
 /// Why a module refused a transaction (the receipt's `error`).
@@ -131,6 +251,22 @@ pub trait Module: Send + Sync {
     fn handles(&self, kind: &TxKind) -> bool;
     /// Applies the transaction's effects (fee and nonce are already handled).
     fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure>;
+    /// Runs before the block's transactions.
+    fn begin_block(
+        &self,
+        _ctx: &mut TxContext<'_, '_>,
+        _info: &BlockInfo<'_>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+    /// Runs after the block's transactions.
+    fn end_block(
+        &self,
+        _ctx: &mut TxContext<'_, '_>,
+        _info: &BlockInfo<'_>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
 /// Balances: transfers.
@@ -146,7 +282,9 @@ impl Module for BankModule {
     }
 
     fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure> {
-        let TxKind::Transfer { to, amount } = &tx.body.kind;
+        let TxKind::Transfer { to, amount } = &tx.body.kind else {
+            return Err(TxFailure::Rule("not a transfer".into()));
+        };
         let from = tx.sender();
         let mut sender = ctx.account(&from)?;
         if sender.balance < *amount {
@@ -230,7 +368,6 @@ pub struct Chain {
     state: StateManager,
     genesis: Genesis,
     genesis_hash: Hash,
-    validators: Vec<ValidatorInfo>,
     modules: Vec<Box<dyn Module>>,
     head: RwLock<Head>,
 }
@@ -254,10 +391,12 @@ impl Chain {
     /// non-empty store belongs to this genesis and that its state matches its head.
     pub fn open(store: Arc<dyn Storage>, genesis: Genesis) -> Result<Self, ChainError> {
         let state = StateManager::new(store.clone());
-        let validators = genesis.validator_set();
-        let modules: Vec<Box<dyn Module>> = vec![Box::new(BankModule)];
+        let modules: Vec<Box<dyn Module>> = vec![
+            Box::new(BankModule),
+            Box::new(StakingModule::new(genesis.params.staking.clone())),
+        ];
         let head = match store.get(Column::Meta, META_HEAD)? {
-            None => Self::write_genesis(&store, &state, &genesis, &validators)?,
+            None => Self::write_genesis(&store, &state, &genesis)?,
             Some(h) => {
                 let height = u64::from_be_bytes(
                     h.as_slice()
@@ -294,7 +433,6 @@ impl Chain {
             state,
             genesis,
             genesis_hash,
-            validators,
             modules,
             head: RwLock::new(head),
         })
@@ -318,7 +456,6 @@ impl Chain {
         store: &Arc<dyn Storage>,
         state: &StateManager,
         genesis: &Genesis,
-        validators: &[ValidatorInfo],
     ) -> Result<Head, ChainError> {
         let accounts: BTreeMap<Address, Account> = genesis
             .accounts
@@ -333,8 +470,9 @@ impl Chain {
                 )
             })
             .collect();
-        let up = state.stage(0, genesis.genesis_time, &accounts)?;
-        let header = Self::genesis_header(genesis, validators, up.root);
+        let objects = crate::staking::genesis_objects(genesis);
+        let up = state.stage(0, genesis.genesis_time, &accounts, &objects)?;
+        let header = Self::genesis_header(genesis, &genesis.validator_set(), up.root);
         let hash = header.hash();
         let block = Block {
             header: header.clone(),
@@ -406,8 +544,8 @@ impl Chain {
     }
 
     /// The validator set.
-    pub fn validators(&self) -> &[ValidatorInfo] {
-        &self.validators
+    pub fn validators(&self) -> Result<Vec<ValidatorInfo>, ChainError> {
+        Ok(StakingReader(&self.state).next_set()?)
     }
 
     /// The state manager.
@@ -449,11 +587,7 @@ impl Chain {
         acct.nonce += 1;
         bs.changed.insert(sender, acct);
         let module = self.modules.iter().find(|m| m.handles(&tx.body.kind));
-        let mut ctx = TxContext {
-            block: bs,
-            scratch: BTreeMap::new(),
-            events: vec![],
-        };
+        let mut ctx = TxContext::new(bs);
         let outcome = match module {
             Some(m) => m.apply(&mut ctx, tx),
             None => Err(TxFailure::Rule(
@@ -470,10 +604,9 @@ impl Chain {
         };
         Ok(Ok(match outcome {
             Ok(()) => {
-                let TxContext {
-                    scratch, events, ..
-                } = ctx;
-                bs.changed.extend(scratch);
+                let (accounts, objects, events) = ctx.into_writes();
+                bs.changed.extend(accounts);
+                bs.objects.extend(objects);
                 receipt(TxStatus::Success, events, None)
             }
             Err(TxFailure::Rule(reason)) => receipt(TxStatus::Failed, vec![], Some(reason)),
@@ -481,23 +614,50 @@ impl Chain {
         }))
     }
 
-    fn pay_fees(
+    /// Starts executing block `height`: reads the validator sets it needs and runs the modules'
+    /// `begin_block` hooks.
+    fn start_block(
+        &self,
+        height: u64,
+        proposer: Address,
+        last_commit: Option<&Commit>,
+    ) -> Result<(BlockState<'_>, Sets), ChainError> {
+        let staking = StakingReader(&self.state);
+        let sets = Sets {
+            current: staking.next_set()?,
+            last: staking.set_for(height - 1)?,
+        };
+        let mut bs = BlockState::new(&self.state, height);
+        let info = sets.info(height, proposer, last_commit, 0);
+        self.run_hooks(&mut bs, &info, false)?;
+        Ok((bs, sets))
+    }
+
+    fn run_hooks(
         &self,
         bs: &mut BlockState<'_>,
-        proposer: Address,
-        fees: Amount,
+        info: &BlockInfo<'_>,
+        end: bool,
     ) -> Result<(), ChainError> {
-        if fees > 0 {
-            let mut p = bs.get(&proposer)?;
-            p.balance = p.balance.saturating_add(fees);
-            bs.changed.insert(proposer, p);
+        for m in &self.modules {
+            let mut ctx = TxContext::new(bs);
+            if end {
+                m.end_block(&mut ctx, info)?;
+            } else {
+                m.begin_block(&mut ctx, info)?;
+            }
+            let (accounts, objects, _events) = ctx.into_writes();
+            bs.changed.extend(accounts);
+            bs.objects.extend(objects);
         }
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         mut bs: BlockState<'_>,
+        sets: &Sets,
         mut header: Header,
         txs: Vec<SignedTransaction>,
         receipts: Vec<Receipt>,
@@ -505,11 +665,14 @@ impl Chain {
         extra: Option<BTreeMap<Address, Account>>,
     ) -> Result<Executed, ChainError> {
         let fees = receipts.iter().fold(0u128, |s, r| s.saturating_add(r.fee));
-        self.pay_fees(&mut bs, header.proposer, fees)?;
+        let info = sets.info(header.height, header.proposer, last_commit.as_ref(), fees);
+        self.run_hooks(&mut bs, &info, true)?;
         if let Some(extra) = extra {
             bs.changed.extend(extra);
         }
-        let up = self.state.stage(header.height, header.time, &bs.changed)?;
+        let up = self
+            .state
+            .stage(header.height, header.time, &bs.changed, &bs.objects)?;
         header.state_root = up.root;
         Ok(Executed {
             block: Block {
@@ -523,7 +686,12 @@ impl Chain {
         })
     }
 
-    fn next_header(&self, proposer: Address, time: u64) -> (Header, Option<Commit>) {
+    fn next_header(
+        &self,
+        proposer: Address,
+        time: u64,
+        set: &[ValidatorInfo],
+    ) -> (Header, Option<Commit>) {
         let head = self.head();
         let header = Header {
             chain_id: self.genesis.chain_id.clone(),
@@ -533,7 +701,7 @@ impl Chain {
             proposer,
             txs_root: Hash::ZERO,
             state_root: Hash::ZERO,
-            validator_set_hash: ValidatorInfo::set_hash(&self.validators),
+            validator_set_hash: ValidatorInfo::set_hash(set),
             last_commit_hash: head.commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
         };
         (header, head.commit)
@@ -560,8 +728,10 @@ impl Chain {
         time: u64,
         overrides: Option<BTreeMap<Address, Account>>,
     ) -> Result<(Executed, Vec<Hash>), ChainError> {
-        let (mut header, last_commit) = self.next_header(proposer, time);
-        let mut bs = BlockState::new(&self.state);
+        let head = self.head();
+        let (mut bs, sets) =
+            self.start_block(head.header.height + 1, proposer, head.commit.as_ref())?;
+        let (mut header, last_commit) = self.next_header(proposer, time, &sets.current);
         let mut txs = Vec::with_capacity(candidates.len());
         let mut receipts = Vec::with_capacity(candidates.len());
         let mut left_out = Vec::new();
@@ -580,7 +750,7 @@ impl Chain {
         let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         header.txs_root = crypto::merkle_root(&hashes);
         Ok((
-            self.finish(bs, header, txs, receipts, last_commit, overrides)?,
+            self.finish(bs, &sets, header, txs, receipts, last_commit, overrides)?,
             left_out,
         ))
     }
@@ -612,13 +782,14 @@ impl Chain {
         if h.time <= head.header.time {
             return Err(invalid("time does not increase".into()));
         }
-        if !self.validators.iter().any(|v| v.address == h.proposer) {
+        let (mut bs, sets) = self.start_block(h.height, h.proposer, block.last_commit.as_ref())?;
+        if !sets.current.iter().any(|v| v.address == h.proposer) {
             return Err(invalid(format!(
                 "proposer {} is not a validator",
                 h.proposer
             )));
         }
-        if h.validator_set_hash != ValidatorInfo::set_hash(&self.validators) {
+        if h.validator_set_hash != ValidatorInfo::set_hash(&sets.current) {
             return Err(invalid("validator set hash".into()));
         }
         if block.last_commit != head.commit
@@ -658,7 +829,6 @@ impl Chain {
         if let Some(i) = crypto::verify_batch(&items).iter().position(|r| r.is_err()) {
             return Err(invalid(format!("bad signature on tx {}", hashes[i])));
         }
-        let mut bs = BlockState::new(&self.state);
         let mut receipts = Vec::with_capacity(block.txs.len());
         for (tx, hash) in block.txs.iter().zip(&hashes) {
             match self.execute_tx(&mut bs, tx, *hash)? {
@@ -672,6 +842,7 @@ impl Chain {
         };
         let ex = self.finish(
             bs,
+            &sets,
             header,
             block.txs.clone(),
             receipts,
@@ -687,7 +858,9 @@ impl Chain {
         Ok(ex)
     }
 
-    /// Checks that `commit` finalizes `hash` at `height` with more than 2/3 of the voting power.
+    /// Checks that `commit` finalizes `hash` at `height` with more than 2/3 of the voting power of
+    /// that height's validator set (signatures batch-verified). The state after `height - 1` must
+    /// be stored (it holds that set).
     pub fn verify_commit(
         &self,
         commit: &Commit,
@@ -698,12 +871,16 @@ impl Chain {
         if commit.height != height || commit.block_hash != *hash {
             return Err(invalid("commit is for another block".into()));
         }
+        let set = StakingReader(&self.state)
+            .set_for(height)?
+            .ok_or_else(|| invalid("no validator set stored for this height".into()))?;
         let msg = Commit::sign_message(&self.genesis.chain_id, height, commit.round, hash);
-        let total: u128 = self.validators.iter().map(|v| v.power as u128).sum();
+        let total: u128 = set.iter().map(|v| v.power as u128).sum();
         let mut signed: u128 = 0;
         let mut seen = std::collections::HashSet::new();
+        let mut items = Vec::with_capacity(commit.signatures.len());
         for s in &commit.signatures {
-            let Some(v) = self.validators.iter().find(|v| v.address == s.validator) else {
+            let Some(v) = set.iter().find(|v| v.address == s.validator) else {
                 return Err(invalid(format!(
                     "commit signed by non-validator {}",
                     s.validator
@@ -712,9 +889,18 @@ impl Chain {
             if !seen.insert(s.validator) {
                 return Err(invalid(format!("validator {} signed twice", s.validator)));
             }
-            crypto::verify(&v.pubkey, &msg, &s.signature)
-                .map_err(|_| invalid(format!("bad commit signature from {}", s.validator)))?;
+            items.push(BatchItem {
+                public_key: &v.pubkey,
+                message: &msg,
+                signature: &s.signature,
+            });
             signed += v.power as u128;
+        }
+        if let Some(i) = crypto::verify_batch(&items).iter().position(|r| r.is_err()) {
+            return Err(invalid(format!(
+                "bad commit signature from {}",
+                commit.signatures[i].validator
+            )));
         }
         if signed * 3 <= total * 2 {
             return Err(invalid(format!(

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::HttpClientBuilder;
@@ -21,7 +21,7 @@ use crate::config::{DevMode, NodeConfig};
 use crate::crypto::Keypair;
 use crate::genesis::{self, Genesis, GenesisAccount, GenesisValidator};
 use crate::node::{Node, NodeHandle, NodeOptions};
-use crate::types::{Address, Amount, Hash, TxBody, TxKind};
+use crate::types::{Address, Amount, Hash, PublicKey, TxBody, TxKind};
 use crate::validator::{read_key_file, write_key_file};
 
 /// A failed command: message for stderr, and the exit code.
@@ -152,28 +152,66 @@ enum KeysCmd {
     },
 }
 
+/// What every `tx` subcommand takes.
+#[derive(Args)]
+struct TxArgs {
+    /// Signer's key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// Fee in the smallest unit.
+    #[arg(long, default_value_t = 0)]
+    fee: Amount,
+    /// Node JSON-RPC URL.
+    #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
+    rpc: String,
+    /// Return after the transaction is in a committed block, with its receipt.
+    #[arg(long)]
+    wait: bool,
+}
+
 #[derive(Subcommand)]
 enum TxCmd {
     /// Transfers coins.
     Transfer {
-        /// Sender's key file.
-        #[arg(long)]
-        key: PathBuf,
         /// Recipient address (bat1…).
         #[arg(long)]
         to: String,
         /// Amount in the smallest unit.
         #[arg(long)]
         amount: Amount,
-        /// Fee in the smallest unit.
-        #[arg(long, default_value_t = 0)]
-        fee: Amount,
-        /// Node JSON-RPC URL.
-        #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
-        rpc: String,
-        /// Return after the transaction is in a committed block, with its receipt.
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Registers a validator (operated by the signer) or adds stake to one the signer operates.
+    Stake {
+        /// The validator's consensus key: 0x-hex public key, or a key file (a node's
+        /// validator_key.json).
         #[arg(long)]
-        wait: bool,
+        validator_key: String,
+        /// Amount in the smallest unit.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Unstakes from a validator the signer operates (funds return after unbonding).
+    Unstake {
+        /// Validator address (bat1…).
+        #[arg(long)]
+        validator: String,
+        /// Amount in the smallest unit.
+        #[arg(long)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Brings a validator the signer operates back after a downtime jailing.
+    Unjail {
+        /// Validator address (bat1…).
+        #[arg(long)]
+        validator: String,
+        #[command(flatten)]
+        args: TxArgs,
     },
 }
 
@@ -194,8 +232,13 @@ enum QueryCmd {
         /// Transaction hash.
         hash: String,
     },
-    /// The validator set.
+    /// The validator set of the next block.
     Validators,
+    /// A validator's staking record, power and unbonding funds.
+    Validator {
+        /// Validator address (bat1…).
+        address: String,
+    },
     /// Node status.
     Info,
 }
@@ -556,16 +599,68 @@ fn print_json(v: &Value) -> CliResult {
     Ok(())
 }
 
+fn parse_address(flag: &str, s: &str) -> Result<Address, CliError> {
+    s.parse()
+        .map_err(|e: crate::types::TypeError| usage(format!("{flag}: {e}")))
+}
+
 fn tx(cmd: TxCmd) -> CliResult {
-    let TxCmd::Transfer {
+    let (kind, args) = match cmd {
+        TxCmd::Transfer { to, amount, args } => (
+            TxKind::Transfer {
+                to: parse_address("--to", &to)?,
+                amount,
+            },
+            args,
+        ),
+        TxCmd::Stake {
+            validator_key,
+            amount,
+            args,
+        } => {
+            let validator_key = match validator_key.parse::<PublicKey>() {
+                Ok(k) => k,
+                Err(_) if Path::new(&validator_key).exists() => {
+                    read_key_file(Path::new(&validator_key))?.public_key()
+                }
+                Err(e) => {
+                    return Err(usage(format!(
+                        "--validator-key: not a 0x-hex public key ({e}) nor a key file"
+                    )))
+                }
+            };
+            (
+                TxKind::Stake {
+                    validator_key,
+                    amount,
+                },
+                args,
+            )
+        }
+        TxCmd::Unstake {
+            validator,
+            amount,
+            args,
+        } => (
+            TxKind::Unstake {
+                validator: parse_address("--validator", &validator)?,
+                amount,
+            },
+            args,
+        ),
+        TxCmd::Unjail { validator, args } => (
+            TxKind::Unjail {
+                validator: parse_address("--validator", &validator)?,
+            },
+            args,
+        ),
+    };
+    let TxArgs {
         key,
-        to,
-        amount,
         fee,
         rpc,
         wait,
-    } = cmd;
-    let to: Address = to.parse().map_err(|e| usage(format!("--to: {e}")))?;
+    } = args;
     let key = read_key_file(&key)?;
     let info = rpc_call(&rpc, "node_info", vec![])?;
     let chain_id = info["chain_id"]
@@ -581,7 +676,7 @@ fn tx(cmd: TxCmd) -> CliResult {
         signer: key.public_key(),
         nonce,
         fee,
-        kind: TxKind::Transfer { to, amount },
+        kind,
     }
     .sign(&key);
     let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
@@ -629,6 +724,11 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
             rpc_call(rpc, "chain_getTransaction", vec![json!(h)])?
         }
         QueryCmd::Validators => rpc_call(rpc, "staking_getValidators", vec![])?,
+        QueryCmd::Validator { address } => rpc_call(
+            rpc,
+            "staking_getValidator",
+            vec![json!(parse_address("address", &address)?)],
+        )?,
         QueryCmd::Info => rpc_call(rpc, "node_info", vec![])?,
     };
     print_json(&v)

@@ -35,6 +35,8 @@ pub struct ChainParams {
     pub max_block_txs: u32,
     /// Most bytes of transactions in a block.
     pub max_block_bytes: u64,
+    /// Staking: epochs, set size, minimum stake, unbonding, rewards, downtime and slashing.
+    pub staking: crate::staking::StakingParams,
 }
 
 impl Default for ChainParams {
@@ -42,6 +44,7 @@ impl Default for ChainParams {
         Self {
             max_block_txs: 20_000,
             max_block_bytes: 16 << 20,
+            staking: Default::default(),
         }
     }
 }
@@ -171,6 +174,16 @@ impl Genesis {
         }
         if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
             return bad("block limits must be positive".into());
+        }
+        if let Err(m) = self.params.staking.validate() {
+            return bad(m);
+        }
+        if self.validators.len() > self.params.staking.max_validators as usize {
+            return bad(format!(
+                "{} validators but staking.max_validators is {}",
+                self.validators.len(),
+                self.params.staking.max_validators
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for v in &self.validators {

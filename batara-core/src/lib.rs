@@ -17,6 +17,7 @@ pub mod mempool;
 pub mod node;
 pub mod reader;
 pub mod rpc;
+pub mod staking;
 pub mod state;
 pub mod storage;
 pub mod types;

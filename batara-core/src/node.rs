@@ -35,7 +35,8 @@ use crate::genesis::{self, Genesis};
 use crate::mempool::{Mempool, PoolStats, PoolTx, Rejection};
 /// The read-side views, re-exported where the node API uses them.
 pub use crate::reader::{
-    AccountInfo, AccountPage, BlockId, BlockView, ChainReader, TxInfo, TxView, ValidatorView,
+    AccountInfo, AccountPage, BlockId, BlockView, ChainReader, TxInfo, TxView, ValidatorDetail,
+    ValidatorView,
 };
 use crate::state::AccountProof;
 use crate::storage::{RocksStore, Storage};
@@ -314,7 +315,7 @@ impl Node {
         key: Option<Keypair>,
         config: &NodeConfig,
     ) -> Result<Box<dyn ConsensusEngine>> {
-        let validators = chain.validators();
+        let validators = chain.validators()?;
         let key = match key {
             Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => k,
             _ => {
@@ -597,9 +598,14 @@ impl NodeHandle {
         self.inner.reader.proof(address, height)
     }
 
-    /// The validator set.
-    pub fn validators(&self) -> Vec<ValidatorView> {
-        self.inner.reader.validators()
+    /// The validator set of block `height`, or of the next block (`None`).
+    pub fn validators(&self, height: Option<u64>) -> Result<Vec<ValidatorView>> {
+        self.inner.reader.validators(height)
+    }
+
+    /// A validator's staking record, unbonding funds and current power.
+    pub fn validator(&self, address: &Address) -> Result<ValidatorDetail> {
+        self.inner.reader.validator(address)
     }
 
     /// A stream of committed blocks from now on.

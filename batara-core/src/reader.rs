@@ -22,11 +22,12 @@ use crate::config::NodeConfig;
 use crate::error::{Error, Result};
 use crate::genesis::Genesis;
 use crate::node::home;
+use crate::staking::{StakingReader, Unbonding, Validator};
 use crate::state::AccountProof;
 use crate::storage::RocksStore;
 use crate::types::{
     dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, PublicKey, Receipt,
-    SignedTransaction, ValidatorInfo,
+    SignedTransaction,
 };
 
 /// Which block.
@@ -65,33 +66,38 @@ pub struct AccountPage {
     pub next: Option<Address>,
 }
 
-/// A validator as reported to clients.
+/// A member of a validator set as reported to clients.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ValidatorView {
-    /// Address (derived from the key).
+    /// Address (derived from the consensus key).
     pub address: Address,
     /// Consensus public key.
     pub pubkey: PublicKey,
-    /// Voting power.
+    /// Voting power in this set.
     #[serde(with = "dec_u64")]
     pub voting_power: u64,
-    /// Bonded stake (0 until staking lands).
+    /// Bonded stake (now; it changes the power at the next epoch).
     #[serde(with = "dec_u128")]
     pub stake: Amount,
-    /// Whether it is jailed.
+    /// Whether it is jailed now (it leaves the set at the next block).
     pub jailed: bool,
+    /// The operator account.
+    pub operator: Address,
 }
 
-impl From<&ValidatorInfo> for ValidatorView {
-    fn from(v: &ValidatorInfo) -> Self {
-        Self {
-            address: v.address,
-            pubkey: v.pubkey,
-            voting_power: v.power,
-            stake: 0,
-            jailed: false,
-        }
-    }
+/// A validator's staking record as reported to clients (`staking_getValidator`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ValidatorDetail {
+    /// Address (derived from the consensus key).
+    pub address: Address,
+    /// The record.
+    #[serde(flatten)]
+    pub record: Validator,
+    /// Voting power in the set of the next block (0: not in it).
+    #[serde(with = "dec_u64")]
+    pub voting_power: u64,
+    /// The operator's funds still unbonding.
+    pub unbonding: Vec<Unbonding>,
 }
 
 /// A transaction with its hash.
@@ -191,8 +197,8 @@ impl Drop for Scratch {
 }
 
 impl ChainReader {
-    /// Reads `chain` (a running node's).
-    pub(crate) fn new(chain: Arc<Chain>) -> Self {
+    /// Reads `chain`, which this process holds (a running node's, or one a test drives).
+    pub fn new(chain: Arc<Chain>) -> Self {
         Self {
             chain,
             _scratch: None,
@@ -323,7 +329,7 @@ impl ChainReader {
             address: *address,
             balance: acct.balance,
             nonce: acct.nonce,
-            staked: 0,
+            staked: StakingReader(self.chain.state()).bonded(address, height)?,
         })
     }
 
@@ -337,16 +343,19 @@ impl ChainReader {
         }
         let rows = self.chain.state().accounts_after(after, limit + 1)?;
         let more = rows.len() > limit;
-        let accounts: Vec<AccountInfo> = rows
+        let staking = StakingReader(self.chain.state());
+        let accounts = rows
             .into_iter()
             .take(limit)
-            .map(|(address, a)| AccountInfo {
-                address,
-                balance: a.balance,
-                nonce: a.nonce,
-                staked: 0,
+            .map(|(address, a)| {
+                Ok(AccountInfo {
+                    address,
+                    balance: a.balance,
+                    nonce: a.nonce,
+                    staked: staking.bonded(&address, None)?,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<AccountInfo>>>()?;
         let next = if more {
             accounts.last().map(|a| a.address)
         } else {
@@ -361,12 +370,50 @@ impl ChainReader {
         Ok(self.chain.state().prove(address, h)?)
     }
 
-    /// The validator set.
-    pub fn validators(&self) -> Vec<ValidatorView> {
-        self.chain
-            .validators()
-            .iter()
-            .map(ValidatorView::from)
+    /// The validator set of block `height`, or of the next block (`None`).
+    pub fn validators(&self, height: Option<u64>) -> Result<Vec<ValidatorView>> {
+        let staking = StakingReader(self.chain.state());
+        let set = match height {
+            None => staking.next_set()?,
+            Some(h) => {
+                self.height_of(BlockId::Height(h))?;
+                staking.set_for(h)?.ok_or_else(|| {
+                    Error::NotFound(format!("validator set of block {h} (genesis has none)"))
+                })?
+            }
+        };
+        set.iter()
+            .map(|v| {
+                let rec = staking.validator(&v.address)?;
+                Ok(ValidatorView {
+                    address: v.address,
+                    pubkey: v.pubkey,
+                    voting_power: v.power,
+                    stake: rec.as_ref().map_or(0, |r| r.stake),
+                    jailed: rec.as_ref().is_some_and(|r| r.jailed),
+                    operator: rec.map_or(v.address, |r| r.operator),
+                })
+            })
             .collect()
+    }
+
+    /// A validator's staking record (in the set or not), at the head.
+    pub fn validator(&self, address: &Address) -> Result<ValidatorDetail> {
+        let staking = StakingReader(self.chain.state());
+        let record = staking
+            .validator(address)?
+            .ok_or_else(|| Error::NotFound(format!("validator {address}")))?;
+        let voting_power = staking
+            .next_set()?
+            .iter()
+            .find(|v| v.address == *address)
+            .map_or(0, |v| v.power);
+        let unbonding = staking.unbonding(&record.operator)?;
+        Ok(ValidatorDetail {
+            address: *address,
+            record,
+            voting_power,
+            unbonding,
+        })
     }
 }

@@ -29,13 +29,24 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
     assert.equal(addressOf(kp.publicKey), k.address);
     assert.equal('0x' + kp.sign(unhex(k.message)).toString('hex'), k.signature);
   }
+  const kinds = new Set();
   for (const t of v.transactions) {
     const kp = Keypair.fromSeed(unhex(t.seed));
     const b = t.body;
-    const s = Transaction.transfer(b.kind.to, BigInt(b.kind.amount), BigInt(b.fee)).sign(kp, BigInt(b.nonce), b.chain_id);
+    const k = b.kind;
+    const fee = BigInt(b.fee);
+    const tx = {
+      transfer: () => Transaction.transfer(k.to, BigInt(k.amount), fee),
+      stake: () => Transaction.stake(unhex(k.validator_key), BigInt(k.amount), fee),
+      unstake: () => Transaction.unstake(k.validator, BigInt(k.amount), fee),
+      unjail: () => Transaction.unjail(k.validator, fee),
+    }[k.type]();
+    kinds.add(k.type);
+    const s = tx.sign(kp, BigInt(b.nonce), b.chain_id);
     assert.equal('0x' + s.raw.toString('hex'), t.signed_bytes);
     assert.equal(s.hash, t.hash);
   }
+  assert.deepEqual([...kinds].sort(), ['stake', 'transfer', 'unjail', 'unstake']);
   const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));
   let n = 0;
   for (const g of w.testGroups) {
@@ -100,6 +111,17 @@ test('rejections and bad input are BataraErrors with codes, never crashes', asyn
   const results = await node.submitBatch([Transaction.transfer(b.address, 1n).sign(a, 1, node.chainId).raw, Buffer.from([1])]);
   assert.equal(typeof results[0], 'string');
   assert.ok(results[1] instanceof BataraError && results[1].reason === 'malformed');
+  // Staking: register a validator, read it, bad input.
+  const vk = Keypair.generate();
+  const st = Transaction.stake(vk.publicKey, 2n * 10n ** 18n, 1n).sign(a, node.nextNonce(a.address), node.chainId);
+  await node.submit(st.raw);
+  await node.mine();
+  assert.equal(node.account(a.address).staked, 2n * 10n ** 18n);
+  assert.equal(node.validator(vk.address).operator, a.address);
+  assert.equal(node.validators()[0].voting_power, '1');
+  assert.throws(() => Transaction.stake(Buffer.alloc(3), 1n).sign(a, 0, node.chainId), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => Transaction.unjail('bat1nope').sign(a, 0, node.chainId), (e) => e.code === 'INVALID_INPUT');
+  assert.throws(() => node.validator(b.address), (e) => e.code === 'NOT_FOUND');
   const snap = node.snapshot();
   await node.mine(2);
   await node.revert(snap);

@@ -150,9 +150,13 @@ class Client:
         """An account with a proof against a header's state root."""
         return dict(self.call("state_getProof", address, height))
 
-    def validators(self) -> list[dict[str, Any]]:
-        """The validator set."""
-        return list(self.call("staking_getValidators"))
+    def validators(self, height: Optional[int] = None) -> list[dict[str, Any]]:
+        """The validator set of block ``height``, or of the next block."""
+        return list(self.call("staking_getValidators", height))
+
+    def validator(self, address: str) -> dict[str, Any]:
+        """A validator's staking record, power and its operator's unbonding funds."""
+        return dict(self.call("staking_getValidator", address))
 
     def mine(self, blocks: int = 1) -> list[dict[str, Any]]:
         """Makes blocks now (dev chains)."""

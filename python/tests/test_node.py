@@ -175,3 +175,40 @@ def test_start_from_config_and_genesis_dicts_and_files(tmp_path: Path) -> None:
     node = batara.Node.start(tmp_path / "config.toml", str(tmp_path / "genesis.json"), key)
     assert node.account(alice.address).balance == 1000
     node.stop()
+
+
+def test_staking_transactions_and_revert() -> None:
+    coin = 10**18
+    with batara.Node.dev(accounts=2, mode="manual") as node:
+        a = node.accounts[0]
+        vk = batara.Keypair.generate()
+        snap = node.snapshot()
+        tx = batara.Transaction.stake(vk.public_key, 3 * coin, fee=1)
+        node.submit(tx.sign(a, node.next_nonce(a.address), node.chain_id).raw)
+        node.mine()
+        assert node.account(a.address).staked == 3 * coin
+        v = node.validator(vk.address)
+        assert v["operator"] == a.address and int(v["stake"]) == 3 * coin
+        assert v["jailed"] is False and v["voting_power"] == "0"  # joins the set at the epoch end
+        un = batara.Transaction.unstake(vk.address, 3 * coin).sign(
+            a, node.next_nonce(a.address), node.chain_id
+        )
+        node.submit(un.raw)
+        node.mine()
+        detail = node.validator(vk.address)
+        assert detail["stake"] == "0" and int(detail["unbonding"][0]["amount"]) == 3 * coin
+        unjail = batara.Transaction.unjail(vk.address).sign(
+            a, node.next_nonce(a.address), node.chain_id
+        )
+        h = node.submit(unjail.raw)
+        node.mine()
+        assert node.transaction(h)["receipt"]["error"].endswith("is not jailed")
+        # Reverting the dev chain also reverts staking state.
+        node.revert(snap)
+        with pytest.raises(batara.NotFound):
+            node.validator(vk.address)
+        assert node.account(a.address).staked == 0
+        with pytest.raises(batara.InvalidInput):
+            batara.Transaction.stake(b"short", 1)
+        with pytest.raises(batara.InvalidInput):
+            batara.Transaction.unstake("bat1nope", 1)

@@ -14,6 +14,9 @@ def unhex(s: str) -> bytes:
 
 def test_keys_and_transactions() -> None:
     v = json.loads((VECTORS / "batara.json").read_text())
+    assert {t["body"]["kind"]["type"] for t in v["transactions"]} == {
+        "transfer", "stake", "unstake", "unjail"
+    }
     for k in v["keys"]:
         kp = batara.Keypair.from_seed(unhex(k["seed"]))
         assert "0x" + kp.public_key.hex() == k["public_key"]
@@ -24,10 +27,17 @@ def test_keys_and_transactions() -> None:
         assert kp.verify(unhex(k["message"]), sig)
     for t in v["transactions"]:
         kp = batara.Keypair.from_seed(unhex(t["seed"]))
-        body = t["body"]
-        signed = batara.Transaction.transfer(
-            body["kind"]["to"], int(body["kind"]["amount"]), int(body["fee"])
-        ).sign(kp, int(body["nonce"]), body["chain_id"])
+        body, kind, fee = t["body"], t["body"]["kind"], int(t["body"]["fee"])
+        if kind["type"] == "transfer":
+            tx = batara.Transaction.transfer(kind["to"], int(kind["amount"]), fee)
+        elif kind["type"] == "stake":
+            tx = batara.Transaction.stake(unhex(kind["validator_key"]), int(kind["amount"]), fee)
+        elif kind["type"] == "unstake":
+            tx = batara.Transaction.unstake(kind["validator"], int(kind["amount"]), fee)
+        else:
+            assert kind["type"] == "unjail"
+            tx = batara.Transaction.unjail(kind["validator"], fee)
+        signed = tx.sign(kp, int(body["nonce"]), body["chain_id"])
         assert "0x" + signed.raw.hex() == t["signed_bytes"]
         assert signed.hash == t["hash"]
         assert bytes(signed) == signed.raw

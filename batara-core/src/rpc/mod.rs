@@ -212,8 +212,14 @@ fn build_module(
             .to_string()))
     })?;
     m.register_method("staking_getValidators", |p, ctx, _| -> RpcResult<Value> {
-        Args::parse(&p, &["height"])?;
-        Ok(json!(node(ctx)?.validators()))
+        let a = Args::parse(&p, &["height"])?;
+        let h = opt_u64(&a, 0, "height")?;
+        Ok(json!(node(ctx)?.validators(h).map_err(to_rpc)?))
+    })?;
+    m.register_method("staking_getValidator", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["address"])?;
+        let addr: Address = a.req(0, "address")?;
+        Ok(json!(node(ctx)?.validator(&addr).map_err(to_rpc)?))
     })?;
     m.register_method("chain_getBlockReceipts", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["block"])?;

@@ -1,13 +1,15 @@
 //! The state manager: accounts in an authenticated, versioned key-value tree.
 //!
 //! Owns: the state tree (a Jellyfish Merkle tree from the `jmt` crate, SHA-256, nodes and values
-//! kept in [`Column::StateNodes`] / [`Column::StateValues`]), the plain latest-state table
-//! ([`Column::Accounts`]) that execution reads, per-block changesets, and account proofs.
+//! kept in [`Column::StateNodes`] / [`Column::StateValues`]), the plain latest-state tables
+//! ([`Column::Accounts`], [`Column::Objects`]) that execution reads, per-block changesets, and
+//! proofs.
 //!
 //! Versions are block heights: the tree at version `h` is the state after block `h` (genesis is 0),
 //! and its root is header `h`'s `state_root`. Keys: `acct/<20 address bytes>` for accounts (borsh
 //! [`Account`]), `sys/block` for the height/time of the last block (written every block, so every
-//! version has its own root). Later modules add their own prefixes.
+//! version has its own root), and module objects under their own prefixes (`stk/…` for staking;
+//! see `staking/`), whose plain copy lives in [`Column::Objects`] under the same key.
 //!
 //! Must never: write outside a block's [`WriteBatch`], or let the plain table and the tree disagree.
 //! Old versions are kept (no pruning yet), so any height can be queried and proven.
@@ -169,6 +171,16 @@ impl TreeReader for TreeStore<'_> {
     }
 }
 
+/// Module objects a block writes: tree key → new value (`None` deletes).
+pub type ObjectWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// What a block overwrote, to undo it (`dev_revert`).
+#[derive(BorshSerialize, BorshDeserialize)]
+struct Changeset {
+    accounts: Vec<(Address, Option<Account>)>,
+    objects: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
 /// What a block did to the state, ready to be written with the block.
 pub struct StateUpdate {
     /// The new state root.
@@ -224,14 +236,36 @@ impl StateManager {
 
     /// The account as it was after block `height` (`None` if it did not exist).
     pub fn account_at(&self, addr: &Address, height: u64) -> Result<Option<Account>, StateError> {
-        let reader = TreeStore(self.store.as_ref());
-        match reader
-            .get_value_option(height, key_hash(&account_key(addr)))
-            .map_err(|e| StateError::Tree(e.to_string()))?
-        {
+        match self.value_at(&account_key(addr), height)? {
             Some(b) => Ok(Some(decode("account", &b)?)),
             None => Ok(None),
         }
+    }
+
+    fn value_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {
+        TreeStore(self.store.as_ref())
+            .get_value_option(height, key_hash(key))
+            .map_err(|e| StateError::Tree(e.to_string()))
+    }
+
+    /// The latest committed value of a module object.
+    pub fn object(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.store.get(Column::Objects, key)?)
+    }
+
+    /// A module object as it was after block `height`.
+    pub fn object_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StateError> {
+        self.value_at(key, height)
+    }
+
+    /// Latest module objects with keys in `[from, to)`, in key order, at most `limit`.
+    pub fn objects_in(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        Ok(self.store.range(Column::Objects, from, to, limit)?)
     }
 
     /// The state root after block `height`.
@@ -265,23 +299,42 @@ impl StateManager {
         })
     }
 
-    /// Computes the state after a block at `height` that sets `accounts` (and records the block's
-    /// height and time), without writing: the caller writes [`StateUpdate::batch`] with the block.
+    /// Computes the state after a block at `height` that sets `accounts` and `objects` (and
+    /// records the block's height and time), without writing: the caller writes
+    /// [`StateUpdate::batch`] with the block.
     pub fn stage(
         &self,
         height: u64,
         time: u64,
         accounts: &BTreeMap<Address, Account>,
+        objects: &ObjectWrites,
     ) -> Result<StateUpdate, StateError> {
         let mut batch = WriteBatch::default();
-        let mut changeset: Vec<(Address, Option<Account>)> = Vec::with_capacity(accounts.len());
-        let mut values: Vec<(KeyHash, Option<OwnedValue>)> = Vec::with_capacity(accounts.len() + 1);
+        let mut changeset = Changeset {
+            accounts: Vec::with_capacity(accounts.len()),
+            objects: Vec::with_capacity(objects.len()),
+        };
+        let mut values: Vec<(KeyHash, Option<OwnedValue>)> =
+            Vec::with_capacity(accounts.len() + objects.len() + 1);
         for (addr, acct) in accounts {
             let prev = self.store.get(Column::Accounts, &addr.0)?;
-            changeset.push((*addr, prev.map(|b| decode("account", &b)).transpose()?));
+            changeset
+                .accounts
+                .push((*addr, prev.map(|b| decode("account", &b)).transpose()?));
             let bytes = borsh::to_vec(acct).expect("borsh into Vec");
             batch.put(Column::Accounts, addr.0.to_vec(), bytes.clone());
             values.push((key_hash(&account_key(addr)), Some(bytes)));
+        }
+        for (key, value) in objects {
+            debug_assert!(!key.starts_with(b"acct/") && key != BLOCK_META_KEY);
+            changeset
+                .objects
+                .push((key.clone(), self.store.get(Column::Objects, key)?));
+            match value {
+                Some(v) => batch.put(Column::Objects, key.clone(), v.clone()),
+                None => batch.delete(Column::Objects, key.clone()),
+            }
+            values.push((key_hash(key), value.clone()));
         }
         values.push((
             key_hash(BLOCK_META_KEY),
@@ -324,8 +377,15 @@ impl StateManager {
             let Some(b) = self.store.get(Column::Changesets, &height_key(h))? else {
                 return Err(StateError::NoVersion(h));
             };
-            let changes: Vec<(Address, Option<Account>)> = decode("changeset", &b)?;
-            for (addr, prev) in changes {
+            let changes: Changeset = decode("changeset", &b)?;
+            for (key, prev) in changes.objects {
+                batch.delete(Column::StateValues, value_db_key(&key_hash(&key), h));
+                match prev {
+                    Some(v) => batch.put(Column::Objects, key, v),
+                    None => batch.delete(Column::Objects, key),
+                }
+            }
+            for (addr, prev) in changes.accounts {
                 match prev {
                     Some(a) => batch.put(
                         Column::Accounts,
@@ -372,7 +432,7 @@ mod tests {
 
     fn commit(m: &StateManager, h: u64, set: &[(Address, Account)]) -> Hash {
         let map: BTreeMap<_, _> = set.iter().cloned().collect();
-        let up = m.stage(h, h * 1000, &map).unwrap();
+        let up = m.stage(h, h * 1000, &map, &ObjectWrites::new()).unwrap();
         m.store.write(up.batch).unwrap();
         up.root
     }

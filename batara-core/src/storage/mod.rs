@@ -33,6 +33,9 @@ pub enum Column {
     TxIndex,
     /// address → borsh(Account): the latest state, for fast reads.
     Accounts,
+    /// state tree key → value, for every key that is not an account (staking, later modules): the
+    /// latest state, for fast reads and prefix scans.
+    Objects,
     /// height → the values the block overwrote (to revert a dev chain).
     Changesets,
     /// version ‖ borsh(NodeKey) → borsh(Node) of the state tree.
@@ -43,7 +46,7 @@ pub enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Meta,
         Column::Headers,
         Column::Blocks,
@@ -52,6 +55,7 @@ impl Column {
         Column::Receipts,
         Column::TxIndex,
         Column::Accounts,
+        Column::Objects,
         Column::Changesets,
         Column::StateNodes,
         Column::StateValues,
@@ -68,6 +72,7 @@ impl Column {
             Column::Receipts => "receipts",
             Column::TxIndex => "tx_index",
             Column::Accounts => "accounts",
+            Column::Objects => "objects",
             Column::Changesets => "changesets",
             Column::StateNodes => "state_nodes",
             Column::StateValues => "state_values",

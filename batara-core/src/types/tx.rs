@@ -15,7 +15,8 @@ use crate::crypto::{self, CryptoError, Keypair};
 pub const TX_DOMAIN: &[u8] = b"batara/tx/v1";
 
 /// What a transaction does. Each kind is handled by one `Module` (see `chain.rs`); new kinds are
-/// appended here (stake, unstake, deploy, call, propose, vote follow in later modules).
+/// appended here, never reordered (the borsh variant index is part of the signed bytes): deploy,
+/// call, propose, vote follow in later modules.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TxKind {
@@ -26,6 +27,29 @@ pub enum TxKind {
         /// Amount in the smallest unit.
         #[serde(with = "dec_u128")]
         amount: Amount,
+    },
+    /// Register the validator with consensus key `validator_key` (operated by the signer), or add
+    /// `amount` to the stake of one the signer operates (see `staking/`).
+    Stake {
+        /// The validator's consensus key.
+        validator_key: PublicKey,
+        /// Amount moved from the signer's balance to the stake.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Take `amount` of the stake of a validator the signer operates; the funds return after the
+    /// unbonding period.
+    Unstake {
+        /// The validator (address of its consensus key).
+        validator: Address,
+        /// Amount.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Bring a validator the signer operates back after a downtime jailing.
+    Unjail {
+        /// The validator.
+        validator: Address,
     },
 }
 
@@ -124,7 +148,8 @@ impl SignedTransaction {
     /// The most the sender can lose to this transaction (fee plus amount moved).
     pub fn max_cost(&self) -> Option<Amount> {
         let moved = match &self.body.kind {
-            TxKind::Transfer { amount, .. } => *amount,
+            TxKind::Transfer { amount, .. } | TxKind::Stake { amount, .. } => *amount,
+            TxKind::Unstake { .. } | TxKind::Unjail { .. } => 0,
         };
         moved.checked_add(self.body.fee)
     }

@@ -159,6 +159,56 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
         "--wait",
     ]);
     assert_eq!(code, 0, "{err}");
+    // Staking from the command line: a new consensus key file, staked by account 0.
+    let vkey = dir.path().join("validator.json");
+    let (_, out, _) = batara(&["keys", "new", "--out", vkey.to_str().unwrap()]);
+    let vaddr = serde_json::from_str::<Value>(&out).unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tx = |args: &[&str]| {
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", kf.to_str().unwrap(), "--rpc", &url, "--wait"]);
+        batara(&all)
+    };
+    let (code, _, err) = tx(&[
+        "stake",
+        "--validator-key",
+        vkey.to_str().unwrap(),
+        "--amount",
+        "2000000000000000000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = batara(&["query", "validator", &vaddr, "--rpc", &url]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["operator"], json!(acct(0).address()));
+    assert_eq!(v["stake"], "2000000000000000000");
+    let (code, _, err) = tx(&[
+        "unstake",
+        "--validator",
+        &vaddr,
+        "--amount",
+        "5000000000000000000",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot unstake"), "{err}");
+    let (code, _, err) = tx(&["unjail", "--validator", &vaddr]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not jailed"), "{err}");
+    let (code, _, err) = tx(&["stake", "--validator-key", "nonsense", "--amount", "1"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = batara(&["query", "validators", "--rpc", &url]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let h = rpc(p.rpc, "node_info", json!([]))["height"].clone();
     assert!(p.term().success());
     let p = Proc::spawn(&["dev", "--home", home_s, "--rpc-addr", "127.0.0.1:0"], &[]);

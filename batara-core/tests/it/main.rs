@@ -7,4 +7,5 @@ mod crash;
 mod node;
 mod reader;
 mod rpc;
+mod staking;
 mod vectors;

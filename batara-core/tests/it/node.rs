@@ -305,7 +305,9 @@ fn imported_blocks_replay_to_the_same_roots_and_tampering_is_caught() {
     let r2 = fresh();
     // A changed amount breaks the signature (and the commit, which signs the block hash).
     let mut t = b1.clone();
-    let batara_core::types::TxKind::Transfer { amount, .. } = &mut t.txs[0].body.kind;
+    let batara_core::types::TxKind::Transfer { amount, .. } = &mut t.txs[0].body.kind else {
+        panic!("block 1 holds a transfer");
+    };
     *amount += 1;
     assert!(r2.import(&t, c1.clone()).is_err());
     assert!(r2

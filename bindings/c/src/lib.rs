@@ -379,6 +379,32 @@ pub extern "C" fn batara_bytes_free(b: *mut batara_bytes) {
     free_box(b);
 }
 
+/// Signs `kind` with `key` and writes the bytes and hash outputs (every `_sign` export).
+#[allow(clippy::too_many_arguments)]
+fn sign_kind(
+    key: *const batara_keypair,
+    chain_id: *const c_char,
+    nonce: u64,
+    fee: *const c_char,
+    kind: impl FnOnce() -> Result<TxKind, Fail>,
+    tx_out: *mut *mut batara_bytes,
+    hash_out32: *mut u8,
+) -> batara_result {
+    guard(|| {
+        let k = non_null(key, "key")?;
+        let tx = TxBody {
+            chain_id: string_arg(chain_id, "chain_id")?,
+            signer: k.0.public_key(),
+            nonce,
+            fee: parse_amount(fee, "fee")?,
+            kind: kind()?,
+        }
+        .sign(&k.0);
+        write_array(hash_out32, &tx.hash().0, "hash_out32")?;
+        into_out(tx_out, batara_bytes(tx.to_bytes()), "tx_out")
+    })
+}
+
 /// Builds and signs a transfer: `amount` and `fee` are decimal strings (u128). Gives the signed
 /// transaction bytes (`tx_out`, free with `batara_bytes_free`) and its 32-byte hash (`hash_out32`).
 #[no_mangle]
@@ -392,22 +418,76 @@ pub extern "C" fn batara_transfer_sign(
     tx_out: *mut *mut batara_bytes,
     hash_out32: *mut u8,
 ) -> batara_result {
-    guard(|| {
-        let k = non_null(key, "key")?;
-        let tx = TxBody {
-            chain_id: string_arg(chain_id, "chain_id")?,
-            signer: k.0.public_key(),
-            nonce,
-            fee: parse_amount(fee, "fee")?,
-            kind: TxKind::Transfer {
-                to: parse_address(to, "to")?,
-                amount: parse_amount(amount, "amount")?,
-            },
-        }
-        .sign(&k.0);
-        write_array(hash_out32, &tx.hash().0, "hash_out32")?;
-        into_out(tx_out, batara_bytes(tx.to_bytes()), "tx_out")
-    })
+    let kind = || {
+        Ok(TxKind::Transfer {
+            to: parse_address(to, "to")?,
+            amount: parse_amount(amount, "amount")?,
+        })
+    };
+    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
+}
+
+/// Builds and signs a stake on the validator with the 32-byte consensus key `validator_key32`
+/// (registers it, operated by `key`'s account, or adds to it). Outputs as `batara_transfer_sign`.
+#[no_mangle]
+pub extern "C" fn batara_stake_sign(
+    key: *const batara_keypair,
+    chain_id: *const c_char,
+    nonce: u64,
+    validator_key32: *const u8,
+    amount: *const c_char,
+    fee: *const c_char,
+    tx_out: *mut *mut batara_bytes,
+    hash_out32: *mut u8,
+) -> batara_result {
+    let kind = || {
+        Ok(TxKind::Stake {
+            validator_key: PublicKey(array_arg::<32>(validator_key32, "validator_key32")?),
+            amount: parse_amount(amount, "amount")?,
+        })
+    };
+    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
+}
+
+/// Builds and signs an unstake of `amount` from `validator` (a `bat1…` address). Outputs as
+/// `batara_transfer_sign`.
+#[no_mangle]
+pub extern "C" fn batara_unstake_sign(
+    key: *const batara_keypair,
+    chain_id: *const c_char,
+    nonce: u64,
+    validator: *const c_char,
+    amount: *const c_char,
+    fee: *const c_char,
+    tx_out: *mut *mut batara_bytes,
+    hash_out32: *mut u8,
+) -> batara_result {
+    let kind = || {
+        Ok(TxKind::Unstake {
+            validator: parse_address(validator, "validator")?,
+            amount: parse_amount(amount, "amount")?,
+        })
+    };
+    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
+}
+
+/// Builds and signs an unjail of `validator`. Outputs as `batara_transfer_sign`.
+#[no_mangle]
+pub extern "C" fn batara_unjail_sign(
+    key: *const batara_keypair,
+    chain_id: *const c_char,
+    nonce: u64,
+    validator: *const c_char,
+    fee: *const c_char,
+    tx_out: *mut *mut batara_bytes,
+    hash_out32: *mut u8,
+) -> batara_result {
+    let kind = || {
+        Ok(TxKind::Unjail {
+            validator: parse_address(validator, "validator")?,
+        })
+    };
+    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -163,27 +163,26 @@ impl NativeKeypair {
         self.inner.sign(&message).0.to_vec().into()
     }
 
-    /// Signs a transfer; returns `[signed bytes, hash]`.
+    /// Signs a transaction whose kind is given as its JSON (`{"type": "transfer", ...}`, the
+    /// shape JSON-RPC reports); returns the signed bytes and hash.
     #[napi]
-    pub fn sign_transfer(
+    pub fn sign_tx(
         &self,
         chain_id: String,
         nonce: i64,
-        to: String,
-        amount_dec: String,
         fee_dec: String,
+        kind_json: String,
     ) -> Result<SignedTx> {
         let nonce =
             u64::try_from(nonce).map_err(|_| invalid("nonce must be a non-negative integer"))?;
+        let kind: TxKind =
+            serde_json::from_str(&kind_json).map_err(|e| invalid(format!("transaction: {e}")))?;
         let tx = TxBody {
             chain_id,
             signer: self.inner.public_key(),
             nonce,
             fee: amount(&fee_dec, "fee")?,
-            kind: TxKind::Transfer {
-                to: address(&to)?,
-                amount: amount(&amount_dec, "amount")?,
-            },
+            kind,
         }
         .sign(&self.inner);
         Ok(SignedTx {
@@ -530,8 +529,17 @@ impl NativeNode {
 
     /// The validator set; JSON.
     #[napi]
-    pub fn validators(&self) -> Result<String> {
-        json(&self.handle.validators())
+    pub fn validators(&self, height: Option<i64>) -> Result<String> {
+        let height = height
+            .map(|h| u64::try_from(h).map_err(|_| invalid("height must not be negative")))
+            .transpose()?;
+        json(&self.handle.validators(height).map_err(to_js)?)
+    }
+
+    /// A validator's staking record, power and unbonding funds; JSON.
+    #[napi]
+    pub fn validator(&self, address_: String) -> Result<String> {
+        json(&self.handle.validator(&address(&address_)?).map_err(to_js)?)
     }
 
     /// A stream of committed blocks from now on.

@@ -331,6 +331,45 @@ impl Transaction {
         })
     }
 
+    /// Stake `amount` on the validator with consensus key `validator_key` (32 bytes): registers it
+    /// (operated by the signer) or adds to one the signer operates.
+    #[staticmethod]
+    #[pyo3(signature = (validator_key, amount, fee = 0))]
+    fn stake(validator_key: &[u8], amount: u128, fee: u128) -> PyResult<Self> {
+        Ok(Transaction {
+            kind: TxKind::Stake {
+                validator_key: PublicKey(fixed(validator_key, "validator_key")?),
+                amount,
+            },
+            fee,
+        })
+    }
+
+    /// Unstake `amount` from `validator` (an address); the funds return after unbonding.
+    #[staticmethod]
+    #[pyo3(signature = (validator, amount, fee = 0))]
+    fn unstake(validator: &str, amount: u128, fee: u128) -> PyResult<Self> {
+        Ok(Transaction {
+            kind: TxKind::Unstake {
+                validator: parse_address(validator)?,
+                amount,
+            },
+            fee,
+        })
+    }
+
+    /// Bring `validator` back after a downtime jailing.
+    #[staticmethod]
+    #[pyo3(signature = (validator, fee = 0))]
+    fn unjail(validator: &str, fee: u128) -> PyResult<Self> {
+        Ok(Transaction {
+            kind: TxKind::Unjail {
+                validator: parse_address(validator)?,
+            },
+            fee,
+        })
+    }
+
     /// Signs for `chain_id` with `nonce`.
     fn sign(&self, keypair: &Keypair, nonce: u64, chain_id: &str) -> SignedTransaction {
         let tx = TxBody {
@@ -695,9 +734,15 @@ impl Node {
         to_python(py, &p)
     }
 
-    /// The validator set (list of dicts).
-    fn validators(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_python(py, &self.handle.validators())
+    /// The validator set of block `height`, or of the next block (list of dicts).
+    #[pyo3(signature = (height = None))]
+    fn validators(&self, py: Python<'_>, height: Option<u64>) -> PyResult<Py<PyAny>> {
+        read_validators(py, self.handle.reader(), height)
+    }
+
+    /// A validator's staking record, power and its operator's unbonding funds (dict).
+    fn validator(&self, py: Python<'_>, address: &str) -> PyResult<Py<PyAny>> {
+        read_validator(py, self.handle.reader(), address)
     }
 
     /// Committed blocks from now on, as an iterator of dicts.
@@ -808,6 +853,14 @@ fn read_receipts(
     to_python(py, &r.receipts(block_id(block)?).map_err(to_py)?)
 }
 
+fn read_validators(py: Python<'_>, r: &CoreReader, height: Option<u64>) -> PyResult<Py<PyAny>> {
+    to_python(py, &r.validators(height).map_err(to_py)?)
+}
+
+fn read_validator(py: Python<'_>, r: &CoreReader, address: &str) -> PyResult<Py<PyAny>> {
+    to_python(py, &r.validator(&parse_address(address)?).map_err(to_py)?)
+}
+
 fn read_transaction(py: Python<'_>, r: &CoreReader, hash: &str) -> PyResult<Py<PyAny>> {
     to_python(py, &r.transaction(&parse_hash(hash)?).map_err(to_py)?)
 }
@@ -890,9 +943,15 @@ impl ChainReader {
         self.with(|r| read_transaction(py, r, hash))
     }
 
-    /// The validator set (list of dicts).
-    fn validators(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.with(|r| to_python(py, &r.validators()))
+    /// The validator set of block `height`, or of the next block (list of dicts).
+    #[pyo3(signature = (height = None))]
+    fn validators(&self, py: Python<'_>, height: Option<u64>) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_validators(py, r, height))
+    }
+
+    /// A validator's staking record, power and its operator's unbonding funds (dict).
+    fn validator(&self, py: Python<'_>, address: &str) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_validator(py, r, address))
     }
 
     /// Closes the database. Idempotent; later calls raise `BataraError`.

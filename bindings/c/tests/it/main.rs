@@ -94,18 +94,39 @@ fn c_agrees_with_the_shared_vectors() {
         expected += 1;
     }
     for t in b["transactions"].as_array().unwrap() {
-        let body = &t["body"];
-        input += &format!(
-            "tx {} {} {} {} {} {} {} {}\n",
+        let (body, kind) = (&t["body"], &t["body"]["kind"]);
+        let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+        let head = format!(
+            "{} {} {}",
             unhex0x(&t["seed"]),
-            body["chain_id"].as_str().unwrap(),
-            body["nonce"].as_str().unwrap(),
-            body["kind"]["to"].as_str().unwrap(),
-            body["kind"]["amount"].as_str().unwrap(),
-            body["fee"].as_str().unwrap(),
-            unhex0x(&t["signed_bytes"]),
-            unhex0x(&t["hash"]),
+            s(&body["chain_id"]),
+            s(&body["nonce"])
         );
+        let tail = format!(
+            "{} {} {}",
+            s(&body["fee"]),
+            unhex0x(&t["signed_bytes"]),
+            unhex0x(&t["hash"])
+        );
+        input += &match kind["type"].as_str().unwrap() {
+            "transfer" => format!(
+                "tx {head} {} {} {tail}\n",
+                s(&kind["to"]),
+                s(&kind["amount"])
+            ),
+            "stake" => format!(
+                "stake {head} {} {} {tail}\n",
+                unhex0x(&kind["validator_key"]),
+                s(&kind["amount"])
+            ),
+            "unstake" => format!(
+                "unstake {head} {} {} {tail}\n",
+                s(&kind["validator"]),
+                s(&kind["amount"])
+            ),
+            "unjail" => format!("unjail {head} {} {tail}\n", s(&kind["validator"])),
+            other => panic!("no C check for transaction kind {other}"),
+        };
         expected += 1;
     }
     let w: serde_json::Value = serde_json::from_str(

@@ -1,6 +1,9 @@
 /* Checks the cross-language vectors through the C API. Reads commands on stdin, one per line:
  *   key SEED PUBKEY ADDRESS
  *   tx SEED CHAIN_ID NONCE TO AMOUNT FEE SIGNED_BYTES HASH
+ *   stake SEED CHAIN_ID NONCE VALIDATOR_KEY AMOUNT FEE SIGNED_BYTES HASH
+ *   unstake SEED CHAIN_ID NONCE VALIDATOR AMOUNT FEE SIGNED_BYTES HASH
+ *   unjail SEED CHAIN_ID NONCE VALIDATOR FEE SIGNED_BYTES HASH
  *   verify PUBKEY MSG SIG EXPECT      (MSG "-" is empty; EXPECT 1 valid, 0 invalid)
  * Hex values carry no 0x. Prints "N passed, M failed"; exits 1 on any failure. */
 #include <stdio.h>
@@ -26,6 +29,16 @@ static void tohex(const uint8_t *b, size_t n, char *out) {
   out[2 * n] = 0;
 }
 
+/* Whether the signed bytes and hash equal the expected hex. */
+static int same_tx(const batara_bytes *tx, const uint8_t *hash, const char *want_tx, const char *want_hash) {
+  static char txhex[1 << 15];
+  char hashhex[65];
+  if (tx == NULL || 2 * batara_bytes_len(tx) + 1 > sizeof txhex) return 0;
+  tohex(batara_bytes_data(tx), batara_bytes_len(tx), txhex);
+  tohex(hash, 32, hashhex);
+  return strcmp(txhex, want_tx) == 0 && strcmp(hashhex, want_hash) == 0;
+}
+
 static char line[1 << 16];
 static uint8_t buf1[1 << 14], buf2[1 << 14], buf3[1 << 14];
 
@@ -49,20 +62,32 @@ int main(void) {
         ok = strcmp(pkhex, argv[2]) == 0 && strcmp(addr, argv[3]) == 0;
       }
       batara_keypair_free(k);
-    } else if (strcmp(argv[0], "tx") == 0 && argc == 9) {
+    } else if ((strcmp(argv[0], "tx") == 0 || strcmp(argv[0], "stake") == 0 ||
+                strcmp(argv[0], "unstake") == 0) && argc == 9) {
       batara_keypair *k = NULL;
       batara_bytes *tx = NULL;
       uint8_t hash[32];
-      static char txhex[1 << 15];
-      char hashhex[65];
-      ok = unhex(argv[1], buf1, 32) == 32 && batara_keypair_from_seed(buf1, &k) == BATARA_RESULT_OK &&
-           batara_transfer_sign(k, argv[2], strtoull(argv[3], NULL, 10), argv[4], argv[5], argv[6], &tx, hash) ==
-               BATARA_RESULT_OK;
-      if (ok) {
-        tohex(batara_bytes_data(tx), batara_bytes_len(tx), txhex);
-        tohex(hash, 32, hashhex);
-        ok = strcmp(txhex, argv[7]) == 0 && strcmp(hashhex, argv[8]) == 0;
+      uint64_t nonce = strtoull(argv[3], NULL, 10);
+      ok = unhex(argv[1], buf1, 32) == 32 && batara_keypair_from_seed(buf1, &k) == BATARA_RESULT_OK;
+      if (ok && argv[0][0] == 't') {
+        ok = batara_transfer_sign(k, argv[2], nonce, argv[4], argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
+      } else if (ok && argv[0][0] == 's') {
+        ok = unhex(argv[4], buf2, 32) == 32 &&
+             batara_stake_sign(k, argv[2], nonce, buf2, argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
+      } else if (ok) {
+        ok = batara_unstake_sign(k, argv[2], nonce, argv[4], argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
       }
+      ok = ok && same_tx(tx, hash, argv[7], argv[8]);
+      batara_bytes_free(tx);
+      batara_keypair_free(k);
+    } else if (strcmp(argv[0], "unjail") == 0 && argc == 8) {
+      batara_keypair *k = NULL;
+      batara_bytes *tx = NULL;
+      uint8_t hash[32];
+      ok = unhex(argv[1], buf1, 32) == 32 && batara_keypair_from_seed(buf1, &k) == BATARA_RESULT_OK &&
+           batara_unjail_sign(k, argv[2], strtoull(argv[3], NULL, 10), argv[4], argv[5], &tx, hash) ==
+               BATARA_RESULT_OK &&
+           same_tx(tx, hash, argv[6], argv[7]);
       batara_bytes_free(tx);
       batara_keypair_free(k);
     } else if (strcmp(argv[0], "verify") == 0 && argc == 5) {
