@@ -24,7 +24,7 @@ use crate::genesis::Genesis;
 use crate::mempool::PoolTx;
 use crate::staking::{StakingModule, StakingReader};
 use crate::state::{Account, ObjectWrites, StateError, StateManager};
-use crate::storage::{decode, height_key, Column, Storage, StorageError, WriteBatch};
+use crate::storage::{decode, height_key, Column, Entry, Storage, StorageError, WriteBatch};
 use crate::types::{
     Address, Amount, Block, Commit, CommitSig, Event, Hash, Header, Receipt, SignedTransaction,
     TxKind, TxStatus, ValidatorInfo,
@@ -156,11 +156,7 @@ impl<'a, 'b> TxContext<'a, 'b> {
     }
 
     /// Module objects with keys in `[from, to)` as this context sees them, in key order.
-    pub fn objects_in(
-        &self,
-        from: &[u8],
-        to: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn objects_in(&self, from: &[u8], to: &[u8]) -> Result<Vec<Entry>, StateError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .block
             .state
@@ -980,10 +976,16 @@ impl Chain {
         })
     }
 
+    /// Checks a block made elsewhere and the commit that finalized it, and executes it: what
+    /// importing it needs before [`Chain::commit`].
+    pub fn check_import(&self, block: &Block, commit: &Commit) -> Result<Executed, ChainError> {
+        self.verify_commit(commit, block.header.height, &block.hash())?;
+        self.execute_block(block)
+    }
+
     /// Imports a block made elsewhere with the commit that finalized it.
     pub fn import(&self, block: &Block, commit: Commit) -> Result<CommittedBlock, ChainError> {
-        self.verify_commit(&commit, block.header.height, &block.hash())?;
-        let ex = self.execute_block(block)?;
+        let ex = self.check_import(block, &commit)?;
         self.commit(ex, commit)
     }
 

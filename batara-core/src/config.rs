@@ -174,6 +174,8 @@ pub struct NodeConfig {
     pub rpc: RpcConfig,
     /// Consensus.
     pub consensus: ConsensusConfig,
+    /// Peer-to-peer network.
+    pub p2p: crate::p2p::P2pConfig,
 }
 
 impl NodeConfig {

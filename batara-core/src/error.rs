@@ -52,6 +52,9 @@ pub enum Error {
     /// Key file error.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The network could not start.
+    #[error(transparent)]
+    Network(#[from] crate::p2p::P2pError),
     /// I/O error (e.g. an RPC address that cannot be bound).
     #[error("{context}: {source}")]
     Io {
@@ -128,7 +131,7 @@ impl Error {
                 ConsensusError::Chain(e) => chain_kind(e),
             },
             Error::Config(_) | Error::Genesis(_) | Error::Key(_) => ErrorKind::Config,
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Io { .. } | Error::Network(_) => ErrorKind::Io,
             Error::Storage(e) => storage_kind(e),
             Error::State(e) => state_kind(e),
             Error::Chain(e) => chain_kind(e),

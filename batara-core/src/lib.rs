@@ -15,6 +15,7 @@ pub mod error;
 pub mod genesis;
 pub mod mempool;
 pub mod node;
+pub mod p2p;
 pub mod reader;
 pub mod rpc;
 pub mod staking;

@@ -27,12 +27,13 @@ pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
 use crate::chain::{Chain, CommittedBlock};
 use crate::config::{DevMode, NodeConfig};
 use crate::consensus::{
-    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, SystemClock,
+    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, FollowerEngine, SystemClock,
 };
 use crate::crypto::{self, BatchItem, Keypair};
 use crate::error::{Error, Result};
 use crate::genesis::{self, Genesis};
 use crate::mempool::{Mempool, PoolStats, PoolTx, Rejection};
+use crate::p2p::{NetworkHost, P2pHandle};
 /// The read-side views, re-exported where the node API uses them.
 pub use crate::reader::{
     AccountInfo, AccountPage, BlockId, BlockView, ChainReader, TxInfo, TxView, ValidatorDetail,
@@ -63,6 +64,8 @@ pub mod home {
     pub const GENESIS: &str = "genesis.json";
     /// The validator key file (mode 0600).
     pub const VALIDATOR_KEY: &str = "validator_key.json";
+    /// The network identity key file (mode 0600; its public key is the peer id).
+    pub const NODE_KEY: &str = "node_key.json";
     /// Default data directory, relative to the home.
     pub const DATA: &str = "data";
 
@@ -86,6 +89,11 @@ impl NodeOptions {
     pub fn from_home(dir: &std::path::Path) -> Result<Self> {
         let mut config = NodeConfig::load(&dir.join(home::CONFIG))?;
         config.data_dir = Some(home::data_dir(dir, &config));
+        config.p2p.node_key = Some(match config.p2p.node_key.take() {
+            Some(k) if k.is_relative() => dir.join(k),
+            Some(k) => k,
+            None => dir.join(home::NODE_KEY),
+        });
         let genesis = Genesis::load(&dir.join(home::GENESIS))?;
         let key_path = dir.join(home::VALIDATOR_KEY);
         let validator_key = if key_path.exists() {
@@ -168,6 +176,7 @@ struct Inner {
     engine: Box<dyn ConsensusEngine>,
     blocks: broadcast::Sender<CommittedBlock>,
     rpc: Mutex<Option<crate::rpc::RpcServer>>,
+    p2p: Option<P2pHandle>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     rpc_addr: Option<SocketAddr>,
     stopped: AtomicBool,
@@ -181,6 +190,9 @@ impl Inner {
         tracing::info!(target: "batara::node", "stopping");
         if let Some(rpc) = self.rpc.lock().take() {
             rpc.stop();
+        }
+        if let Some(p2p) = &self.p2p {
+            p2p.stop();
         }
         self.engine.stop();
         self.sink.close();
@@ -206,6 +218,33 @@ pub struct NodeHandle {
 /// A reference to a node that does not keep it alive (what the RPC server holds).
 #[derive(Clone)]
 pub struct WeakNodeHandle(Weak<Inner>);
+
+impl NetworkHost for WeakNodeHandle {
+    fn gossiped_txs(&self, txs: Vec<Vec<u8>>) {
+        if let Some(n) = self.upgrade() {
+            for r in n.admit(&txs) {
+                if let Err(e) = r {
+                    tracing::trace!(target: "batara::p2p", %e, "gossiped tx not admitted");
+                }
+            }
+        }
+    }
+}
+
+/// This node's network identity: the key file `p2p.node_key` names (generated there if
+/// missing), else a new random one.
+fn network_identity(config: &NodeConfig) -> Result<libp2p::identity::Keypair> {
+    let key = match &config.p2p.node_key {
+        Some(path) if path.exists() => crate::validator::read_key_file(path)?,
+        Some(path) => {
+            let k = Keypair::generate().map_err(|e| Error::InvalidInput(e.to_string()))?;
+            crate::validator::write_key_file(path, &k)?;
+            k
+        }
+        None => Keypair::generate().map_err(|e| Error::InvalidInput(e.to_string()))?,
+    };
+    Ok(crate::p2p::identity_from_seed(key.seed()))
+}
 
 impl WeakNodeHandle {
     /// The node, if it is still running.
@@ -254,11 +293,11 @@ impl Node {
         let engine = Self::engine(&chain, &sink, validator_key, &config)?;
         let head = chain.head();
         tracing::info!(target: "batara::node", chain_id = %chain.genesis().chain_id, height = head.header.height, hash = %head.hash, "node started");
-        let runtime = if config.rpc.enabled {
+        let runtime = if config.rpc.enabled || config.p2p.enabled {
             Some(
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
-                    .thread_name("batara-rpc")
+                    .thread_name("batara-net")
                     .enable_all()
                     .build()
                     .map_err(|source| Error::Io {
@@ -270,21 +309,46 @@ impl Node {
             None
         };
         let mut rpc_err = None;
-        // The RPC server holds only a weak handle, so dropping the last NodeHandle stops the node.
+        let network_key = if config.p2p.enabled {
+            Some(network_identity(&config)?)
+        } else {
+            None
+        };
+        // The RPC server and the network hold only a weak handle, so dropping the last NodeHandle
+        // stops the node.
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
-            let (rpc, rpc_addr) = match &runtime {
-                Some(rt) => match crate::rpc::RpcServer::start(
+            let p2p = match (&runtime, network_key) {
+                (Some(rt), Some(key)) => match crate::p2p::start(
                     rt.handle(),
-                    &config.rpc,
-                    WeakNodeHandle(weak.clone()),
+                    &config.p2p,
+                    key,
+                    sink.clone(),
+                    blocks.subscribe(),
+                    Arc::new(WeakNodeHandle(weak.clone())),
                 ) {
-                    Ok((server, addr)) => (Some(server), Some(addr)),
+                    Ok(h) => Some(h),
                     Err(e) => {
-                        rpc_err = Some(e);
-                        (None, None)
+                        rpc_err = Some(Error::Network(e));
+                        None
                     }
                 },
-                None => (None, None),
+                _ => None,
+            };
+            let (rpc, rpc_addr) = match &runtime {
+                Some(rt) if config.rpc.enabled && rpc_err.is_none() => {
+                    match crate::rpc::RpcServer::start(
+                        rt.handle(),
+                        &config.rpc,
+                        WeakNodeHandle(weak.clone()),
+                    ) {
+                        Ok((server, addr)) => (Some(server), Some(addr)),
+                        Err(e) => {
+                            rpc_err = Some(e);
+                            (None, None)
+                        }
+                    }
+                }
+                _ => (None, None),
             };
             Inner {
                 reader: ChainReader::new(chain.clone()),
@@ -294,6 +358,7 @@ impl Node {
                 engine,
                 blocks,
                 rpc: Mutex::new(rpc),
+                p2p,
                 runtime: Mutex::new(runtime),
                 rpc_addr,
                 stopped: AtomicBool::new(false),
@@ -318,11 +383,12 @@ impl Node {
         let validators = chain.validators()?;
         let key = match key {
             Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => k,
+            _ if config.p2p.enabled => return Ok(Box::new(FollowerEngine)),
             _ => {
                 return Err(Error::InvalidInput(format!(
-                    "no consensus engine for this node: the dev engine needs the key of the genesis' only \
-                     validator ({} validators in genesis); multi-validator networks need the BFT engine, which \
-                     this build does not have yet",
+                    "no consensus engine for this node: the dev engine needs the key of the chain's only \
+                     validator ({} validators), and a node without it must join a network to follow \
+                     one (p2p.enabled)",
                     validators.len()
                 )))
             }
@@ -411,9 +477,13 @@ impl NodeHandle {
             height: head.header.height,
             latest_hash: head.hash,
             genesis_hash: self.inner.chain.genesis_hash(),
-            peers: 0,
+            peers: self.inner.p2p.as_ref().map_or(0, |p| p.peers() as u32),
             is_validator: self.inner.engine.is_validator(),
-            syncing: false,
+            syncing: self
+                .inner
+                .p2p
+                .as_ref()
+                .is_some_and(|p| p.syncing().is_some()),
             engine: self.inner.engine.name().to_owned(),
             mempool_txs: self.inner.mempool.stats().txs,
         }
@@ -432,8 +502,26 @@ impl NodeHandle {
     }
 
     /// Submits many signed transactions; signatures are batch-verified on all cores. One result per
-    /// transaction, in order.
+    /// transaction, in order. Accepted ones are gossiped to peers.
     pub fn submit_batch<B: AsRef<[u8]>>(&self, txs: &[B]) -> Vec<SubmitResult> {
+        let results = self.admit(txs);
+        if let Some(p2p) = &self.inner.p2p {
+            for (raw, r) in txs.iter().zip(&results) {
+                if r.is_ok() {
+                    p2p.publish_tx(raw.as_ref().to_vec());
+                }
+            }
+        }
+        results
+    }
+
+    /// The network service (peer id, listen addresses, peers, bans, sync), if the node joined one.
+    pub fn network(&self) -> Option<&P2pHandle> {
+        self.inner.p2p.as_ref()
+    }
+
+    /// Checks transactions and puts them in the mempool (no gossip).
+    fn admit<B: AsRef<[u8]>>(&self, txs: &[B]) -> Vec<SubmitResult> {
         if self.live().is_err() {
             return txs
                 .iter()

@@ -20,7 +20,7 @@ pub use dev::DevEngine;
 
 use crate::chain::{Chain, ChainError, CommittedBlock, Executed};
 use crate::mempool::Mempool;
-use crate::types::{Address, Amount, Commit};
+use crate::types::{Address, Amount, Block, Commit};
 
 /// Wall-clock time for block headers, in ms since the Unix epoch.
 pub trait Clock: Send + Sync {
@@ -90,6 +90,24 @@ pub trait ConsensusEngine: Send + Sync {
     }
 }
 
+/// The engine of a node that does not validate: its blocks arrive through the network (block
+/// sync and gossip, see `p2p/`), each checked against its commit and re-executed.
+pub struct FollowerEngine;
+
+impl ConsensusEngine for FollowerEngine {
+    fn name(&self) -> &'static str {
+        "follower"
+    }
+
+    fn notify_txs(&self) {}
+
+    fn is_validator(&self) -> bool {
+        false
+    }
+
+    fn stop(&self) {}
+}
+
 /// Where engines deliver blocks: commits, re-checks the mempool, wakes waiters, announces.
 pub struct BlockSink {
     chain: Arc<Chain>,
@@ -146,6 +164,13 @@ impl BlockSink {
         // No subscribers is fine.
         let _ = self.blocks.send(cb.clone());
         Ok(cb)
+    }
+
+    /// Imports a block made elsewhere (block sync, gossip): checks its commit against that
+    /// height's validator set, re-executes it, and commits it like any other block.
+    pub fn import(&self, block: &Block, commit: Commit) -> Result<CommittedBlock, ChainError> {
+        let ex = self.chain.check_import(block, &commit)?;
+        self.commit(ex, commit)
     }
 
     /// Records a new head height (after a commit or a revert) and wakes waiters.

@@ -597,7 +597,7 @@ impl StakingModule {
             jailed |= get::<Validator>(ctx, "validator", &validator_key(&v.address))?
                 .is_some_and(|r| r.jailed);
         }
-        if jailed || info.height % p.epoch_length == 0 {
+        if jailed || info.height.is_multiple_of(p.epoch_length) {
             self.recompute_set(ctx)?;
         }
         Ok(())

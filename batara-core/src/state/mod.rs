@@ -23,7 +23,7 @@ use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::storage::{decode, height_key, Column, Storage, StorageError, WriteBatch};
+use crate::storage::{decode, height_key, Column, Entry, Storage, StorageError, WriteBatch};
 use crate::types::{dec_u128, dec_u64, Address, Amount, Hash};
 
 /// State errors.
@@ -264,7 +264,7 @@ impl StateManager {
         from: &[u8],
         to: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<Entry>, StateError> {
         Ok(self.store.range(Column::Objects, from, to, limit)?)
     }
 

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod crash;
 mod node;
+mod p2p;
 mod reader;
 mod rpc;
 mod staking;

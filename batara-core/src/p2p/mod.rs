@@ -1,0 +1,849 @@
+//! The peer-to-peer network (libp2p): TCP + noise + yamux; identify; gossipsub topics per chain for
+//! transactions, blocks and consensus messages; request-response for status and block sync;
+//! Kademlia discovery from the configured bootnodes.
+//!
+//! Owns: the swarm and its event loop (one tokio task), peer limits and bans, the chain check at
+//! handshake, gossip of local transactions and committed blocks, and block sync: a node behind
+//! its peers fetches blocks in batches, and each one goes through [`BlockSink::import`] (commit
+//! checked against that height's validator set, block re-executed, state root compared) — so a
+//! synced node reaches the same state root as the network or stops with an error.
+//!
+//! Choices (where the design is silent):
+//! * Chain check: identify's protocol version is `/batara/1/<chain id>/<genesis hash>`; a peer
+//!   with another one is disconnected and banned, and the sync protocol name and gossip topics
+//!   carry the genesis hash, so two chains never exchange data.
+//! * Peer scoring is binary, as in CometBFT's early switch: a peer that sends an invalid block or
+//!   transaction batch it vouches for (sync), a malformed message, or belongs to another chain is
+//!   disconnected and banned for `ban_seconds`. Gossiped transactions that fail mempool checks are
+//!   only dropped (they may be stale, not malicious).
+//! * Sync asks one peer at a time for up to [`SYNC_BATCH`] blocks (at most [`SYNC_BYTES`] per
+//!   response) after a `Status` exchange, and logs height, target and rate once a second.
+//!
+//! Must never: commit a block other than through [`BlockSink`], block the event loop on block
+//! execution (imports run on the blocking pool), or trust a peer's block without its commit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, identity, kad, Multiaddr, PeerId, StreamProtocol, Swarm};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::chain::CommittedBlock;
+use crate::consensus::BlockSink;
+use crate::types::{Block, Commit, Hash};
+
+mod bytes;
+
+pub use bytes::Bytes;
+
+/// Most blocks one sync response carries.
+pub const SYNC_BATCH: u32 = 64;
+/// Most bytes of blocks one sync response carries (at least one block is always sent).
+pub const SYNC_BYTES: usize = 8 << 20;
+
+/// Network settings (`[p2p]` in `config.toml`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct P2pConfig {
+    /// Join the network at all (a dev chain does not).
+    pub enabled: bool,
+    /// Listen address (port 0 picks a free port).
+    pub listen: std::net::SocketAddr,
+    /// Peers to dial at start and to seed discovery: `/ip4/…/tcp/…/p2p/<peer id>` multiaddrs.
+    pub bootnodes: Vec<String>,
+    /// Most connected peers.
+    pub max_peers: usize,
+    /// Largest gossip message, in bytes.
+    pub max_message_bytes: usize,
+    /// How long a misbehaving peer stays banned.
+    pub ban_seconds: u64,
+    /// Key file of this node's network identity (its peer id); relative paths are resolved
+    /// against the home. Unset: `<home>/node_key.json` if it exists, else a new identity per start.
+    pub node_key: Option<std::path::PathBuf>,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "0.0.0.0:26656".parse().expect("valid address"),
+            bootnodes: vec![],
+            max_peers: 50,
+            max_message_bytes: 20 << 20,
+            ban_seconds: 600,
+            node_key: None,
+        }
+    }
+}
+
+/// Network errors.
+#[derive(Debug, thiserror::Error)]
+pub enum P2pError {
+    /// A bootnode address does not parse.
+    #[error("bad bootnode {addr:?}: {reason}")]
+    BadBootnode {
+        /// The address given.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// The swarm could not start (listen address in use, ...).
+    #[error("p2p: {0}")]
+    Start(String),
+}
+
+/// Sync protocol requests.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// Your head.
+    Status,
+    /// Committed blocks from `from`, at most `max`.
+    Blocks {
+        /// First height.
+        from: u64,
+        /// Most blocks wanted.
+        max: u32,
+    },
+}
+
+/// Sync protocol responses.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// The responder's head.
+    Status {
+        /// Height.
+        height: u64,
+        /// Hash.
+        hash: Hash,
+    },
+    /// borsh `(Block, Commit)` per height, in order.
+    Blocks(Vec<Bytes>),
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    identify: identify::Behaviour,
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
+}
+
+/// What the network delivers to the rest of the node.
+pub trait NetworkHost: Send + Sync + 'static {
+    /// Transactions gossiped by peers (canonical bytes); the host puts them in its mempool
+    /// without gossiping them again.
+    fn gossiped_txs(&self, txs: Vec<Vec<u8>>);
+}
+
+/// Counters the node reports (`node_info`).
+#[derive(Default)]
+struct Stats {
+    peers: AtomicUsize,
+    banned: AtomicUsize,
+    stopping: AtomicBool,
+    syncing: AtomicBool,
+    target: AtomicU64,
+}
+
+enum Command {
+    PublishTx(Vec<u8>),
+    Stop,
+}
+
+/// Counts the service task and its block imports while they hold the node's [`BlockSink`] (and
+/// through it the database), so [`P2pHandle::stop`] can wait until they let go.
+#[derive(Clone, Default)]
+struct Holders(Arc<AtomicUsize>);
+
+/// One holder; counted while it lives.
+struct Held(Arc<AtomicUsize>);
+
+impl Holders {
+    fn hold(&self) -> Held {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Held(self.0.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A running network service. Dropping it does not stop it: call [`P2pHandle::stop`].
+pub struct P2pHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    stats: Arc<Stats>,
+    peer_id: PeerId,
+    listen: Arc<Mutex<Vec<Multiaddr>>>,
+    holders: Holders,
+}
+
+impl P2pHandle {
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses it listens on (with `/p2p/<peer id>`), once known.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.listen.lock().clone()
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> usize {
+        self.stats.peers.load(Ordering::Relaxed)
+    }
+
+    /// Peers banned now.
+    pub fn banned(&self) -> usize {
+        self.stats.banned.load(Ordering::Relaxed)
+    }
+
+    /// Whether it is catching up with its peers, and to which height.
+    pub fn syncing(&self) -> Option<u64> {
+        self.stats
+            .syncing
+            .load(Ordering::Relaxed)
+            .then(|| self.stats.target.load(Ordering::Relaxed))
+    }
+
+    /// Gossips a transaction this node accepted.
+    pub fn publish_tx(&self, raw: Vec<u8>) {
+        let _ = self.commands.send(Command::PublishTx(raw));
+    }
+
+    /// Stops the event loop (closing every connection) and waits, up to 10 s, until it and any
+    /// block import it started have finished — then the node's database can be closed. Called
+    /// from inside the runtime (where it must not block) it only asks.
+    pub fn stop(&self) {
+        let _ = self.commands.send(Command::Stop);
+        self.stats.stopping.store(true, Ordering::SeqCst);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.holders.0.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Reads a libp2p identity from a 32-byte ed25519 seed.
+pub fn identity_from_seed(seed: [u8; 32]) -> identity::Keypair {
+    identity::Keypair::ed25519_from_bytes(seed).expect("32-byte ed25519 seed")
+}
+
+fn multiaddr_of(addr: std::net::SocketAddr) -> Multiaddr {
+    let mut m = Multiaddr::empty();
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => m.push(libp2p::multiaddr::Protocol::Ip4(ip)),
+        std::net::IpAddr::V6(ip) => m.push(libp2p::multiaddr::Protocol::Ip6(ip)),
+    }
+    m.push(libp2p::multiaddr::Protocol::Tcp(addr.port()));
+    m
+}
+
+fn parse_bootnode(s: &str) -> Result<(PeerId, Multiaddr), P2pError> {
+    let bad = |reason: String| P2pError::BadBootnode {
+        addr: s.to_owned(),
+        reason,
+    };
+    let addr: Multiaddr = s.parse().map_err(|e| bad(format!("{e}")))?;
+    let peer = addr
+        .iter()
+        .find_map(|p| match p {
+            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+            _ => None,
+        })
+        .ok_or_else(|| bad("no /p2p/<peer id> part".into()))?;
+    Ok((peer, addr))
+}
+
+/// Starts the network on `rt`. `sink` is where synced and gossiped blocks go; `blocks` are the
+/// node's committed blocks (gossiped to peers).
+pub fn start(
+    rt: &tokio::runtime::Handle,
+    cfg: &P2pConfig,
+    key: identity::Keypair,
+    sink: Arc<BlockSink>,
+    blocks: broadcast::Receiver<CommittedBlock>,
+    host: Arc<dyn NetworkHost>,
+) -> Result<P2pHandle, P2pError> {
+    let bootnodes = cfg
+        .bootnodes
+        .iter()
+        .map(|b| parse_bootnode(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chain = sink.chain().clone();
+    let genesis_hash = chain.genesis_hash();
+    let chain_id = chain.genesis().chain_id.clone();
+    let short = hex::encode(&genesis_hash.0[..8]);
+    let protocol_version = format!("/batara/1/{chain_id}/{genesis_hash}");
+    let topics = Topics {
+        txs: IdentTopic::new(format!("/batara/{short}/txs/1")),
+        blocks: IdentTopic::new(format!("/batara/{short}/blocks/1")),
+    };
+    let sync_protocol = StreamProtocol::try_from_owned(format!("/batara/{short}/sync/1"))
+        .map_err(|e| P2pError::Start(e.to_string()))?;
+    let max_msg = cfg.max_message_bytes;
+    let peer_id = key.public().to_peer_id();
+    let _guard = rt.enter();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .map_err(|e| P2pError::Start(e.to_string()))?
+        .with_behaviour(|key| {
+            let gossip_cfg = gossipsub::ConfigBuilder::default()
+                .max_transmit_size(max_msg)
+                .validation_mode(gossipsub::ValidationMode::Strict)
+                .validate_messages()
+                .heartbeat_interval(Duration::from_millis(500))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_cfg,
+            )?;
+            let codec = request_response::cbor::codec::Codec::default()
+                .set_request_size_maximum(1 << 16)
+                .set_response_size_maximum((SYNC_BYTES + max_msg) as u64);
+            let sync = request_response::Behaviour::with_codec(
+                codec,
+                [(sync_protocol.clone(), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+            );
+            let pid = key.public().to_peer_id();
+            let kad_cfg = kad::Config::new(
+                StreamProtocol::try_from_owned(format!("/batara/{short}/kad/1"))
+                    .map_err(|e| e.to_string())?,
+            );
+            let kad = kad::Behaviour::with_config(pid, kad::store::MemoryStore::new(pid), kad_cfg);
+            Ok(Behaviour {
+                identify: identify::Behaviour::new(identify::Config::new(
+                    protocol_version.clone(),
+                    key.public(),
+                )),
+                gossipsub,
+                sync,
+                kad,
+            })
+        })
+        .map_err(|e| P2pError::Start(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    for t in [&topics.txs, &topics.blocks] {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(t)
+            .map_err(|e| P2pError::Start(e.to_string()))?;
+    }
+    swarm
+        .listen_on(multiaddr_of(cfg.listen))
+        .map_err(|e| P2pError::Start(format!("listening on {}: {e}", cfg.listen)))?;
+    for (peer, addr) in &bootnodes {
+        swarm.behaviour_mut().kad.add_address(peer, addr.clone());
+        if let Err(e) = swarm.dial(addr.clone()) {
+            tracing::warn!(target: "batara::p2p", %addr, %e, "cannot dial bootnode");
+        }
+    }
+    let (commands, rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(Stats::default());
+    let listen = Arc::new(Mutex::new(Vec::new()));
+    let holders = Holders::default();
+    let service = Service {
+        _held: holders.hold(),
+        holders: holders.clone(),
+        swarm,
+        sink,
+        host,
+        topics,
+        protocol_version,
+        peer_id,
+        max_peers: cfg.max_peers,
+        ban: Duration::from_secs(cfg.ban_seconds),
+        banned: HashMap::new(),
+        heads: HashMap::new(),
+        connected: HashSet::new(),
+        sync: SyncState::default(),
+        stats: stats.clone(),
+        listen: listen.clone(),
+        bootnodes,
+    };
+    rt.spawn(service.run(rx, blocks));
+    tracing::info!(target: "batara::p2p", %peer_id, listen = %cfg.listen, "p2p started");
+    Ok(P2pHandle {
+        commands,
+        stats,
+        peer_id,
+        listen,
+        holders,
+    })
+}
+
+struct Topics {
+    txs: IdentTopic,
+    blocks: IdentTopic,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// The peer asked (or whose blocks are being imported) and since when.
+    in_flight: Option<(PeerId, Instant)>,
+    /// When catching up began, and the head then (for the rate).
+    began: Option<(Instant, u64)>,
+    last_log: Option<Instant>,
+    ticks: u64,
+}
+
+/// What a finished import tells the event loop.
+enum Imported {
+    /// Imported up to this height.
+    Ok(u64),
+    /// `peer` sent something invalid.
+    Invalid { peer: PeerId, reason: String },
+}
+
+struct Service {
+    holders: Holders,
+    swarm: Swarm<Behaviour>,
+    sink: Arc<BlockSink>,
+    host: Arc<dyn NetworkHost>,
+    topics: Topics,
+    protocol_version: String,
+    peer_id: PeerId,
+    max_peers: usize,
+    ban: Duration,
+    banned: HashMap<PeerId, Instant>,
+    /// Peers' heads as last reported.
+    heads: HashMap<PeerId, u64>,
+    connected: HashSet<PeerId>,
+    sync: SyncState,
+    stats: Arc<Stats>,
+    listen: Arc<Mutex<Vec<Multiaddr>>>,
+    bootnodes: Vec<(PeerId, Multiaddr)>,
+    /// Last field: fields drop in order, so the count falls only after `sink` is gone.
+    _held: Held,
+}
+
+fn decode_block(bytes: &[u8]) -> Result<(Block, Commit), String> {
+    borsh::from_slice(bytes).map_err(|e| format!("undecodable block: {e}"))
+}
+
+impl Service {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut blocks: broadcast::Receiver<CommittedBlock>,
+    ) {
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Imported>();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_swarm(ev, &done_tx),
+                cmd = commands.recv() => match cmd {
+                    Some(Command::PublishTx(raw)) => self.publish(self.topics.txs.clone(), raw),
+                    Some(Command::Stop) | None => break,
+                },
+                b = blocks.recv() => match b {
+                    Ok(cb) => {
+                        let bytes = borsh::to_vec(&(&*cb.block, &cb.commit)).expect("borsh into Vec");
+                        self.publish(self.topics.blocks.clone(), bytes);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                done = done_rx.recv() => if let Some(d) = done { self.on_imported(d) },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        tracing::info!(target: "batara::p2p", "p2p stopped");
+    }
+
+    fn publish(&mut self, topic: IdentTopic, data: Vec<u8>) {
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
+            Ok(_)
+            | Err(gossipsub::PublishError::NoPeersSubscribedToTopic)
+            | Err(gossipsub::PublishError::Duplicate) => {}
+            Err(e) => tracing::debug!(target: "batara::p2p", %e, "publish failed"),
+        }
+    }
+
+    fn head(&self) -> u64 {
+        self.sink.chain().head().header.height
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: &str) {
+        tracing::warn!(target: "batara::p2p", %peer, reason, "banning peer");
+        self.banned.insert(peer, Instant::now() + self.ban);
+        self.stats
+            .banned
+            .store(self.banned.len(), Ordering::Relaxed);
+        self.heads.remove(&peer);
+        if self.sync.in_flight.is_some_and(|(p, _)| p == peer) {
+            self.sync.in_flight = None;
+        }
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn is_banned(&mut self, peer: &PeerId) -> bool {
+        match self.banned.get(peer) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                self.banned.remove(peer);
+                self.stats
+                    .banned
+                    .store(self.banned.len(), Ordering::Relaxed);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>, done: &mpsc::UnboundedSender<Imported>) {
+        match ev {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let mut full = address.clone();
+                full.push(libp2p::multiaddr::Protocol::P2p(self.peer_id));
+                tracing::info!(target: "batara::p2p", addr = %full, "listening");
+                self.listen.lock().push(full);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if self.is_banned(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                if !self.connected.contains(&peer_id) && self.connected.len() >= self.max_peers {
+                    tracing::debug!(target: "batara::p2p", %peer_id, "peer limit reached");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                self.connected.insert(peer_id);
+                self.stats
+                    .peers
+                    .store(self.connected.len(), Ordering::Relaxed);
+                self.swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer_id, SyncRequest::Status);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.connected.remove(&peer_id);
+                self.heads.remove(&peer_id);
+                self.stats
+                    .peers
+                    .store(self.connected.len(), Ordering::Relaxed);
+                if self.sync.in_flight.is_some_and(|(p, _)| p == peer_id) {
+                    self.sync.in_flight = None;
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                if info.protocol_version != self.protocol_version {
+                    self.ban(peer_id, "another chain (identify protocol version differs)");
+                    return;
+                }
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => self.on_gossip(propagation_source, message_id, message, done),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let resp = self.answer(request);
+                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
+                }
+                request_response::Message::Response { response, .. } => {
+                    self.on_response(peer, response, done)
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { peer, error, .. },
+            )) => {
+                tracing::debug!(target: "batara::p2p", %peer, %error, "sync request failed");
+                if self.sync.in_flight.is_some_and(|(p, _)| p == peer) {
+                    self.sync.in_flight = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn answer(&self, req: SyncRequest) -> SyncResponse {
+        let chain = self.sink.chain();
+        match req {
+            SyncRequest::Status => {
+                let head = chain.head();
+                SyncResponse::Status {
+                    height: head.header.height,
+                    hash: head.hash,
+                }
+            }
+            SyncRequest::Blocks { from, max } => {
+                let mut out = Vec::new();
+                let mut size = 0;
+                let head = chain.head().header.height;
+                let last = from
+                    .saturating_add(u64::from(max.min(SYNC_BATCH)))
+                    .min(head + 1);
+                for h in from.max(1)..last {
+                    let (Ok(Some(b)), Ok(Some(c))) = (chain.block(h), chain.commit_at(h)) else {
+                        break;
+                    };
+                    let bytes = borsh::to_vec(&(b, c)).expect("borsh into Vec");
+                    size += bytes.len();
+                    out.push(Bytes(bytes));
+                    if size >= SYNC_BYTES {
+                        break;
+                    }
+                }
+                SyncResponse::Blocks(out)
+            }
+        }
+    }
+
+    fn on_gossip(
+        &mut self,
+        source: PeerId,
+        id: gossipsub::MessageId,
+        msg: gossipsub::Message,
+        done: &mpsc::UnboundedSender<Imported>,
+    ) {
+        let verdict = if msg.topic == self.topics.txs.hash() {
+            // The mempool decides; a stale or duplicate tx is not the relayer's fault.
+            self.host.gossiped_txs(vec![msg.data]);
+            MessageAcceptance::Accept
+        } else if msg.topic == self.topics.blocks.hash() {
+            match decode_block(&msg.data) {
+                Ok((block, commit)) => {
+                    let h = block.header.height;
+                    let head = self.head();
+                    let known = self.heads.entry(source).or_default();
+                    *known = (*known).max(h);
+                    if h == head + 1 && self.sync.in_flight.is_none() {
+                        self.spawn_import(source, vec![(block, commit)], done);
+                    }
+                    MessageAcceptance::Accept
+                }
+                Err(reason) => {
+                    self.ban(source, &reason);
+                    MessageAcceptance::Reject
+                }
+            }
+        } else {
+            MessageAcceptance::Ignore
+        };
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&id, &source, verdict);
+    }
+
+    fn on_response(
+        &mut self,
+        peer: PeerId,
+        resp: SyncResponse,
+        done: &mpsc::UnboundedSender<Imported>,
+    ) {
+        match resp {
+            SyncResponse::Status { height, .. } => {
+                self.heads.insert(peer, height);
+                self.maybe_request();
+            }
+            SyncResponse::Blocks(list) => {
+                if self.sync.in_flight.map(|(p, _)| p) != Some(peer) {
+                    return;
+                }
+                if list.is_empty() {
+                    // It has nothing past our head after all.
+                    self.heads.insert(peer, self.head());
+                    self.sync.in_flight = None;
+                    return;
+                }
+                let mut blocks = Vec::with_capacity(list.len());
+                for b in list {
+                    match decode_block(&b.0) {
+                        Ok(x) => blocks.push(x),
+                        Err(reason) => {
+                            self.ban(peer, &reason);
+                            return;
+                        }
+                    }
+                }
+                self.spawn_import(peer, blocks, done);
+            }
+        }
+    }
+
+    /// Imports blocks in order on the blocking pool; the result comes back through `done`.
+    fn spawn_import(
+        &mut self,
+        peer: PeerId,
+        blocks: Vec<(Block, Commit)>,
+        done: &mpsc::UnboundedSender<Imported>,
+    ) {
+        self.sync.in_flight = Some((peer, Instant::now()));
+        let sink = self.sink.clone();
+        let done = done.clone();
+        let held = self.holders.hold();
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            // Locals drop in reverse order: `sink` before `_held`.
+            let _held = held;
+            let sink = sink;
+            let mut last = sink.chain().head().header.height;
+            for (block, commit) in blocks {
+                let h = block.header.height;
+                if h <= last {
+                    continue;
+                }
+                if stats.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                match sink.import(&block, commit) {
+                    Ok(_) => last = h,
+                    Err(e) => {
+                        // Someone else (consensus, another import) may have committed it meanwhile.
+                        if sink.chain().head().header.height >= h {
+                            last = sink.chain().head().header.height;
+                            continue;
+                        }
+                        let _ = done.send(Imported::Invalid {
+                            peer,
+                            reason: e.to_string(),
+                        });
+                        return;
+                    }
+                }
+            }
+            let _ = done.send(Imported::Ok(last));
+        });
+    }
+
+    fn on_imported(&mut self, d: Imported) {
+        self.sync.in_flight = None;
+        match d {
+            Imported::Ok(h) => tracing::trace!(target: "batara::sync", height = h, "imported"),
+            Imported::Invalid { peer, reason } => {
+                self.ban(peer, &format!("invalid block: {reason}"))
+            }
+        }
+        self.maybe_request();
+    }
+
+    /// Asks the best peer for the next blocks if we are behind and nothing is in flight.
+    fn maybe_request(&mut self) {
+        if self.sync.in_flight.is_some() {
+            return;
+        }
+        let head = self.head();
+        let best = self
+            .heads
+            .iter()
+            .filter(|(p, _)| self.connected.contains(*p))
+            .max_by_key(|(_, h)| **h)
+            .map(|(p, h)| (*p, *h));
+        match best {
+            Some((peer, target)) if target > head => {
+                if !self.stats.syncing.swap(true, Ordering::Relaxed) {
+                    self.sync.began = Some((Instant::now(), head));
+                    tracing::info!(target: "batara::sync", height = head, target, "catching up");
+                }
+                self.stats.target.store(target, Ordering::Relaxed);
+                self.sync.in_flight = Some((peer, Instant::now()));
+                self.swarm.behaviour_mut().sync.send_request(
+                    &peer,
+                    SyncRequest::Blocks {
+                        from: head + 1,
+                        max: SYNC_BATCH,
+                    },
+                );
+            }
+            _ => {
+                if self.stats.syncing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(target: "batara::sync", height = head, "caught up");
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        // A request stuck longer than the protocol timeout frees the slot.
+        if self
+            .sync
+            .in_flight
+            .is_some_and(|(_, t)| t.elapsed() > Duration::from_secs(40))
+        {
+            self.sync.in_flight = None;
+        }
+        if self.stats.syncing.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if self
+                .sync
+                .last_log
+                .is_none_or(|t| now - t >= Duration::from_secs(1))
+            {
+                self.sync.last_log = Some(now);
+                let head = self.head();
+                let (t0, h0) = self.sync.began.unwrap_or((now, head));
+                let rate = head.saturating_sub(h0) as f64 / (now - t0).as_secs_f64().max(1e-3);
+                tracing::info!(
+                    target: "batara::sync",
+                    height = head,
+                    target = self.stats.target.load(Ordering::Relaxed),
+                    rate = format!("{rate:.0} blocks/s"),
+                    "syncing"
+                );
+            }
+        }
+        // Ask everyone for their head every few seconds: a quiet network still converges.
+        self.sync.ticks += 1;
+        if self.sync.ticks.is_multiple_of(3) {
+            let peers: Vec<PeerId> = self.connected.iter().copied().collect();
+            for p in peers {
+                self.swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&p, SyncRequest::Status);
+            }
+        }
+        if self.connected.is_empty() {
+            for (_, addr) in self.bootnodes.clone() {
+                let _ = self.swarm.dial(addr);
+            }
+        }
+        self.maybe_request();
+    }
+}
