@@ -27,7 +27,8 @@ pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
 use crate::chain::{Chain, CommittedBlock};
 use crate::config::{DevMode, NodeConfig};
 use crate::consensus::{
-    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, FollowerEngine, SystemClock,
+    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, FollowerEngine,
+    MessageVerdict, SystemClock,
 };
 use crate::crypto::{self, BatchItem, Keypair};
 use crate::error::{Error, Result};
@@ -227,6 +228,13 @@ impl NetworkHost for WeakNodeHandle {
                     tracing::trace!(target: "batara::p2p", %e, "gossiped tx not admitted");
                 }
             }
+        }
+    }
+
+    fn consensus_message(&self, data: &[u8]) -> MessageVerdict {
+        match self.upgrade() {
+            Some(n) => n.inner.engine.network_message(data),
+            None => MessageVerdict::Ignore,
         }
     }
 }

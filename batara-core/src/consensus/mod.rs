@@ -88,6 +88,22 @@ pub trait ConsensusEngine: Send + Sync {
     fn dev_controls(&self) -> Option<&dyn DevControls> {
         None
     }
+    /// A consensus message gossiped by a peer (proposal, vote, evidence). The verdict decides
+    /// whether gossip relays it, and a rejected one gets its sender banned.
+    fn network_message(&self, _data: &[u8]) -> MessageVerdict {
+        MessageVerdict::Ignore
+    }
+}
+
+/// What an engine says about a consensus message from the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageVerdict {
+    /// Valid: relay it.
+    Accept,
+    /// Not useful now (old height, duplicate): drop it, no blame.
+    Ignore,
+    /// Malformed or badly signed: drop it and ban the sender.
+    Reject(String),
 }
 
 /// The engine of a node that does not validate: its blocks arrive through the network (block

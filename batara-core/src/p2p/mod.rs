@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::chain::CommittedBlock;
-use crate::consensus::BlockSink;
+use crate::consensus::{BlockSink, MessageVerdict};
 use crate::types::{Block, Commit, Hash};
 
 mod bytes;
@@ -141,6 +141,8 @@ pub trait NetworkHost: Send + Sync + 'static {
     /// Transactions gossiped by peers (canonical bytes); the host puts them in its mempool
     /// without gossiping them again.
     fn gossiped_txs(&self, txs: Vec<Vec<u8>>);
+    /// A consensus message gossiped by a peer.
+    fn consensus_message(&self, data: &[u8]) -> MessageVerdict;
 }
 
 /// Counters the node reports (`node_info`).
@@ -155,6 +157,7 @@ struct Stats {
 
 enum Command {
     PublishTx(Vec<u8>),
+    PublishConsensus(Vec<u8>),
     Stop,
 }
 
@@ -220,6 +223,11 @@ impl P2pHandle {
     /// Gossips a transaction this node accepted.
     pub fn publish_tx(&self, raw: Vec<u8>) {
         let _ = self.commands.send(Command::PublishTx(raw));
+    }
+
+    /// Gossips a consensus message of this node's engine.
+    pub fn publish_consensus(&self, data: Vec<u8>) {
+        let _ = self.commands.send(Command::PublishConsensus(data));
     }
 
     /// Stops the event loop (closing every connection) and waits, up to 10 s, until it and any
@@ -292,6 +300,7 @@ pub fn start(
     let topics = Topics {
         txs: IdentTopic::new(format!("/batara/{short}/txs/1")),
         blocks: IdentTopic::new(format!("/batara/{short}/blocks/1")),
+        consensus: IdentTopic::new(format!("/batara/{short}/consensus/1")),
     };
     let sync_protocol = StreamProtocol::try_from_owned(format!("/batara/{short}/sync/1"))
         .map_err(|e| P2pError::Start(e.to_string()))?;
@@ -345,7 +354,7 @@ pub fn start(
         .map_err(|e| P2pError::Start(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    for t in [&topics.txs, &topics.blocks] {
+    for t in [&topics.txs, &topics.blocks, &topics.consensus] {
         swarm
             .behaviour_mut()
             .gossipsub
@@ -398,6 +407,7 @@ pub fn start(
 struct Topics {
     txs: IdentTopic,
     blocks: IdentTopic,
+    consensus: IdentTopic,
 }
 
 #[derive(Default)]
@@ -457,6 +467,9 @@ impl Service {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev, &done_tx),
                 cmd = commands.recv() => match cmd {
                     Some(Command::PublishTx(raw)) => self.publish(self.topics.txs.clone(), raw),
+                    Some(Command::PublishConsensus(m)) => {
+                        self.publish(self.topics.consensus.clone(), m)
+                    }
                     Some(Command::Stop) | None => break,
                 },
                 b = blocks.recv() => match b {
@@ -658,6 +671,15 @@ impl Service {
                 }
                 Err(reason) => {
                     self.ban(source, &reason);
+                    MessageAcceptance::Reject
+                }
+            }
+        } else if msg.topic == self.topics.consensus.hash() {
+            match self.host.consensus_message(&msg.data) {
+                MessageVerdict::Accept => MessageAcceptance::Accept,
+                MessageVerdict::Ignore => MessageAcceptance::Ignore,
+                MessageVerdict::Reject(reason) => {
+                    self.ban(source, &format!("bad consensus message: {reason}"));
                     MessageAcceptance::Reject
                 }
             }
