@@ -4,10 +4,11 @@
 //! chain can warp it), and [`BlockSink`], the one path by which any engine commits a block: write it,
 //! re-check the mempool, wake waiters and announce it. The rest of the node never knows which engine
 //! runs. [`DevEngine`] is the one-validator engine; the multi-validator BFT engine sits behind the
-//! same trait.
+//! same trait; its pure logic (the Tendermint state machine and proposer selection) is [`bft`].
 //!
 //! Must never: commit a block by any other path than [`BlockSink::commit`].
 
+pub mod bft;
 mod dev;
 
 use std::sync::Arc;

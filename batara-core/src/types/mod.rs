@@ -1,4 +1,5 @@
-//! The data the chain is made of: addresses, hashes, keys, transactions, blocks, commits, receipts.
+//! The data the chain is made of: addresses, hashes, keys, transactions, blocks, commits, receipts,
+//! and consensus messages (votes, proposals, duplicate-vote evidence).
 //!
 //! Owns: the canonical byte encoding (borsh) of everything that is hashed or signed, and the JSON
 //! shape (serde) of the same values for RPC and config. In JSON, amounts and other u128/u64 values are
@@ -11,6 +12,7 @@
 mod block;
 mod primitives;
 mod tx;
+mod vote;
 
 pub use block::{Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo};
 pub use primitives::{
@@ -18,6 +20,9 @@ pub use primitives::{
     ADDRESS_HRP,
 };
 pub use tx::{SignedTransaction, TxBody, TxKind, TX_DOMAIN};
+pub use vote::{
+    DuplicateVoteEvidence, EvidenceError, Proposal, Vote, VoteKind, PROPOSAL_DOMAIN, VOTE_DOMAIN,
+};
 
 /// Amounts in the smallest unit.
 pub type Amount = u128;

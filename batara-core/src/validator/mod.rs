@@ -6,6 +6,8 @@
 //! Must never: log or return a secret seed except to write the key file, or write a key file that
 //! other users can read.
 
+pub mod guard;
+
 use std::io::Write;
 use std::path::Path;
 
