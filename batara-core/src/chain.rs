@@ -788,12 +788,18 @@ impl Chain {
         if h.validator_set_hash != ValidatorInfo::set_hash(&sets.current) {
             return Err(invalid("validator set hash".into()));
         }
-        if block.last_commit != head.commit
-            || h.last_commit_hash != head.commit.as_ref().map_or(Hash::ZERO, |c| c.hash())
-        {
-            return Err(invalid(
-                "last commit does not match the parent's commit".into(),
-            ));
+        // The previous block's commit as the proposer saw it: any set of precommits with more
+        // than 2/3 of the parent's validator power (nodes may hold different, equally valid ones).
+        match (&block.last_commit, head.header.height) {
+            (None, 0) => {}
+            (Some(c), parent) if parent > 0 => {
+                self.verify_commit(c, parent, &head.hash)
+                    .map_err(|e| invalid(format!("last commit: {e}")))?;
+            }
+            _ => return Err(invalid("last commit missing or unexpected".into())),
+        }
+        if h.last_commit_hash != block.last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()) {
+            return Err(invalid("last commit hash".into()));
         }
         let params = &self.genesis.params;
         if block.txs.len() > params.max_block_txs as usize {

@@ -147,6 +147,8 @@ pub struct ConsensusConfig {
     pub mode: DevMode,
     /// Block interval for `interval` mode, in milliseconds.
     pub block_time_ms: u64,
+    /// BFT engine timeouts (`commit_ms` is the block interval of a healthy network).
+    pub bft: crate::consensus::bft::BftTimeouts,
 }
 
 impl Default for ConsensusConfig {
@@ -154,6 +156,7 @@ impl Default for ConsensusConfig {
         Self {
             mode: DevMode::Auto,
             block_time_ms: 1_000,
+            bft: Default::default(),
         }
     }
 }

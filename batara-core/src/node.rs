@@ -27,7 +27,7 @@ pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
 use crate::chain::{Chain, CommittedBlock};
 use crate::config::{DevMode, NodeConfig};
 use crate::consensus::{
-    BlockSink, ConsensusEngine, ConsensusError, DevControls, DevEngine, FollowerEngine,
+    BlockSink, Clock, ConsensusEngine, ConsensusError, DevControls, DevEngine, FollowerEngine,
     MessageVerdict, SystemClock,
 };
 use crate::crypto::{self, BatchItem, Keypair};
@@ -45,7 +45,7 @@ use crate::storage::{RocksStore, Storage};
 use crate::types::{
     dec_u64, Address, Amount, Hash, Header, Receipt, SignedTransaction, TxBody, TxKind,
 };
-use crate::validator::LocalSigner;
+use crate::validator::{LocalSigner, Signer};
 
 /// Everything [`Node::start`] needs.
 pub struct NodeOptions {
@@ -298,7 +298,13 @@ impl Node {
             mempool.clone(),
             blocks.clone(),
         ));
-        let engine = Self::engine(&chain, &sink, validator_key, &config)?;
+        let (outbox, mut consensus_out) = if config.p2p.enabled {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let engine = Self::engine(&chain, &sink, validator_key, &config, outbox)?;
         let head = chain.head();
         tracing::info!(target: "batara::node", chain_id = %chain.genesis().chain_id, height = head.header.height, hash = %head.hash, "node started");
         let runtime = if config.rpc.enabled || config.p2p.enabled {
@@ -332,6 +338,7 @@ impl Node {
                     key,
                     sink.clone(),
                     blocks.subscribe(),
+                    consensus_out.take(),
                     Arc::new(WeakNodeHandle(weak.clone())),
                 ) {
                     Ok(h) => Some(h),
@@ -382,16 +389,43 @@ impl Node {
         Ok(NodeHandle { inner })
     }
 
+    /// Picks the engine: the dev engine when this node holds the key of the chain's only
+    /// validator; otherwise, on a network, the BFT engine (voting if it has a validator key) — or
+    /// the follower engine when the only validator is a dev engine elsewhere.
     fn engine(
         chain: &Arc<Chain>,
         sink: &Arc<BlockSink>,
         key: Option<Keypair>,
         config: &NodeConfig,
+        outbox: Option<crate::consensus::bft::Outbox>,
     ) -> Result<Box<dyn ConsensusEngine>> {
         let validators = chain.validators()?;
-        let key = match key {
-            Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => k,
-            _ if config.p2p.enabled => return Ok(Box::new(FollowerEngine)),
+        let sole = |k: &Keypair| validators.len() == 1 && validators[0].pubkey == k.public_key();
+        let key = match (key, outbox) {
+            (Some(k), _) if sole(&k) => k,
+            (None, Some(_)) if validators.len() == 1 => return Ok(Box::new(FollowerEngine)),
+            (key, Some(outbox)) => {
+                let guard_path = match &config.data_dir {
+                    Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
+                    _ => std::env::temp_dir().join(format!(
+                        "batara-sign-state-{}-{}.json",
+                        std::process::id(),
+                        crypto::sha256(&SystemClock.now_ms().to_le_bytes())
+                    )),
+                };
+                let engine = crate::consensus::bft::BftEngine::start(
+                    sink.clone(),
+                    crate::consensus::bft::BftSetup {
+                        signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
+                        guard_path,
+                        timeouts: config.consensus.bft.clone(),
+                        clock: Box::new(SystemClock),
+                        outbox,
+                    },
+                )
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
+                return Ok(Box::new(engine));
+            }
             _ => {
                 return Err(Error::InvalidInput(format!(
                     "no consensus engine for this node: the dev engine needs the key of the chain's only \

@@ -157,7 +157,6 @@ struct Stats {
 
 enum Command {
     PublishTx(Vec<u8>),
-    PublishConsensus(Vec<u8>),
     Stop,
 }
 
@@ -225,11 +224,6 @@ impl P2pHandle {
         let _ = self.commands.send(Command::PublishTx(raw));
     }
 
-    /// Gossips a consensus message of this node's engine.
-    pub fn publish_consensus(&self, data: Vec<u8>) {
-        let _ = self.commands.send(Command::PublishConsensus(data));
-    }
-
     /// Stops the event loop (closing every connection) and waits, up to 10 s, until it and any
     /// block import it started have finished — then the node's database can be closed. Called
     /// from inside the runtime (where it must not block) it only asks.
@@ -285,6 +279,7 @@ pub fn start(
     key: identity::Keypair,
     sink: Arc<BlockSink>,
     blocks: broadcast::Receiver<CommittedBlock>,
+    consensus_out: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
     host: Arc<dyn NetworkHost>,
 ) -> Result<P2pHandle, P2pError> {
     let bootnodes = cfg
@@ -393,7 +388,7 @@ pub fn start(
         listen: listen.clone(),
         bootnodes,
     };
-    rt.spawn(service.run(rx, blocks));
+    rt.spawn(service.run(rx, blocks, consensus_out));
     tracing::info!(target: "batara::p2p", %peer_id, listen = %cfg.listen, "p2p started");
     Ok(P2pHandle {
         commands,
@@ -459,7 +454,11 @@ impl Service {
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut blocks: broadcast::Receiver<CommittedBlock>,
+        consensus_out: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
     ) {
+        // A node without a consensus outbox never gets a message from this one.
+        let (_keep, idle) = mpsc::unbounded_channel();
+        let mut consensus_out = consensus_out.unwrap_or(idle);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Imported>();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -467,9 +466,6 @@ impl Service {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev, &done_tx),
                 cmd = commands.recv() => match cmd {
                     Some(Command::PublishTx(raw)) => self.publish(self.topics.txs.clone(), raw),
-                    Some(Command::PublishConsensus(m)) => {
-                        self.publish(self.topics.consensus.clone(), m)
-                    }
                     Some(Command::Stop) | None => break,
                 },
                 b = blocks.recv() => match b {
@@ -481,6 +477,9 @@ impl Service {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 done = done_rx.recv() => if let Some(d) = done { self.on_imported(d) },
+                m = consensus_out.recv() => if let Some(m) = m {
+                    self.publish(self.topics.consensus.clone(), m)
+                },
                 _ = tick.tick() => self.on_tick(),
             }
         }

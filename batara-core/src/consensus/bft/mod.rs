@@ -56,9 +56,11 @@
 //! * The proposer of a round also schedules the propose timeout (as CometBFT does); the paper
 //!   schedules it only at the other nodes. It only matters when the host fails to build a block.
 
+mod engine;
 mod proposer;
 mod state;
 
+pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox};
 pub use proposer::{
     BftValidatorSet, ProposerSchedule, ValidatorSetError, MAX_TOTAL_VOTING_POWER,
     PRIORITY_WINDOW_SIZE_FACTOR,

@@ -317,7 +317,8 @@ impl HeightState {
             None => true,
             Some(rs) => {
                 rs.contains(&round)
-                    || rs.range(self.round.saturating_add(1)..).count() < FUTURE_ROUNDS_PER_VALIDATOR
+                    || rs.range(self.round.saturating_add(1)..).count()
+                        < FUTURE_ROUNDS_PER_VALIDATOR
             }
         }
     }
@@ -711,9 +712,7 @@ impl BftState {
                     Some(ok.then_some(p.block_hash))
                 }
                 Some(vr) if two_thirds(h.prevote_power(vr, &Some(p.block_hash)), total) => {
-                    let ok = *valid
-                        && h.locked
-                            .is_none_or(|(l, lr)| lr <= vr || l == p.block_hash);
+                    let ok = *valid && h.locked.is_none_or(|(l, lr)| lr <= vr || l == p.block_hash);
                     Some(ok.then_some(p.block_hash))
                 }
                 Some(_) => None,

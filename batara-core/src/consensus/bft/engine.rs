@@ -1,0 +1,592 @@
+//! [`BftEngine`]: the host of [`BftState`] inside a node — a [`ConsensusEngine`] for networks of
+//! many validators (and for nodes that follow them without voting).
+//!
+//! Owns: one thread that feeds the state machine (network messages, timers, blocks committed by
+//! sync) and carries out its outputs: builds blocks from the mempool, executes proposed blocks
+//! (the state machine's `valid(v)`), signs through the double-sign guard, gossips proposals (with
+//! their block), votes and evidence, and commits decided blocks through [`BlockSink`].
+//!
+//! Choices:
+//! * The proposer schedule of a height is replayed from the validator sets stored for every height
+//!   since genesis (`BftValidatorSet::new` at height 1, `next` after), so a node that synced or
+//!   restarted has exactly the schedule of the others. O(height) once at start.
+//! * A decided block is committed at once; the next height starts after `commit_ms`, during which
+//!   transactions collect (CometBFT's `timeout_commit`: the block interval when the network is
+//!   healthy).
+//! * Messages are checked before gossip relays them ([`BftEngine::check`]): a malformed message, a
+//!   vote or proposal not signed by the key of a validator of that height, or a proposal whose block
+//!   does not hash to the proposal's hash is rejected (the sender is banned); messages for heights
+//!   whose validator set is not known yet are ignored (gossip brings them again).
+//! * Gossip delivers a message once, so a node that was down when it was sent never gets it; and a
+//!   network short of 2/3 waits without sending more. So the engine re-sends its own latest
+//!   proposal and votes of the current height every [`REBROADCAST`] until the height is decided:
+//!   a validator coming back hears everyone's current round within a second and joins it.
+//! * Evidence of double signing is gossiped; putting it in blocks and slashing is done by the
+//!   staking module when blocks carry evidence (not yet: it is logged and gossiped).
+//!
+//! Must never: sign without the guard, commit other than through [`BlockSink`], or block the
+//! network thread (checks are signature verifications; execution happens on this engine's thread).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use parking_lot::Mutex;
+
+use super::{BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind};
+use crate::chain::Executed;
+use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
+use crate::staking::StakingReader;
+use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
+use crate::validator::guard::SignGuard;
+use crate::validator::Signer;
+
+/// How often a node re-sends its latest messages of an undecided height.
+pub const REBROADCAST: Duration = Duration::from_secs(1);
+
+/// A consensus message on the wire (borsh).
+#[derive(Clone, Debug, BorshSerialize, BorshDeserialize)]
+pub enum ConsensusMsg {
+    /// A proposal and its block.
+    Proposal {
+        /// The signed proposal.
+        proposal: Proposal,
+        /// The block it proposes.
+        block: Block,
+    },
+    /// A prevote or precommit.
+    Vote(Vote),
+    /// Two conflicting votes of one validator.
+    Evidence(DuplicateVoteEvidence),
+}
+
+enum Event {
+    Net(ConsensusMsg),
+    Stop,
+}
+
+/// Where the engine sends its messages (the p2p service gossips them).
+pub type Outbox = tokio::sync::mpsc::UnboundedSender<Vec<u8>>;
+
+/// What [`BftEngine::start`] needs besides the sink.
+pub struct BftSetup {
+    /// This node's validator signer, if it validates.
+    pub signer: Option<Arc<dyn Signer>>,
+    /// The double-sign guard file (needed with a signer).
+    pub guard_path: PathBuf,
+    /// Timeouts.
+    pub timeouts: BftTimeouts,
+    /// Block time source.
+    pub clock: Box<dyn Clock>,
+    /// Gossip of consensus messages.
+    pub outbox: Outbox,
+}
+
+/// The BFT consensus engine.
+pub struct BftEngine {
+    events: mpsc::Sender<Event>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    sink: Arc<BlockSink>,
+    validator: bool,
+}
+
+impl BftEngine {
+    /// Starts the engine thread. Fails if the guard file cannot be opened.
+    pub fn start(
+        sink: Arc<BlockSink>,
+        setup: BftSetup,
+    ) -> Result<Self, crate::validator::guard::GuardError> {
+        let chain_id = sink.chain().genesis().chain_id.clone();
+        let guard = match &setup.signer {
+            Some(s) => Some(SignGuard::open(
+                &setup.guard_path,
+                chain_id.clone(),
+                s.clone(),
+            )?),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel();
+        let validator = setup.signer.is_some();
+        let host = Host {
+            state: BftState::new(BftParams {
+                chain_id,
+                address: setup.signer.as_ref().map(|s| s.address()),
+                timeouts: setup.timeouts.clone(),
+            }),
+            sink: sink.clone(),
+            guard,
+            timeouts: setup.timeouts,
+            clock: setup.clock,
+            outbox: setup.outbox,
+            timers: BinaryHeap::new(),
+            executed: HashMap::new(),
+            blocks: HashMap::new(),
+            next_height: Vec::new(),
+            sets: None,
+            start_at: None,
+            own: Vec::new(),
+            sent_at: Instant::now(),
+            height: 0,
+        };
+        let thread = std::thread::Builder::new()
+            .name("batara-bft".into())
+            .spawn(move || host.run(rx))
+            .expect("spawn the BFT engine thread");
+        Ok(Self {
+            events: tx,
+            thread: Mutex::new(Some(thread)),
+            sink,
+            validator,
+        })
+    }
+
+    /// The validator set of block `height`, if this node knows it yet.
+    fn set_of(&self, height: u64) -> Option<Vec<ValidatorInfo>> {
+        let chain = self.sink.chain();
+        let head = chain.head().header.height;
+        if height == 0 || height > head + 1 {
+            return None;
+        }
+        StakingReader(chain.state()).set_for(height).ok().flatten()
+    }
+
+    /// Checks a message from the network before it is relayed (see the module docs).
+    pub fn check(&self, msg: &ConsensusMsg) -> MessageVerdict {
+        let chain_id = &self.sink.chain().genesis().chain_id;
+        let head = self.sink.chain().head().header.height;
+        let key_of = |height: u64, who| {
+            self.set_of(height)
+                .and_then(|set| set.into_iter().find(|v| v.address == who).map(|v| v.pubkey))
+        };
+        match msg {
+            ConsensusMsg::Vote(v) => {
+                if v.height <= head {
+                    return MessageVerdict::Ignore;
+                }
+                let Some(set) = self.set_of(v.height) else {
+                    return MessageVerdict::Ignore;
+                };
+                match set.iter().find(|x| x.address == v.validator) {
+                    None => {
+                        MessageVerdict::Reject(format!("vote by non-validator {}", v.validator))
+                    }
+                    Some(x) if v.verify(chain_id, &x.pubkey).is_err() => {
+                        MessageVerdict::Reject(format!("bad vote signature from {}", v.validator))
+                    }
+                    Some(_) => MessageVerdict::Accept,
+                }
+            }
+            ConsensusMsg::Proposal { proposal, block } => {
+                if proposal.height <= head {
+                    return MessageVerdict::Ignore;
+                }
+                if block.hash() != proposal.block_hash || block.header.height != proposal.height {
+                    return MessageVerdict::Reject("proposal does not match its block".into());
+                }
+                match key_of(proposal.height, proposal.proposer) {
+                    None if self.set_of(proposal.height).is_none() => MessageVerdict::Ignore,
+                    None => MessageVerdict::Reject(format!(
+                        "proposal by non-validator {}",
+                        proposal.proposer
+                    )),
+                    Some(k) if proposal.verify(chain_id, &k).is_err() => {
+                        MessageVerdict::Reject("bad proposal signature".into())
+                    }
+                    Some(_) => MessageVerdict::Accept,
+                }
+            }
+            ConsensusMsg::Evidence(e) => match self.set_of(e.vote_a.height) {
+                None => MessageVerdict::Ignore,
+                Some(set) => match e.verify(chain_id, &set) {
+                    Ok(()) => MessageVerdict::Accept,
+                    Err(err) => MessageVerdict::Reject(format!("bad evidence: {err}")),
+                },
+            },
+        }
+    }
+}
+
+impl ConsensusEngine for BftEngine {
+    fn name(&self) -> &'static str {
+        "bft"
+    }
+
+    fn notify_txs(&self) {}
+
+    fn is_validator(&self) -> bool {
+        self.validator
+    }
+
+    fn stop(&self) {
+        let _ = self.events.send(Event::Stop);
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+
+    fn network_message(&self, data: &[u8]) -> MessageVerdict {
+        let msg: ConsensusMsg = match borsh::from_slice(data) {
+            Ok(m) => m,
+            Err(e) => return MessageVerdict::Reject(format!("undecodable consensus message: {e}")),
+        };
+        let verdict = self.check(&msg);
+        if verdict == MessageVerdict::Accept {
+            let _ = self.events.send(Event::Net(msg));
+        }
+        verdict
+    }
+}
+
+/// The engine thread's state.
+struct Host {
+    state: BftState,
+    sink: Arc<BlockSink>,
+    guard: Option<SignGuard>,
+    timeouts: BftTimeouts,
+    clock: Box<dyn Clock>,
+    outbox: Outbox,
+    timers: BinaryHeap<Reverse<(Instant, u8, u64, u32)>>,
+    /// Executed blocks of the current height by hash (valid proposals and our own builds).
+    executed: HashMap<Hash, Executed>,
+    /// Blocks seen at the current height by hash (to gossip our own proposal's block).
+    blocks: HashMap<Hash, Block>,
+    /// Proposals for the next height, replayed when it starts (their blocks need the head).
+    next_height: Vec<(Proposal, Block)>,
+    /// The validator set (with its proposer schedule) of `height`.
+    sets: Option<BftValidatorSet>,
+    /// When to start `height` (after a decision's commit wait).
+    start_at: Option<Instant>,
+    /// This node's latest messages of the current height (re-sent until it is decided).
+    own: Vec<ConsensusMsg>,
+    /// When they were last sent.
+    sent_at: Instant,
+    /// The height being decided.
+    height: u64,
+}
+
+fn kind_code(k: TimeoutKind) -> u8 {
+    match k {
+        TimeoutKind::Propose => 0,
+        TimeoutKind::Prevote => 1,
+        TimeoutKind::Precommit => 2,
+    }
+}
+
+fn kind_of(c: u8) -> TimeoutKind {
+    match c {
+        0 => TimeoutKind::Propose,
+        1 => TimeoutKind::Prevote,
+        _ => TimeoutKind::Precommit,
+    }
+}
+
+impl Host {
+    fn run(mut self, rx: mpsc::Receiver<Event>) {
+        self.start_at = Some(Instant::now());
+        loop {
+            self.on_time();
+            let wait = self
+                .next_deadline()
+                .map_or(Duration::from_millis(200), |d| {
+                    d.saturating_duration_since(Instant::now())
+                        .min(Duration::from_millis(200))
+                });
+            match rx.recv_timeout(wait) {
+                Ok(Event::Net(m)) => self.on_message(m),
+                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+        tracing::info!(target: "batara::bft", "engine stopped");
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let t = self.timers.peek().map(|Reverse((t, ..))| *t);
+        match (t, self.start_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires due timers, starts a due height, and notices blocks committed by sync.
+    fn on_time(&mut self) {
+        let head = self.sink.chain().head().header.height;
+        if self.height != 0 && head >= self.height && self.start_at.is_none() {
+            // Block sync committed the height we were deciding: move on.
+            self.start_at = Some(Instant::now());
+        }
+        if self.start_at.is_some_and(|t| t <= Instant::now()) {
+            self.start_at = None;
+            self.start_height(head + 1);
+        }
+        if self.start_at.is_none() && self.sent_at.elapsed() >= REBROADCAST {
+            self.sent_at = Instant::now();
+            for m in &self.own {
+                self.send(m);
+            }
+        }
+        while let Some(Reverse((t, k, h, r))) = self.timers.peek().copied() {
+            if t > Instant::now() {
+                break;
+            }
+            self.timers.pop();
+            self.feed(Input::Timeout {
+                kind: kind_of(k),
+                height: h,
+                round: r,
+            });
+        }
+    }
+
+    fn set_for(&self, height: u64) -> Option<Vec<ValidatorInfo>> {
+        StakingReader(self.sink.chain().state())
+            .set_for(height)
+            .ok()
+            .flatten()
+    }
+
+    /// The validator set of `height` with its schedule, replayed from the previous one (or from
+    /// genesis on the first call).
+    fn schedule_for(&mut self, height: u64) -> Option<BftValidatorSet> {
+        let start = match &self.sets {
+            Some(s) if self.height + 1 == height => s.clone(),
+            _ => {
+                let mut s = BftValidatorSet::new(self.set_for(1)?).ok()?;
+                for h in 2..height {
+                    s = s.next(self.set_for(h)?).ok()?;
+                }
+                if height == 1 {
+                    return Some(s);
+                }
+                s
+            }
+        };
+        start.next(self.set_for(height)?).ok()
+    }
+
+    fn start_height(&mut self, height: u64) {
+        let Some(set) = self.schedule_for(height) else {
+            tracing::error!(target: "batara::bft", height, "no validator set for the height");
+            self.start_at = Some(Instant::now() + Duration::from_secs(1));
+            return;
+        };
+        self.sets = Some(set.clone());
+        self.height = height;
+        self.timers.clear();
+        self.executed.clear();
+        self.blocks.clear();
+        self.own.clear();
+        tracing::debug!(target: "batara::bft", height, "starting height");
+        self.feed(Input::StartHeight {
+            height,
+            validators: set,
+        });
+        for (p, b) in std::mem::take(&mut self.next_height) {
+            if p.height == height {
+                self.on_proposal(p, b);
+            }
+        }
+    }
+
+    fn on_message(&mut self, m: ConsensusMsg) {
+        match m {
+            ConsensusMsg::Proposal { proposal, block } => {
+                if proposal.height == self.height + 1 {
+                    if self.next_height.len() < 64 {
+                        self.next_height.push((proposal, block));
+                    }
+                } else if proposal.height == self.height {
+                    self.on_proposal(proposal, block);
+                }
+            }
+            ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
+            ConsensusMsg::Evidence(e) => {
+                tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "evidence of double signing received");
+            }
+        }
+    }
+
+    fn on_proposal(&mut self, proposal: Proposal, block: Block) {
+        let hash = proposal.block_hash;
+        let valid = if self.executed.contains_key(&hash) {
+            true
+        } else {
+            match self.sink.chain().execute_block(&block) {
+                Ok(ex) => {
+                    self.executed.insert(hash, ex);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(target: "batara::bft", height = proposal.height, %e, "invalid proposed block");
+                    false
+                }
+            }
+        };
+        self.blocks.insert(hash, block);
+        self.feed(Input::Proposal {
+            proposal,
+            block_valid: valid,
+        });
+    }
+
+    /// Runs an input and every output it leads to (own messages are fed back).
+    fn feed(&mut self, input: Input) {
+        let mut queue = std::collections::VecDeque::from([input]);
+        while let Some(i) = queue.pop_front() {
+            for out in self.state.handle(i) {
+                if let Some(next) = self.carry_out(out) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+
+    fn send(&self, m: &ConsensusMsg) {
+        let _ = self.outbox.send(borsh::to_vec(m).expect("borsh into Vec"));
+    }
+
+    /// Sends one of this node's own messages and keeps it for re-sending (the latest three: a
+    /// proposal, a prevote and a precommit).
+    fn send_own(&mut self, m: ConsensusMsg) {
+        self.send(&m);
+        self.own.push(m);
+        if self.own.len() > 3 {
+            self.own.remove(0);
+        }
+    }
+
+    fn carry_out(&mut self, out: Output) -> Option<Input> {
+        match out {
+            Output::BuildBlock { height, round } => {
+                let chain = self.sink.chain();
+                let params = &chain.genesis().params;
+                let candidates = self
+                    .sink
+                    .mempool()
+                    .select(params.max_block_txs as usize, params.max_block_bytes);
+                let me = self.state.params().address?;
+                match chain.build_block(&candidates, me, self.clock.now_ms()) {
+                    Ok((ex, left_out)) => {
+                        self.sink.mempool().remove(&left_out);
+                        let hash = ex.block.hash();
+                        self.blocks.insert(hash, ex.block.clone());
+                        self.executed.insert(hash, ex);
+                        Some(Input::BlockBuilt {
+                            height,
+                            round,
+                            block_hash: hash,
+                        })
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "batara::bft", height, %e, "cannot build a block");
+                        None
+                    }
+                }
+            }
+            Output::SignAndBroadcastProposal {
+                height,
+                round,
+                pol_round,
+                block_hash,
+            } => {
+                let block = self.blocks.get(&block_hash)?.clone();
+                let proposal = match self
+                    .guard
+                    .as_mut()?
+                    .sign_proposal(height, round, pol_round, block_hash)
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(target: "batara::bft", %e, "guard refused a proposal");
+                        return None;
+                    }
+                };
+                self.send_own(ConsensusMsg::Proposal {
+                    proposal: proposal.clone(),
+                    block,
+                });
+                Some(Input::Proposal {
+                    proposal,
+                    block_valid: true,
+                })
+            }
+            Output::SignAndBroadcastVote {
+                kind,
+                height,
+                round,
+                block_hash,
+            } => {
+                let vote = match self
+                    .guard
+                    .as_mut()?
+                    .sign_vote(kind, height, round, block_hash)
+                {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::error!(target: "batara::bft", %e, "guard refused a vote");
+                        return None;
+                    }
+                };
+                self.send_own(ConsensusMsg::Vote(vote.clone()));
+                Some(Input::Vote(vote))
+            }
+            Output::ScheduleTimeout {
+                kind,
+                height,
+                round,
+                duration,
+            } => {
+                self.timers.push(Reverse((
+                    Instant::now() + duration,
+                    kind_code(kind),
+                    height,
+                    round,
+                )));
+                None
+            }
+            Output::Decide {
+                height,
+                round,
+                block_hash,
+                commit,
+            } => {
+                let head = self.sink.chain().head().header.height;
+                if head < height {
+                    let ex = match self.executed.remove(&block_hash) {
+                        Some(ex) => Some(ex),
+                        None => self
+                            .blocks
+                            .get(&block_hash)
+                            .and_then(|b| self.sink.chain().execute_block(b).ok()),
+                    };
+                    match ex {
+                        Some(ex) => match self.sink.commit(ex, commit) {
+                            Ok(cb) => {
+                                tracing::info!(target: "batara::bft", height, round, txs = cb.block.txs.len(), hash = %block_hash, "committed")
+                            }
+                            Err(e) => {
+                                tracing::error!(target: "batara::bft", height, %e, "cannot commit the decided block")
+                            }
+                        },
+                        None => {
+                            tracing::warn!(target: "batara::bft", height, "decided a block this node does not have; block sync will fetch it")
+                        }
+                    }
+                }
+                self.timers.clear();
+                self.start_at = Some(Instant::now() + self.timeouts.commit());
+                None
+            }
+            Output::Evidence(e) => {
+                tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "double signing detected");
+                self.send(&ConsensusMsg::Evidence(e));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! BFT networks of nodes in this process, over real loopback TCP: agreement, finality, liveness
+//! with one validator down, and safety with two of four down.
+
+use std::time::{Duration, Instant};
+
+use batara_core::config::NodeConfig;
+use batara_core::crypto::Keypair;
+use batara_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
+
+use crate::common::{acct, transfer};
+
+pub fn validator_key(i: u8) -> Keypair {
+    Keypair::from_seed(&[0x40 + i; 32])
+}
+
+pub fn genesis(n: u8) -> Genesis {
+    let mut g = Genesis {
+        chain_id: "bft-test".into(),
+        genesis_time: 1_000,
+        params: Default::default(),
+        accounts: (0..4)
+            .map(|i| GenesisAccount {
+                address: acct(i).address(),
+                balance: 1_000_000,
+            })
+            .collect(),
+        validators: (0..n)
+            .map(|i| GenesisValidator {
+                pubkey: validator_key(i).public_key(),
+                power: 10,
+                name: format!("v{i}"),
+            })
+            .collect(),
+    };
+    g.params.staking.epoch_length = 1_000_000;
+    g
+}
+
+pub struct Net {
+    /// Before `dirs`: fields drop in order, and nodes must stop before their directories go.
+    pub nodes: Vec<Option<NodeHandle>>,
+    pub dirs: Vec<tempfile::TempDir>,
+    pub genesis: Genesis,
+    boot: String,
+}
+
+fn config(dir: &std::path::Path, boot: Vec<String>) -> NodeConfig {
+    let mut c = NodeConfig {
+        data_dir: Some(dir.to_owned()),
+        ..Default::default()
+    };
+    c.storage.sync_writes = false;
+    c.rpc.enabled = false;
+    c.p2p.enabled = true;
+    c.p2p.listen = "127.0.0.1:0".parse().unwrap();
+    c.p2p.bootnodes = boot;
+    c.consensus.bft.propose_ms = 800;
+    c.consensus.bft.propose_delta_ms = 200;
+    c.consensus.bft.prevote_ms = 300;
+    c.consensus.bft.prevote_delta_ms = 200;
+    c.consensus.bft.precommit_ms = 300;
+    c.consensus.bft.precommit_delta_ms = 200;
+    c.consensus.bft.commit_ms = 100;
+    c
+}
+
+pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Net {
+    pub fn new(n: u8) -> Self {
+        let genesis = genesis(n);
+        let mut net = Net {
+            nodes: vec![],
+            dirs: (0..n).map(|_| tempfile::tempdir().unwrap()).collect(),
+            genesis,
+            boot: String::new(),
+        };
+        for i in 0..n as usize {
+            net.nodes.push(None);
+            net.start(i);
+            if i == 0 {
+                let n0 = net.node(0).network().unwrap();
+                wait_for("a listen address", 10, || !n0.listen_addrs().is_empty());
+                net.boot = n0.listen_addrs()[0].to_string();
+            }
+        }
+        net
+    }
+
+    pub fn start(&mut self, i: usize) {
+        let boot = if self.boot.is_empty() {
+            vec![]
+        } else {
+            vec![self.boot.clone()]
+        };
+        let n = Node::start(NodeOptions {
+            config: config(self.dirs[i].path(), boot),
+            genesis: self.genesis.clone(),
+            validator_key: Some(validator_key(i as u8)),
+        })
+        .unwrap();
+        self.nodes[i] = Some(n);
+    }
+
+    pub fn stop(&mut self, i: usize) {
+        if let Some(n) = self.nodes[i].take() {
+            n.stop();
+        }
+    }
+
+    pub fn node(&self, i: usize) -> &NodeHandle {
+        self.nodes[i].as_ref().unwrap()
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = &NodeHandle> {
+        self.nodes.iter().flatten()
+    }
+
+    pub fn height(&self, i: usize) -> u64 {
+        self.node(i).chain().head().header.height
+    }
+
+    pub fn min_height(&self) -> u64 {
+        self.live()
+            .map(|n| n.chain().head().header.height)
+            .min()
+            .unwrap()
+    }
+
+    /// Every live node has the same header at every height up to the lowest head.
+    pub fn assert_agreement(&self) {
+        let top = self.min_height();
+        for h in 1..=top {
+            let hashes: Vec<_> = self
+                .live()
+                .map(|n| n.header(BlockId::Height(h)).unwrap().hash())
+                .collect();
+            assert!(
+                hashes.windows(2).all(|w| w[0] == w[1]),
+                "height {h}: {hashes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn four_validators_finalize_and_survive_faults() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let mut net = Net::new(4);
+    wait_for("height 5 everywhere", 60, || net.min_height() >= 5);
+    net.assert_agreement();
+    assert!(net
+        .live()
+        .all(|n| n.info().engine == "bft" && n.info().is_validator));
+
+    // A transaction sent to one node is finalized on all.
+    let t = transfer(&acct(0), "bft-test", 0, acct(1).address(), 42, 1);
+    let hash = net.node(2).submit(&t.to_bytes()).unwrap();
+    wait_for("the tx on every node", 30, || {
+        net.live().all(|n| n.transaction(&hash).is_ok())
+    });
+
+    // One of four down: the other three keep finalizing.
+    net.stop(3);
+    let h = net.min_height();
+    wait_for("progress with 3 of 4", 60, || net.min_height() >= h + 3);
+    net.assert_agreement();
+
+    // Two of four down: no new blocks (and nothing conflicting).
+    net.stop(2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let stalled = net.min_height();
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        net.live()
+            .all(|n| n.chain().head().header.height <= stalled + 1),
+        "no progress without more than 2/3 of the power"
+    );
+    net.assert_agreement();
+
+    // One comes back (synced from the others, then voting): blocks resume.
+    net.start(2);
+    wait_for("blocks resume with 3 of 4", 90, || {
+        net.min_height() >= stalled + 3
+    });
+    net.assert_agreement();
+    // And the fourth catches up and agrees.
+    net.start(3);
+    let target = net.height(0);
+    wait_for("node 3 to catch up", 90, || net.height(3) >= target);
+    net.assert_agreement();
+}
