@@ -106,6 +106,30 @@ enum Cmd {
         #[arg(long, value_name = "ADDRESS=AMOUNT")]
         fund: Vec<String>,
     },
+    /// Writes homes (keys, configs, one genesis) for a local network of validators on loopback.
+    Testnet {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: u8,
+        /// Directory to write `node0`, `node1`, … into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Chain id.
+        #[arg(long, default_value = "batara-testnet")]
+        chain_id: String,
+        /// P2P port of node0 (node i listens on this + i).
+        #[arg(long, default_value_t = 26656)]
+        p2p_port: u16,
+        /// JSON-RPC port of node0 (node i serves on this + i).
+        #[arg(long, default_value_t = 8545)]
+        rpc_port: u16,
+        /// Funded well-known dev accounts (as `batara dev`'s).
+        #[arg(long, default_value_t = 10)]
+        accounts: u32,
+        /// Block interval of a healthy network, in ms (the BFT commit wait).
+        #[arg(long, default_value_t = 500)]
+        block_time_ms: u64,
+    },
     /// Runs a node until SIGINT/SIGTERM.
     Start {
         /// Home directory written by `batara init`.
@@ -322,6 +346,23 @@ fn dispatch(cmd: Cmd) -> CliResult {
             moniker,
             fund,
         } => init(&home, &chain_id, &moniker, &fund),
+        Cmd::Testnet {
+            validators,
+            out,
+            chain_id,
+            p2p_port,
+            rpc_port,
+            accounts,
+            block_time_ms,
+        } => testnet(&Testnet {
+            validators,
+            out,
+            chain_id,
+            p2p_port,
+            rpc_port,
+            accounts,
+            block_time_ms,
+        }),
         Cmd::Start { home } => start(&home),
         Cmd::Keys { cmd } => keys(cmd),
         Cmd::Tx { cmd } => tx(cmd),
@@ -361,7 +402,7 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-use crate::node::home::{CONFIG, DATA, GENESIS, VALIDATOR_KEY};
+use crate::node::home::{CONFIG, DATA, GENESIS, NODE_KEY, VALIDATOR_KEY};
 
 fn write_new(path: &Path, text: &str) -> CliResult {
     if path.exists() {
@@ -535,6 +576,117 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
     Ok(())
 }
 
+/// The `testnet` command's options.
+struct Testnet {
+    validators: u8,
+    out: PathBuf,
+    chain_id: String,
+    p2p_port: u16,
+    rpc_port: u16,
+    accounts: u32,
+    block_time_ms: u64,
+}
+
+/// Validator stake at genesis, in coins (voting power 100 each).
+const TESTNET_POWER: u64 = 100;
+
+fn testnet(t: &Testnet) -> CliResult {
+    if t.validators == 0 {
+        return Err(usage("--validators must be at least 1"));
+    }
+    let n = usize::from(t.validators);
+    let port = |base: u16, i: usize| -> Result<u16, CliError> {
+        base.checked_add(i as u16)
+            .ok_or_else(|| usage(format!("port {base} + {i} is past 65535")))
+    };
+    let keys: Vec<Keypair> = (0..n)
+        .map(|_| Keypair::generate())
+        .collect::<Result<_, _>>()?;
+    let node_keys: Vec<Keypair> = (0..n)
+        .map(|_| Keypair::generate())
+        .collect::<Result<_, _>>()?;
+    let peer_addrs: Vec<String> = node_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let peer = crate::p2p::identity_from_seed(k.seed())
+                .public()
+                .to_peer_id();
+            Ok(format!(
+                "/ip4/127.0.0.1/tcp/{}/p2p/{peer}",
+                port(t.p2p_port, i)?
+            ))
+        })
+        .collect::<Result<_, CliError>>()?;
+    let mut accounts: Vec<GenesisAccount> = (0..t.accounts)
+        .map(|i| GenesisAccount {
+            address: genesis::dev_account_key(i).address(),
+            balance: genesis::DEV_BALANCE,
+        })
+        .collect();
+    // Validators' own accounts get coins too, to pay for staking transactions.
+    accounts.extend(keys.iter().map(|k| GenesisAccount {
+        address: k.address(),
+        balance: genesis::DEV_BALANCE,
+    }));
+    let genesis = Genesis {
+        chain_id: t.chain_id.clone(),
+        genesis_time: now_ms(),
+        params: Default::default(),
+        accounts,
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator {
+                pubkey: k.public_key(),
+                power: TESTNET_POWER,
+                name: format!("node{i}"),
+            })
+            .collect(),
+    };
+    genesis.validate().map_err(|e| usage(e.to_string()))?;
+    let mut nodes = Vec::new();
+    for i in 0..n {
+        let home = t.out.join(format!("node{i}"));
+        std::fs::create_dir_all(&home).map_err(|e| format!("creating {}: {e}", home.display()))?;
+        let mut config = NodeConfig {
+            moniker: format!("node{i}"),
+            data_dir: Some(DATA.into()),
+            ..Default::default()
+        };
+        config.rpc.addr = SocketAddr::from(([127, 0, 0, 1], port(t.rpc_port, i)?));
+        config.p2p.enabled = true;
+        config.p2p.listen = SocketAddr::from(([127, 0, 0, 1], port(t.p2p_port, i)?));
+        config.p2p.node_key = Some(NODE_KEY.into());
+        config.p2p.bootnodes = peer_addrs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, a)| a.clone())
+            .collect();
+        config.consensus.bft.commit_ms = t.block_time_ms;
+        write_new(&home.join(CONFIG), &config.to_toml())?;
+        write_new(&home.join(GENESIS), &genesis.to_json())?;
+        write_key_file(&home.join(VALIDATOR_KEY), &keys[i])?;
+        write_key_file(&home.join(NODE_KEY), &node_keys[i])?;
+        nodes.push(json!({
+            "home": home,
+            "validator": keys[i].address(),
+            "rpc": format!("http://{}", config.rpc.addr),
+            "p2p": peer_addrs[i],
+        }));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({ "chain_id": t.chain_id, "nodes": nodes }))?
+    );
+    eprintln!(
+        "start each node with: batara start --home {}/node<i>",
+        t.out.display()
+    );
+    Ok(())
+}
+
 fn start(home: &Path) -> CliResult {
     let node = Node::start(NodeOptions::from_home(home)?)?;
     let info = node.info();
@@ -545,6 +697,9 @@ fn start(home: &Path) -> CliResult {
     if let Some(addr) = node.rpc_addr() {
         println!("JSON-RPC  http://{addr}");
         println!("WebSocket ws://{addr}");
+    }
+    if let Some(net) = node.network() {
+        println!("P2P peer id {}", net.peer_id());
     }
     wait_for_signal(&node)
 }

@@ -10,4 +10,5 @@ mod p2p;
 mod reader;
 mod rpc;
 mod staking;
+mod testnet;
 mod vectors;
