@@ -4,8 +4,9 @@
 //! `lockedRound`, `validValue`, `validRound`), the message log of that height (proposals and
 //! signature-checked votes, by round), and the "for the first time" flags of its rules.
 //!
-//! Must never: count a vote whose signature it has not checked, count two votes of one validator
-//! for the same round and kind, or act on a message from outside the validator set. Line numbers
+//! Must never: count a vote whose signature it has not checked, count one validator twice toward
+//! the same tally (a block's, or the total of a round and kind), or act on a message from outside
+//! the validator set. Line numbers
 //! in comments refer to Algorithm 1; see the module docs of `consensus::bft` for the host contract.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,11 @@ pub const FUTURE_ROUNDS_PER_VALIDATOR: usize = 4;
 /// Proposals for rounds further ahead than this are dropped (finding their proposer costs one
 /// schedule step per round).
 pub const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 1_000;
+
+/// Most distinct votes kept per validator, round and kind (one, plus conflicting ones of an
+/// equivocator). A further conflicting vote is kept only for a block that already has more than
+/// 1/3 of the power in that round and kind (so some correct validator voted for it).
+pub const MAX_VOTES_PER_SLOT: usize = 3;
 
 /// Most messages for the next height kept until it starts.
 pub const MAX_BUFFERED_NEXT_HEIGHT: usize = 4_096;
@@ -215,14 +221,16 @@ pub enum Output {
     Evidence(DuplicateVoteEvidence),
 }
 
-/// The votes of one kind in one round: at most one per validator.
+/// The votes of one kind in one round. A validator's power counts at most once in the total
+/// (rules "2f+1 of any kind", lines 34 and 47) and at most once per block (the paper counts
+/// messages from distinct senders for each value), so an equivocator is never counted twice for
+/// the same thing.
 #[derive(Default, Debug)]
 struct VoteSet {
-    votes: BTreeMap<Address, Vote>,
+    /// Each validator's votes, first received first; more than one only for an equivocator.
+    votes: BTreeMap<Address, Vec<Vote>>,
     power_by_block: BTreeMap<Option<Hash>, u64>,
     power: u64,
-    /// Validators already reported for a second, different vote here.
-    reported: BTreeSet<Address>,
 }
 
 impl VoteSet {
@@ -493,30 +501,38 @@ impl BftState {
         if !h.admits_round(&vote.validator, vote.round) {
             return;
         }
-        let existing = h
-            .log(vote.round)
-            .and_then(|l| l.votes(vote.kind).votes.get(&vote.validator));
-        if existing == Some(&vote) {
+        let total = h.total;
+        let (validator, round, kind) = (vote.validator, vote.round, vote.kind);
+        let empty = Vec::new();
+        let set = h.log(round).map(|l| l.votes(kind));
+        let mine = set.and_then(|s| s.votes.get(&validator)).unwrap_or(&empty);
+        // The same content again (even with another valid signature) is not news.
+        if mine.iter().any(|v| v.block_hash == vote.block_hash) {
             return;
         }
+        if mine.len() >= MAX_VOTES_PER_SLOT
+            && !set.is_some_and(|s| one_third(s.power_for(&vote.block_hash), total))
+        {
+            return;
+        }
+        let first = mine.first().cloned();
         if vote.verify(chain_id, &pubkey).is_err() {
             return;
         }
-        if let Some(first) = existing.cloned() {
-            let log = h.rounds.entry(vote.round).or_default();
-            if log.votes_mut(vote.kind).reported.insert(vote.validator) {
-                tracing::warn!(target: "batara::consensus::bft", validator = %vote.validator, height = vote.height, round = vote.round, kind = ?vote.kind, "duplicate vote");
-                out.push(Output::Evidence(DuplicateVoteEvidence::new(first, vote)));
-            }
-            return;
-        }
-        let power = h.power_of(&vote.validator);
-        let (validator, round) = (vote.validator, vote.round);
-        let set = h.rounds.entry(round).or_default().votes_mut(vote.kind);
+        let power = h.power_of(&validator);
+        let set = h.rounds.entry(round).or_default().votes_mut(kind);
         *set.power_by_block.entry(vote.block_hash).or_insert(0) += power;
-        set.power += power;
-        set.votes.insert(validator, vote);
+        let mine = set.votes.entry(validator).or_default();
+        mine.push(vote.clone());
+        let conflicts = mine.len();
+        if conflicts == 1 {
+            set.power += power;
+        }
         h.note_sender(validator, round);
+        if let (Some(first), 2) = (first, conflicts) {
+            tracing::warn!(target: "batara::consensus::bft", validator = %validator, height = vote.height, round, ?kind, "duplicate vote");
+            out.push(Output::Evidence(DuplicateVoteEvidence::new(first, vote)));
+        }
     }
 
     fn on_proposal(&mut self, p: Proposal, block_valid: bool) {
@@ -790,7 +806,7 @@ impl BftState {
             .validators()
             .iter()
             .filter_map(|v| precommits.and_then(|p| p.get(&v.address)))
-            .filter(|v| v.block_hash == Some(block_hash))
+            .filter_map(|votes| votes.iter().find(|v| v.block_hash == Some(block_hash)))
             .map(|v| CommitSig {
                 validator: v.validator,
                 signature: v.signature,
