@@ -450,6 +450,64 @@ fn locked_node_prevotes_nil_for_other_blocks() {
         block_valid: true,
     });
     assert!(has_vote(&out, VoteKind::Prevote, 2, Some(a)), "{out:?}");
+    // The others equivocate in round 0 and also prevote B: a polka for B in round 0 (counted
+    // per value). Line 28's lockedRound <= vr holds with equality (0 <= 0): a re-proposal of B
+    // with pol_round 0 gets a prevote although we are locked on A.
+    let mut out = Vec::new();
+    for i in &others {
+        out.extend(sm.handle(Input::Vote(vote(&keys[*i], VoteKind::Prevote, 1, 0, Some(b)))));
+    }
+    assert_eq!(
+        out.iter().filter(|o| matches!(o, Output::Evidence(_))).count(),
+        3
+    );
+    sm.handle(Input::Timeout {
+        kind: TimeoutKind::Propose,
+        height: 1,
+        round: 2,
+    });
+    sm.handle(Input::Timeout {
+        kind: TimeoutKind::Precommit,
+        height: 1,
+        round: 2,
+    });
+    assert_eq!(sm.round(), 3);
+    let p3 = keys
+        .iter()
+        .find(|k| k.address() == four().0.schedule().proposer_at_round(3))
+        .unwrap();
+    let out = sm.handle(Input::Proposal {
+        proposal: proposal(p3, 1, 3, Some(0), b),
+        block_valid: true,
+    });
+    assert!(has_vote(&out, VoteKind::Prevote, 3, Some(b)), "{out:?}");
+}
+
+/// Line 49 needs valid(v): precommits of everyone for a block the host found invalid decide
+/// nothing.
+#[test]
+fn invalid_block_is_never_decided() {
+    let (set, keys, me, p) = four();
+    let mut sm = BftState::new(params(Some(&keys[me])));
+    sm.handle(Input::StartHeight {
+        height: 1,
+        validators: set,
+    });
+    let bad = Hash([0xee; 32]);
+    let out = sm.handle(Input::Proposal {
+        proposal: proposal(&keys[p[0]], 1, 0, None, bad),
+        block_valid: false,
+    });
+    assert!(has_vote(&out, VoteKind::Prevote, 0, None));
+    let mut out = Vec::new();
+    for k in &keys {
+        out.extend(sm.handle(Input::Vote(vote(k, VoteKind::Prevote, 1, 0, Some(bad)))));
+        out.extend(sm.handle(Input::Vote(vote(k, VoteKind::Precommit, 1, 0, Some(bad)))));
+    }
+    assert!(!out.iter().any(|o| matches!(o, Output::Decide { .. })), "{out:?}");
+    assert!(!sm.is_decided());
+    // Nor is it locked on (line 36 needs valid(v) too).
+    assert_eq!(sm.locked(), None);
 }
 
 #[test]
@@ -474,7 +532,9 @@ fn votes_are_checked_counted_once_and_equivocation_reported_once() {
     assert!(sm
         .handle(Input::Vote(vote(&outsider, VoteKind::Prevote, 1, 0, Some(b))))
         .is_empty());
-    let mut bad = vote(&keys[v2], VoteKind::Prevote, 1, 0, Some(b));
+    // A forged nil prevote "by v2" (its signature is of another vote): if it were stored, v2's
+    // real prevote below would be reported as a double vote.
+    let mut bad = vote(&keys[v2], VoteKind::Prevote, 1, 0, None);
     bad.signature = vote(&keys[v2], VoteKind::Prevote, 1, 0, Some(a)).signature;
     assert!(sm.handle(Input::Vote(bad)).is_empty());
     assert!(sm
@@ -990,16 +1050,7 @@ impl Net {
         };
         if fire {
             let i = with_timers[self.rng.below(with_timers.len())];
-            let t = self.rng.below(self.nodes[i].timers.len());
-            let (kind, height, round) = self.nodes[i].timers.swap_remove(t);
-            self.feed(
-                i,
-                Input::Timeout {
-                    kind,
-                    height,
-                    round,
-                },
-            );
+            self.fire_timer(i);
             return true;
         }
         if self.queue.is_empty() {
@@ -1009,6 +1060,45 @@ impl Net {
         let (to, id) = self.queue.swap_remove(k);
         self.deliver(to, id);
         true
+    }
+
+    fn fire_timer(&mut self, i: usize) {
+        let t = self.rng.below(self.nodes[i].timers.len());
+        let (kind, height, round) = self.nodes[i].timers.swap_remove(t);
+        self.feed(
+            i,
+            Input::Timeout {
+                kind,
+                height,
+                round,
+            },
+        );
+    }
+
+    /// Runs, delivering only what `allow(net, to, id)` lets through (the rest stays queued: a
+    /// delay, not a loss), timers only when no allowed message is left, until nothing is left.
+    fn run_where(&mut self, allow: &dyn Fn(&Net, usize, usize) -> bool) {
+        for _ in 0..MAX_STEPS {
+            self.steps += 1;
+            let allowed: Vec<usize> = (0..self.queue.len())
+                .filter(|k| allow(self, self.queue[*k].0, self.queue[*k].1))
+                .collect();
+            if !allowed.is_empty() {
+                let k = allowed[self.rng.below(allowed.len())];
+                let (to, id) = self.queue.swap_remove(k);
+                self.deliver(to, id);
+                continue;
+            }
+            let with_timers: Vec<usize> = (0..self.nodes.len())
+                .filter(|i| self.nodes[*i].online && !self.nodes[*i].timers.is_empty())
+                .collect();
+            if with_timers.is_empty() {
+                return;
+            }
+            let i = with_timers[self.rng.below(with_timers.len())];
+            self.fire_timer(i);
+        }
+        panic!("run_where did not settle");
     }
 
     fn honest(&self) -> impl Iterator<Item = &Node> {
@@ -1138,7 +1228,13 @@ fn offline_proposer_leads_to_a_later_round_and_a_decision() {
 
 #[test]
 fn without_two_thirds_online_nothing_is_decided() {
-    for (powers, silent) in [(vec![1u64; 4], vec![1usize, 2]), (vec![10, 20, 30, 40], vec![3])] {
+    // Online power: 2/4, 60/100, and exactly 2/3 (4/6 and 2/3), which is not more than 2/3.
+    for (powers, silent) in [
+        (vec![1u64; 4], vec![1usize, 2]),
+        (vec![10, 20, 30, 40], vec![3]),
+        (vec![2, 2, 1, 1], vec![0]),
+        (vec![1, 1, 1], vec![2]),
+    ] {
         let mut roles = vec![Role::Honest; powers.len()];
         for s in &silent {
             roles[*s] = Role::Silent;
@@ -1146,6 +1242,11 @@ fn without_two_thirds_online_nothing_is_decided() {
         for seed in 0..50 {
             let mut net = Net::new(&powers, &roles, seed, 2);
             net.start();
+            let online: u64 = (0..powers.len())
+                .filter(|i| !silent.contains(i))
+                .map(|i| powers[i])
+                .sum();
+            assert!(online * 3 <= powers.iter().sum::<u64>() * 2);
             // Run until nothing is left to do (every timer fired, every message delivered).
             while net.steps < 100_000 && net.step() {}
             assert!(net.steps < 100_000, "seed {seed}: the stalled network kept busy");
@@ -1277,6 +1378,106 @@ fn byzantine_proposer_and_voter_cannot_break_agreement() {
         );
         assert!(later_rounds > 0, "the attack never forced a later round");
     }
+}
+
+/// The classic scenario locks exist for: X decides A in round 0 with the precommits of X, Y and
+/// Z, then crashes; its precommit never reached Y and Z (delayed). The Byzantine validator
+/// precommits nil in round 0 so Y and Z move on, then proposes B in round 1 and votes for it.
+/// Y and Z, locked on A, must not help B: with their prevotes B would have 3 of 4 and be
+/// decided, contradicting X. When the network heals, Y and Z decide A.
+#[test]
+fn locks_keep_a_decision_only_one_node_saw() {
+    let (set, _, _, p) = four();
+    let (x, byz) = (p[0], p[1]);
+    let others: Vec<usize> = (0..4).filter(|i| *i != x && *i != byz).collect();
+    let x_addr = key(x).address();
+    let withheld = move |net: &Net, to: usize, id: usize| {
+        to != x
+            && matches!(&net.msgs[id],
+                Msg::Vote(v) if v.validator == x_addr && v.kind == VoteKind::Precommit)
+    };
+    for seed in 0..50 {
+        let mut roles = [Role::Honest; 4];
+        roles[byz] = Role::Silent; // scripted by the test below
+        let mut net = Net::new(&[1; 4], &roles, seed, 1);
+        net.start();
+        net.run_where(&|n, to, id| !withheld(n, to, id));
+        let a = net.nodes[x].decisions.get(&1).expect("X decided").1;
+        assert_eq!(net.nodes[x].decisions[&1].0, 0);
+        for &i in &others {
+            assert!(net.nodes[i].decisions.is_empty());
+            assert_eq!(net.nodes[i].sm.locked(), Some((a, 0)));
+        }
+        net.nodes[x].online = false;
+
+        // The Byzantine validator's messages.
+        let bk = key(byz);
+        let b = block_hash("byzantine", 1, 1, byz);
+        net.valid_blocks.insert(b);
+        let msgs = [
+            Msg::Vote(vote(&bk, VoteKind::Precommit, 1, 0, None)),
+            Msg::Proposal(proposal(&bk, 1, 1, None, b)),
+            Msg::Vote(vote(&bk, VoteKind::Prevote, 1, 1, Some(b))),
+            Msg::Vote(vote(&bk, VoteKind::Precommit, 1, 1, Some(b))),
+        ];
+        for m in msgs {
+            let id = net.new_msg(m);
+            for &i in &others {
+                net.send(i, id);
+            }
+        }
+        net.run_where(&|n, to, id| !withheld(n, to, id));
+        for &i in &others {
+            let n = &net.nodes[i];
+            assert!(n.decisions.is_empty(), "seed {seed}: node {i} decided {:?}", n.decisions);
+            assert!(n.sm.round() >= 2, "seed {seed}: round 1 was played");
+            assert!(
+                !n.trace.iter().any(|t| t.contains(&format!("{b:?}"))),
+                "seed {seed}: node {i} voted for the Byzantine block"
+            );
+        }
+        // The network heals: X's precommit arrives.
+        net.run_where(&|_, _, _| true);
+        for &i in &others {
+            assert_eq!(net.nodes[i].decisions.get(&1).map(|d| d.1), Some(a));
+        }
+        net.agreement();
+    }
+    let _ = set;
+}
+
+/// More than 2/3 and more than 1/3 are strict: exactly 2/3 locks nothing, exactly 1/3 skips
+/// no round.
+#[test]
+fn thresholds_are_strict() {
+    let set = BftValidatorSet::new(infos(&[1, 1, 1])).unwrap();
+    let keys: Vec<Keypair> = (0..3).map(key).collect();
+    let p0 = keys
+        .iter()
+        .position(|k| k.address() == set.schedule().proposer())
+        .unwrap();
+    let me = (p0 + 1) % 3;
+    let third = 3 - me - p0;
+    let mut sm = BftState::new(params(Some(&keys[me])));
+    sm.handle(Input::StartHeight {
+        height: 1,
+        validators: set,
+    });
+    let a = Hash([0xa; 32]);
+    sm.handle(Input::Proposal {
+        proposal: proposal(&keys[p0], 1, 0, None, a),
+        block_valid: true,
+    });
+    // Two prevotes for A of 3: exactly 2/3, no lock and no timeout.
+    let mut out = sm.handle(Input::Vote(vote(&keys[me], VoteKind::Prevote, 1, 0, Some(a))));
+    out.extend(sm.handle(Input::Vote(vote(&keys[p0], VoteKind::Prevote, 1, 0, Some(a)))));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(sm.locked(), None);
+    // One validator (exactly 1/3) in round 4: no skip; the third validator too: skip.
+    sm.handle(Input::Vote(vote(&keys[third], VoteKind::Prevote, 1, 4, None)));
+    assert_eq!(sm.round(), 0);
+    sm.handle(Input::Vote(vote(&keys[p0], VoteKind::Precommit, 1, 4, None)));
+    assert_eq!(sm.round(), 4);
 }
 
 #[test]
