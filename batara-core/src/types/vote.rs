@@ -89,11 +89,8 @@ impl Vote {
             return Commit::sign_message(chain_id, height, round, hash);
         }
         let mut m = VOTE_DOMAIN.to_vec();
-        borsh::to_writer(
-            &mut m,
-            &(chain_id, kind.as_u8(), height, round, block_hash),
-        )
-        .expect("borsh into Vec");
+        borsh::to_writer(&mut m, &(chain_id, kind.as_u8(), height, round, block_hash))
+            .expect("borsh into Vec");
         m
     }
 
@@ -232,7 +229,11 @@ impl DuplicateVoteEvidence {
     }
 
     /// Checks the evidence against the validator set of its height.
-    pub fn verify(&self, chain_id: &str, validators: &[ValidatorInfo]) -> Result<(), EvidenceError> {
+    pub fn verify(
+        &self,
+        chain_id: &str,
+        validators: &[ValidatorInfo],
+    ) -> Result<(), EvidenceError> {
         let (a, b) = (&self.vote_a, &self.vote_b);
         if a.validator != b.validator {
             return Err(EvidenceError::DifferentValidators {
@@ -368,7 +369,10 @@ mod tests {
             vote_a: y.clone(),
             vote_b: x.clone(),
         };
-        assert_eq!(swapped.verify(CHAIN, &vals), Err(EvidenceError::NotCanonical));
+        assert_eq!(
+            swapped.verify(CHAIN, &vals),
+            Err(EvidenceError::NotCanonical)
+        );
         let same = DuplicateVoteEvidence {
             vote_a: x.clone(),
             vote_b: x.clone(),

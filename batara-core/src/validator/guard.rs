@@ -27,9 +27,7 @@ use crate::crypto;
 use crate::types::{dec_u64, Hash, Proposal, PublicKey, Signature, Vote, VoteKind};
 
 /// The step of a signed message, in signing order within a round.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignStep {
     /// A proposal.
@@ -341,12 +339,22 @@ mod tests {
         // Lower step in the same round: refused (another proposal after prevoting).
         assert!(matches!(
             g.sign_proposal(5, 0, None, a),
-            Err(GuardError::DoubleSignRefused { step: SignStep::Proposal, same_step: false, .. })
+            Err(GuardError::DoubleSignRefused {
+                step: SignStep::Proposal,
+                same_step: false,
+                ..
+            })
         ));
         // Same HRS, other block or nil: refused.
         let e = g.sign_vote(VoteKind::Prevote, 5, 0, Some(b)).unwrap_err();
         assert!(
-            matches!(e, GuardError::DoubleSignRefused { same_step: true, .. }),
+            matches!(
+                e,
+                GuardError::DoubleSignRefused {
+                    same_step: true,
+                    ..
+                }
+            ),
             "{e}"
         );
         assert!(e.to_string().contains("different message"), "{e}");
@@ -362,7 +370,10 @@ mod tests {
         // Lower height, even a higher round: refused.
         assert!(refused(g.sign_vote(VoteKind::Precommit, 5, 9, Some(b))));
         let last = g.last_signed().unwrap();
-        assert_eq!((last.height, last.round, last.step), (6, 0, SignStep::Prevote));
+        assert_eq!(
+            (last.height, last.round, last.step),
+            (6, 0, SignStep::Prevote)
+        );
         // No temporary file left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

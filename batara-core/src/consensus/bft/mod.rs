@@ -45,8 +45,8 @@
 //! * A proposal that conflicts with the first one of its round (an equivocating proposer) is kept
 //!   too, up to [`MAX_PROPOSALS_PER_ROUND`], so a node that saw the wrong one first can still
 //!   lock on and decide the block the others prevoted (lines 36 and 49).
-//! * Messages for the next height are buffered (up to [`MAX_BUFFERED_NEXT_HEIGHT`]) and replayed
-//!   when that height starts: fast nodes move on before slow ones decide, and their round-0
+//! * Messages for the next height are buffered (when signed by a current validator, up to
+//!   [`MAX_BUFFERED_PER_VALIDATOR`] each) and replayed when that height starts: fast nodes move on before slow ones decide, and their round-0
 //!   proposal would otherwise be lost. Messages for any other height are dropped.
 //! * Votes are counted as the paper counts messages: per block, from distinct validators. A
 //!   validator that signs two different votes for one round and kind (reported once as
@@ -77,6 +77,6 @@ pub use proposer::{
 };
 pub use state::{
     BftParams, BftState, BftTimeouts, Input, Output, Step, TimeoutKind,
-    FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_NEXT_HEIGHT, MAX_PROPOSALS_PER_ROUND,
+    FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_PER_VALIDATOR, MAX_PROPOSALS_PER_ROUND,
     MAX_PROPOSAL_ROUNDS_AHEAD, MAX_VOTES_PER_SLOT,
 };

@@ -433,11 +433,17 @@ mod tests {
         // Step 2: (2, 4, 0) -> elect addr 2 -> (2, -2, 0).
         s.increment(1);
         assert_eq!(s.proposer(), addr(2));
-        assert_eq!(s.priorities().map(|p| p.2).collect::<Vec<_>>(), vec![2, -2, 0]);
+        assert_eq!(
+            s.priorities().map(|p| p.2).collect::<Vec<_>>(),
+            vec![2, -2, 0]
+        );
         // Step 3: (3, 0, 3) -> tie at 3: the smaller address, addr 1 -> (-3, 0, 3).
         s.increment(1);
         assert_eq!(s.proposer(), addr(1));
-        assert_eq!(s.priorities().map(|p| p.2).collect::<Vec<_>>(), vec![-3, 0, 3]);
+        assert_eq!(
+            s.priorities().map(|p| p.2).collect::<Vec<_>>(),
+            vec![-3, 0, 3]
+        );
         // A new validator joins at -(total + total>>3) before centering.
         let mut u = s.clone();
         u.update(&set(&[1, 2, 3, 8])).unwrap();
@@ -485,7 +491,11 @@ mod tests {
         let shift = before[&addr(1)] - after[0].2;
         for (a, _, p) in &after {
             if let Some(b) = before.get(a) {
-                assert_eq!(b - p, shift, "a remaining validator's priority only moves with the centering");
+                assert_eq!(
+                    b - p,
+                    shift,
+                    "a remaining validator's priority only moves with the centering"
+                );
             }
         }
         s.increment(1);
@@ -516,19 +526,19 @@ mod tests {
             Err(ValidatorSetError::TooMuchPower)
         );
         assert_eq!(
-            ProposerSchedule::new(&[(addr(1), (MAX_TOTAL_VOTING_POWER / 2 + 1) as u64); 2]
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (addr(i as u8), v.1))
-                .collect::<Vec<_>>()),
+            ProposerSchedule::new(
+                &[(addr(1), (MAX_TOTAL_VOTING_POWER / 2 + 1) as u64); 2]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (addr(i as u8), v.1))
+                    .collect::<Vec<_>>()
+            ),
             Err(ValidatorSetError::TooMuchPower)
         );
         // Huge but allowed powers do not overflow.
-        let mut s = ProposerSchedule::new(&[
-            (addr(1), (MAX_TOTAL_VOTING_POWER - 1) as u64),
-            (addr(2), 1),
-        ])
-        .unwrap();
+        let mut s =
+            ProposerSchedule::new(&[(addr(1), (MAX_TOTAL_VOTING_POWER - 1) as u64), (addr(2), 1)])
+                .unwrap();
         let c = count(&mut s, 100);
         assert_eq!(c[&addr(1)], 100);
         let mut s2 = s.clone();

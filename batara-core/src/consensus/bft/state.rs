@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::proposer::{BftValidatorSet, ProposerSchedule};
 use crate::types::{
-    Address, Commit, CommitSig, DuplicateVoteEvidence, Hash, Proposal, Vote, VoteKind,
+    Address, Commit, CommitSig, DuplicateVoteEvidence, Hash, Proposal, PublicKey, Vote, VoteKind,
 };
 
 /// Most distinct proposals kept per round (the first one and conflicting ones of an
@@ -35,8 +35,9 @@ pub const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 1_000;
 /// 1/3 of the power in that round and kind (so some correct validator voted for it).
 pub const MAX_VOTES_PER_SLOT: usize = 3;
 
-/// Most messages for the next height kept until it starts.
-pub const MAX_BUFFERED_NEXT_HEIGHT: usize = 4_096;
+/// Most messages per validator kept for the next height until it starts. Only messages signed
+/// by a validator of the current height (checked with its current key) are kept.
+pub const MAX_BUFFERED_PER_VALIDATOR: usize = 32;
 
 /// Timeouts of a round, growing linearly with the round: `base + round × delta`. Defaults are
 /// CometBFT's. In the node's TOML config, every field is optional.
@@ -325,7 +326,8 @@ impl HeightState {
             None => true,
             Some(rs) => {
                 rs.contains(&round)
-                    || rs.range(self.round.saturating_add(1)..).count() < FUTURE_ROUNDS_PER_VALIDATOR
+                    || rs.range(self.round.saturating_add(1)..).count()
+                        < FUTURE_ROUNDS_PER_VALIDATOR
             }
         }
     }
@@ -356,8 +358,9 @@ impl HeightState {
 pub struct BftState {
     params: BftParams,
     h: Option<HeightState>,
-    /// Proposals and votes for the height after the current one.
+    /// Proposals and votes for the height after the current one, and how many per signer.
     next_height: Vec<Input>,
+    buffered_by: BTreeMap<Address, usize>,
 }
 
 impl BftState {
@@ -367,6 +370,7 @@ impl BftState {
             params,
             h: None,
             next_height: Vec::new(),
+            buffered_by: BTreeMap::new(),
         }
     }
 
@@ -463,6 +467,7 @@ impl BftState {
         self.start_round(0, out);
         self.run_rules(out);
         // Replay what arrived early for this height; drop what is for another.
+        self.buffered_by.clear();
         for input in std::mem::take(&mut self.next_height) {
             let h = match &input {
                 Input::Proposal { proposal, .. } => proposal.height,
@@ -475,13 +480,28 @@ impl BftState {
         }
     }
 
-    /// True when the message is for the current, undecided height; buffers next-height ones.
-    fn for_current_height(&mut self, height: u64, input: impl FnOnce() -> Input) -> bool {
+    /// True when the message is for the current, undecided height. A message for the next
+    /// height is buffered when its signer is a validator now and `verify` accepts its
+    /// signature under the current key (sets rarely change between heights; a new validator's
+    /// early messages are dropped and re-gossiped).
+    fn for_current_height(
+        &mut self,
+        height: u64,
+        signer: Address,
+        verify: impl FnOnce(&str, &PublicKey) -> bool,
+        input: impl FnOnce() -> Input,
+    ) -> bool {
         let Some(h) = self.h.as_ref() else {
             return false;
         };
         if height == h.height.saturating_add(1) {
-            if self.next_height.len() < MAX_BUFFERED_NEXT_HEIGHT {
+            let count = self.buffered_by.get(&signer).copied().unwrap_or(0);
+            if count < MAX_BUFFERED_PER_VALIDATOR
+                && h.set
+                    .get(&signer)
+                    .is_some_and(|v| verify(&self.params.chain_id, &v.pubkey))
+            {
+                self.buffered_by.insert(signer, count + 1);
                 self.next_height.push(input());
             }
             return false;
@@ -490,7 +510,13 @@ impl BftState {
     }
 
     fn on_vote(&mut self, vote: Vote, out: &mut Vec<Output>) {
-        if !self.for_current_height(vote.height, || Input::Vote(vote.clone())) {
+        let current = self.for_current_height(
+            vote.height,
+            vote.validator,
+            |chain, pk| vote.verify(chain, pk).is_ok(),
+            || Input::Vote(vote.clone()),
+        );
+        if !current {
             return;
         }
         let chain_id = &self.params.chain_id;
@@ -540,7 +566,13 @@ impl BftState {
             proposal: p.clone(),
             block_valid,
         };
-        if !self.for_current_height(p.height, input) {
+        let current = self.for_current_height(
+            p.height,
+            p.proposer,
+            |chain, pk| p.verify(chain, pk).is_ok(),
+            input,
+        );
+        if !current {
             return;
         }
         let chain_id = &self.params.chain_id;
@@ -727,9 +759,7 @@ impl BftState {
                     Some(ok.then_some(p.block_hash))
                 }
                 Some(vr) if two_thirds(h.prevote_power(vr, &Some(p.block_hash)), total) => {
-                    let ok = *valid
-                        && h.locked
-                            .is_none_or(|(l, lr)| lr <= vr || l == p.block_hash);
+                    let ok = *valid && h.locked.is_none_or(|(l, lr)| lr <= vr || l == p.block_hash);
                     Some(ok.then_some(p.block_hash))
                 }
                 Some(_) => None,

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::crypto::{self, Keypair};
-use crate::types::{
-    Commit, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote, VoteKind,
-};
+use crate::types::{Commit, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote, VoteKind};
 use crate::validator::guard::SignGuard;
 use crate::validator::{LocalSigner, Signer};
 
@@ -44,7 +42,13 @@ fn vote(k: &Keypair, kind: VoteKind, height: u64, round: u32, block: Option<Hash
         round,
         block_hash: block,
         validator: k.address(),
-        signature: k.sign(&Vote::sign_message(CHAIN, kind, height, round, block.as_ref())),
+        signature: k.sign(&Vote::sign_message(
+            CHAIN,
+            kind,
+            height,
+            round,
+            block.as_ref(),
+        )),
     }
 }
 
@@ -273,7 +277,13 @@ fn lock_unlock_skip_and_decide_in_an_earlier_round() {
         block_valid: true,
     });
     // Own prevote plus one: 2 of 4, no quorum.
-    sm.handle(Input::Vote(vote(&keys[me], VoteKind::Prevote, 1, 0, Some(a))));
+    sm.handle(Input::Vote(vote(
+        &keys[me],
+        VoteKind::Prevote,
+        1,
+        0,
+        Some(a),
+    )));
     let out = sm.handle(Input::Vote(vote(
         &keys[others[0]],
         VoteKind::Prevote,
@@ -295,7 +305,13 @@ fn lock_unlock_skip_and_decide_in_an_earlier_round() {
     assert_eq!(sm.valid_value(), Some((a, 0)));
     assert_eq!(sm.step(), Step::Precommit);
     // Precommits: own and one other for A, one nil: 2f+1 of any kind -> timeout (line 47).
-    sm.handle(Input::Vote(vote(&keys[me], VoteKind::Precommit, 1, 0, Some(a))));
+    sm.handle(Input::Vote(vote(
+        &keys[me],
+        VoteKind::Precommit,
+        1,
+        0,
+        Some(a),
+    )));
     sm.handle(Input::Vote(vote(
         &keys[others[0]],
         VoteKind::Precommit,
@@ -424,7 +440,13 @@ fn locked_node_prevotes_nil_for_other_blocks() {
         block_valid: true,
     });
     for i in &others {
-        sm.handle(Input::Vote(vote(&keys[*i], VoteKind::Prevote, 1, 0, Some(a))));
+        sm.handle(Input::Vote(vote(
+            &keys[*i],
+            VoteKind::Prevote,
+            1,
+            0,
+            Some(a),
+        )));
     }
     assert_eq!(sm.locked(), Some((a, 0)));
     sm.handle(Input::Timeout {
@@ -455,10 +477,18 @@ fn locked_node_prevotes_nil_for_other_blocks() {
     // with pol_round 0 gets a prevote although we are locked on A.
     let mut out = Vec::new();
     for i in &others {
-        out.extend(sm.handle(Input::Vote(vote(&keys[*i], VoteKind::Prevote, 1, 0, Some(b)))));
+        out.extend(sm.handle(Input::Vote(vote(
+            &keys[*i],
+            VoteKind::Prevote,
+            1,
+            0,
+            Some(b),
+        ))));
     }
     assert_eq!(
-        out.iter().filter(|o| matches!(o, Output::Evidence(_))).count(),
+        out.iter()
+            .filter(|o| matches!(o, Output::Evidence(_)))
+            .count(),
         3
     );
     sm.handle(Input::Timeout {
@@ -504,7 +534,10 @@ fn invalid_block_is_never_decided() {
         out.extend(sm.handle(Input::Vote(vote(k, VoteKind::Prevote, 1, 0, Some(bad)))));
         out.extend(sm.handle(Input::Vote(vote(k, VoteKind::Precommit, 1, 0, Some(bad)))));
     }
-    assert!(!out.iter().any(|o| matches!(o, Output::Decide { .. })), "{out:?}");
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Decide { .. })),
+        "{out:?}"
+    );
     assert!(!sm.is_decided());
     // Nor is it locked on (line 36 needs valid(v) too).
     assert_eq!(sm.locked(), None);
@@ -530,7 +563,13 @@ fn votes_are_checked_counted_once_and_equivocation_reported_once() {
     // Not a validator; bad signature; another height: all ignored.
     let outsider = key(99);
     assert!(sm
-        .handle(Input::Vote(vote(&outsider, VoteKind::Prevote, 1, 0, Some(b))))
+        .handle(Input::Vote(vote(
+            &outsider,
+            VoteKind::Prevote,
+            1,
+            0,
+            Some(b)
+        )))
         .is_empty());
     // A forged nil prevote "by v2" (its signature is of another vote): if it were stored, v2's
     // real prevote below would be reported as a double vote.
@@ -538,7 +577,13 @@ fn votes_are_checked_counted_once_and_equivocation_reported_once() {
     bad.signature = vote(&keys[v2], VoteKind::Prevote, 1, 0, Some(a)).signature;
     assert!(sm.handle(Input::Vote(bad)).is_empty());
     assert!(sm
-        .handle(Input::Vote(vote(&keys[v2], VoteKind::Prevote, 7, 0, Some(b))))
+        .handle(Input::Vote(vote(
+            &keys[v2],
+            VoteKind::Prevote,
+            7,
+            0,
+            Some(b)
+        )))
         .is_empty());
 
     // v1 prevotes A, repeats it, then also prevotes B and nil: one piece of evidence.
@@ -555,11 +600,23 @@ fn votes_are_checked_counted_once_and_equivocation_reported_once() {
         .is_empty());
     // A fourth distinct vote from v1, for a block nobody else backs, is not even stored.
     assert!(sm
-        .handle(Input::Vote(vote(&keys[v1], VoteKind::Prevote, 1, 0, Some(Hash([0xc; 32])))))
+        .handle(Input::Vote(vote(
+            &keys[v1],
+            VoteKind::Prevote,
+            1,
+            0,
+            Some(Hash([0xc; 32]))
+        )))
         .is_empty());
     // v2 prevotes B. Prevotes of any kind: v1 and v2, 2 of 4 — v1 counts once, so no prevote
     // timeout yet (line 34). Prevotes for B: v1 and v2, no lock.
-    let out = sm.handle(Input::Vote(vote(&keys[v2], VoteKind::Prevote, 1, 0, Some(b))));
+    let out = sm.handle(Input::Vote(vote(
+        &keys[v2],
+        VoteKind::Prevote,
+        1,
+        0,
+        Some(b),
+    )));
     assert!(out.is_empty(), "{out:?}");
     // v3 prevotes nil: 3 of any kind -> timeout; nil has v1 and v3 (2): no nil precommit.
     let out = sm.handle(Input::Vote(vote(&keys[v3], VoteKind::Prevote, 1, 0, None)));
@@ -575,7 +632,13 @@ fn votes_are_checked_counted_once_and_equivocation_reported_once() {
     assert_eq!(sm.locked(), None);
     // Our own prevote for B makes v1, v2 and us for B, 3 of 4: lock. The equivocator's B vote
     // counts toward B, as in the paper (messages from distinct senders for that value).
-    let out = sm.handle(Input::Vote(vote(&keys[me], VoteKind::Prevote, 1, 0, Some(b))));
+    let out = sm.handle(Input::Vote(vote(
+        &keys[me],
+        VoteKind::Prevote,
+        1,
+        0,
+        Some(b),
+    )));
     assert!(has_vote(&out, VoteKind::Precommit, 0, Some(b)), "{out:?}");
     assert_eq!(sm.locked(), Some((b, 0)));
 }
@@ -602,19 +665,70 @@ fn next_height_messages_are_buffered_and_replayed() {
     assert!(sm
         .handle(Input::Vote(vote(&keys[0], VoteKind::Prevote, 3, 0, None)))
         .is_empty());
+    // The next-height buffer keeps at most MAX_BUFFERED_PER_VALIDATOR messages per validator,
+    // counting only messages that verify under its key (forgeries cannot use up its slots) and
+    // none from outside the set.
+    let others: Vec<usize> = (0..4).filter(|i| *i != me).collect();
+    let (full, o1, o2) = (others[0], others[1], others[2]);
+    for r in 0..MAX_BUFFERED_PER_VALIDATOR as u32 {
+        let mut forged = vote(&keys[o1], VoteKind::Precommit, 2, 100 + r, None);
+        forged.signature = vote(&keys[o1], VoteKind::Prevote, 2, 0, None).signature;
+        sm.handle(Input::Vote(forged));
+        sm.handle(Input::Vote(vote(
+            &keys[full],
+            VoteKind::Precommit,
+            2,
+            100 + r,
+            None,
+        )));
+    }
+    sm.handle(Input::Vote(vote(
+        &key(42),
+        VoteKind::Prevote,
+        2,
+        0,
+        Some(c),
+    )));
+    // Kept: o1's prevote for C. Dropped: `full`'s (its buffer is full).
+    sm.handle(Input::Vote(vote(
+        &keys[o1],
+        VoteKind::Prevote,
+        2,
+        0,
+        Some(c),
+    )));
+    sm.handle(Input::Vote(vote(
+        &keys[full],
+        VoteKind::Prevote,
+        2,
+        0,
+        Some(c),
+    )));
     let out = sm.handle(Input::StartHeight {
         height: 2,
         validators: next.clone(),
     });
-    assert!(
-        out.contains(&Output::SignAndBroadcastVote {
-            kind: VoteKind::Prevote,
-            height: 2,
-            round: 0,
-            block_hash: Some(c)
-        }),
-        "{out:?}"
-    );
+    // The buffered proposal was replayed: we prevote C.
+    assert!(has_vote(&out, VoteKind::Prevote, 0, Some(c)), "{out:?}");
+    // With our own prevote, C has o1 and us: 2 of 4 (had `full`'s been kept: 3, a lock).
+    let out = sm.handle(Input::Vote(vote(
+        &keys[me],
+        VoteKind::Prevote,
+        2,
+        0,
+        Some(c),
+    )));
+    assert!(!has_vote(&out, VoteKind::Precommit, 0, Some(c)), "{out:?}");
+    assert_eq!(sm.locked(), None);
+    // o2's prevote: 3 of 4 (had o1's been crowded out by the forgeries: 2), lock.
+    let out = sm.handle(Input::Vote(vote(
+        &keys[o2],
+        VoteKind::Prevote,
+        2,
+        0,
+        Some(c),
+    )));
+    assert!(has_vote(&out, VoteKind::Precommit, 0, Some(c)), "{out:?}");
     // Going back is refused.
     assert!(sm
         .handle(Input::StartHeight {
@@ -646,12 +760,30 @@ fn future_rounds_are_bounded_per_validator() {
         )));
     }
     let late = 5_000;
-    sm.handle(Input::Vote(vote(&keys[others[0]], VoteKind::Prevote, 1, late, None)));
-    sm.handle(Input::Vote(vote(&keys[others[1]], VoteKind::Prevote, 1, late, None)));
+    sm.handle(Input::Vote(vote(
+        &keys[others[0]],
+        VoteKind::Prevote,
+        1,
+        late,
+        None,
+    )));
+    sm.handle(Input::Vote(vote(
+        &keys[others[1]],
+        VoteKind::Prevote,
+        1,
+        late,
+        None,
+    )));
     // Only one validator's message for round 5000 was kept: 1 of 4, no skip.
     assert_eq!(sm.round(), 0);
     // A second validator at round 1000 makes f+1 there: skip to 1000.
-    sm.handle(Input::Vote(vote(&keys[others[1]], VoteKind::Prevote, 1, 1_000, None)));
+    sm.handle(Input::Vote(vote(
+        &keys[others[1]],
+        VoteKind::Prevote,
+        1,
+        1_000,
+        None,
+    )));
     assert_eq!(sm.round(), 1_000);
 }
 
@@ -702,7 +834,7 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
     fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n.max(1) == 0
+        self.next().is_multiple_of(n.max(1))
     }
 }
 
@@ -1009,7 +1141,10 @@ impl Net {
                 block_hash: b,
                 commit,
             } => {
-                assert_eq!((commit.height, commit.round, commit.block_hash), (height, round, b));
+                assert_eq!(
+                    (commit.height, commit.round, commit.block_hash),
+                    (height, round, b)
+                );
                 check_commit(&self.sets[height as usize], &commit);
                 assert!(self.valid_blocks.contains(&b), "decided an unknown block");
                 let prev = self.nodes[i].decisions.insert(height, (round, b));
@@ -1022,7 +1157,11 @@ impl Net {
                         height: height + 1,
                         validators,
                     });
-                    let ids = self.by_height.get(&(height + 1)).cloned().unwrap_or_default();
+                    let ids = self
+                        .by_height
+                        .get(&(height + 1))
+                        .cloned()
+                        .unwrap_or_default();
                     for id in ids {
                         self.queue.push((i, id));
                     }
@@ -1141,7 +1280,11 @@ impl Net {
                     .iter()
                     .find(|m| m.key.address() == e.validator())
                     .unwrap();
-                assert_ne!(accused.role, Role::Honest, "an honest validator was accused");
+                assert_ne!(
+                    accused.role,
+                    Role::Honest,
+                    "an honest validator was accused"
+                );
             }
         }
     }
@@ -1249,9 +1392,15 @@ fn without_two_thirds_online_nothing_is_decided() {
             assert!(online * 3 <= powers.iter().sum::<u64>() * 2);
             // Run until nothing is left to do (every timer fired, every message delivered).
             while net.steps < 100_000 && net.step() {}
-            assert!(net.steps < 100_000, "seed {seed}: the stalled network kept busy");
+            assert!(
+                net.steps < 100_000,
+                "seed {seed}: the stalled network kept busy"
+            );
             for n in net.honest() {
-                assert!(n.decisions.is_empty(), "seed {seed}: decided without a quorum");
+                assert!(
+                    n.decisions.is_empty(),
+                    "seed {seed}: decided without a quorum"
+                );
                 // Prevoted nil after the propose timeout, and waits for 2f+1 prevotes of any kind
                 // (line 34), which never come: no further timeout, no further round.
                 assert_eq!(n.sm.height(), Some(1));
@@ -1264,7 +1413,10 @@ fn without_two_thirds_online_nothing_is_decided() {
             net.nodes[back].role = Role::Honest;
             net.nodes[back].online = true;
             net.start_height(back, 1);
-            assert!(net.run(MAX_STEPS), "seed {seed}: no decision after the return");
+            assert!(
+                net.run(MAX_STEPS),
+                "seed {seed}: no decision after the return"
+            );
             assert_eq!(net.agreement().len(), 2);
         }
     }
@@ -1292,7 +1444,10 @@ fn crashed_node_catches_up_when_messages_are_redelivered() {
             net.start_height(i, 4);
         }
         net.start_height(3, 4);
-        assert!(net.run(MAX_STEPS), "seed {seed}: no progress after the catch-up");
+        assert!(
+            net.run(MAX_STEPS),
+            "seed {seed}: no progress after the catch-up"
+        );
         assert_eq!(net.agreement().len(), 5);
     }
 }
@@ -1324,7 +1479,10 @@ fn node_crashing_mid_height_with_a_guard_neither_equivocates_nor_blocks() {
         if next <= net.target {
             net.start_height(2, next);
         }
-        assert!(net.run(MAX_STEPS), "seed {seed}: no termination after the crash");
+        assert!(
+            net.run(MAX_STEPS),
+            "seed {seed}: no termination after the crash"
+        );
         assert_eq!(net.agreement().len(), 4);
         net.assert_no_false_evidence();
         if let Some(b) = before {
@@ -1429,7 +1587,11 @@ fn locks_keep_a_decision_only_one_node_saw() {
         net.run_where(&|n, to, id| !withheld(n, to, id));
         for &i in &others {
             let n = &net.nodes[i];
-            assert!(n.decisions.is_empty(), "seed {seed}: node {i} decided {:?}", n.decisions);
+            assert!(
+                n.decisions.is_empty(),
+                "seed {seed}: node {i} decided {:?}",
+                n.decisions
+            );
             assert!(n.sm.round() >= 2, "seed {seed}: round 1 was played");
             assert!(
                 !n.trace.iter().any(|t| t.contains(&format!("{b:?}"))),
@@ -1469,14 +1631,38 @@ fn thresholds_are_strict() {
         block_valid: true,
     });
     // Two prevotes for A of 3: exactly 2/3, no lock and no timeout.
-    let mut out = sm.handle(Input::Vote(vote(&keys[me], VoteKind::Prevote, 1, 0, Some(a))));
-    out.extend(sm.handle(Input::Vote(vote(&keys[p0], VoteKind::Prevote, 1, 0, Some(a)))));
+    let mut out = sm.handle(Input::Vote(vote(
+        &keys[me],
+        VoteKind::Prevote,
+        1,
+        0,
+        Some(a),
+    )));
+    out.extend(sm.handle(Input::Vote(vote(
+        &keys[p0],
+        VoteKind::Prevote,
+        1,
+        0,
+        Some(a),
+    ))));
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(sm.locked(), None);
     // One validator (exactly 1/3) in round 4: no skip; the third validator too: skip.
-    sm.handle(Input::Vote(vote(&keys[third], VoteKind::Prevote, 1, 4, None)));
+    sm.handle(Input::Vote(vote(
+        &keys[third],
+        VoteKind::Prevote,
+        1,
+        4,
+        None,
+    )));
     assert_eq!(sm.round(), 0);
-    sm.handle(Input::Vote(vote(&keys[p0], VoteKind::Precommit, 1, 4, None)));
+    sm.handle(Input::Vote(vote(
+        &keys[p0],
+        VoteKind::Precommit,
+        1,
+        4,
+        None,
+    )));
     assert_eq!(sm.round(), 4);
 }
 
@@ -1492,4 +1678,3 @@ fn same_seed_same_run() {
     let c = run_network(&[1; 4], &roles, 8, 4);
     assert_ne!(a.nodes[0].trace, c.nodes[0].trace);
 }
-
