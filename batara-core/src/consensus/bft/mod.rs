@@ -45,20 +45,32 @@
 //! * A proposal that conflicts with the first one of its round (an equivocating proposer) is kept
 //!   too, up to [`MAX_PROPOSALS_PER_ROUND`], so a node that saw the wrong one first can still
 //!   lock on and decide the block the others prevoted (lines 36 and 49).
-//! * Messages for the next height are buffered (up to [`MAX_BUFFERED_NEXT_HEIGHT`]) and replayed
-//!   when that height starts: fast nodes move on before slow ones decide, and their round-0
+//! * Messages for the next height are buffered (when signed by a current validator, up to
+//!   [`MAX_BUFFERED_PER_VALIDATOR`] each) and replayed when that height starts: fast nodes move on before slow ones decide, and their round-0
 //!   proposal would otherwise be lost. Messages for any other height are dropped.
-//! * Memory is bounded against Byzantine validators: one vote per validator, kind and round (a
-//!   second, different one becomes evidence once and is not counted), at most
+//! * Votes are counted as the paper counts messages: per block, from distinct validators. A
+//!   validator that signs two different votes for one round and kind (reported once as
+//!   [`Output::Evidence`]) counts once toward each of the blocks it voted for, and once toward the
+//!   "any kind" totals (lines 34, 47) — never twice toward the same tally. Counting only its first
+//!   vote would be simpler but not live: a node that saw the equivocator's other vote first can
+//!   never see the polka the others locked on, so its lock and theirs never reconcile (the
+//!   network tests found exactly this livelock). Safety is the paper's quorum intersection: two
+//!   conflicting 2f+1 quorums would need more than 1/3 of the power to equivocate.
+//! * Memory is bounded against Byzantine validators: at most [`MAX_VOTES_PER_SLOT`] votes per
+//!   validator, round and kind (a further conflicting one only for a block that already has more
+//!   than 1/3 of the power there, i.e. that some correct validator voted for), at most
 //!   [`FUTURE_ROUNDS_PER_VALIDATOR`] distinct rounds above the current one per validator, and no
 //!   proposals more than [`MAX_PROPOSAL_ROUNDS_AHEAD`] rounds ahead. Gossip re-delivers what
-//!   was dropped once the node gets there.
+//!   was dropped once the node gets there. (CometBFT's `VoteSetMaj23` claims, which let a peer
+//!   point at the one conflicting vote that matters, belong to the p2p wiring.)
 //! * The proposer of a round also schedules the propose timeout (as CometBFT does); the paper
 //!   schedules it only at the other nodes. It only matters when the host fails to build a block.
 
 mod engine;
 mod proposer;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox};
 pub use proposer::{
@@ -67,6 +79,6 @@ pub use proposer::{
 };
 pub use state::{
     BftParams, BftState, BftTimeouts, Input, Output, Step, TimeoutKind,
-    FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_NEXT_HEIGHT, MAX_PROPOSALS_PER_ROUND,
-    MAX_PROPOSAL_ROUNDS_AHEAD,
+    FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_PER_VALIDATOR, MAX_PROPOSALS_PER_ROUND,
+    MAX_PROPOSAL_ROUNDS_AHEAD, MAX_VOTES_PER_SLOT,
 };

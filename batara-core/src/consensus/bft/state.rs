@@ -4,8 +4,9 @@
 //! `lockedRound`, `validValue`, `validRound`), the message log of that height (proposals and
 //! signature-checked votes, by round), and the "for the first time" flags of its rules.
 //!
-//! Must never: count a vote whose signature it has not checked, count two votes of one validator
-//! for the same round and kind, or act on a message from outside the validator set. Line numbers
+//! Must never: count a vote whose signature it has not checked, count one validator twice toward
+//! the same tally (a block's, or the total of a round and kind), or act on a message from outside
+//! the validator set. Line numbers
 //! in comments refer to Algorithm 1; see the module docs of `consensus::bft` for the host contract.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::proposer::{BftValidatorSet, ProposerSchedule};
 use crate::types::{
-    Address, Commit, CommitSig, DuplicateVoteEvidence, Hash, Proposal, Vote, VoteKind,
+    Address, Commit, CommitSig, DuplicateVoteEvidence, Hash, Proposal, PublicKey, Vote, VoteKind,
 };
 
 /// Most distinct proposals kept per round (the first one and conflicting ones of an
@@ -29,8 +30,14 @@ pub const FUTURE_ROUNDS_PER_VALIDATOR: usize = 4;
 /// schedule step per round).
 pub const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 1_000;
 
-/// Most messages for the next height kept until it starts.
-pub const MAX_BUFFERED_NEXT_HEIGHT: usize = 4_096;
+/// Most distinct votes kept per validator, round and kind (one, plus conflicting ones of an
+/// equivocator). A further conflicting vote is kept only for a block that already has more than
+/// 1/3 of the power in that round and kind (so some correct validator voted for it).
+pub const MAX_VOTES_PER_SLOT: usize = 3;
+
+/// Most messages per validator kept for the next height until it starts. Only messages signed
+/// by a validator of the current height (checked with its current key) are kept.
+pub const MAX_BUFFERED_PER_VALIDATOR: usize = 32;
 
 /// Timeouts of a round, growing linearly with the round: `base + round × delta`. Defaults are
 /// CometBFT's. In the node's TOML config, every field is optional.
@@ -215,14 +222,16 @@ pub enum Output {
     Evidence(DuplicateVoteEvidence),
 }
 
-/// The votes of one kind in one round: at most one per validator.
+/// The votes of one kind in one round. A validator's power counts at most once in the total
+/// (rules "2f+1 of any kind", lines 34 and 47) and at most once per block (the paper counts
+/// messages from distinct senders for each value), so an equivocator is never counted twice for
+/// the same thing.
 #[derive(Default, Debug)]
 struct VoteSet {
-    votes: BTreeMap<Address, Vote>,
+    /// Each validator's votes, first received first; more than one only for an equivocator.
+    votes: BTreeMap<Address, Vec<Vote>>,
     power_by_block: BTreeMap<Option<Hash>, u64>,
     power: u64,
-    /// Validators already reported for a second, different vote here.
-    reported: BTreeSet<Address>,
 }
 
 impl VoteSet {
@@ -349,8 +358,9 @@ impl HeightState {
 pub struct BftState {
     params: BftParams,
     h: Option<HeightState>,
-    /// Proposals and votes for the height after the current one.
+    /// Proposals and votes for the height after the current one, and how many per signer.
     next_height: Vec<Input>,
+    buffered_by: BTreeMap<Address, usize>,
 }
 
 impl BftState {
@@ -360,6 +370,7 @@ impl BftState {
             params,
             h: None,
             next_height: Vec::new(),
+            buffered_by: BTreeMap::new(),
         }
     }
 
@@ -456,6 +467,7 @@ impl BftState {
         self.start_round(0, out);
         self.run_rules(out);
         // Replay what arrived early for this height; drop what is for another.
+        self.buffered_by.clear();
         for input in std::mem::take(&mut self.next_height) {
             let h = match &input {
                 Input::Proposal { proposal, .. } => proposal.height,
@@ -468,13 +480,28 @@ impl BftState {
         }
     }
 
-    /// True when the message is for the current, undecided height; buffers next-height ones.
-    fn for_current_height(&mut self, height: u64, input: impl FnOnce() -> Input) -> bool {
+    /// True when the message is for the current, undecided height. A message for the next
+    /// height is buffered when its signer is a validator now and `verify` accepts its
+    /// signature under the current key (sets rarely change between heights; a new validator's
+    /// early messages are dropped and re-gossiped).
+    fn for_current_height(
+        &mut self,
+        height: u64,
+        signer: Address,
+        verify: impl FnOnce(&str, &PublicKey) -> bool,
+        input: impl FnOnce() -> Input,
+    ) -> bool {
         let Some(h) = self.h.as_ref() else {
             return false;
         };
         if height == h.height.saturating_add(1) {
-            if self.next_height.len() < MAX_BUFFERED_NEXT_HEIGHT {
+            let count = self.buffered_by.get(&signer).copied().unwrap_or(0);
+            if count < MAX_BUFFERED_PER_VALIDATOR
+                && h.set
+                    .get(&signer)
+                    .is_some_and(|v| verify(&self.params.chain_id, &v.pubkey))
+            {
+                self.buffered_by.insert(signer, count + 1);
                 self.next_height.push(input());
             }
             return false;
@@ -483,7 +510,13 @@ impl BftState {
     }
 
     fn on_vote(&mut self, vote: Vote, out: &mut Vec<Output>) {
-        if !self.for_current_height(vote.height, || Input::Vote(vote.clone())) {
+        let current = self.for_current_height(
+            vote.height,
+            vote.validator,
+            |chain, pk| vote.verify(chain, pk).is_ok(),
+            || Input::Vote(vote.clone()),
+        );
+        if !current {
             return;
         }
         let chain_id = &self.params.chain_id;
@@ -494,30 +527,38 @@ impl BftState {
         if !h.admits_round(&vote.validator, vote.round) {
             return;
         }
-        let existing = h
-            .log(vote.round)
-            .and_then(|l| l.votes(vote.kind).votes.get(&vote.validator));
-        if existing == Some(&vote) {
+        let total = h.total;
+        let (validator, round, kind) = (vote.validator, vote.round, vote.kind);
+        let empty = Vec::new();
+        let set = h.log(round).map(|l| l.votes(kind));
+        let mine = set.and_then(|s| s.votes.get(&validator)).unwrap_or(&empty);
+        // The same content again (even with another valid signature) is not news.
+        if mine.iter().any(|v| v.block_hash == vote.block_hash) {
             return;
         }
+        if mine.len() >= MAX_VOTES_PER_SLOT
+            && !set.is_some_and(|s| one_third(s.power_for(&vote.block_hash), total))
+        {
+            return;
+        }
+        let first = mine.first().cloned();
         if vote.verify(chain_id, &pubkey).is_err() {
             return;
         }
-        if let Some(first) = existing.cloned() {
-            let log = h.rounds.entry(vote.round).or_default();
-            if log.votes_mut(vote.kind).reported.insert(vote.validator) {
-                tracing::warn!(target: "batara::consensus::bft", validator = %vote.validator, height = vote.height, round = vote.round, kind = ?vote.kind, "duplicate vote");
-                out.push(Output::Evidence(DuplicateVoteEvidence::new(first, vote)));
-            }
-            return;
-        }
-        let power = h.power_of(&vote.validator);
-        let (validator, round) = (vote.validator, vote.round);
-        let set = h.rounds.entry(round).or_default().votes_mut(vote.kind);
+        let power = h.power_of(&validator);
+        let set = h.rounds.entry(round).or_default().votes_mut(kind);
         *set.power_by_block.entry(vote.block_hash).or_insert(0) += power;
-        set.power += power;
-        set.votes.insert(validator, vote);
+        let mine = set.votes.entry(validator).or_default();
+        mine.push(vote.clone());
+        let conflicts = mine.len();
+        if conflicts == 1 {
+            set.power += power;
+        }
         h.note_sender(validator, round);
+        if let (Some(first), 2) = (first, conflicts) {
+            tracing::warn!(target: "batara::consensus::bft", validator = %validator, height = vote.height, round, ?kind, "duplicate vote");
+            out.push(Output::Evidence(DuplicateVoteEvidence::new(first, vote)));
+        }
     }
 
     fn on_proposal(&mut self, p: Proposal, block_valid: bool) {
@@ -525,7 +566,13 @@ impl BftState {
             proposal: p.clone(),
             block_valid,
         };
-        if !self.for_current_height(p.height, input) {
+        let current = self.for_current_height(
+            p.height,
+            p.proposer,
+            |chain, pk| p.verify(chain, pk).is_ok(),
+            input,
+        );
+        if !current {
             return;
         }
         let chain_id = &self.params.chain_id;
@@ -789,7 +836,7 @@ impl BftState {
             .validators()
             .iter()
             .filter_map(|v| precommits.and_then(|p| p.get(&v.address)))
-            .filter(|v| v.block_hash == Some(block_hash))
+            .filter_map(|votes| votes.iter().find(|v| v.block_hash == Some(block_hash)))
             .map(|v| CommitSig {
                 validator: v.validator,
                 signature: v.signature,
