@@ -26,8 +26,8 @@ use crate::staking::{StakingModule, StakingReader};
 use crate::state::{Account, ObjectWrites, StateError, StateManager};
 use crate::storage::{decode, height_key, Column, Entry, Storage, StorageError, WriteBatch};
 use crate::types::{
-    Address, Amount, Block, Commit, CommitSig, Event, Hash, Header, Receipt, SignedTransaction,
-    TxKind, TxStatus, ValidatorInfo,
+    Address, Amount, Block, Commit, CommitSig, DuplicateVoteEvidence, Event, Hash, Header, Receipt,
+    SignedTransaction, TxKind, TxStatus, ValidatorInfo,
 };
 use crate::validator::Signer;
 
@@ -198,6 +198,7 @@ impl Sets {
         height: u64,
         proposer: Address,
         last_commit: Option<&'a Commit>,
+        evidence: &'a [DuplicateVoteEvidence],
         fees: Amount,
     ) -> BlockInfo<'a> {
         BlockInfo {
@@ -206,6 +207,7 @@ impl Sets {
             last_commit,
             last_set: self.last.as_deref(),
             set: &self.current,
+            evidence,
             fees,
         }
     }
@@ -223,6 +225,8 @@ pub struct BlockInfo<'a> {
     pub last_set: Option<&'a [ValidatorInfo]>,
     /// The validator set of this block.
     pub set: &'a [ValidatorInfo],
+    /// Evidence of double signing it carries (already verified by the chain).
+    pub evidence: &'a [DuplicateVoteEvidence],
     /// Fees its transactions paid (set for `end_block`; 0 in `begin_block`).
     pub fees: Amount,
 }
@@ -376,6 +380,12 @@ fn enc<T: borsh::BorshSerialize>(v: &T) -> Vec<u8> {
     borsh::to_vec(v).expect("borsh into Vec")
 }
 
+/// The Merkle root of the hashes of a block's evidence.
+fn evidence_root(evidence: &[DuplicateVoteEvidence]) -> Hash {
+    let hashes: Vec<Hash> = evidence.iter().map(|e| e.hash()).collect();
+    crypto::merkle_root(&hashes)
+}
+
 fn receipt_key(height: u64, index: u32) -> Vec<u8> {
     let mut k = height_key(height).to_vec();
     k.extend_from_slice(&index.to_be_bytes());
@@ -445,6 +455,7 @@ impl Chain {
             state_root,
             validator_set_hash: ValidatorInfo::set_hash(validators),
             last_commit_hash: Hash::ZERO,
+            evidence_root: evidence_root(&[]),
         }
     }
 
@@ -474,6 +485,7 @@ impl Chain {
             header: header.clone(),
             txs: vec![],
             last_commit: None,
+            evidence: vec![],
         };
         let mut batch = up.batch;
         batch.put(Column::Headers, height_key(0), enc(&header));
@@ -617,6 +629,7 @@ impl Chain {
         height: u64,
         proposer: Address,
         last_commit: Option<&Commit>,
+        evidence: &[DuplicateVoteEvidence],
     ) -> Result<(BlockState<'_>, Sets), ChainError> {
         let staking = StakingReader(&self.state);
         let sets = Sets {
@@ -624,7 +637,7 @@ impl Chain {
             last: staking.set_for(height - 1)?,
         };
         let mut bs = BlockState::new(&self.state, height);
-        let info = sets.info(height, proposer, last_commit, 0);
+        let info = sets.info(height, proposer, last_commit, evidence, 0);
         self.run_hooks(&mut bs, &info, false)?;
         Ok((bs, sets))
     }
@@ -658,10 +671,17 @@ impl Chain {
         txs: Vec<SignedTransaction>,
         receipts: Vec<Receipt>,
         last_commit: Option<Commit>,
+        evidence: Vec<DuplicateVoteEvidence>,
         extra: Option<BTreeMap<Address, Account>>,
     ) -> Result<Executed, ChainError> {
         let fees = receipts.iter().fold(0u128, |s, r| s.saturating_add(r.fee));
-        let info = sets.info(header.height, header.proposer, last_commit.as_ref(), fees);
+        let info = sets.info(
+            header.height,
+            header.proposer,
+            last_commit.as_ref(),
+            &evidence,
+            fees,
+        );
         self.run_hooks(&mut bs, &info, true)?;
         if let Some(extra) = extra {
             bs.changed.extend(extra);
@@ -675,6 +695,7 @@ impl Chain {
                 header,
                 txs,
                 last_commit,
+                evidence,
             },
             receipts,
             changed: bs.changed,
@@ -687,6 +708,7 @@ impl Chain {
         proposer: Address,
         time: u64,
         set: &[ValidatorInfo],
+        evidence: &[DuplicateVoteEvidence],
     ) -> (Header, Option<Commit>) {
         let head = self.head();
         let header = Header {
@@ -699,6 +721,7 @@ impl Chain {
             state_root: Hash::ZERO,
             validator_set_hash: ValidatorInfo::set_hash(set),
             last_commit_hash: head.commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
+            evidence_root: evidence_root(evidence),
         };
         (header, head.commit)
     }
@@ -724,10 +747,76 @@ impl Chain {
         time: u64,
         overrides: Option<BTreeMap<Address, Account>>,
     ) -> Result<(Executed, Vec<Hash>), ChainError> {
+        self.build(candidates, proposer, time, overrides, vec![])
+    }
+
+    /// [`Chain::build_block`] carrying `evidence` of double signing: the pieces that verify and
+    /// were not punished yet go in the block (the rest is left out and logged).
+    pub fn build_block_with_evidence(
+        &self,
+        candidates: &[Arc<PoolTx>],
+        proposer: Address,
+        time: u64,
+        evidence: Vec<DuplicateVoteEvidence>,
+    ) -> Result<(Executed, Vec<Hash>), ChainError> {
+        let height = self.head().header.height + 1;
+        let mut seen = std::collections::HashSet::new();
+        let usable = evidence
+            .into_iter()
+            .filter(|e| match self.evidence_problem(height, e) {
+                None => seen.insert(e.hash()),
+                Some(why) => {
+                    tracing::debug!(target: "batara::chain", evidence = %e.hash(), why, "left out of block");
+                    false
+                }
+            })
+            .collect();
+        self.build(candidates, proposer, time, None, usable)
+    }
+
+    /// Why `e` cannot be in block `height`, if it cannot: from the future, older than the
+    /// unbonding period, not verifying against its height's validator set, or already punished.
+    fn evidence_problem(&self, height: u64, e: &DuplicateVoteEvidence) -> Option<String> {
+        let eh = e.vote_a.height;
+        if eh >= height {
+            return Some(format!("evidence of height {eh} in block {height}"));
+        }
+        if height - eh > self.genesis.params.staking.unbonding_blocks {
+            return Some(format!("evidence of height {eh} is too old"));
+        }
+        let staking = StakingReader(&self.state);
+        match staking.set_for(eh) {
+            Ok(Some(set)) => {
+                if let Err(err) = e.verify(&self.genesis.chain_id, &set) {
+                    return Some(err.to_string());
+                }
+            }
+            Ok(None) => return Some(format!("no validator set for height {eh}")),
+            Err(err) => return Some(err.to_string()),
+        }
+        match staking.evidence_seen(&e.hash()) {
+            Ok(false) => None,
+            Ok(true) => Some("already punished".into()),
+            Err(err) => Some(err.to_string()),
+        }
+    }
+
+    fn build(
+        &self,
+        candidates: &[Arc<PoolTx>],
+        proposer: Address,
+        time: u64,
+        overrides: Option<BTreeMap<Address, Account>>,
+        evidence: Vec<DuplicateVoteEvidence>,
+    ) -> Result<(Executed, Vec<Hash>), ChainError> {
         let head = self.head();
-        let (mut bs, sets) =
-            self.start_block(head.header.height + 1, proposer, head.commit.as_ref())?;
-        let (mut header, last_commit) = self.next_header(proposer, time, &sets.current);
+        let (mut bs, sets) = self.start_block(
+            head.header.height + 1,
+            proposer,
+            head.commit.as_ref(),
+            &evidence,
+        )?;
+        let (mut header, last_commit) = self.next_header(proposer, time, &sets.current, &evidence);
         let mut txs = Vec::with_capacity(candidates.len());
         let mut receipts = Vec::with_capacity(candidates.len());
         let mut left_out = Vec::new();
@@ -746,7 +835,16 @@ impl Chain {
         let hashes: Vec<Hash> = receipts.iter().map(|r| r.tx_hash).collect();
         header.txs_root = crypto::merkle_root(&hashes);
         Ok((
-            self.finish(bs, &sets, header, txs, receipts, last_commit, overrides)?,
+            self.finish(
+                bs,
+                &sets,
+                header,
+                txs,
+                receipts,
+                last_commit,
+                evidence,
+                overrides,
+            )?,
             left_out,
         ))
     }
@@ -778,7 +876,24 @@ impl Chain {
         if h.time <= head.header.time {
             return Err(invalid("time does not increase".into()));
         }
-        let (mut bs, sets) = self.start_block(h.height, h.proposer, block.last_commit.as_ref())?;
+        let mut seen = std::collections::HashSet::new();
+        for e in &block.evidence {
+            if let Some(why) = self.evidence_problem(h.height, e) {
+                return Err(invalid(format!("evidence {}: {why}", e.hash())));
+            }
+            if !seen.insert(e.hash()) {
+                return Err(invalid(format!("evidence {} twice", e.hash())));
+            }
+        }
+        if h.evidence_root != evidence_root(&block.evidence) {
+            return Err(invalid("evidence root".into()));
+        }
+        let (mut bs, sets) = self.start_block(
+            h.height,
+            h.proposer,
+            block.last_commit.as_ref(),
+            &block.evidence,
+        )?;
         if !sets.current.iter().any(|v| v.address == h.proposer) {
             return Err(invalid(format!(
                 "proposer {} is not a validator",
@@ -849,6 +964,7 @@ impl Chain {
             block.txs.clone(),
             receipts,
             block.last_commit.clone(),
+            block.evidence.clone(),
             None,
         )?;
         if ex.block.header.state_root != h.state_root {

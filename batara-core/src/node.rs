@@ -557,6 +557,19 @@ impl NodeHandle {
         results
     }
 
+    /// Relays a signed consensus message (borsh `ConsensusMsg`: a proposal, vote or evidence) to
+    /// this node's engine and, when the engine accepts it, to its peers — as if a peer had gossiped
+    /// it. For remote signers and test tools.
+    pub fn broadcast_consensus(&self, data: &[u8]) -> MessageVerdict {
+        let v = self.inner.engine.network_message(data);
+        if v == MessageVerdict::Accept {
+            if let Some(p2p) = &self.inner.p2p {
+                p2p.publish_consensus(data.to_vec());
+            }
+        }
+        v
+    }
+
     /// The network service (peer id, listen addresses, peers, bans, sync), if the node joined one.
     pub fn network(&self) -> Option<&P2pHandle> {
         self.inner.p2p.as_ref()

@@ -157,6 +157,7 @@ struct Stats {
 
 enum Command {
     PublishTx(Vec<u8>),
+    PublishConsensus(Vec<u8>),
     Stop,
 }
 
@@ -222,6 +223,12 @@ impl P2pHandle {
     /// Gossips a transaction this node accepted.
     pub fn publish_tx(&self, raw: Vec<u8>) {
         let _ = self.commands.send(Command::PublishTx(raw));
+    }
+
+    /// Gossips a consensus message someone handed this node (see
+    /// `NodeHandle::broadcast_consensus`).
+    pub fn publish_consensus(&self, data: Vec<u8>) {
+        let _ = self.commands.send(Command::PublishConsensus(data));
     }
 
     /// Stops the event loop (closing every connection) and waits, up to 10 s, until it and any
@@ -466,6 +473,9 @@ impl Service {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev, &done_tx),
                 cmd = commands.recv() => match cmd {
                     Some(Command::PublishTx(raw)) => self.publish(self.topics.txs.clone(), raw),
+                    Some(Command::PublishConsensus(m)) => {
+                        self.publish(self.topics.consensus.clone(), m)
+                    }
                     Some(Command::Stop) | None => break,
                 },
                 b = blocks.recv() => match b {

@@ -22,8 +22,9 @@
 //! * Downtime: a validator of the set that is missing from the `last_commit` a block carries misses
 //!   that height; more than `downtime_max_missed` misses in the last `downtime_window` heights jails
 //!   it (for `downtime_jail_blocks`) and slashes `downtime_slash_ppm` of its stake.
-//!   `double_sign_slash_ppm` is for evidence of double signing (slash and jail for good), which the
-//!   BFT engine's evidence handling applies.
+//! * Double signing: each piece of evidence a block carries (verified by the chain) slashes
+//!   `double_sign_slash_ppm` of the offender's stake and jails it for good (tombstone); the
+//!   evidence's hash is recorded (`stk/ev/…`) so it is punished once.
 //! * Slashed stake is burned. Unbonding funds are not slashed (a simplification; Cosmos slashes
 //!   them too).
 //!
@@ -171,6 +172,11 @@ const SET_KEY: &[u8] = b"stk/set";
 const VAL_PREFIX: &[u8] = b"stk/val/";
 const BOND_PREFIX: &[u8] = b"stk/bond/";
 const UNB_PREFIX: &[u8] = b"stk/unb/";
+const EVIDENCE_PREFIX: &[u8] = b"stk/ev/";
+
+fn evidence_key(h: &crate::types::Hash) -> Vec<u8> {
+    key(EVIDENCE_PREFIX, &[&h.0])
+}
 
 fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
@@ -247,6 +253,11 @@ impl StakingReader<'_> {
             Some(h) => self.0.object_at(&k, h)?,
         };
         v.map_or(Ok(0), |b| Ok(decode("bonded stake", &b)?))
+    }
+
+    /// Whether the evidence with this hash was already punished.
+    pub fn evidence_seen(&self, hash: &crate::types::Hash) -> Result<bool, StateError> {
+        Ok(self.0.object(&evidence_key(hash))?.is_some())
     }
 
     /// Funds of `operator` still unbonding (latest state).
@@ -648,6 +659,32 @@ fn slash_amount(stake: Amount, ppm: u32) -> Amount {
     (stake / 1_000_000) * ppm + (stake % 1_000_000) * ppm / 1_000_000
 }
 
+impl StakingModule {
+    /// Slashes a validator caught double signing by `double_sign_slash_ppm` of its stake and jails
+    /// it for good (it leaves the set at the next block). The chain verified the evidence.
+    fn slash_for_double_sign(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        validator: &Address,
+    ) -> Result<(), StateError> {
+        let Some(mut v) = get::<Validator>(ctx, "validator", &validator_key(validator))? else {
+            return Ok(());
+        };
+        if v.tombstoned {
+            return Ok(());
+        }
+        let cut = slash_amount(v.stake, self.params.double_sign_slash_ppm);
+        v.stake -= cut;
+        v.jailed = true;
+        v.tombstoned = true;
+        v.jailed_until = u64::MAX;
+        ctx.set_object(validator_key(validator), enc(&v));
+        Self::add_bonded(ctx, &v.operator, -(cut as i128))?;
+        tracing::warn!(target: "batara::staking", %validator, slashed = %cut, "jailed for good: double signing");
+        Ok(())
+    }
+}
+
 impl Module for StakingModule {
     fn name(&self) -> &'static str {
         "staking"
@@ -681,6 +718,10 @@ impl Module for StakingModule {
         ctx: &mut TxContext<'_, '_>,
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
+        for e in info.evidence {
+            ctx.set_object(evidence_key(&e.hash()), vec![1]);
+            self.slash_for_double_sign(ctx, &e.validator())?;
+        }
         self.pay_unbonded_and_count_downtime(ctx, info)
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Header hash (= block hash): SHA-256 of the borsh bytes of the [`Header`]. The header commits to
 //! the transactions (RFC 6962 Merkle root of their hashes), the state root after the block, the hash
-//! of the validator set that may sign the next commit, and the hash of the previous block's commit.
+//! of the validator set that validates it, the hash of the previous block's commit, and the Merkle
+//! root of the hashes of the double-signing evidence it carries.
 //! Commit signatures cover `COMMIT_DOMAIN ‖ borsh(chain_id, height, round, block_hash)`.
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -37,6 +38,8 @@ pub struct Header {
     pub validator_set_hash: Hash,
     /// Hash of the previous block's commit (zero when there is none).
     pub last_commit_hash: Hash,
+    /// Merkle root of the hashes of the evidence the block carries.
+    pub evidence_root: Hash,
 }
 
 impl Header {
@@ -111,6 +114,8 @@ pub struct Block {
     pub txs: Vec<SignedTransaction>,
     /// The commit that finalized the parent block (none for heights 0 and 1).
     pub last_commit: Option<Commit>,
+    /// Evidence of double signing, slashed when the block executes.
+    pub evidence: Vec<super::DuplicateVoteEvidence>,
 }
 
 impl Block {

@@ -212,6 +212,7 @@ fn compute() -> Value {
         state_root: crypto::sha256(b"state"),
         validator_set_hash: crypto::sha256(b"validators"),
         last_commit_hash: Hash::ZERO,
+        evidence_root: crypto::merkle_root(&[]),
     };
     let commit_msg = Commit::sign_message("batara-dev", 1, 0, &header.hash());
     json!({

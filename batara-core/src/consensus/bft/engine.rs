@@ -21,8 +21,9 @@
 //!   network short of 2/3 waits without sending more. So the engine re-sends its own latest
 //!   proposal and votes of the current height every [`REBROADCAST`] until the height is decided:
 //!   a validator coming back hears everyone's current round within a second and joins it.
-//! * Evidence of double signing is gossiped; putting it in blocks and slashing is done by the
-//!   staking module when blocks carry evidence (not yet: it is logged and gossiped).
+//! * Evidence of double signing (detected here or gossiped) waits in a small pool, is gossiped, and
+//!   goes into the blocks this node proposes until a block carrying it is committed; executing that
+//!   block slashes and tombstones the offender on every node (staking).
 //!
 //! Must never: sign without the guard, commit other than through [`BlockSink`], or block the
 //! network thread (checks are signature verifications; execution happens on this engine's thread).
@@ -45,6 +46,9 @@ use crate::staking::StakingReader;
 use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
 use crate::validator::guard::SignGuard;
 use crate::validator::Signer;
+
+/// Most pieces of evidence waiting for a block.
+pub const MAX_PENDING_EVIDENCE: usize = 100;
 
 /// How often a node re-sends its latest messages of an undecided height.
 pub const REBROADCAST: Duration = Duration::from_secs(1);
@@ -130,6 +134,7 @@ impl BftEngine {
             sets: None,
             start_at: None,
             own: Vec::new(),
+            evidence: Vec::new(),
             sent_at: Instant::now(),
             height: 0,
         };
@@ -261,6 +266,8 @@ struct Host {
     sets: Option<BftValidatorSet>,
     /// When to start `height` (after a decision's commit wait).
     start_at: Option<Instant>,
+    /// Evidence to put in the next block this node proposes.
+    evidence: Vec<DuplicateVoteEvidence>,
     /// This node's latest messages of the current height (re-sent until it is decided).
     own: Vec<ConsensusMsg>,
     /// When they were last sent.
@@ -381,6 +388,10 @@ impl Host {
         self.executed.clear();
         self.blocks.clear();
         self.own.clear();
+        // Evidence in a committed block is punished; drop it (and anything that cannot be used).
+        let staking = StakingReader(self.sink.chain().state());
+        self.evidence
+            .retain(|e| matches!(staking.evidence_seen(&e.hash()), Ok(false)));
         tracing::debug!(target: "batara::bft", height, "starting height");
         self.feed(Input::StartHeight {
             height,
@@ -405,9 +416,15 @@ impl Host {
                 }
             }
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
-            ConsensusMsg::Evidence(e) => {
-                tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "evidence of double signing received");
-            }
+            ConsensusMsg::Evidence(e) => self.add_evidence(e),
+        }
+    }
+
+    /// Keeps evidence for the next proposed block (at most [`MAX_PENDING_EVIDENCE`]).
+    fn add_evidence(&mut self, e: DuplicateVoteEvidence) {
+        if self.evidence.len() < MAX_PENDING_EVIDENCE && !self.evidence.contains(&e) {
+            tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "evidence of double signing");
+            self.evidence.push(e);
         }
     }
 
@@ -470,7 +487,12 @@ impl Host {
                     .mempool()
                     .select(params.max_block_txs as usize, params.max_block_bytes);
                 let me = self.state.params().address?;
-                match chain.build_block(&candidates, me, self.clock.now_ms()) {
+                match chain.build_block_with_evidence(
+                    &candidates,
+                    me,
+                    self.clock.now_ms(),
+                    self.evidence.clone(),
+                ) {
                     Ok((ex, left_out)) => {
                         self.sink.mempool().remove(&left_out);
                         let hash = ex.block.hash();
@@ -583,8 +605,8 @@ impl Host {
                 None
             }
             Output::Evidence(e) => {
-                tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "double signing detected");
-                self.send(&ConsensusMsg::Evidence(e));
+                self.send(&ConsensusMsg::Evidence(e.clone()));
+                self.add_evidence(e);
                 None
             }
         }
