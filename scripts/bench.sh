@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Release-build benchmark: `scripts/bench.sh [batara bench transfers options]`, e.g.
-#   scripts/bench.sh --txs 200000 --senders 2000
+# Release-build benchmarks: `scripts/bench.sh [transfers|network] [options]`, e.g.
+#   scripts/bench.sh --txs 200000 --senders 2000          (one node: `batara bench transfers`)
+#   scripts/bench.sh network --validators 4 --txs 100000  (a BFT network: `batara bench network`)
 # Reuses the RocksDB library of an earlier debug build (scripts/rocksdb-env.sh) when there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/rocksdb-env.sh
 . scripts/rocksdb-env.sh
 cargo build --release --bin batara
-exec ./target/release/batara --log-level warn bench transfers "$@"
+kind=transfers
+case "${1:-}" in transfers | network) kind=$1; shift ;; esac
+exec ./target/release/batara --log-level warn bench "$kind" "$@"

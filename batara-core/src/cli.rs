@@ -281,6 +281,30 @@ enum BenchCmd {
         #[arg(long, default_value_t = 4_096)]
         batch: usize,
     },
+    /// Finalized transfers through a network of BFT validators in this process (loopback TCP).
+    Network {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: u8,
+        /// Number of transfers.
+        #[arg(long, default_value_t = 100_000)]
+        txs: usize,
+        /// Number of sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        senders: usize,
+        /// Transactions per submit call (calls go to the nodes in turn).
+        #[arg(long, default_value_t = 2_048)]
+        batch: usize,
+        /// BFT commit wait (the block interval of a healthy network), ms.
+        #[arg(long, default_value_t = 300)]
+        block_time_ms: u64,
+        /// Most transactions per block.
+        #[arg(long, default_value_t = 4_000)]
+        max_block_txs: u32,
+        /// Offered load, transactions per second (default: as fast as the nodes take them).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
 }
 
 /// Installs a tracing subscriber writing to stderr (the binary's choice; the library never does).
@@ -380,6 +404,32 @@ fn dispatch(cmd: Cmd) -> CliResult {
                     txs,
                     senders,
                     batch,
+                })?;
+                println!("{report}");
+                Ok(())
+            }
+            BenchCmd::Network {
+                validators,
+                txs,
+                senders,
+                batch,
+                block_time_ms,
+                max_block_txs,
+                rate,
+            } => {
+                if validators == 0 || txs == 0 || senders == 0 || batch == 0 || max_block_txs == 0 {
+                    return Err(usage(
+                        "--validators, --txs, --senders and --batch must be positive",
+                    ));
+                }
+                let report = crate::bench::network(&crate::bench::NetworkBench {
+                    validators,
+                    txs,
+                    senders,
+                    batch,
+                    block_time_ms,
+                    max_block_txs,
+                    rate: rate.filter(|r| *r > 0.0),
                 })?;
                 println!("{report}");
                 Ok(())

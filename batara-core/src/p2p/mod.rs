@@ -1,6 +1,7 @@
 //! The peer-to-peer network (libp2p): TCP + noise + yamux; identify; gossipsub topics per chain for
 //! transactions, blocks and consensus messages; request-response for status and block sync;
-//! Kademlia discovery from the configured bootnodes.
+//! Kademlia discovery from the configured bootnodes (peers it learns of are dialed while there is
+//! room under `max_peers`; a bootstrap query runs 2 s after start, then every 10 s).
 //!
 //! Owns: the swarm and its event loop (one tokio task), peer limits and bans, the chain check at
 //! handshake, gossip of local transactions and committed blocks, and block sync: a node behind
@@ -16,6 +17,9 @@
 //!   transaction batch it vouches for (sync), a malformed message, or belongs to another chain is
 //!   disconnected and banned for `ban_seconds`. Gossiped transactions that fail mempool checks are
 //!   only dropped (they may be stale, not malicious).
+//! * Transactions are gossiped in batches (see [`TX_GOSSIP_BATCH`]): one gossip message (and one
+//!   libp2p signature) per batch instead of per transaction, and the receiver admits a batch with
+//!   one batch signature verification, off the event loop.
 //! * Sync asks one peer at a time for up to [`SYNC_BATCH`] blocks (at most [`SYNC_BYTES`] per
 //!   response) after a `Status` exchange, and logs height, target and rate once a second.
 //!
@@ -43,6 +47,14 @@ use crate::types::{Block, Commit, Hash};
 mod bytes;
 
 pub use bytes::Bytes;
+
+/// Local transactions are gossiped in batches (borsh `Vec<Vec<u8>>`) of at most this many, or
+/// [`TX_GOSSIP_BYTES`], or whatever collected in [`TX_GOSSIP_EVERY`].
+pub const TX_GOSSIP_BATCH: usize = 1_024;
+/// Most bytes in one transaction gossip message.
+pub const TX_GOSSIP_BYTES: usize = 1 << 20;
+/// How long a transaction waits for its gossip batch to fill.
+pub const TX_GOSSIP_EVERY: Duration = Duration::from_millis(20);
 
 /// Most blocks one sync response carries.
 pub const SYNC_BATCH: u32 = 64;
@@ -342,7 +354,11 @@ pub fn start(
                 StreamProtocol::try_from_owned(format!("/batara/{short}/kad/1"))
                     .map_err(|e| e.to_string())?,
             );
-            let kad = kad::Behaviour::with_config(pid, kad::store::MemoryStore::new(pid), kad_cfg);
+            let mut kad =
+                kad::Behaviour::with_config(pid, kad::store::MemoryStore::new(pid), kad_cfg);
+            // Answer queries even without a confirmed external address (loopback and LAN
+            // networks have none).
+            kad.set_mode(Some(kad::Mode::Server));
             Ok(Behaviour {
                 identify: identify::Behaviour::new(identify::Config::new(
                     protocol_version.clone(),
@@ -377,6 +393,8 @@ pub fn start(
     let listen = Arc::new(Mutex::new(Vec::new()));
     let holders = Holders::default();
     let service = Service {
+        tx_buf: Vec::new(),
+        tx_bytes: 0,
         _held: holders.hold(),
         holders: holders.clone(),
         swarm,
@@ -432,6 +450,9 @@ enum Imported {
 
 struct Service {
     holders: Holders,
+    /// Local transactions waiting for their gossip batch.
+    tx_buf: Vec<Vec<u8>>,
+    tx_bytes: usize,
     swarm: Swarm<Behaviour>,
     sink: Arc<BlockSink>,
     host: Arc<dyn NetworkHost>,
@@ -468,11 +489,18 @@ impl Service {
         let mut consensus_out = consensus_out.unwrap_or(idle);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Imported>();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut flush = tokio::time::interval(TX_GOSSIP_EVERY);
         loop {
             tokio::select! {
                 ev = self.swarm.select_next_some() => self.on_swarm(ev, &done_tx),
                 cmd = commands.recv() => match cmd {
-                    Some(Command::PublishTx(raw)) => self.publish(self.topics.txs.clone(), raw),
+                    Some(Command::PublishTx(raw)) => {
+                        self.tx_bytes += raw.len();
+                        self.tx_buf.push(raw);
+                        if self.tx_buf.len() >= TX_GOSSIP_BATCH || self.tx_bytes >= TX_GOSSIP_BYTES {
+                            self.flush_txs();
+                        }
+                    }
                     Some(Command::PublishConsensus(m)) => {
                         self.publish(self.topics.consensus.clone(), m)
                     }
@@ -491,9 +519,20 @@ impl Service {
                     self.publish(self.topics.consensus.clone(), m)
                 },
                 _ = tick.tick() => self.on_tick(),
+                _ = flush.tick() => self.flush_txs(),
             }
         }
         tracing::info!(target: "batara::p2p", "p2p stopped");
+    }
+
+    fn flush_txs(&mut self) {
+        if self.tx_buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.tx_buf);
+        self.tx_bytes = 0;
+        let data = borsh::to_vec(&batch).expect("borsh into Vec");
+        self.publish(self.topics.txs.clone(), data);
     }
 
     fn publish(&mut self, topic: IdentTopic, data: Vec<u8>) {
@@ -576,6 +615,22 @@ impl Service {
                 if self.sync.in_flight.is_some_and(|(p, _)| p == peer_id) {
                     self.sync.in_flight = None;
                 }
+            }
+            // Discovery: dial peers Kademlia learns about while there is room.
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer,
+                addresses,
+                ..
+            })) if peer != self.peer_id
+                && !self.connected.contains(&peer)
+                && self.connected.len() < self.max_peers
+                && !self.is_banned(&peer) =>
+            {
+                let _ = self.swarm.dial(
+                    libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                        .addresses(addresses.into_vec())
+                        .build(),
+                );
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -663,9 +718,19 @@ impl Service {
         done: &mpsc::UnboundedSender<Imported>,
     ) {
         let verdict = if msg.topic == self.topics.txs.hash() {
-            // The mempool decides; a stale or duplicate tx is not the relayer's fault.
-            self.host.gossiped_txs(vec![msg.data]);
-            MessageAcceptance::Accept
+            match borsh::from_slice::<Vec<Vec<u8>>>(&msg.data) {
+                Ok(txs) => {
+                    // The mempool decides each one; a stale or duplicate tx is not the relayer's
+                    // fault. Verification runs off the event loop.
+                    let host = self.host.clone();
+                    tokio::task::spawn_blocking(move || host.gossiped_txs(txs));
+                    MessageAcceptance::Accept
+                }
+                Err(e) => {
+                    self.ban(source, &format!("undecodable transaction batch: {e}"));
+                    MessageAcceptance::Reject
+                }
+            }
         } else if msg.topic == self.topics.blocks.hash() {
             match decode_block(&msg.data) {
                 Ok((block, commit)) => {
@@ -874,6 +939,9 @@ impl Service {
             for (_, addr) in self.bootnodes.clone() {
                 let _ = self.swarm.dial(addr);
             }
+        } else if self.sync.ticks % 10 == 2 && self.connected.len() < self.max_peers {
+            // Look for more peers through the ones we have.
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
         }
         self.maybe_request();
     }

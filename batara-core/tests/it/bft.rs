@@ -168,6 +168,10 @@ fn four_validators_finalize_and_survive_faults() {
     let mut net = Net::new(4);
     wait_for("height 5 everywhere", 60, || net.min_height() >= 5);
     net.assert_agreement();
+    // Every node was given only node 0 as bootnode; discovery (Kademlia) connects them all.
+    wait_for("every node to find the other three", 30, || {
+        net.live().all(|n| n.info().peers == 3)
+    });
     assert!(net
         .live()
         .all(|n| n.info().engine == "bft" && n.info().is_validator));

@@ -61,7 +61,7 @@ pub enum ConsensusMsg {
         /// The signed proposal.
         proposal: Proposal,
         /// The block it proposes.
-        block: Block,
+        block: Box<Block>,
     },
     /// A prevote or precommit.
     Vote(Vote),
@@ -70,7 +70,7 @@ pub enum ConsensusMsg {
 }
 
 enum Event {
-    Net(ConsensusMsg),
+    Net(Box<ConsensusMsg>),
     Stop,
 }
 
@@ -241,7 +241,7 @@ impl ConsensusEngine for BftEngine {
         };
         let verdict = self.check(&msg);
         if verdict == MessageVerdict::Accept {
-            let _ = self.events.send(Event::Net(msg));
+            let _ = self.events.send(Event::Net(Box::new(msg)));
         }
         verdict
     }
@@ -304,7 +304,7 @@ impl Host {
                         .min(Duration::from_millis(200))
                 });
             match rx.recv_timeout(wait) {
-                Ok(Event::Net(m)) => self.on_message(m),
+                Ok(Event::Net(m)) => self.on_message(*m),
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -409,10 +409,10 @@ impl Host {
             ConsensusMsg::Proposal { proposal, block } => {
                 if proposal.height == self.height + 1 {
                     if self.next_height.len() < 64 {
-                        self.next_height.push((proposal, block));
+                        self.next_height.push((proposal, *block));
                     }
                 } else if proposal.height == self.height {
-                    self.on_proposal(proposal, block);
+                    self.on_proposal(proposal, *block);
                 }
             }
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
@@ -429,11 +429,20 @@ impl Host {
     }
 
     fn on_proposal(&mut self, proposal: Proposal, block: Block) {
+        if proposal.height != self.sink.chain().head().header.height + 1 {
+            // Decided (or synced) meanwhile.
+            return;
+        }
         let hash = proposal.block_hash;
         let valid = if self.executed.contains_key(&hash) {
             true
         } else {
-            match self.sink.chain().execute_block(&block) {
+            let pool = self.sink.mempool();
+            match self
+                .sink
+                .chain()
+                .execute_block_trusting(&block, |h| pool.contains(h))
+            {
                 Ok(ex) => {
                     self.executed.insert(hash, ex);
                     true
@@ -530,7 +539,7 @@ impl Host {
                 };
                 self.send_own(ConsensusMsg::Proposal {
                     proposal: proposal.clone(),
-                    block,
+                    block: Box::new(block),
                 });
                 Some(Input::Proposal {
                     proposal,
