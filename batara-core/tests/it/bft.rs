@@ -8,7 +8,7 @@ use batara_core::crypto::Keypair;
 use batara_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
 
-use crate::common::{acct, transfer};
+use crate::common::{acct, transfer, wait_for};
 
 pub fn validator_key(i: u8) -> Keypair {
     Keypair::from_seed(&[0x40 + i; 32])
@@ -68,14 +68,6 @@ fn config(dir: &std::path::Path, boot: Vec<String>) -> NodeConfig {
     c.consensus.bft.precommit_delta_ms = 200;
     c.consensus.bft.commit_ms = 100;
     c
-}
-
-pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 impl Net {

@@ -1,13 +1,13 @@
 //! The network over real loopback TCP: a follower syncs a dev validator's chain from genesis,
 //! follows new blocks by gossip, relays transactions to it; a node of another chain is refused.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use batara_core::config::{DevMode, NodeConfig};
 use batara_core::genesis::{self, Genesis};
 use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
 
-use crate::common::{acct, transfer};
+use crate::common::{acct, transfer, wait_for};
 
 fn net_config(dir: &std::path::Path, bootnodes: Vec<String>) -> NodeConfig {
     let mut c = NodeConfig {
@@ -35,14 +35,6 @@ fn start(
         validator_key: validator.then(genesis::dev_validator_key),
     })
     .unwrap()
-}
-
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn listen_addr(n: &NodeHandle) -> String {

@@ -4,11 +4,10 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{acct, batara, rpc, transfer, Proc};
+use crate::common::{acct, batara, rpc, transfer, wait_for, Proc};
 
 /// A base port such that `base..base + n` are all free now.
 fn free_ports(n: u16) -> u16 {
@@ -47,14 +46,6 @@ fn height(p: &Proc) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
-}
-
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn start(home: &Path) -> Proc {
