@@ -156,6 +156,10 @@ pub struct NodeInfo {
     pub genesis_hash: Hash,
     /// Connected peers.
     pub peers: u32,
+    /// This node's peer id on the network (none without p2p).
+    pub peer_id: Option<String>,
+    /// Where it listens for peers (`/ip4/…/tcp/…/p2p/<peer id>`: usable as bootnodes).
+    pub listen_addrs: Vec<String>,
     /// Whether this node signs blocks.
     pub is_validator: bool,
     /// Whether it is catching up.
@@ -520,6 +524,10 @@ impl NodeHandle {
             latest_hash: head.hash,
             genesis_hash: self.inner.chain.genesis_hash(),
             peers: self.inner.p2p.as_ref().map_or(0, |p| p.peers() as u32),
+            peer_id: self.inner.p2p.as_ref().map(|p| p.peer_id().to_string()),
+            listen_addrs: self.inner.p2p.as_ref().map_or_else(Vec::new, |p| {
+                p.listen_addrs().iter().map(|a| a.to_string()).collect()
+            }),
             is_validator: self.inner.engine.is_validator(),
             syncing: self
                 .inner

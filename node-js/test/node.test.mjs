@@ -149,6 +149,32 @@ test('client over JSON-RPC, and two nodes in one process', async () => {
   await assert.rejects(new Client('http://127.0.0.1:1').info(), (e) => e.code === 'IO');
 });
 
+test('a follower joins over the network', async () => {
+  const key = Keypair.generate();
+  const genesis = {
+    chain_id: 'js-net',
+    genesis_time: '1',
+    accounts: [],
+    validators: [{ pubkey: '0x' + key.publicKey.toString('hex'), power: '1' }],
+  };
+  const base = { storage: { ephemeral: true }, rpc: { enabled: false } };
+  const p2p = { enabled: true, listen: '127.0.0.1:0' };
+  const v = await Node.start({ config: { ...base, p2p, consensus: { mode: 'manual' } }, genesis, validatorKey: key });
+  await v.mine(3);
+  let info = v.info();
+  for (let i = 0; i < 200 && info.listen_addrs.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    info = v.info();
+  }
+  assert.ok(info.listen_addrs[0].endsWith(info.peer_id));
+  const f = await Node.start({ config: { ...base, p2p: { ...p2p, bootnodes: info.listen_addrs } }, genesis });
+  assert.equal(f.info().engine, 'follower');
+  for (let i = 0; i < 500 && f.info().height !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(f.block(3).hash, v.block(3).hash);
+  await f.close();
+  await v.close();
+});
+
 test('quickstart example and npx batara run', () => {
   const out = execFileSync(process.execPath, [path.join(root, 'examples', 'node', 'quickstart.mjs')], { encoding: 'utf8' });
   assert.match(out, /bob has \d+/);

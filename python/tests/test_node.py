@@ -212,3 +212,34 @@ def test_staking_transactions_and_revert() -> None:
             batara.Transaction.stake(b"short", 1)
         with pytest.raises(batara.InvalidInput):
             batara.Transaction.unstake("bat1nope", 1)
+
+
+def test_a_follower_joins_over_the_network() -> None:
+    import time
+
+    key = batara.Keypair.generate()
+    alice = batara.Keypair.generate()
+    genesis = {
+        "chain_id": "py-net",
+        "genesis_time": "1",
+        "accounts": [{"address": alice.address, "balance": "1000"}],
+        "validators": [{"pubkey": "0x" + key.public_key.hex(), "power": "1"}],
+    }
+    net = {"enabled": True, "listen": "127.0.0.1:0"}
+    base = {"storage": {"ephemeral": True}, "rpc": {"enabled": False}}
+    with batara.Node.start({**base, "p2p": net, "consensus": {"mode": "manual"}}, genesis, key) as v:
+        v.transfer(alice, key.address, 10, wait=False)
+        v.mine(3)
+        deadline = time.monotonic() + 10
+        while not v.info()["listen_addrs"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        info = v.info()
+        assert info["peer_id"] and info["listen_addrs"][0].endswith(info["peer_id"])
+        follower_cfg = {**base, "p2p": {**net, "bootnodes": info["listen_addrs"]}}
+        with batara.Node.start(follower_cfg, genesis) as f:
+            assert f.info()["engine"] == "follower" and not f.info()["is_validator"]
+            while f.height < 3 and time.monotonic() < deadline + 20:
+                time.sleep(0.02)
+            assert f.block(3)["hash"] == v.block(3)["hash"]
+            assert f.account(key.address).balance == 10
+            assert f.info()["peers"] == 1
