@@ -212,9 +212,42 @@ fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
     use batara_core::reader::ChainReader;
     use batara_core::types::{Hash, Vote, VoteKind};
 
+    use batara_core::consensus::MessageVerdict;
+
     let net = Net::new(4);
     wait_for("height 2 everywhere", 60, || net.min_height() >= 2);
     let offender = validator_key(3);
+    // What the network refuses (and bans the sender for): garbage, a vote signed by another key.
+    let n0 = net.node(0);
+    assert!(matches!(
+        n0.broadcast_consensus(b"garbage"),
+        MessageVerdict::Reject(_)
+    ));
+    let next = n0.chain().head().header.height + 2;
+    let forged = Vote {
+        kind: VoteKind::Prevote,
+        height: next - 1,
+        round: 0,
+        block_hash: None,
+        validator: offender.address(),
+        signature: validator_key(2).sign(b"not the vote"),
+    };
+    let verdict =
+        n0.broadcast_consensus(&borsh::to_vec(&ConsensusMsg::Vote(forged.clone())).unwrap());
+    assert!(
+        matches!(&verdict, MessageVerdict::Reject(r) if r.contains("bad vote signature"))
+            // decided meanwhile: an old vote is ignored, not blamed
+            || verdict == MessageVerdict::Ignore,
+        "{verdict:?}"
+    );
+    let old = Vote {
+        height: 1,
+        ..forged
+    };
+    assert_eq!(
+        n0.broadcast_consensus(&borsh::to_vec(&ConsensusMsg::Vote(old)).unwrap()),
+        MessageVerdict::Ignore
+    );
     let stake_before = ChainReader::new(net.node(0).chain().clone())
         .validator(&offender.address())
         .unwrap()

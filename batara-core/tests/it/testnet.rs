@@ -135,6 +135,14 @@ fn testnet_of_processes_survives_sigkill_and_a_late_node_syncs() {
     wait_for("node 3 to catch up", 60, || {
         heights(&live(&procs))[3] >= target
     });
+    // And it votes again: a later commit carries its signature.
+    let v3 = summary["nodes"][3]["validator"].clone();
+    wait_for("a commit signed by node 3", 60, || {
+        let b = rpc(three[0], "chain_getBlock", json!([]));
+        b["commit"]["signatures"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|x| x["validator"] == v3))
+    });
 
     // A late fifth node with no validator key: genesis from node0, bootnodes = the validators.
     let late = out.join("late");
