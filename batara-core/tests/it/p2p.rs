@@ -122,3 +122,98 @@ fn a_follower_syncs_follows_and_relays_transactions() {
     });
     assert_eq!(f.chain().head().hash, v.chain().head().hash);
 }
+
+/// A bare libp2p peer (identify + gossipsub, as a Batara node speaks them) that publishes a
+/// malformed consensus message: the node bans it. And a node's peer limit holds.
+#[test]
+fn a_peer_sending_garbage_is_banned_and_peer_limits_hold() {
+    use futures::StreamExt;
+    use libp2p::{gossipsub, identify, swarm::NetworkBehaviour};
+
+    #[derive(NetworkBehaviour)]
+    struct Rogue {
+        identify: identify::Behaviour,
+        gossipsub: gossipsub::Behaviour,
+    }
+
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let g = Genesis::dev("p2p-ban", 2, genesis::dev_validator_key().public_key(), 0);
+    let mut cfg = net_config(dirs[0].path(), vec![]);
+    cfg.p2p.max_peers = 2;
+    let v = Node::start(NodeOptions {
+        config: cfg,
+        genesis: g.clone(),
+        validator_key: Some(genesis::dev_validator_key()),
+    })
+    .unwrap();
+    let boot = listen_addr(&v);
+    let info = v.info();
+    let genesis_hash = info.genesis_hash;
+    let short = hex::encode(&genesis_hash.0[..8]);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let banned_after_garbage = rt.block_on(async {
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                Default::default(),
+                libp2p::noise::Config::new,
+                libp2p::yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|k| Rogue {
+                identify: identify::Behaviour::new(identify::Config::new(
+                    format!("/batara/1/p2p-ban/{genesis_hash}"),
+                    k.public(),
+                )),
+                gossipsub: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(k.clone()),
+                    gossipsub::Config::default(),
+                )
+                .unwrap(),
+            })
+            .unwrap()
+            .build();
+        // A transaction batch that is not borsh (`Vec<Vec<u8>>`).
+        let topic = gossipsub::IdentTopic::new(format!("/batara/{short}/txs/1"));
+        swarm.behaviour_mut().gossipsub.subscribe(&topic).unwrap();
+        swarm
+            .dial(boot.parse::<libp2p::Multiaddr>().unwrap())
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let net = v.network().unwrap();
+        loop {
+            tokio::select! {
+                _ = swarm.select_next_some() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    // Keep publishing until the node has seen it (the mesh forms after a heartbeat).
+                    let _ = swarm.behaviour_mut().gossipsub.publish(topic.clone(), vec![0xff; 7]);
+                    if net.banned() == 1 {
+                        return true;
+                    }
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+        }
+    });
+    assert!(
+        banned_after_garbage,
+        "the node bans a peer that sends garbage"
+    );
+    drop(rt);
+    wait_for("the rogue to be gone", 10, || v.info().peers == 0);
+
+    // Peer limit: with max_peers = 2, a third node is turned away.
+    let f1 = start(dirs[1].path(), &g, false, vec![boot.clone()]);
+    let f2 = start(dirs[2].path(), &g, false, vec![boot]);
+    wait_for("two followers connected", 20, || v.info().peers == 2);
+    let extra_dir = tempfile::tempdir().unwrap();
+    let f3 = start(extra_dir.path(), &g, false, vec![listen_addr(&v)]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(v.info().peers, 2, "no more than max_peers");
+    assert!(f1.info().peers + f2.info().peers >= 2);
+    drop(f3);
+}
