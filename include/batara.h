@@ -251,6 +251,10 @@ enum batara_result batara_node_block_json(const struct batara_node *node,
                                           uint64_t height,
                                           struct batara_bytes **out);
 
+// The node's status as UTF-8 JSON (the shape of JSON-RPC `node_info`: chain id, height, peers,
+// peer id and listen addresses, engine, …) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_info_json(const struct batara_node *node, struct batara_bytes **out);
+
 // The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8
 // JSON (the shape of JSON-RPC `chain_getBlockReceipts`) into `*out` (free with `batara_bytes_free`).
 enum batara_result batara_node_receipts_json(const struct batara_node *node,

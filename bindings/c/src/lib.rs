@@ -746,6 +746,16 @@ pub extern "C" fn batara_node_block_json(
     })
 }
 
+/// The node's status as UTF-8 JSON (the shape of JSON-RPC `node_info`: chain id, height, peers,
+/// peer id and listen addresses, engine, …) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_info_json(
+    node: *const batara_node,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| json_out(out, &non_null(node, "node")?.node()?.info()))
+}
+
 /// The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8
 /// JSON (the shape of JSON-RPC `chain_getBlockReceipts`) into `*out` (free with `batara_bytes_free`).
 #[no_mangle]

@@ -221,6 +221,10 @@ fn reads_as_json_from_c() {
     assert_eq!(block["txs"][0]["body"]["kind"]["amount"], "77");
     assert_eq!(receipts[0]["tx_hash"], block["txs"][0]["hash"]);
     assert_eq!(receipts[0]["fee"], "3");
+    let info = doc("info");
+    assert_eq!(info["engine"], "dev");
+    assert_eq!(info["height"], block["header"]["height"]);
+    assert!(info["peer_id"].is_null(), "no network for this node");
     let page = doc("page");
     assert_eq!(page["accounts"].as_array().unwrap().len(), 2);
     assert_eq!(page["next"], page["accounts"][1]["address"]);

@@ -40,6 +40,8 @@ int main(void) {
   print_json("receipts", out);
   CHECK(batara_node_account_page_json(node, NULL, 2, &out));
   print_json("page", out);
+  CHECK(batara_node_info_json(node, &out));
+  print_json("info", out);
   /* The second page starts after the first page's last address (known from the test: bob's
    * address is one of the accounts; page after it instead to exercise `after`). */
   CHECK(batara_node_account_page_json(node, bob_addr, 10, &out));
