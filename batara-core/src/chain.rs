@@ -383,6 +383,9 @@ fn enc<T: borsh::BorshSerialize>(v: &T) -> Vec<u8> {
     borsh::to_vec(v).expect("borsh into Vec")
 }
 
+/// Most pieces of evidence in one block (one per offender).
+pub const MAX_BLOCK_EVIDENCE: usize = 16;
+
 /// The Merkle root of the hashes of a block's evidence.
 fn evidence_root(evidence: &[DuplicateVoteEvidence]) -> Hash {
     let hashes: Vec<Hash> = evidence.iter().map(|e| e.hash()).collect();
@@ -718,7 +721,7 @@ impl Chain {
         let header = Header {
             chain_id: self.genesis.chain_id.clone(),
             height: head.header.height + 1,
-            time: time.max(head.header.time + 1),
+            time: time.max(head.header.time.saturating_add(1)),
             parent: head.hash,
             proposer,
             txs_root: Hash::ZERO,
@@ -768,7 +771,7 @@ impl Chain {
         let usable = evidence
             .into_iter()
             .filter(|e| match self.evidence_problem(height, e) {
-                None => seen.insert(e.hash()),
+                None => seen.len() < MAX_BLOCK_EVIDENCE && seen.insert(e.validator()),
                 Some(why) => {
                     tracing::debug!(target: "batara::chain", evidence = %e.hash(), why, "left out of block");
                     false
@@ -799,8 +802,13 @@ impl Chain {
             Err(err) => return Some(err.to_string()),
         }
         match staking.evidence_seen(&e.hash()) {
-            Ok(false) => None,
-            Ok(true) => Some("already punished".into()),
+            Ok(false) => {}
+            Ok(true) => return Some("already punished".into()),
+            Err(err) => return Some(err.to_string()),
+        }
+        match staking.validator(&e.validator()) {
+            Ok(Some(v)) if v.tombstoned => Some("the offender is already jailed for good".into()),
+            Ok(_) => None,
             Err(err) => Some(err.to_string()),
         }
     }
@@ -892,13 +900,22 @@ impl Chain {
         if h.time <= head.header.time {
             return Err(invalid("time does not increase".into()));
         }
+        if block.evidence.len() > MAX_BLOCK_EVIDENCE {
+            return Err(invalid(format!(
+                "{} pieces of evidence, limit {MAX_BLOCK_EVIDENCE}",
+                block.evidence.len()
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for e in &block.evidence {
             if let Some(why) = self.evidence_problem(h.height, e) {
                 return Err(invalid(format!("evidence {}: {why}", e.hash())));
             }
-            if !seen.insert(e.hash()) {
-                return Err(invalid(format!("evidence {} twice", e.hash())));
+            if !seen.insert(e.validator()) {
+                return Err(invalid(format!(
+                    "two pieces of evidence against {}",
+                    e.validator()
+                )));
             }
         }
         if h.evidence_root != evidence_root(&block.evidence) {
@@ -1070,6 +1087,7 @@ impl Chain {
 
     /// Writes an executed block and its commit in one batch and makes it the head.
     pub fn commit(&self, ex: Executed, commit: Commit) -> Result<CommittedBlock, ChainError> {
+        self.verify_commit(&commit, ex.block.header.height, &ex.block.hash())?;
         let _exec = self.exec.write();
         let Executed {
             block,

@@ -4,6 +4,10 @@
 //! transaction up to the block limits (and keeps going while more are ready); `interval` makes one
 //! every `block_time_ms`, empty or not; `manual` only on [`DevControls::mine`]. `mine` works in every
 //! mode. One producer lock serialises every path that makes or removes blocks.
+//!
+//! Its commits carry the dev key's signature alone. If staking brings other validators to 1/3 of the
+//! power or more, those commits no longer verify (`Chain::commit` checks every commit) and the engine
+//! stops making blocks with that error: such a chain needs the BFT engine (a network).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

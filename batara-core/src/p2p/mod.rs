@@ -484,7 +484,9 @@ impl Service {
         mut blocks: broadcast::Receiver<CommittedBlock>,
         consensus_out: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
     ) {
-        // A node without a consensus outbox never gets a message from this one.
+        // A node without a consensus outbox never gets a message from this one; a closed outbox
+        // (its engine gone) is not polled again.
+        let mut outbox_open = consensus_out.is_some();
         let (_keep, idle) = mpsc::unbounded_channel();
         let mut consensus_out = consensus_out.unwrap_or(idle);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Imported>();
@@ -515,8 +517,9 @@ impl Service {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 done = done_rx.recv() => if let Some(d) = done { self.on_imported(d) },
-                m = consensus_out.recv() => if let Some(m) = m {
-                    self.publish(self.topics.consensus.clone(), m)
+                m = consensus_out.recv(), if outbox_open => match m {
+                    Some(m) => self.publish(self.topics.consensus.clone(), m),
+                    None => outbox_open = false,
                 },
                 _ = tick.tick() => self.on_tick(),
                 _ = flush.tick() => self.flush_txs(),
@@ -733,16 +736,7 @@ impl Service {
             }
         } else if msg.topic == self.topics.blocks.hash() {
             match decode_block(&msg.data) {
-                Ok((block, commit)) => {
-                    let h = block.header.height;
-                    let head = self.head();
-                    let known = self.heads.entry(source).or_default();
-                    *known = (*known).max(h);
-                    if h == head + 1 && self.sync.in_flight.is_none() {
-                        self.spawn_import(source, vec![(block, commit)], done);
-                    }
-                    MessageAcceptance::Accept
-                }
+                Ok((block, commit)) => self.check_gossiped_block(source, block, commit, done),
                 Err(reason) => {
                     self.ban(source, &reason);
                     MessageAcceptance::Reject
@@ -765,6 +759,44 @@ impl Service {
             .behaviour_mut()
             .gossipsub
             .report_message_validation_result(&id, &source, verdict);
+    }
+
+    /// A gossiped committed block is relayed only once checked: for the next height, its body
+    /// must match its header and its commit verify against our validator set of that height
+    /// (then it is imported); blocks we have, or cannot check yet (further ahead: sync fetches
+    /// them from a peer that says it has them), are dropped without blame. Since nodes relay only
+    /// what they checked, the peer that sent a bad one made it.
+    fn check_gossiped_block(
+        &mut self,
+        source: PeerId,
+        block: Block,
+        commit: Commit,
+        done: &mpsc::UnboundedSender<Imported>,
+    ) -> MessageAcceptance {
+        let h = block.header.height;
+        if h != self.head() + 1 {
+            return MessageAcceptance::Ignore;
+        }
+        let checked = block.check_body().and_then(|()| {
+            self.sink
+                .chain()
+                .verify_commit(&commit, h, &block.hash())
+                .map_err(|e| e.to_string())
+        });
+        match checked {
+            Ok(()) => {
+                let known = self.heads.entry(source).or_default();
+                *known = (*known).max(h);
+                if self.sync.in_flight.is_none() {
+                    self.spawn_import(source, vec![(block, commit)], done);
+                }
+                MessageAcceptance::Accept
+            }
+            Err(reason) => {
+                self.ban(source, &format!("invalid gossiped block {h}: {reason}"));
+                MessageAcceptance::Reject
+            }
+        }
     }
 
     fn on_response(

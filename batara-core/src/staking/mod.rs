@@ -126,11 +126,21 @@ impl StakingParams {
         if self.downtime_slash_ppm > 1_000_000 || self.double_sign_slash_ppm > 1_000_000 {
             return Err("staking slash fractions are at most 1000000 ppm".into());
         }
+        if self.unbonding_blocks < self.epoch_length {
+            // Otherwise funds could return while their stake still counts in the set.
+            return Err("staking.unbonding_blocks must be at least epoch_length".into());
+        }
         Ok(())
     }
 
+    /// Voting power of `stake`, capped so a full set stays under the proposer schedule's total
+    /// (CometBFT's `MaxTotalVotingPower`).
     fn power_of(&self, stake: Amount) -> u64 {
-        u64::try_from(stake / self.stake_per_power).unwrap_or(u64::MAX)
+        let cap = crate::consensus::bft::MAX_TOTAL_VOTING_POWER as u64
+            / u64::from(self.max_validators.max(1));
+        u64::try_from(stake / self.stake_per_power)
+            .unwrap_or(u64::MAX)
+            .min(cap)
     }
 }
 

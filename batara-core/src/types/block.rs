@@ -123,6 +123,26 @@ impl Block {
     pub fn hash(&self) -> Hash {
         self.header.hash()
     }
+
+    /// Checks that the body is the one the header commits to: transactions root, evidence root
+    /// and last-commit hash. (A block is named by its header hash, so a swapped body must never
+    /// pass under a good header.)
+    pub fn check_body(&self) -> Result<(), String> {
+        let txs: Vec<Hash> = self.txs.iter().map(|t| t.hash()).collect();
+        if crypto::merkle_root(&txs) != self.header.txs_root {
+            return Err("transactions do not match the header's root".into());
+        }
+        let ev: Vec<Hash> = self.evidence.iter().map(|e| e.hash()).collect();
+        if crypto::merkle_root(&ev) != self.header.evidence_root {
+            return Err("evidence does not match the header's root".into());
+        }
+        if self.last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash())
+            != self.header.last_commit_hash
+        {
+            return Err("last commit does not match the header".into());
+        }
+        Ok(())
+    }
 }
 
 /// Outcome of a transaction in a block.

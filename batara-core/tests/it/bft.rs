@@ -37,7 +37,7 @@ pub fn genesis_with(n: u8, tweak: impl FnOnce(&mut Genesis)) -> Genesis {
             })
             .collect(),
     };
-    g.params.staking.epoch_length = 1_000_000;
+    g.params.staking.epoch_length = 1_000;
     tweak(&mut g);
     g
 }
@@ -397,7 +397,7 @@ fn a_staked_validator_joins_at_the_epoch_and_leaves_after_unstaking() {
 
     let g = genesis_with(4, |g| {
         g.params.staking.epoch_length = 4;
-        g.params.staking.unbonding_blocks = 3;
+        g.params.staking.unbonding_blocks = 4;
         g.params.staking.stake_per_power = 1_000;
         g.params.staking.min_self_stake = 1_000;
     });

@@ -183,7 +183,7 @@ impl Net {
 fn params() -> StakingParams {
     StakingParams {
         epoch_length: 5,
-        unbonding_blocks: 4,
+        unbonding_blocks: 5,
         min_self_stake: 5 * COIN,
         ..Default::default()
     }
@@ -226,7 +226,7 @@ fn stake_moves_the_set_at_the_next_epoch_and_unbonding_returns_funds() {
     assert_eq!(views[0].operator, op);
     assert_eq!(views[0].stake, 30 * COIN);
 
-    // Unstake everything at block 7: funds return at 7 + 4 = 11; the set drops V4 after block 10.
+    // Unstake everything at block 7: funds return at 7 + 5 = 12; the set drops V4 after block 10.
     let unstake = net.tx(
         100,
         TxKind::Unstake {
@@ -238,7 +238,7 @@ fn stake_moves_the_set_at_the_next_epoch_and_unbonding_returns_funds() {
     let detail = reader.validator(&v4.address()).unwrap();
     assert_eq!(detail.record.stake, 0);
     assert_eq!(detail.unbonding.len(), 1);
-    assert_eq!(detail.unbonding[0].height, 11);
+    assert_eq!(detail.unbonding[0].height, 12);
     assert_eq!(reader.account(&op, None).unwrap().staked, 0);
     let before = net.balance(&op);
     net.blocks_until(9);
@@ -249,8 +249,9 @@ fn stake_moves_the_set_at_the_next_epoch_and_unbonding_returns_funds() {
     );
     net.block(vec![]); // 10
     assert_eq!(net.chain.validators().unwrap().len(), 3);
+    net.block(vec![]); // 11
     assert_eq!(net.balance(&op), before);
-    net.block(vec![]); // 11: unbonded
+    net.block(vec![]); // 12: unbonded
     assert_eq!(net.balance(&op), before + 30 * COIN);
     assert!(reader
         .validator(&v4.address())

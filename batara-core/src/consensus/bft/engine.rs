@@ -9,7 +9,11 @@
 //! Choices:
 //! * The proposer schedule of a height is replayed from the validator sets stored for every height
 //!   since genesis (`BftValidatorSet::new` at height 1, `next` after), so a node that synced or
-//!   restarted has exactly the schedule of the others. O(height) once at start.
+//!   restarted has exactly the schedule of the others: O(height) once at start, then stepped
+//!   forward from the cached height.
+//! * A proposal is executed only if it comes from its round's proposer, for at most the next round,
+//!   with a body matching its header and a time at most [`MAX_CLOCK_DRIFT_MS`] ahead of this node's
+//!   clock (a proposer cannot push block time out of reach); each block is executed once.
 //! * A decided block is committed at once; the next height starts after `commit_ms`, during which
 //!   transactions collect (CometBFT's `timeout_commit`: the block interval when the network is
 //!   healthy).
@@ -46,6 +50,9 @@ use crate::staking::StakingReader;
 use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
 use crate::validator::guard::SignGuard;
 use crate::validator::Signer;
+
+/// How far ahead of this node's clock a proposed block's time may be.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 
 /// Most pieces of evidence waiting for a block.
 pub const MAX_PENDING_EVIDENCE: usize = 100;
@@ -130,6 +137,7 @@ impl BftEngine {
             timers: BinaryHeap::new(),
             executed: HashMap::new(),
             blocks: HashMap::new(),
+            verdicts: HashMap::new(),
             next_height: Vec::new(),
             sets: None,
             start_at: None,
@@ -192,6 +200,9 @@ impl BftEngine {
                 }
                 if block.hash() != proposal.block_hash || block.header.height != proposal.height {
                     return MessageVerdict::Reject("proposal does not match its block".into());
+                }
+                if let Err(e) = block.check_body() {
+                    return MessageVerdict::Reject(format!("proposed block: {e}"));
                 }
                 match key_of(proposal.height, proposal.proposer) {
                     None if self.set_of(proposal.height).is_none() => MessageVerdict::Ignore,
@@ -260,6 +271,8 @@ struct Host {
     executed: HashMap<Hash, Executed>,
     /// Blocks seen at the current height by hash (to gossip our own proposal's block).
     blocks: HashMap<Hash, Block>,
+    /// Verdicts on proposed blocks of the current height (each executed once).
+    verdicts: HashMap<Hash, bool>,
     /// Proposals for the next height, replayed when it starts (their blocks need the head).
     next_height: Vec<(Proposal, Block)>,
     /// The validator set (with its proposer schedule) of `height`.
@@ -361,7 +374,14 @@ impl Host {
     /// genesis on the first call).
     fn schedule_for(&mut self, height: u64) -> Option<BftValidatorSet> {
         let start = match &self.sets {
-            Some(s) if self.height + 1 == height => s.clone(),
+            Some(s) if self.height < height => {
+                // Step forward from the cached height (one step normally; more after a sync).
+                let mut s = s.clone();
+                for h in self.height + 1..height {
+                    s = s.next(self.set_for(h)?).ok()?;
+                }
+                s
+            }
             _ => {
                 let mut s = BftValidatorSet::new(self.set_for(1)?).ok()?;
                 for h in 2..height {
@@ -387,6 +407,7 @@ impl Host {
         self.timers.clear();
         self.executed.clear();
         self.blocks.clear();
+        self.verdicts.clear();
         self.own.clear();
         // Evidence in a committed block is punished; drop it (and anything that cannot be used).
         let staking = StakingReader(self.sink.chain().state());
@@ -433,9 +454,26 @@ impl Host {
             // Decided (or synced) meanwhile.
             return;
         }
+        // Only the round's proposer, and no further ahead than the next round (its re-sends come
+        // again when this node gets there): executing a block costs, so nothing else is executed.
+        let expected = self
+            .sets
+            .as_ref()
+            .map(|s| s.schedule().proposer_at_round(proposal.round));
+        if expected != Some(proposal.proposer) || proposal.round > self.state.round() + 1 {
+            return;
+        }
         let hash = proposal.block_hash;
+        if block.hash() != hash || block.check_body().is_err() {
+            return;
+        }
         let valid = if self.executed.contains_key(&hash) {
             true
+        } else if let Some(v) = self.verdicts.get(&hash) {
+            *v
+        } else if block.header.time > self.clock.now_ms().saturating_add(MAX_CLOCK_DRIFT_MS) {
+            tracing::warn!(target: "batara::bft", height = proposal.height, time = block.header.time, "proposed block is from the future");
+            false
         } else {
             let pool = self.sink.mempool();
             match self
@@ -453,7 +491,8 @@ impl Host {
                 }
             }
         };
-        self.blocks.insert(hash, block);
+        self.verdicts.insert(hash, valid);
+        self.blocks.entry(hash).or_insert(block);
         self.feed(Input::Proposal {
             proposal,
             block_valid: valid,
@@ -502,6 +541,10 @@ impl Host {
                     self.clock.now_ms(),
                     self.evidence.clone(),
                 ) {
+                    Ok((ex, _)) if ex.block.header.height != height => {
+                        // The head moved (block sync) while building: not this height's block.
+                        None
+                    }
                     Ok((ex, left_out)) => {
                         self.sink.mempool().remove(&left_out);
                         let hash = ex.block.hash();
