@@ -57,15 +57,29 @@ pub struct TransferReport {
     pub verify_per_s: f64,
 }
 
+/// The first line of both reports: the load and how long it took.
+fn write_load(
+    f: &mut fmt::Formatter<'_>,
+    txs: usize,
+    senders: usize,
+    blocks: u64,
+    elapsed: Duration,
+) -> fmt::Result {
+    writeln!(
+        f,
+        "transfers: {txs} from {senders} senders in {blocks} blocks, {:.2} s",
+        elapsed.as_secs_f64()
+    )
+}
+
 impl fmt::Display for TransferReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write_load(
             f,
-            "transfers: {} from {} senders in {} blocks, {:.2} s",
             self.params.txs,
             self.params.senders,
             self.blocks,
-            self.elapsed.as_secs_f64()
+            self.elapsed,
         )?;
         writeln!(f, "committed: {:.0} tx/s", self.tx_per_s)?;
         writeln!(
@@ -380,13 +394,12 @@ impl fmt::Display for NetworkReport {
                 .rate
                 .map_or_else(|| "as fast as taken".to_owned(), |r| format!("{r:.0} tx/s"))
         )?;
-        writeln!(
+        write_load(
             f,
-            "transfers: {} from {} senders in {} blocks, {:.2} s",
             self.params.txs,
             self.params.senders,
             self.blocks,
-            self.elapsed.as_secs_f64()
+            self.elapsed,
         )?;
         writeln!(f, "finalized: {:.0} tx/s", self.tx_per_s)?;
         writeln!(
