@@ -643,6 +643,10 @@ impl Host {
                             Ok(cb) => {
                                 tracing::info!(target: "batara::bft", height, round, txs = cb.block.txs.len(), hash = %block_hash, "committed")
                             }
+                            // Block sync committed this height first: nothing lost.
+                            Err(e) if self.sink.chain().head().header.height >= height => {
+                                tracing::debug!(target: "batara::bft", height, %e, "decided block already committed by sync")
+                            }
                             Err(e) => {
                                 tracing::error!(target: "batara::bft", height, %e, "cannot commit the decided block")
                             }
