@@ -165,47 +165,20 @@ size_t batara_bytes_len(const struct batara_bytes *b);
 // Releases a byte string.
 void batara_bytes_free(struct batara_bytes *b);
 
-// Builds and signs a transfer: `amount` and `fee` are decimal strings (u128). Gives the signed
-// transaction bytes (`tx_out`, free with `batara_bytes_free`) and its 32-byte hash (`hash_out32`).
-enum batara_result batara_transfer_sign(const struct batara_keypair *key,
-                                        const char *chain_id,
-                                        uint64_t nonce,
-                                        const char *to,
-                                        const char *amount,
-                                        const char *fee,
-                                        struct batara_bytes **tx_out,
-                                        uint8_t *hash_out32);
-
-// Builds and signs a stake on the validator with the 32-byte consensus key `validator_key32`
-// (registers it, operated by `key`'s account, or adds to it). Outputs as `batara_transfer_sign`.
-enum batara_result batara_stake_sign(const struct batara_keypair *key,
-                                     const char *chain_id,
-                                     uint64_t nonce,
-                                     const uint8_t *validator_key32,
-                                     const char *amount,
-                                     const char *fee,
-                                     struct batara_bytes **tx_out,
-                                     uint8_t *hash_out32);
-
-// Builds and signs an unstake of `amount` from `validator` (a `bat1…` address). Outputs as
-// `batara_transfer_sign`.
-enum batara_result batara_unstake_sign(const struct batara_keypair *key,
+// Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
+// JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
+// `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
+// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}` (amounts are decimal strings) — and
+// `fee` a decimal string (u128). Gives the signed transaction bytes (`tx_out`, free with
+// `batara_bytes_free`) and its 32-byte hash (`hash_out32`). A new kind of transaction needs no
+// new symbol.
+enum batara_result batara_tx_sign_json(const struct batara_keypair *key,
                                        const char *chain_id,
                                        uint64_t nonce,
-                                       const char *validator,
-                                       const char *amount,
+                                       const char *kind_json,
                                        const char *fee,
                                        struct batara_bytes **tx_out,
                                        uint8_t *hash_out32);
-
-// Builds and signs an unjail of `validator`. Outputs as `batara_transfer_sign`.
-enum batara_result batara_unjail_sign(const struct batara_keypair *key,
-                                      const char *chain_id,
-                                      uint64_t nonce,
-                                      const char *validator,
-                                      const char *fee,
-                                      struct batara_bytes **tx_out,
-                                      uint8_t *hash_out32);
 
 // Defaults: 10 accounts, auto mode, in memory, no RPC, chain id "batara-dev".
 struct batara_dev_options batara_dev_options_default(void);
@@ -254,6 +227,12 @@ enum batara_result batara_node_block_json(const struct batara_node *node,
 // The node's status as UTF-8 JSON (the shape of JSON-RPC `node_info`: chain id, height, peers,
 // peer id and listen addresses, engine, …) into `*out` (free with `batara_bytes_free`).
 enum batara_result batara_node_info_json(const struct batara_node *node, struct batara_bytes **out);
+
+// The error table as this library applies it, as UTF-8 JSON into `*out` (free with
+// `batara_bytes_free`): `[{"kind": "rejected", "rpc_code": -32020, "python": "TxRejected",
+// "js": "TX_REJECTED", "c": 3}, …]`, where `c` is the `batara_result` this library returns for
+// that kind. The same table as `tests/vectors/errors.json`.
+enum batara_result batara_error_table_json(struct batara_bytes **out);
 
 // The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8
 // JSON (the shape of JSON-RPC `chain_getBlockReceipts`) into `*out` (free with `batara_bytes_free`).

@@ -42,7 +42,19 @@ export interface SignedTransaction {
   hash: string;
 }
 
+/** A transaction kind as JSON-RPC prints it: `type` and the kind's fields (amounts as decimal strings). */
+export interface TxKind {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** An unsigned transaction: a kind and a fee. */
 export class Transaction {
+  /** Any kind, given as its JSON shape; checked when signed. */
+  constructor(kind: TxKind, fee?: Amount);
+  readonly kind: TxKind;
+  readonly fee: bigint;
+  /** A transfer of `amount` to `to`. */
   static transfer(to: string, amount: Amount, fee?: Amount): Transaction;
   /** Stake on the validator with consensus key `validatorKey` (32 bytes): registers it or adds to it. */
   static stake(validatorKey: Bytes, amount: Amount, fee?: Amount): Transaction;
@@ -52,6 +64,18 @@ export class Transaction {
   static unjail(validator: string, fee?: Amount): Transaction;
   sign(keypair: Keypair, nonce: number | bigint, chainId: string): SignedTransaction;
 }
+
+/** One row of the node's error table (also `tests/vectors/errors.json`). */
+export interface ErrorRow {
+  kind: string;
+  rpc_code: number;
+  python: string;
+  js: string;
+  c: number;
+}
+
+/** Every error kind with its JSON-RPC code, Python class, `BataraError.code` and C result. */
+export const ERROR_TABLE: ErrorRow[];
 
 export interface Account {
   address: string;

@@ -8,10 +8,12 @@
  */
 const native = require('./batara.node');
 
-const CODES = new Set([
-  'TX_REJECTED', 'NOT_FOUND', 'INVALID_INPUT', 'TIMEOUT', 'NODE_STOPPED', 'NOT_DEV_CHAIN',
-  'CONFIG', 'IO', 'INTERNAL',
-]);
+/** The node's one error table (kind, JSON-RPC code, Python class, JS code, C result). */
+const ERROR_TABLE = native.errorTable().map((r) => ({ kind: r.kind, rpc_code: r.rpcCode, python: r.python, js: r.js, c: r.c }));
+const CODES = new Set(ERROR_TABLE.map((r) => r.js));
+/** JSON-RPC code → BataraError code; a code several kinds share (-32603) is INTERNAL. */
+const RPC_CODES = {};
+for (const r of ERROR_TABLE) RPC_CODES[r.rpc_code] = r.rpc_code in RPC_CODES ? 'INTERNAL' : r.js;
 
 /** The one error class of @batara/node. `code` is stable; `reason` is set for TX_REJECTED. */
 class BataraError extends Error {
@@ -22,11 +24,6 @@ class BataraError extends Error {
     if (reason !== undefined) this.reason = reason;
   }
 }
-
-const RPC_CODES = {
-  '-32602': 'INVALID_INPUT', '-32020': 'TX_REJECTED', '-32021': 'NOT_FOUND',
-  '-32022': 'NOT_DEV_CHAIN', '-32023': 'TIMEOUT', '-32024': 'NODE_STOPPED',
-};
 
 /** Maps an addon error (or a type error of the addon's argument checks) to a BataraError. */
 function toBataraError(e) {
@@ -117,28 +114,38 @@ function addressOf(publicKey) {
   return sync(() => native.addressOf(bytes(publicKey, 'publicKey')));
 }
 
-/** Transaction builders. */
+/**
+ * An unsigned transaction: `kind` (the JSON shape JSON-RPC prints, e.g. `{ type: 'transfer', to,
+ * amount: '5' }`, amounts as decimal strings) and `fee`. The typed builders below are the SDK's only
+ * per-kind code: a kind crosses into the addon as JSON, so a new kind needs a builder and nothing
+ * native.
+ */
 class Transaction {
-  constructor(kind, feeDec) {
+  constructor(kind, fee = 0n) {
+    if (kind === null || typeof kind !== 'object') throw new BataraError('INVALID_INPUT', 'kind must be an object');
     this._kind = kind;
-    this._fee = feeDec;
+    this._fee = amount(fee, 'fee');
   }
+  /** The kind. */
+  get kind() { return this._kind; }
+  /** The fee. */
+  get fee() { return BigInt(this._fee); }
   /** A transfer of `amount` to `to`. */
   static transfer(to, amt, fee = 0n) {
-    return new Transaction({ type: 'transfer', to: str(to, 'to'), amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+    return new Transaction({ type: 'transfer', to: str(to, 'to'), amount: amount(amt, 'amount') }, fee);
   }
   /** Stake `amount` on the validator with consensus key `validatorKey` (32 bytes): registers it or adds to it. */
   static stake(validatorKey, amt, fee = 0n) {
     const key = '0x' + bytes(validatorKey, 'validatorKey').toString('hex');
-    return new Transaction({ type: 'stake', validator_key: key, amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+    return new Transaction({ type: 'stake', validator_key: key, amount: amount(amt, 'amount') }, fee);
   }
   /** Unstake `amount` from `validator` (an address); the funds return after unbonding. */
   static unstake(validator, amt, fee = 0n) {
-    return new Transaction({ type: 'unstake', validator: str(validator, 'validator'), amount: amount(amt, 'amount') }, amount(fee, 'fee'));
+    return new Transaction({ type: 'unstake', validator: str(validator, 'validator'), amount: amount(amt, 'amount') }, fee);
   }
   /** Bring `validator` back after a downtime jailing. */
   static unjail(validator, fee = 0n) {
-    return new Transaction({ type: 'unjail', validator: str(validator, 'validator') }, amount(fee, 'fee'));
+    return new Transaction({ type: 'unjail', validator: str(validator, 'validator') }, fee);
   }
   /** Signs: `{ raw: Buffer, hash: string }`. */
   sign(keypair, nonce, chainId) {
@@ -298,4 +305,4 @@ class Client {
   async validator(address) { return this.call('staking_getValidator', address); }
 }
 
-module.exports = { Node, Client, Keypair, Transaction, BataraError, verify, addressOf };
+module.exports = { Node, Client, Keypair, Transaction, BataraError, ERROR_TABLE, verify, addressOf };

@@ -10,6 +10,8 @@ scripts/setup.sh
 start=$(date +%s)
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
+echo "== layers: imports point down only; batara-primitives stays pure" >&2
+python3 scripts/check-layers.py --check-primitives
 echo "== cargo build (all targets)" >&2
 cargo build --workspace --all-targets
 echo "== cargo clippy -D warnings" >&2
@@ -23,7 +25,7 @@ echo "== cargo test" >&2
 cargo test --workspace
 echo "== Python tests" >&2
 scripts/python-dev.sh
-PYTHONPATH=python .venv/bin/python -m pytest -q python/tests
+PYTHONPATH=python .venv/bin/python -m pytest -q python/tests scripts/test_check_layers.py
 echo "== Node.js tests" >&2
 scripts/node-dev.sh
 node --test node-js/test/

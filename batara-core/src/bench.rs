@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::config::NodeConfig;
+use crate::api::{Error, NodeApi, Result};
+use crate::app::genesis::{self, Genesis, GenesisAccount};
 use crate::crypto::{self, BatchItem, Keypair};
-use crate::error::{Error, Result};
-use crate::genesis::{self, Genesis, GenesisAccount};
 use crate::mempool::Rejection;
+use crate::node::NodeConfig;
 use crate::node::{Node, NodeOptions};
 use crate::types::{Hash, SignedTransaction, TxBody, TxKind};
 
@@ -307,7 +307,7 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
         validator_key: Some(validator),
     })?;
     let m = run_load(&load, p.batch, None, node.subscribe_blocks(), |_, txs| {
-        node.submit_batch(txs)
+        node.submit_slices(txs)
     });
     node.stop();
     drop(node);
@@ -430,13 +430,13 @@ pub fn network(p: &NetworkBench) -> Result<NetworkReport> {
     let genesis = Genesis {
         chain_id: chain_id.into(),
         genesis_time: 0,
-        params: crate::genesis::ChainParams {
+        params: genesis::ChainParams {
             max_block_txs: p.max_block_txs,
             ..Default::default()
         },
         accounts: load.accounts(),
         validators: (0..p.validators)
-            .map(|i| crate::genesis::GenesisValidator {
+            .map(|i| genesis::GenesisValidator {
                 pubkey: bench_validator(i).public_key(),
                 power: 100,
                 name: format!("v{i}"),
@@ -489,7 +489,7 @@ pub fn network(p: &NetworkBench) -> Result<NetworkReport> {
         p.batch,
         p.rate,
         nodes[0].subscribe_blocks(),
-        |b, txs| nodes[b % nodes.len()].submit_batch(txs),
+        |b, txs| nodes[b % nodes.len()].submit_slices(txs),
     );
     for n in &nodes {
         n.stop();

@@ -17,9 +17,11 @@ use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::HttpClientBuilder;
 use serde_json::{json, Value};
 
-use crate::config::{DevMode, NodeConfig};
+use crate::api::NodeApi;
+use crate::app::genesis::{self, Genesis, GenesisAccount, GenesisValidator};
+use crate::consensus::DevMode;
 use crate::crypto::Keypair;
-use crate::genesis::{self, Genesis, GenesisAccount, GenesisValidator};
+use crate::node::NodeConfig;
 use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::types::{Address, Amount, Hash, PublicKey, TxBody, TxKind};
 use crate::validator::{read_key_file, write_key_file};

@@ -1,27 +1,41 @@
 //! Batara: a proof-of-stake blockchain node as a library.
 //!
 //! [`node::Node::start`] gives a [`node::NodeHandle`], the one API that the CLI, the RPC servers and
-//! every language binding wrap. See `ARCHITECTURE.md` in the repository for the layout and seams.
+//! every language binding wrap; [`api`] is what they all report and accept. The modules sit in
+//! layers whose imports point down only (checked by `scripts/check-layers.py`); the pure bottom
+//! layer is the `batara-primitives` crate, re-exported here as [`types`], [`crypto`], [`commit`]
+//! and [`proof`]. See `docs/ARCHITECTURE.md` for the layers, the seams and how to add a module.
 
+pub use batara_primitives::{commit, crypto, proof, types};
+
+// Level 1
+pub mod config;
+pub mod storage;
+// Level 2
+pub mod state;
+pub mod validator;
+// Level 3
+pub mod mempool;
+// Level 4
+pub mod runtime;
+// Level 5
+pub mod modules;
+// Level 6
+pub mod app;
+pub mod consensus;
+// Level 7
+pub mod p2p;
+// Level 8
+pub mod api;
+// Level 9
+pub mod rpc;
+// Level 10
+pub mod node;
+// Level 11
 #[cfg(feature = "cli")]
 pub mod bench;
-pub mod chain;
+// Level 12
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod config;
-pub mod consensus;
-pub mod crypto;
-pub mod error;
-pub mod genesis;
-pub mod mempool;
-pub mod node;
-pub mod p2p;
-pub mod reader;
-pub mod rpc;
-pub mod staking;
-pub mod state;
-pub mod storage;
-pub mod types;
-pub mod validator;
 
-pub use error::{Error, ErrorKind, Result};
+pub use api::{Error, ErrorKind, Result};

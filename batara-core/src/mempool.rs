@@ -5,10 +5,14 @@
 //! built; same-nonce replacement (only for a strictly higher fee); the limits of [`MempoolConfig`];
 //! and the re-check after each block (committed nonces dropped, balances re-checked).
 //!
-//! Admission checks, in order, each with its own [`Rejection`]: size, chain id, duplicate, signature
-//! (done by the caller, in batches — see `node.rs`), nonce too low, nonce too far ahead, balance
+//! Admission checks, in order, each with its own [`Rejection`]: size, chain id, the module's
+//! stateless checks ([`TxRules::check`]), duplicate, signature (done by the caller, in batches —
+//! see `node/handle.rs`), nonce too low, nonce too far ahead, balance
 //! for this and every earlier pending transaction of the sender (amount + fee), pool and sender limits.
 //! A full pool refuses new transactions (CometBFT's choice) rather than evicting.
+//!
+//! The pool names no module: what a transaction can cost and whether it is well formed come from
+//! [`TxRules`], which the runtime's registry implements by asking the module of the kind.
 //!
 //! Must never: hold a transaction whose signature was not verified, or hand a block builder two
 //! transactions of one sender out of nonce order.
@@ -18,9 +22,38 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::config::MempoolConfig;
 use crate::state::Account;
 use crate::types::{Address, Amount, Hash, SignedTransaction};
+use serde::{Deserialize, Serialize};
+
+/// Mempool limits. Defaults follow CometBFT's spirit (1 MB per tx) with room for the
+/// `batara bench` load (tens of thousands of pending transfers).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held (sum of transaction sizes).
+    pub max_bytes: usize,
+    /// Largest transaction accepted, in bytes.
+    pub max_tx_bytes: usize,
+    /// Most transactions held for one sender.
+    pub max_per_sender: usize,
+    /// How far past the sender's next nonce a transaction may be (future queue).
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self {
+            max_txs: 50_000,
+            max_bytes: 64 << 20,
+            max_tx_bytes: 1 << 20,
+            max_per_sender: 1_000,
+            max_nonce_gap: 1_000,
+        }
+    }
+}
 
 /// Why a transaction was refused. The messages are part of the API (JSON-RPC error text).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -118,6 +151,16 @@ impl Rejection {
     }
 }
 
+/// What the pool needs to know of transaction kinds (declared here, where it is used; the runtime's
+/// registry implements it).
+pub trait TxRules: Send + Sync {
+    /// The most the transaction can take from its sender: the fee plus what its kind spends;
+    /// `None` when that overflows or no module handles the kind.
+    fn max_cost(&self, tx: &SignedTransaction) -> Option<Amount>;
+    /// The checks of the transaction's kind that need no state.
+    fn check(&self, tx: &SignedTransaction) -> Result<(), String>;
+}
+
 /// A verified transaction in the pool.
 #[derive(Debug)]
 pub struct PoolTx {
@@ -134,9 +177,15 @@ pub struct PoolTx {
 }
 
 impl PoolTx {
-    /// Wraps a transaction whose signature the caller verified. `None` if its cost overflows.
-    pub fn new(tx: SignedTransaction, hash: Hash, size: usize) -> Option<Self> {
-        let cost = tx.max_cost()?;
+    /// Wraps a transaction whose signature the caller verified. `None` if its cost (from
+    /// `rules`) overflows.
+    pub fn new(
+        tx: SignedTransaction,
+        hash: Hash,
+        size: usize,
+        rules: &dyn TxRules,
+    ) -> Option<Self> {
+        let cost = rules.max_cost(&tx)?;
         Some(Self {
             sender: tx.sender(),
             tx,
@@ -210,20 +259,27 @@ pub struct PoolStats {
 pub struct Mempool {
     cfg: MempoolConfig,
     chain_id: String,
+    rules: Arc<dyn TxRules>,
     inner: Mutex<Inner>,
 }
 
 impl Mempool {
-    /// An empty pool for `chain_id`.
-    pub fn new(cfg: MempoolConfig, chain_id: String) -> Self {
+    /// An empty pool for `chain_id`, asking `rules` about transaction kinds.
+    pub fn new(cfg: MempoolConfig, chain_id: String, rules: Arc<dyn TxRules>) -> Self {
         Self {
             cfg,
             chain_id,
+            rules,
             inner: Mutex::default(),
         }
     }
 
-    /// The checks that need no state and no lock: size and chain id.
+    /// The rules of transaction kinds this pool applies.
+    pub fn rules(&self) -> &dyn TxRules {
+        self.rules.as_ref()
+    }
+
+    /// The checks that need no state and no lock: size, chain id, the kind's own checks.
     pub fn precheck(&self, tx: &SignedTransaction, size: usize) -> Result<(), Rejection> {
         if size > self.cfg.max_tx_bytes {
             return Err(Rejection::TooLarge {
@@ -237,7 +293,7 @@ impl Mempool {
                 got: tx.body.chain_id.clone(),
             });
         }
-        Ok(())
+        self.rules.check(tx).map_err(Rejection::Malformed)
     }
 
     /// True when `hash` is pending.
@@ -481,6 +537,22 @@ mod tests {
         Keypair::from_seed(&[i; 32])
     }
 
+    /// The pool's view of transfers, for these tests (the node's comes from the registry).
+    struct TransferRules;
+
+    impl TxRules for TransferRules {
+        fn max_cost(&self, tx: &SignedTransaction) -> Option<Amount> {
+            match &tx.body.kind {
+                TxKind::Transfer { amount, .. } => amount.checked_add(tx.body.fee),
+                _ => None,
+            }
+        }
+
+        fn check(&self, _tx: &SignedTransaction) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
     fn ptx(k: &Keypair, nonce: u64, fee: u128, amount: u128) -> PoolTx {
         let tx = TxBody {
             chain_id: "t".into(),
@@ -495,11 +567,11 @@ mod tests {
         .sign(k);
         let size = tx.to_bytes().len();
         let hash = tx.hash();
-        PoolTx::new(tx, hash, size).unwrap()
+        PoolTx::new(tx, hash, size, &TransferRules).unwrap()
     }
 
     fn pool(cfg: MempoolConfig) -> Mempool {
-        Mempool::new(cfg, "t".into())
+        Mempool::new(cfg, "t".into(), Arc::new(TransferRules))
     }
 
     const RICH: Account = Account {

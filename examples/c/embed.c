@@ -43,11 +43,12 @@ int main(void) {
   uint8_t hash[32];
   CHECK(batara_node_transfer(node, alice, bob_addr, "1000", "1", true, hash));
 
-  /* 2. Sign it yourself and submit the bytes. */
-  char chain_id[64];
+  /* 2. Sign it yourself (any kind of transaction, given as JSON) and submit the bytes. */
+  char chain_id[64], kind[160];
   CHECK(batara_node_chain_id(node, chain_id, sizeof chain_id, NULL));
+  snprintf(kind, sizeof kind, "{\"type\":\"transfer\",\"to\":\"%s\",\"amount\":\"234\"}", bob_addr);
   batara_bytes *tx = NULL;
-  CHECK(batara_transfer_sign(alice, chain_id, 1, bob_addr, "234", "2", &tx, hash));
+  CHECK(batara_tx_sign_json(alice, chain_id, 1, kind, "2", &tx, hash));
   CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), NULL));
   CHECK(batara_node_wait_tx(node, hash, 10000));
   batara_bytes_free(tx);

@@ -7,12 +7,20 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
-import { Node, Client, Keypair, Transaction, BataraError, verify, addressOf } from '../index.mjs';
+import { Node, Client, Keypair, Transaction, BataraError, ERROR_TABLE, verify, addressOf } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const vectors = path.join(root, 'tests', 'vectors');
 const unhex = (s) => Buffer.from(s.replace(/^0x/, ''), 'hex');
+
+test('shared vectors: error kinds', () => {
+  const rows = JSON.parse(fs.readFileSync(path.join(vectors, 'errors.json'), 'utf8')).kinds;
+  assert.deepEqual(ERROR_TABLE, rows);
+  // Bad input from the addon carries the table's code for invalid_input.
+  const invalid = rows.find((r) => r.kind === 'invalid_input').js;
+  assert.throws(() => Transaction.unjail('bat1nope').sign(Keypair.generate(), 0, 'c'), (e) => e instanceof BataraError && e.code === invalid);
+});
 
 test('require() and import give the same objects', () => {
   const cjs = createRequire(import.meta.url)('../index.js');
@@ -45,6 +53,8 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
     const s = tx.sign(kp, BigInt(b.nonce), b.chain_id);
     assert.equal('0x' + s.raw.toString('hex'), t.signed_bytes);
     assert.equal(s.hash, t.hash);
+    // Any kind signs from its JSON alone, the same bytes as the typed builder's.
+    assert.deepEqual(new Transaction(k, fee).sign(kp, BigInt(b.nonce), b.chain_id).raw, s.raw);
   }
   assert.deepEqual([...kinds].sort(), ['stake', 'transfer', 'unjail', 'unstake']);
   const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));

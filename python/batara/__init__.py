@@ -15,7 +15,6 @@ from batara._native import (
     Keypair,
     Node,
     SignedTransaction,
-    Transaction,
     __version__,
     address_of,
     dev_account,
@@ -25,6 +24,7 @@ from batara.aio import AsyncNode
 from batara.client import Client
 from batara.exceptions import *  # noqa: F401,F403 (the exception classes)
 from batara.exceptions import __all__ as _exceptions
+from batara.tx import Transaction
 
 __all__ = [
     "Account",

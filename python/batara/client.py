@@ -14,25 +14,23 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional, Union
 
-from batara._native import Keypair, Transaction
-from batara.exceptions import (
-    BataraError,
-    InvalidInput,
-    NodeStopped,
-    NotDevChain,
-    NotFound,
-    Timeout,
-    TxRejected,
-)
+from batara._native import Keypair, error_table
+from batara.exceptions import BataraError, NotFound, Timeout, TxRejected
+from batara.tx import Transaction
 
-_CODES: dict[int, type[BataraError]] = {
-    -32602: InvalidInput,
-    -32020: TxRejected,
-    -32021: NotFound,
-    -32022: NotDevChain,
-    -32023: Timeout,
-    -32024: NodeStopped,
-}
+def _rpc_exceptions() -> dict[int, type[BataraError]]:
+    """JSON-RPC error code → exception class, from the node's one error table (a code shared by
+    several kinds, the standard -32603, is the base class)."""
+    from batara import exceptions
+
+    classes: dict[int, type[BataraError]] = {}
+    for row in error_table():
+        code = int(row["rpc_code"])
+        classes[code] = BataraError if code in classes else getattr(exceptions, row["python"])
+    return classes
+
+
+_CODES = _rpc_exceptions()
 
 
 class Client:

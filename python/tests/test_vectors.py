@@ -37,10 +37,28 @@ def test_keys_and_transactions() -> None:
         else:
             assert kind["type"] == "unjail"
             tx = batara.Transaction.unjail(kind["validator"], fee)
+        assert tx.kind == kind
         signed = tx.sign(kp, int(body["nonce"]), body["chain_id"])
         assert "0x" + signed.raw.hex() == t["signed_bytes"]
         assert signed.hash == t["hash"]
         assert bytes(signed) == signed.raw
+        # Any kind signs from its JSON alone, the same bytes as the typed builder's.
+        generic = batara.Transaction(kind, fee).sign(kp, int(body["nonce"]), body["chain_id"])
+        assert generic.raw == signed.raw
+
+
+def test_error_kinds() -> None:
+    rows = json.loads((VECTORS / "errors.json").read_text())["kinds"]
+    # The binding raises, for each kind, the class the shared table names.
+    assert batara._native.error_table() == rows
+    for row in rows:
+        cls = getattr(batara, row["python"])
+        assert issubclass(cls, batara.BataraError)
+    # The client maps JSON-RPC codes to the same classes (-32603 is shared: the base class).
+    from batara.client import _CODES
+
+    assert _CODES[-32020] is batara.TxRejected and _CODES[-32022] is batara.NotDevChain
+    assert _CODES[-32602] is batara.InvalidInput and _CODES[-32603] is batara.BataraError
 
 
 def test_wycheproof() -> None:

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::{BlockSink, Clock, ConsensusEngine, ConsensusError, DevControls};
-use crate::chain::{ChainError, CommittedBlock};
-use crate::config::{ConsensusConfig, DevMode};
+use super::{ConsensusConfig, DevMode};
+use crate::runtime::{ChainError, CommittedBlock};
 use crate::state::Account;
 use crate::types::{Address, Amount};
 use crate::validator::Signer;
@@ -64,7 +64,7 @@ impl Shared {
     ) -> Result<CommittedBlock, ConsensusError> {
         let _p = self.producer.lock();
         let chain = self.sink.chain();
-        let params = &chain.genesis().params;
+        let params = chain.spec();
         let (candidates, overrides) = match set_balance {
             None => (
                 self.sink

@@ -15,13 +15,62 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 pub use dev::DevEngine;
 
-use crate::chain::{Chain, ChainError, CommittedBlock, Executed};
 use crate::mempool::Mempool;
+use crate::runtime::{Chain, ChainError, CommittedBlock, Executed};
 use crate::types::{Address, Amount, Block, Commit};
+
+/// When the dev engine makes blocks.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DevMode {
+    /// A block as soon as transactions wait.
+    Auto,
+    /// A block every `block_time_ms`, even when empty.
+    Interval,
+    /// Only on `dev_mine`.
+    Manual,
+}
+
+impl std::str::FromStr for DevMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DevMode::Auto),
+            "interval" => Ok(DevMode::Interval),
+            "manual" => Ok(DevMode::Manual),
+            other => Err(format!(
+                "mode must be 'auto', 'interval' or 'manual', got {other:?}"
+            )),
+        }
+    }
+}
+
+/// Consensus engine settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusConfig {
+    /// Dev engine block mode.
+    pub mode: DevMode,
+    /// Block interval for `interval` mode, in milliseconds.
+    pub block_time_ms: u64,
+    /// BFT engine timeouts (`commit_ms` is the block interval of a healthy network).
+    pub bft: bft::BftTimeouts,
+}
+
+impl Default for ConsensusConfig {
+    fn default() -> Self {
+        Self {
+            mode: DevMode::Auto,
+            block_time_ms: 1_000,
+            bft: Default::default(),
+        }
+    }
+}
 
 /// Wall-clock time for block headers, in ms since the Unix epoch.
 pub trait Clock: Send + Sync {

@@ -40,8 +40,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::chain::CommittedBlock;
 use crate::consensus::{BlockSink, MessageVerdict};
+use crate::runtime::CommittedBlock;
 use crate::types::{Block, Commit, Hash};
 
 mod bytes;
@@ -308,7 +308,7 @@ pub fn start(
         .collect::<Result<Vec<_>, _>>()?;
     let chain = sink.chain().clone();
     let genesis_hash = chain.genesis_hash();
-    let chain_id = chain.genesis().chain_id.clone();
+    let chain_id = chain.spec().chain_id.clone();
     let short = hex::encode(&genesis_hash.0[..8]);
     let protocol_version = format!("/batara/1/{chain_id}/{genesis_hash}");
     let topics = Topics {

@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee).
 //!
-//! Owns: method names and parameter shapes (see `API.md`), mapping [`Error`] to JSON-RPC error
-//! codes, and the server's limits (request and response size, connections). Parameters may be a
+//! Owns: method names and parameter shapes (see `docs/API.md`), mapping [`Error`] to JSON-RPC error
+//! codes (the table is `api::ERROR_TABLE`), and the server's limits (request and response size, connections). Parameters may be a
 //! positional array or an object with the names below.
 //!
 //! Error codes: `-32700` parse error, `-32600` invalid request, `-32601` no such method, `-32602` bad
@@ -10,7 +10,8 @@
 //! `nonce_too_low`), `-32021` not found, `-32022` not a dev chain, `-32023` timed out, `-32024` node
 //! stopped. Every message names the cause, e.g. `nonce too low: expected 7, got 5`.
 //!
-//! Must never: keep the node alive (it holds a [`WeakNodeHandle`]) or block an async worker on a
+//! Must never: keep the node alive (it holds a [`WeakNode`]) or name the node's wiring (it serves
+//! [`NodeApi`], which `node::NodeHandle` implements), or block an async worker on a
 //! long call (submission and dev controls run on the blocking pool).
 
 use std::net::SocketAddr;
@@ -24,38 +25,47 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::config::RpcConfig;
-use crate::error::{Error, ErrorKind};
-use crate::node::{BlockId, BlockView, NodeHandle, WeakNodeHandle};
+use crate::api::{BlockId, BlockView, Error, NodeApi, WeakNode};
 use crate::types::{dec_u128, Address, Amount, Hash};
+use serde::{Deserialize, Serialize};
 
-/// Transaction rejected.
-pub const CODE_REJECTED: i32 = -32020;
-/// Not found.
-pub const CODE_NOT_FOUND: i32 = -32021;
-/// Dev control on a non-dev chain.
-pub const CODE_NOT_DEV: i32 = -32022;
-/// Timed out.
-pub const CODE_TIMEOUT: i32 = -32023;
-/// Node stopped.
-pub const CODE_STOPPED: i32 = -32024;
-/// Bad params (JSON-RPC standard).
-pub const CODE_INVALID_PARAMS: i32 = -32602;
-/// Internal error (JSON-RPC standard).
-pub const CODE_INTERNAL: i32 = -32603;
+/// JSON-RPC server settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RpcConfig {
+    /// Serve JSON-RPC at all.
+    pub enabled: bool,
+    /// HTTP and WebSocket address (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// Largest request body, in bytes.
+    pub max_request_bytes: u32,
+    /// Largest response body, in bytes.
+    pub max_response_bytes: u32,
+    /// Most concurrent connections.
+    pub max_connections: u32,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            addr: SocketAddr::from(([127, 0, 0, 1], 8545)),
+            max_request_bytes: 4 << 20,
+            max_response_bytes: 32 << 20,
+            max_connections: 256,
+        }
+    }
+}
+
+pub use crate::api::error::{
+    CODE_INTERNAL, CODE_INVALID_PARAMS, CODE_NOT_DEV, CODE_NOT_FOUND, CODE_REJECTED, CODE_STOPPED,
+    CODE_TIMEOUT,
+};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
 fn to_rpc(e: Error) -> ErrorObjectOwned {
-    let code = match e.kind() {
-        ErrorKind::Rejected => CODE_REJECTED,
-        ErrorKind::NotFound => CODE_NOT_FOUND,
-        ErrorKind::InvalidInput => CODE_INVALID_PARAMS,
-        ErrorKind::NotDev => CODE_NOT_DEV,
-        ErrorKind::Timeout => CODE_TIMEOUT,
-        ErrorKind::Stopped => CODE_STOPPED,
-        ErrorKind::Config | ErrorKind::Io | ErrorKind::Internal => CODE_INTERNAL,
-    };
+    let code = e.kind().rpc_code();
     let data = match &e {
         Error::Rejected(r) => Some(json!({ "reason": r.code() })),
         _ => None,
@@ -155,7 +165,7 @@ fn block_id(args: &Args, i: usize) -> RpcResult<BlockId> {
     }
 }
 
-fn node(ctx: &WeakNodeHandle) -> RpcResult<NodeHandle> {
+fn node<W: WeakNode>(ctx: &W) -> RpcResult<W::Node> {
     ctx.upgrade().ok_or_else(|| to_rpc(Error::Stopped))
 }
 
@@ -164,9 +174,7 @@ fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
     hex::decode(h).map_err(|e| bad_params(format!("transaction must be 0x-hex: {e}")))
 }
 
-fn build_module(
-    ctx: WeakNodeHandle,
-) -> Result<RpcModule<WeakNodeHandle>, jsonrpsee::core::RegisterMethodError> {
+fn build_module<W: WeakNode>(ctx: W) -> Result<RpcModule<W>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(ctx);
     m.register_method("node_info", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
@@ -239,7 +247,7 @@ fn build_module(
     m.register_blocking_method("tx_submit", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["tx"])?;
         let raw = decode_tx_hex(&a.req::<String>(0, "tx")?)?;
-        Ok(json!(node(&ctx)?.submit(&raw).map_err(to_rpc)?))
+        Ok(json!(node(ctx.as_ref())?.submit(&raw).map_err(to_rpc)?))
     })?;
     m.register_blocking_method("tx_submitBatch", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["txs"])?;
@@ -248,7 +256,7 @@ fn build_module(
             .iter()
             .map(|h| decode_tx_hex(h))
             .collect::<RpcResult<Vec<_>>>()?;
-        let results = node(&ctx)?.submit_batch(&raws);
+        let results = node(ctx.as_ref())?.submit_batch(&raws);
         Ok(Value::Array(
             results
                 .into_iter()
@@ -265,7 +273,7 @@ fn build_module(
         if count == 0 || count > 10_000 {
             return Err(bad_params("blocks must be between 1 and 10000"));
         }
-        let blocks = node(&ctx)?.mine(count as u32).map_err(to_rpc)?;
+        let blocks = node(ctx.as_ref())?.mine(count as u32).map_err(to_rpc)?;
         Ok(Value::Array(
             blocks
                 .iter()
@@ -275,12 +283,15 @@ fn build_module(
     })?;
     m.register_blocking_method("dev_snapshot", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
-        Ok(json!(node(&ctx)?.snapshot().map_err(to_rpc)?.to_string()))
+        Ok(json!(node(ctx.as_ref())?
+            .snapshot()
+            .map_err(to_rpc)?
+            .to_string()))
     })?;
     m.register_blocking_method("dev_revert", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["snapshot"])?;
         let id = opt_u64(&a, 0, "snapshot")?.ok_or_else(|| bad_params("missing param snapshot"))?;
-        node(&ctx)?.revert(id).map_err(to_rpc)?;
+        node(ctx.as_ref())?.revert(id).map_err(to_rpc)?;
         Ok(json!(true))
     })?;
     m.register_blocking_method("dev_setBalance", |p, ctx, _| -> RpcResult<Value> {
@@ -289,13 +300,15 @@ fn build_module(
         let a = Args::parse(&p, &["address", "amount"])?;
         let addr: Address = a.req(0, "address")?;
         let amount: Amt = a.req(1, "amount")?;
-        let b = node(&ctx)?.set_balance(&addr, amount.0).map_err(to_rpc)?;
+        let b = node(ctx.as_ref())?
+            .set_balance(&addr, amount.0)
+            .map_err(to_rpc)?;
         Ok(json!({ "height": b.header.height.to_string(), "hash": b.hash }))
     })?;
     m.register_blocking_method("dev_increaseTime", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["ms"])?;
         let ms = opt_u64(&a, 0, "ms")?.ok_or_else(|| bad_params("missing param ms"))?;
-        Ok(json!(node(&ctx)?
+        Ok(json!(node(ctx.as_ref())?
             .increase_time(ms)
             .map_err(to_rpc)?
             .to_string()))
@@ -343,10 +356,10 @@ pub struct RpcServer {
 
 impl RpcServer {
     /// Binds `cfg.addr` and serves the node on the runtime `rt`. Returns the bound address.
-    pub fn start(
+    pub fn start<W: WeakNode>(
         rt: &tokio::runtime::Handle,
         cfg: &RpcConfig,
-        node: WeakNodeHandle,
+        node: W,
     ) -> Result<(Self, SocketAddr), Error> {
         let io = |context: String| move |source| Error::Io { context, source };
         let listener = std::net::TcpListener::bind(cfg.addr)

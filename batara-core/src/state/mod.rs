@@ -19,12 +19,17 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
-use serde::{Deserialize, Serialize};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, Version};
+
 use sha2::Sha256;
 
+use batara_primitives::proof::key_hash;
+pub use batara_primitives::proof::{
+    account_key, verify_account_proof, Account, AccountProof, ProofError,
+};
+
 use crate::storage::{decode, height_key, Column, Entry, Storage, StorageError, WriteBatch};
-use crate::types::{dec_u128, dec_u64, Address, Amount, Hash};
+use crate::types::{Address, Hash};
 
 /// State errors.
 #[derive(Debug, thiserror::Error)]
@@ -40,91 +45,11 @@ pub enum StateError {
     NoVersion(u64),
     /// A proof did not verify.
     #[error("invalid proof: {0}")]
-    InvalidProof(String),
-}
-
-/// An account: balance and the nonce its next transaction must carry.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
-)]
-pub struct Account {
-    /// Balance in the smallest unit.
-    #[serde(with = "dec_u128")]
-    pub balance: Amount,
-    /// Number of transactions sent (the next one's nonce).
-    #[serde(with = "dec_u64")]
-    pub nonce: u64,
-}
-
-/// The tree key of an account.
-pub fn account_key(addr: &Address) -> Vec<u8> {
-    let mut k = b"acct/".to_vec();
-    k.extend_from_slice(&addr.0);
-    k
+    InvalidProof(#[from] ProofError),
 }
 
 /// The tree key of the last block's height and time.
 pub const BLOCK_META_KEY: &[u8] = b"sys/block";
-
-fn key_hash(key: &[u8]) -> KeyHash {
-    KeyHash::with::<Sha256>(key)
-}
-
-/// An account with a proof against a state root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountProof {
-    /// The account; `None` proves it does not exist.
-    pub value: Option<Account>,
-    /// borsh bytes of the `jmt` sparse Merkle proof.
-    #[serde(with = "hex_bytes")]
-    pub proof: Vec<u8>,
-    /// The root it verifies against (the header's `state_root` at `height`).
-    pub state_root: Hash,
-    /// Height of that state.
-    #[serde(with = "dec_u64")]
-    pub height: u64,
-}
-
-/// serde for byte vectors as 0x-hex.
-pub mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-    /// Writes 0x-hex.
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(v)))
-    }
-    /// Reads 0x-hex (the prefix is optional).
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Checks that `proof` shows `address` holding `value` (or being absent) under `state_root`.
-pub fn verify_account_proof(
-    state_root: &Hash,
-    address: &Address,
-    value: Option<&Account>,
-    proof: &[u8],
-) -> Result<(), StateError> {
-    let p: jmt::proof::SparseMerkleProof<Sha256> =
-        borsh::from_slice(proof).map_err(|e| StateError::InvalidProof(e.to_string()))?;
-    let bytes = value.map(|a| borsh::to_vec(a).expect("borsh into Vec"));
-    p.verify(
-        RootHash(state_root.0),
-        key_hash(&account_key(address)),
-        bytes,
-    )
-    .map_err(|e| StateError::InvalidProof(e.to_string()))
-}
 
 /// Reads the tree's nodes and values from [`Storage`].
 struct TreeStore<'a>(&'a dyn Storage);

@@ -12,7 +12,31 @@
 
 mod rocks;
 
+use serde::{Deserialize, Serialize};
+
 pub use rocks::RocksStore;
+
+/// Storage settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Keep everything in memory (RocksDB's in-memory environment); nothing survives the process.
+    pub ephemeral: bool,
+    /// fsync each committed block (survives power loss, not only a killed process).
+    pub sync_writes: bool,
+    /// Block cache size in MiB.
+    pub cache_mb: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            ephemeral: false,
+            sync_writes: true,
+            cache_mb: 128,
+        }
+    }
+}
 
 /// The column families. Keys are big-endian where they are numbers, so iteration order is numeric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, Env, Options, DB};
 
+use super::StorageConfig;
 use super::{Column, Entry, Storage, StorageError, WriteBatch, WriteOp};
-use crate::config::StorageConfig;
 
 fn backend(e: rocksdb::Error) -> StorageError {
     StorageError::Backend(e.into_string())

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use batara_core::config::NodeConfig;
+use batara_core::api::NodeApi;
+use batara_core::app::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use batara_core::crypto::Keypair;
-use batara_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use batara_core::node::NodeConfig;
 use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
 
 use crate::common::{acct, transfer, wait_for};
@@ -208,8 +209,8 @@ fn four_validators_finalize_and_survive_faults() {
 
 #[test]
 fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
+    use batara_core::api::ChainReader;
     use batara_core::consensus::bft::ConsensusMsg;
-    use batara_core::reader::ChainReader;
     use batara_core::types::{Hash, Vote, VoteKind};
 
     use batara_core::consensus::MessageVerdict;
@@ -392,7 +393,7 @@ fn random_load_with_three_seeds_gives_identical_state_everywhere() {
 
 #[test]
 fn a_staked_validator_joins_at_the_epoch_and_leaves_after_unstaking() {
-    use batara_core::reader::ChainReader;
+    use batara_core::api::ChainReader;
     use batara_core::types::{TxBody, TxKind};
 
     let g = genesis_with(4, |g| {

@@ -4,9 +4,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use batara_core::config::DevMode;
+use batara_core::app::genesis;
+use batara_core::consensus::DevMode;
 use batara_core::crypto::Keypair;
-use batara_core::genesis;
 use batara_core::node::{DevOptions, Node, NodeHandle};
 use batara_core::types::{Address, Amount, SignedTransaction, TxBody, TxKind};
 use serde_json::{json, Value};

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use batara_core::chain::Chain;
-use batara_core::config::StorageConfig;
-use batara_core::genesis::Genesis;
+use batara_core::app::genesis::Genesis;
+use batara_core::app::open_chain;
+use batara_core::storage::StorageConfig;
 use batara_core::storage::{RocksStore, Storage};
 use batara_core::types::Hash;
 use serde_json::json;
@@ -33,10 +33,10 @@ fn replay_from_disk(home: &std::path::Path, scratch: &std::path::Path) -> (u64, 
         RocksStore::open_follower(&home.join("data/db"), scratch, &StorageConfig::default())
             .unwrap(),
     );
-    let stored = Chain::open(follower, genesis.clone()).unwrap();
-    let replica = Chain::open(
+    let stored = open_chain(follower, &genesis).unwrap();
+    let replica = open_chain(
         Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap()),
-        genesis,
+        &genesis,
     )
     .unwrap();
     let head = stored.head().header.height;

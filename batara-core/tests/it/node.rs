@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use batara_core::chain::Chain;
-use batara_core::config::{DevMode, StorageConfig};
-use batara_core::genesis::{self, Genesis, DEV_BALANCE};
+use batara_core::api::NodeApi;
+use batara_core::app::genesis::{self, Genesis, DEV_BALANCE};
+use batara_core::app::open_chain;
+use batara_core::consensus::DevMode;
 use batara_core::mempool::{PoolTx, Rejection};
 use batara_core::node::{BlockId, DevOptions, Node, NodeOptions};
 use batara_core::state::verify_account_proof;
+use batara_core::storage::StorageConfig;
 use batara_core::storage::{RocksStore, Storage};
 use batara_core::types::TxStatus;
 use batara_core::Error;
@@ -57,7 +59,7 @@ fn failed_transaction_still_pays_fee_and_uses_nonce() {
     let v = genesis::dev_validator_key();
     let mut g = Genesis::dev("c", 1, v.public_key(), 0);
     g.accounts[0].balance = 100;
-    let chain = Chain::open(store, g).unwrap();
+    let chain = open_chain(store, &g).unwrap();
     let a = acct(0);
     // Amount larger than the balance but the fee is payable: included, failed, fee paid.
     let tx = transfer(&a, "c", 0, acct(1).address(), 500, 10);
@@ -67,7 +69,7 @@ fn failed_transaction_still_pays_fee_and_uses_nonce() {
         .into_iter()
         .map(|t| {
             let b = t.to_bytes();
-            Arc::new(PoolTx::new(t.clone(), t.hash(), b.len()).unwrap())
+            Arc::new(PoolTx::new(t.clone(), t.hash(), b.len(), chain.registry()).unwrap())
         })
         .collect();
     let (ex, left_out) = chain.build_block(&cands, v.address(), 1).unwrap();
@@ -95,7 +97,7 @@ fn blocks_respect_the_tx_limit_and_fee_priority() {
     let v = genesis::dev_validator_key();
     let mut g = Genesis::dev("lim", 3, v.public_key(), 0);
     g.params.max_block_txs = 3;
-    let mut config = batara_core::config::NodeConfig::default();
+    let mut config = batara_core::node::NodeConfig::default();
     config.storage.ephemeral = true;
     config.rpc.enabled = false;
     config.consensus.mode = DevMode::Manual;
@@ -281,11 +283,11 @@ fn imported_blocks_replay_to_the_same_roots_and_tampering_is_caught() {
             .unwrap();
         n.mine(1).unwrap();
     }
-    let g = n.chain().genesis().clone();
+    let g = n.genesis().clone();
     let fresh = || {
         let s: Arc<dyn Storage> =
             Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap());
-        Chain::open(s, g.clone()).unwrap()
+        open_chain(s, &g).unwrap()
     };
     let replica = fresh();
     let head = n.info().height;

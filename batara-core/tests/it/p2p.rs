@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use batara_core::config::{DevMode, NodeConfig};
-use batara_core::genesis::{self, Genesis};
+use batara_core::api::NodeApi;
+use batara_core::app::genesis::{self, Genesis};
+use batara_core::consensus::DevMode;
+use batara_core::node::NodeConfig;
 use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
 
 use crate::common::{acct, transfer, wait_for};

@@ -1,9 +1,10 @@
 //! Read-only access to a running node's data directory (a RocksDB secondary instance).
 
-use batara_core::config::DevMode;
-use batara_core::genesis::Genesis;
+use batara_core::api::ChainReader;
+use batara_core::api::NodeApi;
+use batara_core::app::genesis::Genesis;
+use batara_core::consensus::DevMode;
 use batara_core::node::{BlockId, DevOptions, Node};
-use batara_core::reader::ChainReader;
 use batara_core::ErrorKind;
 
 use crate::common::{acct, transfer};
@@ -24,7 +25,7 @@ fn a_reader_follows_a_running_node_without_writing() {
     n.mine(2).unwrap();
 
     // The same genesis Node::dev wrote (dev genesis time is fixed).
-    let genesis = n.chain().genesis().clone();
+    let genesis = n.genesis().clone();
     let r = ChainReader::open_data_dir(&data, genesis.clone()).unwrap();
     assert_eq!(r.height(), 2);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! JSON-RPC over real loopback HTTP and WebSocket.
 
-use batara_core::config::DevMode;
+use batara_core::api::NodeApi;
+use batara_core::consensus::DevMode;
 use batara_core::rpc::{CODE_INVALID_PARAMS, CODE_NOT_FOUND, CODE_REJECTED};
 use batara_core::state::{verify_account_proof, Account};
 use batara_core::types::{Address, Hash};
@@ -47,14 +48,17 @@ fn reads_and_submit_over_http() {
         blk["hash"]
     );
     let acc = rpc(addr, "state_getAccount", json!([b.address()]));
-    assert_eq!(dec(&acc["balance"]), batara_core::genesis::DEV_BALANCE + 9);
+    assert_eq!(
+        dec(&acc["balance"]),
+        batara_core::app::genesis::DEV_BALANCE + 9
+    );
     assert_eq!(acc["staked"], "0");
     let old = rpc(
         addr,
         "state_getAccount",
         json!({ "address": b.address(), "height": 0 }),
     );
-    assert_eq!(dec(&old["balance"]), batara_core::genesis::DEV_BALANCE);
+    assert_eq!(dec(&old["balance"]), batara_core::app::genesis::DEV_BALANCE);
     // A proof from RPC verifies against the header from RPC.
     let p = rpc(addr, "state_getProof", json!([a.address()]));
     let header = rpc(addr, "chain_getHeader", json!([p["height"]]));

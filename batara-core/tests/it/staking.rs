@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use batara_core::chain::Chain;
+use batara_core::api::ChainReader;
+use batara_core::app::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use batara_core::app::open_chain;
 use batara_core::crypto::Keypair;
-use batara_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use batara_core::mempool::PoolTx;
-use batara_core::reader::ChainReader;
-use batara_core::staking::{StakingParams, StakingReader};
+use batara_core::modules::staking::{StakingParams, StakingReader};
+use batara_core::runtime::Chain;
 use batara_core::storage::RocksStore;
 use batara_core::types::{
     Address, Amount, Commit, CommitSig, PublicKey, SignedTransaction, TxBody, TxKind, TxStatus,
@@ -58,9 +59,9 @@ impl Net {
         g.params.staking = params;
         g.validate().unwrap();
         let open = |d: &tempfile::TempDir| {
-            Chain::open(
+            open_chain(
                 Arc::new(RocksStore::open(d.path(), &Default::default()).unwrap()),
-                g.clone(),
+                &g,
             )
             .unwrap()
         };
@@ -113,7 +114,9 @@ impl Net {
             .into_iter()
             .map(|t| {
                 let bytes = t.to_bytes();
-                Arc::new(PoolTx::new(t.clone(), t.hash(), bytes.len()).unwrap())
+                Arc::new(
+                    PoolTx::new(t.clone(), t.hash(), bytes.len(), self.chain.registry()).unwrap(),
+                )
             })
             .collect();
         self.time += 1_000;

@@ -258,3 +258,32 @@ fn batara_vectors_match_the_file() {
         }
     }
 }
+
+/// The one table of error kinds (`api::ERROR_TABLE`): kind → JSON-RPC code → Python exception →
+/// JS code → C result. Python, JS and C check their bindings against the same file.
+#[test]
+fn error_kinds_match_the_file() {
+    let path = vectors_dir().join("errors.json");
+    let computed = json!({ "kinds": batara_core::api::ERROR_TABLE });
+    if std::env::var_os("BATARA_WRITE_VECTORS").is_some() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        stored, computed,
+        "tests/vectors/errors.json differs from api::ERROR_TABLE"
+    );
+    // Each surface's name is unique to its kind, except the JSON-RPC codes that the standard
+    // shares (-32603 internal for config, io and internal).
+    let kinds = stored["kinds"].as_array().unwrap();
+    for field in ["kind", "python", "js", "c"] {
+        let mut seen: Vec<&Value> = kinds.iter().map(|k| &k[field]).collect();
+        seen.sort_by_key(|v| v.to_string());
+        seen.dedup();
+        assert_eq!(seen.len(), kinds.len(), "{field} repeats");
+    }
+}

@@ -24,11 +24,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use batara_core::config::DevMode;
+use batara_core::api::{self, NodeApi};
+use batara_core::app::genesis;
+use batara_core::consensus::DevMode;
 use batara_core::crypto::{self, Keypair};
 use batara_core::node::{BlockId, DevOptions, Node, NodeHandle, NodeOptions};
-use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
-use batara_core::{genesis, Error, ErrorKind};
+use batara_core::types::{Address, Hash, PublicKey, Signature};
+use batara_core::{Error, ErrorKind};
 
 /// Result codes of every fallible function.
 #[repr(C)]
@@ -83,20 +85,25 @@ pub extern "C" fn batara_last_error_message() -> *const c_char {
 /// A failure: its code and message.
 struct Fail(batara_result, String);
 
+/// The one mapping from core error kinds to C results (`api::ERROR_TABLE` names the numbers;
+/// `batara_error_table_json` reports this mapping for the tests).
+fn result_of(kind: ErrorKind) -> batara_result {
+    match kind {
+        ErrorKind::Rejected => batara_result::Rejected,
+        ErrorKind::NotFound => batara_result::NotFound,
+        ErrorKind::InvalidInput => batara_result::InvalidInput,
+        ErrorKind::Timeout => batara_result::Timeout,
+        ErrorKind::Stopped => batara_result::Stopped,
+        ErrorKind::NotDev => batara_result::NotDev,
+        ErrorKind::Config => batara_result::Config,
+        ErrorKind::Io => batara_result::Io,
+        ErrorKind::Internal => batara_result::Internal,
+    }
+}
+
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        let code = match e.kind() {
-            ErrorKind::Rejected => batara_result::Rejected,
-            ErrorKind::NotFound => batara_result::NotFound,
-            ErrorKind::InvalidInput => batara_result::InvalidInput,
-            ErrorKind::Timeout => batara_result::Timeout,
-            ErrorKind::Stopped => batara_result::Stopped,
-            ErrorKind::NotDev => batara_result::NotDev,
-            ErrorKind::Config => batara_result::Config,
-            ErrorKind::Io => batara_result::Io,
-            ErrorKind::Internal => batara_result::Internal,
-        };
-        Fail(code, e.to_string())
+        Fail(result_of(e.kind()), e.to_string())
     }
 }
 
@@ -203,14 +210,11 @@ fn write_str(s: &str, buf: *mut c_char, len: usize, written: *mut usize) -> Resu
 }
 
 fn parse_address(p: *const c_char, name: &str) -> Result<Address, Fail> {
-    string_arg(p, name)?
-        .parse()
-        .map_err(|e: batara_core::types::TypeError| invalid(format!("{name}: {e}")))
+    api::parse::address(&string_arg(p, name)?).map_err(|e| invalid(format!("{name}: {e}")))
 }
 
 fn parse_amount(p: *const c_char, name: &str) -> Result<u128, Fail> {
-    batara_core::types::parse_amount(&string_arg(p, name)?, name)
-        .map_err(|e| invalid(e.to_string()))
+    api::parse::amount(&string_arg(p, name)?, name).map_err(|e| invalid(e.to_string()))
 }
 
 fn into_out<T>(out: *mut *mut T, v: T, name: &str) -> Result<(), Fail> {
@@ -379,115 +383,37 @@ pub extern "C" fn batara_bytes_free(b: *mut batara_bytes) {
     free_box(b);
 }
 
-/// Signs `kind` with `key` and writes the bytes and hash outputs (every `_sign` export).
-#[allow(clippy::too_many_arguments)]
-fn sign_kind(
+/// Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
+/// JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
+/// `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
+/// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}` (amounts are decimal strings) — and
+/// `fee` a decimal string (u128). Gives the signed transaction bytes (`tx_out`, free with
+/// `batara_bytes_free`) and its 32-byte hash (`hash_out32`). A new kind of transaction needs no
+/// new symbol.
+#[no_mangle]
+pub extern "C" fn batara_tx_sign_json(
     key: *const batara_keypair,
     chain_id: *const c_char,
     nonce: u64,
+    kind_json: *const c_char,
     fee: *const c_char,
-    kind: impl FnOnce() -> Result<TxKind, Fail>,
     tx_out: *mut *mut batara_bytes,
     hash_out32: *mut u8,
 ) -> batara_result {
     guard(|| {
         let k = non_null(key, "key")?;
-        let tx = TxBody {
-            chain_id: string_arg(chain_id, "chain_id")?,
-            signer: k.0.public_key(),
+        let kind = api::parse::tx_kind(&string_arg(kind_json, "kind_json")?)
+            .map_err(|e| invalid(e.to_string()))?;
+        let tx = api::parse::sign(
+            kind,
+            parse_amount(fee, "fee")?,
             nonce,
-            fee: parse_amount(fee, "fee")?,
-            kind: kind()?,
-        }
-        .sign(&k.0);
+            &string_arg(chain_id, "chain_id")?,
+            &k.0,
+        );
         write_array(hash_out32, &tx.hash().0, "hash_out32")?;
         into_out(tx_out, batara_bytes(tx.to_bytes()), "tx_out")
     })
-}
-
-/// Builds and signs a transfer: `amount` and `fee` are decimal strings (u128). Gives the signed
-/// transaction bytes (`tx_out`, free with `batara_bytes_free`) and its 32-byte hash (`hash_out32`).
-#[no_mangle]
-pub extern "C" fn batara_transfer_sign(
-    key: *const batara_keypair,
-    chain_id: *const c_char,
-    nonce: u64,
-    to: *const c_char,
-    amount: *const c_char,
-    fee: *const c_char,
-    tx_out: *mut *mut batara_bytes,
-    hash_out32: *mut u8,
-) -> batara_result {
-    let kind = || {
-        Ok(TxKind::Transfer {
-            to: parse_address(to, "to")?,
-            amount: parse_amount(amount, "amount")?,
-        })
-    };
-    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
-}
-
-/// Builds and signs a stake on the validator with the 32-byte consensus key `validator_key32`
-/// (registers it, operated by `key`'s account, or adds to it). Outputs as `batara_transfer_sign`.
-#[no_mangle]
-pub extern "C" fn batara_stake_sign(
-    key: *const batara_keypair,
-    chain_id: *const c_char,
-    nonce: u64,
-    validator_key32: *const u8,
-    amount: *const c_char,
-    fee: *const c_char,
-    tx_out: *mut *mut batara_bytes,
-    hash_out32: *mut u8,
-) -> batara_result {
-    let kind = || {
-        Ok(TxKind::Stake {
-            validator_key: PublicKey(array_arg::<32>(validator_key32, "validator_key32")?),
-            amount: parse_amount(amount, "amount")?,
-        })
-    };
-    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
-}
-
-/// Builds and signs an unstake of `amount` from `validator` (a `bat1…` address). Outputs as
-/// `batara_transfer_sign`.
-#[no_mangle]
-pub extern "C" fn batara_unstake_sign(
-    key: *const batara_keypair,
-    chain_id: *const c_char,
-    nonce: u64,
-    validator: *const c_char,
-    amount: *const c_char,
-    fee: *const c_char,
-    tx_out: *mut *mut batara_bytes,
-    hash_out32: *mut u8,
-) -> batara_result {
-    let kind = || {
-        Ok(TxKind::Unstake {
-            validator: parse_address(validator, "validator")?,
-            amount: parse_amount(amount, "amount")?,
-        })
-    };
-    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
-}
-
-/// Builds and signs an unjail of `validator`. Outputs as `batara_transfer_sign`.
-#[no_mangle]
-pub extern "C" fn batara_unjail_sign(
-    key: *const batara_keypair,
-    chain_id: *const c_char,
-    nonce: u64,
-    validator: *const c_char,
-    fee: *const c_char,
-    tx_out: *mut *mut batara_bytes,
-    hash_out32: *mut u8,
-) -> batara_result {
-    let kind = || {
-        Ok(TxKind::Unjail {
-            validator: parse_address(validator, "validator")?,
-        })
-    };
-    sign_kind(key, chain_id, nonce, fee, kind, tx_out, hash_out32)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -754,6 +680,25 @@ pub extern "C" fn batara_node_info_json(
     out: *mut *mut batara_bytes,
 ) -> batara_result {
     guard(|| json_out(out, &non_null(node, "node")?.node()?.info()))
+}
+
+/// The error table as this library applies it, as UTF-8 JSON into `*out` (free with
+/// `batara_bytes_free`): `[{"kind": "rejected", "rpc_code": -32020, "python": "TxRejected",
+/// "js": "TX_REJECTED", "c": 3}, …]`, where `c` is the `batara_result` this library returns for
+/// that kind. The same table as `tests/vectors/errors.json`.
+#[no_mangle]
+pub extern "C" fn batara_error_table_json(out: *mut *mut batara_bytes) -> batara_result {
+    guard(|| {
+        let rows: Vec<serde_json::Value> = api::ERROR_TABLE
+            .iter()
+            .map(|row| {
+                let mut v = serde_json::to_value(row).expect("a row serialises");
+                v["c"] = serde_json::json!(result_of(row.kind) as u32);
+                v
+            })
+            .collect();
+        json_out(out, &rows)
+    })
 }
 
 /// The receipts of the block at `height` (`BATARA_LATEST` for the head), in block order, as UTF-8

@@ -14,15 +14,18 @@
 
 use std::time::Duration;
 
-use batara_core::config::{DevMode, NodeConfig};
+use batara_core::api::{self, NodeApi, WeakNode};
+use batara_core::app::genesis;
+use batara_core::app::genesis::Genesis;
+use batara_core::consensus::DevMode;
 use batara_core::crypto;
-use batara_core::genesis::Genesis;
+use batara_core::node::NodeConfig;
 use batara_core::node::{
     BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, NodeOptions, TryRecvError,
     WeakNodeHandle,
 };
-use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
-use batara_core::{genesis, Error, ErrorKind};
+use batara_core::types::{Address, Hash, PublicKey, Signature};
+use batara_core::Error;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -36,19 +39,10 @@ fn err(code: &str, msg: impl Into<String>) -> napi::Error {
     )
 }
 
-/// The one mapping from core errors to JS error codes.
+/// The one mapping from core errors to JS error codes: the kind's `js` name in
+/// `api::ERROR_TABLE`.
 fn to_js(e: Error) -> napi::Error {
-    let code = match e.kind() {
-        ErrorKind::Rejected => "TX_REJECTED",
-        ErrorKind::NotFound => "NOT_FOUND",
-        ErrorKind::InvalidInput => "INVALID_INPUT",
-        ErrorKind::Timeout => "TIMEOUT",
-        ErrorKind::Stopped => "NODE_STOPPED",
-        ErrorKind::NotDev => "NOT_DEV_CHAIN",
-        ErrorKind::Config => "CONFIG",
-        ErrorKind::Io => "IO",
-        ErrorKind::Internal => "INTERNAL",
-    };
+    let code = e.kind().code().js;
     match &e {
         Error::Rejected(r) => err(code, format!("[{}] {e}", r.code())),
         _ => err(code, e.to_string()),
@@ -61,32 +55,56 @@ fn invalid(msg: impl Into<String>) -> napi::Error {
 
 /// A block id: null or "latest", a 0x hash, or a decimal height.
 fn block_id(id: Option<&str>) -> Result<BlockId> {
-    Ok(match id {
-        None | Some("latest") => BlockId::Latest,
-        Some(s) if s.starts_with("0x") => BlockId::Hash(hash(s)?),
-        Some(s) => BlockId::Height(
-            s.parse()
-                .map_err(|_| invalid(format!("bad block id {s:?}")))?,
-        ),
+    id.map_or(Ok(BlockId::Latest), |s| {
+        api::parse::block_id(s).map_err(|e| invalid(e.to_string()))
     })
 }
 
 fn address(s: &str) -> Result<Address> {
-    s.parse()
-        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+    api::parse::address(s).map_err(|e| invalid(e.to_string()))
 }
 
 fn hash(s: &str) -> Result<Hash> {
-    s.parse()
-        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+    api::parse::hash(s).map_err(|e| invalid(e.to_string()))
 }
 
 fn amount(s: &str, what: &str) -> Result<u128> {
-    batara_core::types::parse_amount(s, what).map_err(|e| invalid(e.to_string()))
+    api::parse::amount(s, what).map_err(|e| invalid(e.to_string()))
 }
 
 fn fixed<const N: usize>(b: &[u8], what: &str) -> Result<[u8; N]> {
-    batara_core::types::fixed_bytes(b, what).map_err(|e| invalid(e.to_string()))
+    api::parse::bytes(b, what).map_err(|e| invalid(e.to_string()))
+}
+
+/// One row of the error table (this binding's codes are its `js` names: see `to_js`).
+#[napi(object)]
+pub struct ErrorRow {
+    /// The kind (`snake_case`).
+    pub kind: String,
+    /// Its JSON-RPC code.
+    pub rpc_code: i32,
+    /// The Python exception class.
+    pub python: String,
+    /// The `BataraError.code` this binding gives it.
+    pub js: String,
+    /// The C result.
+    pub c: u32,
+}
+
+/// The error table (`api::ERROR_TABLE`): `index.js` maps JSON-RPC codes with it, and the tests
+/// check it against `tests/vectors/errors.json`.
+#[napi]
+pub fn error_table() -> Vec<ErrorRow> {
+    api::ERROR_TABLE
+        .iter()
+        .map(|row| ErrorRow {
+            kind: row.kind.name().to_owned(),
+            rpc_code: row.rpc_code,
+            python: row.python.to_owned(),
+            js: row.js.to_owned(),
+            c: row.c,
+        })
+        .collect()
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -175,16 +193,14 @@ impl NativeKeypair {
     ) -> Result<SignedTx> {
         let nonce =
             u64::try_from(nonce).map_err(|_| invalid("nonce must be a non-negative integer"))?;
-        let kind: TxKind =
-            serde_json::from_str(&kind_json).map_err(|e| invalid(format!("transaction: {e}")))?;
-        let tx = TxBody {
-            chain_id,
-            signer: self.inner.public_key(),
-            nonce,
-            fee: amount(&fee_dec, "fee")?,
+        let kind = api::parse::tx_kind(&kind_json).map_err(|e| invalid(e.to_string()))?;
+        let tx = api::parse::sign(
             kind,
-        }
-        .sign(&self.inner);
+            amount(&fee_dec, "fee")?,
+            nonce,
+            &chain_id,
+            &self.inner,
+        );
         Ok(SignedTx {
             raw: tx.to_bytes().into(),
             hash: tx.hash().to_string(),
@@ -368,7 +384,7 @@ impl NativeNode {
     /// Number of funded dev accounts (their keys: `NativeKeypair.devAccount(i)`).
     #[napi(getter)]
     pub fn dev_accounts(&self) -> u32 {
-        let g = self.handle.chain().genesis();
+        let g = self.handle.genesis();
         g.accounts
             .iter()
             .enumerate()

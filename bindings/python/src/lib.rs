@@ -15,17 +15,20 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use batara_core::config::{DevMode, NodeConfig};
+use batara_core::api::ChainReader as CoreReader;
+use batara_core::api::{self, NodeApi, WeakNode};
+use batara_core::app::genesis;
+use batara_core::app::genesis::Genesis;
+use batara_core::consensus::DevMode;
 use batara_core::crypto;
-use batara_core::genesis::Genesis;
 use batara_core::mempool::Rejection;
+use batara_core::node::NodeConfig;
 use batara_core::node::{
     BlockId, BlockReceiver, BlockView, DevOptions, Node as CoreNode, NodeHandle, NodeOptions,
     TryRecvError, WeakNodeHandle,
 };
-use batara_core::reader::ChainReader as CoreReader;
-use batara_core::types::{Address, Hash, PublicKey, Signature, TxBody, TxKind};
-use batara_core::{genesis, Error, ErrorKind};
+use batara_core::types::{Address, Hash, PublicKey, Signature, TxKind};
+use batara_core::{Error, ErrorKind};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -95,24 +98,28 @@ fn rejected(py: Python<'_>, r: &Rejection) -> PyErr {
     e
 }
 
-/// The one mapping from core errors to Python exceptions.
+/// The exception class of each error kind: the one mapping from core errors to Python
+/// (`api::ERROR_TABLE` names the class; `error_table()` reports this mapping for the tests).
+fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
+    match kind {
+        ErrorKind::Rejected => py.get_type::<TxRejected>(),
+        ErrorKind::NotFound => py.get_type::<NotFound>(),
+        ErrorKind::InvalidInput => py.get_type::<InvalidInput>(),
+        ErrorKind::Timeout => py.get_type::<Timeout>(),
+        ErrorKind::Stopped => py.get_type::<NodeStopped>(),
+        ErrorKind::NotDev => py.get_type::<NotDevChain>(),
+        ErrorKind::Config => py.get_type::<ConfigError>(),
+        ErrorKind::Io => py.get_type::<StorageError>(),
+        ErrorKind::Internal => py.get_type::<BataraError>(),
+    }
+}
+
 fn to_py(e: Error) -> PyErr {
     Python::attach(|py| {
         if let Error::Rejected(r) = &e {
             return rejected(py, r);
         }
-        let msg = e.to_string();
-        match e.kind() {
-            ErrorKind::Rejected => TxRejected::new_err(msg),
-            ErrorKind::NotFound => NotFound::new_err(msg),
-            ErrorKind::InvalidInput => InvalidInput::new_err(msg),
-            ErrorKind::Timeout => Timeout::new_err(msg),
-            ErrorKind::Stopped => NodeStopped::new_err(msg),
-            ErrorKind::NotDev => NotDevChain::new_err(msg),
-            ErrorKind::Config => ConfigError::new_err(msg),
-            ErrorKind::Io => StorageError::new_err(msg),
-            ErrorKind::Internal => BataraError::new_err(msg),
-        }
+        PyErr::from_type(exception_type(py, e.kind()), e.to_string())
     })
 }
 
@@ -121,17 +128,34 @@ fn invalid(msg: impl Into<String>) -> PyErr {
 }
 
 fn parse_address(s: &str) -> PyResult<Address> {
-    s.parse()
-        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+    api::parse::address(s).map_err(|e| invalid(e.to_string()))
 }
 
 fn parse_hash(s: &str) -> PyResult<Hash> {
-    s.parse()
-        .map_err(|e: batara_core::types::TypeError| invalid(e.to_string()))
+    api::parse::hash(s).map_err(|e| invalid(e.to_string()))
 }
 
 fn fixed<const N: usize>(b: &[u8], what: &str) -> PyResult<[u8; N]> {
-    batara_core::types::fixed_bytes(b, what).map_err(|e| invalid(e.to_string()))
+    api::parse::bytes(b, what).map_err(|e| invalid(e.to_string()))
+}
+
+/// The error table as this binding applies it: per kind, its JSON-RPC code, the Python exception
+/// class it raises, the JS code and the C result (from `api::ERROR_TABLE`). The Python `Client`
+/// maps JSON-RPC codes with it; the tests check it against `tests/vectors/errors.json`.
+#[pyfunction]
+fn error_table(py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+    api::ERROR_TABLE
+        .iter()
+        .map(|row| {
+            let d = pyo3::types::PyDict::new(py);
+            d.set_item("kind", row.kind.name())?;
+            d.set_item("rpc_code", row.rpc_code)?;
+            d.set_item("python", exception_type(py, row.kind).name()?)?;
+            d.set_item("js", row.js)?;
+            d.set_item("c", row.c)?;
+            Ok(d.into_any().unbind())
+        })
+        .collect()
 }
 
 /// Converts a serde value to Python objects through `json` (dicts, lists, str, int, None).
@@ -318,68 +342,27 @@ impl SignedTransaction {
 
 #[pymethods]
 impl Transaction {
-    /// A transfer of `amount` to `to`.
+    /// A transaction of `kind` — JSON text of the shape JSON-RPC prints, e.g.
+    /// `{"type": "transfer", "to": "bat1…", "amount": "5"}` — paying `fee`. The typed builders
+    /// (`batara.Transaction.transfer`, …) are written in Python on top of this.
     #[staticmethod]
-    #[pyo3(signature = (to, amount, fee = 0))]
-    fn transfer(to: &str, amount: u128, fee: u128) -> PyResult<Self> {
+    #[pyo3(signature = (kind, fee = 0))]
+    fn from_kind(kind: &str, fee: u128) -> PyResult<Self> {
         Ok(Transaction {
-            kind: TxKind::Transfer {
-                to: parse_address(to)?,
-                amount,
-            },
+            kind: api::parse::tx_kind(kind).map_err(|e| invalid(e.to_string()))?,
             fee,
         })
     }
 
-    /// Stake `amount` on the validator with consensus key `validator_key` (32 bytes): registers it
-    /// (operated by the signer) or adds to one the signer operates.
-    #[staticmethod]
-    #[pyo3(signature = (validator_key, amount, fee = 0))]
-    fn stake(validator_key: &[u8], amount: u128, fee: u128) -> PyResult<Self> {
-        Ok(Transaction {
-            kind: TxKind::Stake {
-                validator_key: PublicKey(fixed(validator_key, "validator_key")?),
-                amount,
-            },
-            fee,
-        })
-    }
-
-    /// Unstake `amount` from `validator` (an address); the funds return after unbonding.
-    #[staticmethod]
-    #[pyo3(signature = (validator, amount, fee = 0))]
-    fn unstake(validator: &str, amount: u128, fee: u128) -> PyResult<Self> {
-        Ok(Transaction {
-            kind: TxKind::Unstake {
-                validator: parse_address(validator)?,
-                amount,
-            },
-            fee,
-        })
-    }
-
-    /// Bring `validator` back after a downtime jailing.
-    #[staticmethod]
-    #[pyo3(signature = (validator, fee = 0))]
-    fn unjail(validator: &str, fee: u128) -> PyResult<Self> {
-        Ok(Transaction {
-            kind: TxKind::Unjail {
-                validator: parse_address(validator)?,
-            },
-            fee,
-        })
+    /// The kind as JSON text.
+    #[getter]
+    fn kind(&self) -> String {
+        serde_json::to_string(&self.kind).expect("a kind serialises")
     }
 
     /// Signs for `chain_id` with `nonce`.
     fn sign(&self, keypair: &Keypair, nonce: u64, chain_id: &str) -> SignedTransaction {
-        let tx = TxBody {
-            chain_id: chain_id.to_owned(),
-            signer: keypair.inner.public_key(),
-            nonce,
-            fee: self.fee,
-            kind: self.kind.clone(),
-        }
-        .sign(&keypair.inner);
+        let tx = api::parse::sign(self.kind.clone(), self.fee, nonce, chain_id, &keypair.inner);
         SignedTransaction {
             raw: tx.to_bytes(),
             hash: tx.hash(),
@@ -530,7 +513,6 @@ impl Node {
         };
         let handle = py.detach(|| CoreNode::dev(opts)).map_err(to_py)?;
         let accounts = handle
-            .chain()
             .genesis()
             .accounts
             .iter()
@@ -886,7 +868,9 @@ impl ChainReader {
     /// Opens the chain of the node home `home` (`config.toml`, `genesis.json`, `data/`) read-only.
     #[new]
     fn new(py: Python<'_>, home: PathBuf) -> PyResult<Self> {
-        let r = py.detach(|| CoreReader::open_home(&home)).map_err(to_py)?;
+        let r = py
+            .detach(|| batara_core::node::home::open_reader(&home))
+            .map_err(to_py)?;
         Ok(Self {
             inner: std::sync::RwLock::new(Some(r)),
         })
@@ -895,7 +879,7 @@ impl ChainReader {
     /// The chain id.
     #[getter]
     fn chain_id(&self) -> PyResult<String> {
-        self.with(|r| Ok(r.chain().genesis().chain_id.clone()))
+        self.with(|r| Ok(r.chain().spec().chain_id.clone()))
     }
 
     /// The head height as of the last `refresh()`.
@@ -974,7 +958,7 @@ impl ChainReader {
     }
 
     fn __repr__(&self) -> String {
-        match self.with(|r| Ok((r.chain().genesis().chain_id.clone(), r.height()))) {
+        match self.with(|r| Ok((r.chain().spec().chain_id.clone(), r.height()))) {
             Ok((id, h)) => format!("ChainReader(chain_id={id}, height={h})"),
             Err(_) => "ChainReader(closed)".into(),
         }
@@ -1001,6 +985,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(address_of, m)?)?;
     m.add_function(wrap_pyfunction!(dev_account, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(error_table, m)?)?;
     m.add("BataraError", py.get_type::<BataraError>())?;
     m.add("TxRejected", py.get_type::<TxRejected>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;

@@ -44,9 +44,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
 use super::{BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind};
-use crate::chain::Executed;
 use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
-use crate::staking::StakingReader;
+use crate::runtime::Executed;
 use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
 use crate::validator::guard::SignGuard;
 use crate::validator::Signer;
@@ -112,7 +111,7 @@ impl BftEngine {
         sink: Arc<BlockSink>,
         setup: BftSetup,
     ) -> Result<Self, crate::validator::guard::GuardError> {
-        let chain_id = sink.chain().genesis().chain_id.clone();
+        let chain_id = sink.chain().spec().chain_id.clone();
         let guard = match &setup.signer {
             Some(s) => Some(SignGuard::open(
                 &setup.guard_path,
@@ -165,12 +164,12 @@ impl BftEngine {
         if height == 0 || height > head + 1 {
             return None;
         }
-        StakingReader(chain.state()).set_for(height).ok().flatten()
+        chain.set_for(height).ok().flatten()
     }
 
     /// Checks a message from the network before it is relayed (see the module docs).
     pub fn check(&self, msg: &ConsensusMsg) -> MessageVerdict {
-        let chain_id = &self.sink.chain().genesis().chain_id;
+        let chain_id = &self.sink.chain().spec().chain_id;
         let head = self.sink.chain().head().header.height;
         let key_of = |height: u64, who| {
             self.set_of(height)
@@ -364,10 +363,7 @@ impl Host {
     }
 
     fn set_for(&self, height: u64) -> Option<Vec<ValidatorInfo>> {
-        StakingReader(self.sink.chain().state())
-            .set_for(height)
-            .ok()
-            .flatten()
+        self.sink.chain().set_for(height).ok().flatten()
     }
 
     /// The validator set of `height` with its schedule, replayed from the previous one (or from
@@ -410,9 +406,9 @@ impl Host {
         self.verdicts.clear();
         self.own.clear();
         // Evidence in a committed block is punished; drop it (and anything that cannot be used).
-        let staking = StakingReader(self.sink.chain().state());
+        let chain = self.sink.chain();
         self.evidence
-            .retain(|e| matches!(staking.evidence_seen(&e.hash()), Ok(false)));
+            .retain(|e| chain.evidence_problem(height, e).is_none());
         tracing::debug!(target: "batara::bft", height, "starting height");
         self.feed(Input::StartHeight {
             height,
@@ -529,7 +525,7 @@ impl Host {
         match out {
             Output::BuildBlock { height, round } => {
                 let chain = self.sink.chain();
-                let params = &chain.genesis().params;
+                let params = chain.spec();
                 let candidates = self
                     .sink
                     .mempool()

@@ -1,10 +1,9 @@
 /* Checks the cross-language vectors through the C API. Reads commands on stdin, one per line:
  *   key SEED PUBKEY ADDRESS
- *   tx SEED CHAIN_ID NONCE TO AMOUNT FEE SIGNED_BYTES HASH
- *   stake SEED CHAIN_ID NONCE VALIDATOR_KEY AMOUNT FEE SIGNED_BYTES HASH
- *   unstake SEED CHAIN_ID NONCE VALIDATOR AMOUNT FEE SIGNED_BYTES HASH
- *   unjail SEED CHAIN_ID NONCE VALIDATOR FEE SIGNED_BYTES HASH
+ *   tx SEED CHAIN_ID NONCE KIND_JSON FEE SIGNED_BYTES HASH   (any kind, signed from its JSON)
  *   verify PUBKEY MSG SIG EXPECT      (MSG "-" is empty; EXPECT 1 valid, 0 invalid)
+ *   error KIND RPC_CODE PYTHON JS C   (a row of errors.json: the header's constant for KIND is C,
+ *                                      and batara_error_table_json reports the same row)
  * Hex values carry no 0x. Prints "N passed, M failed"; exits 1 on any failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,18 @@ static int same_tx(const batara_bytes *tx, const uint8_t *hash, const char *want
   return strcmp(txhex, want_tx) == 0 && strcmp(hashhex, want_hash) == 0;
 }
 
+/* The header's result for each error kind of tests/vectors/errors.json. */
+static const struct {
+  const char *kind;
+  enum batara_result result;
+} RESULTS[] = {
+    {"rejected", BATARA_RESULT_REJECTED}, {"not_found", BATARA_RESULT_NOT_FOUND},
+    {"invalid_input", BATARA_RESULT_INVALID_INPUT}, {"timeout", BATARA_RESULT_TIMEOUT},
+    {"stopped", BATARA_RESULT_STOPPED}, {"not_dev", BATARA_RESULT_NOT_DEV},
+    {"config", BATARA_RESULT_CONFIG}, {"io", BATARA_RESULT_IO},
+    {"internal", BATARA_RESULT_INTERNAL},
+};
+
 static char line[1 << 16];
 static uint8_t buf1[1 << 14], buf2[1 << 14], buf3[1 << 14];
 
@@ -62,34 +73,36 @@ int main(void) {
         ok = strcmp(pkhex, argv[2]) == 0 && strcmp(addr, argv[3]) == 0;
       }
       batara_keypair_free(k);
-    } else if ((strcmp(argv[0], "tx") == 0 || strcmp(argv[0], "stake") == 0 ||
-                strcmp(argv[0], "unstake") == 0) && argc == 9) {
-      batara_keypair *k = NULL;
-      batara_bytes *tx = NULL;
-      uint8_t hash[32];
-      uint64_t nonce = strtoull(argv[3], NULL, 10);
-      ok = unhex(argv[1], buf1, 32) == 32 && batara_keypair_from_seed(buf1, &k) == BATARA_RESULT_OK;
-      if (ok && argv[0][0] == 't') {
-        ok = batara_transfer_sign(k, argv[2], nonce, argv[4], argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
-      } else if (ok && argv[0][0] == 's') {
-        ok = unhex(argv[4], buf2, 32) == 32 &&
-             batara_stake_sign(k, argv[2], nonce, buf2, argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
-      } else if (ok) {
-        ok = batara_unstake_sign(k, argv[2], nonce, argv[4], argv[5], argv[6], &tx, hash) == BATARA_RESULT_OK;
-      }
-      ok = ok && same_tx(tx, hash, argv[7], argv[8]);
-      batara_bytes_free(tx);
-      batara_keypair_free(k);
-    } else if (strcmp(argv[0], "unjail") == 0 && argc == 8) {
+    } else if (strcmp(argv[0], "tx") == 0 && argc == 8) {
       batara_keypair *k = NULL;
       batara_bytes *tx = NULL;
       uint8_t hash[32];
       ok = unhex(argv[1], buf1, 32) == 32 && batara_keypair_from_seed(buf1, &k) == BATARA_RESULT_OK &&
-           batara_unjail_sign(k, argv[2], strtoull(argv[3], NULL, 10), argv[4], argv[5], &tx, hash) ==
+           batara_tx_sign_json(k, argv[2], strtoull(argv[3], NULL, 10), argv[4], argv[5], &tx, hash) ==
                BATARA_RESULT_OK &&
            same_tx(tx, hash, argv[6], argv[7]);
       batara_bytes_free(tx);
       batara_keypair_free(k);
+    } else if (strcmp(argv[0], "error") == 0 && argc == 6) {
+      int constant = -1;
+      for (size_t i = 0; i < sizeof RESULTS / sizeof RESULTS[0]; i++)
+        if (strcmp(RESULTS[i].kind, argv[1]) == 0) constant = (int)RESULTS[i].result;
+      batara_bytes *table = NULL;
+      char row[512];
+      snprintf(row, sizeof row, "{\"c\":%s,\"js\":\"%s\",\"kind\":\"%s\",\"python\":\"%s\",\"rpc_code\":%s}",
+               argv[5], argv[4], argv[1], argv[3], argv[2]);
+      ok = constant == atoi(argv[5]) && batara_error_table_json(&table) == BATARA_RESULT_OK;
+      if (ok) {
+        static char text[1 << 14];
+        size_t n = batara_bytes_len(table);
+        ok = n < sizeof text;
+        if (ok) {
+          memcpy(text, batara_bytes_data(table), n);
+          text[n] = 0;
+          ok = strstr(text, row) != NULL;
+        }
+      }
+      batara_bytes_free(table);
     } else if (strcmp(argv[0], "verify") == 0 && argc == 5) {
       size_t pkn = unhex(argv[1], buf1, sizeof buf1), mn = unhex(argv[2], buf2, sizeof buf2),
              sn = unhex(argv[3], buf3, sizeof buf3);

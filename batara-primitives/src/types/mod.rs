@@ -14,7 +14,10 @@ mod primitives;
 mod tx;
 mod vote;
 
-pub use block::{Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo};
+pub use block::{
+    Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo,
+    MAX_TOTAL_VOTING_POWER,
+};
 pub use primitives::{
     dec_u128, dec_u64, fixed_bytes, parse_amount, Address, Hash, PublicKey, Signature, TypeError,
     ADDRESS_HRP,

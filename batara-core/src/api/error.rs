@@ -1,11 +1,18 @@
-//! The crate error: every domain error rolled up with `#[from]`, plus the [`ErrorKind`] the
-//! bindings and JSON-RPC map to their own error types and codes.
+//! The crate error: every domain error rolled up with `#[from]`, its [`ErrorKind`], and THE table
+//! that names each kind in every surface: JSON-RPC code, Python exception, JS `code`, C result.
+//!
+//! Owns: [`ErrorKind`] and [`ERROR_TABLE`]. JSON-RPC (`rpc`), the Python, Node.js and C bindings,
+//! and the Python and JS `Client`s (through the bindings' `error_table()` / `errorTable()`) all
+//! read this table; `tests/vectors/errors.json` pins it for every language.
+//!
+//! Must never: renumber a code or rename an exception (scripts match on them); add kinds at the
+//! end.
 
-use crate::chain::ChainError;
+use crate::app::genesis::GenesisError;
 use crate::config::ConfigError;
 use crate::consensus::ConsensusError;
-use crate::genesis::GenesisError;
 use crate::mempool::Rejection;
+use crate::runtime::ChainError;
 use crate::state::StateError;
 use crate::storage::StorageError;
 use crate::validator::KeyError;
@@ -88,6 +95,137 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// How one [`ErrorKind`] appears in each surface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorCode {
+    /// The kind (`snake_case` name in JSON).
+    pub kind: ErrorKind,
+    /// JSON-RPC error code.
+    pub rpc_code: i32,
+    /// Python exception class (in `batara.exceptions`).
+    pub python: &'static str,
+    /// JS `BataraError.code`.
+    pub js: &'static str,
+    /// C `batara_result` value.
+    pub c: u32,
+}
+
+/// JSON-RPC: transaction rejected (`data.reason` is the stable reason code).
+pub const CODE_REJECTED: i32 = -32020;
+/// JSON-RPC: not found.
+pub const CODE_NOT_FOUND: i32 = -32021;
+/// JSON-RPC: a dev control on a chain that is not a dev chain.
+pub const CODE_NOT_DEV: i32 = -32022;
+/// JSON-RPC: timed out.
+pub const CODE_TIMEOUT: i32 = -32023;
+/// JSON-RPC: node stopped.
+pub const CODE_STOPPED: i32 = -32024;
+/// JSON-RPC: bad params (the standard code; invalid input).
+pub const CODE_INVALID_PARAMS: i32 = -32602;
+/// JSON-RPC: internal error (the standard code).
+pub const CODE_INTERNAL: i32 = -32603;
+
+const fn code(
+    kind: ErrorKind,
+    rpc_code: i32,
+    python: &'static str,
+    js: &'static str,
+    c: u32,
+) -> ErrorCode {
+    ErrorCode {
+        kind,
+        rpc_code,
+        python,
+        js,
+        c,
+    }
+}
+
+/// Every kind, in declaration order, with its name in each surface.
+pub const ERROR_TABLE: [ErrorCode; 9] = [
+    code(
+        ErrorKind::Rejected,
+        CODE_REJECTED,
+        "TxRejected",
+        "TX_REJECTED",
+        3,
+    ),
+    code(
+        ErrorKind::NotFound,
+        CODE_NOT_FOUND,
+        "NotFound",
+        "NOT_FOUND",
+        4,
+    ),
+    code(
+        ErrorKind::InvalidInput,
+        CODE_INVALID_PARAMS,
+        "InvalidInput",
+        "INVALID_INPUT",
+        2,
+    ),
+    code(ErrorKind::Timeout, CODE_TIMEOUT, "Timeout", "TIMEOUT", 5),
+    code(
+        ErrorKind::Stopped,
+        CODE_STOPPED,
+        "NodeStopped",
+        "NODE_STOPPED",
+        6,
+    ),
+    code(
+        ErrorKind::NotDev,
+        CODE_NOT_DEV,
+        "NotDevChain",
+        "NOT_DEV_CHAIN",
+        7,
+    ),
+    code(ErrorKind::Config, CODE_INTERNAL, "ConfigError", "CONFIG", 8),
+    code(ErrorKind::Io, CODE_INTERNAL, "StorageError", "IO", 9),
+    code(
+        ErrorKind::Internal,
+        CODE_INTERNAL,
+        "BataraError",
+        "INTERNAL",
+        12,
+    ),
+];
+
+impl ErrorKind {
+    /// This kind's row of [`ERROR_TABLE`].
+    pub fn code(self) -> &'static ErrorCode {
+        ERROR_TABLE
+            .iter()
+            .find(|c| c.kind == self)
+            .expect("every kind has a row")
+    }
+
+    /// The JSON-RPC error code.
+    pub fn rpc_code(self) -> i32 {
+        self.code().rpc_code
+    }
+
+    /// The kind's name (`snake_case`, as in `tests/vectors/errors.json`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Stopped => "stopped",
+            ErrorKind::NotDev => "not_dev",
+            ErrorKind::Config => "config",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 fn storage_kind(e: &StorageError) -> ErrorKind {
     match e {
         StorageError::Backend(_) => ErrorKind::Io,
@@ -142,6 +280,16 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_one_row() {
+        for (i, row) in ERROR_TABLE.iter().enumerate() {
+            assert_eq!(row.kind.code(), row);
+            assert!(ERROR_TABLE[i + 1..]
+                .iter()
+                .all(|o| o.kind != row.kind && o.c != row.c));
+        }
+    }
 
     #[test]
     fn kinds_look_through_wrapped_errors() {

@@ -86,6 +86,10 @@ impl Commit {
     }
 }
 
+/// The most voting power a validator set may have in total (CometBFT's `MaxTotalVotingPower`):
+/// the proposer schedule's priorities stay far from overflow below it.
+pub const MAX_TOTAL_VOTING_POWER: i64 = i64::MAX / 8;
+
 /// A member of the validator set.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ValidatorInfo {

@@ -1,11 +1,11 @@
 //! Read access to a chain: [`ChainReader`] serves blocks, receipts, transactions, accounts (one at a
 //! time or paged in address order), proofs and the validator set — for a running node (every
 //! [`crate::node::NodeHandle`] read goes through one) and for a node's data directory opened
-//! read-only while that node runs ([`ChainReader::open_home`], a RocksDB secondary instance).
+//! read-only while that node runs ([`ChainReader::open_data_dir`], a RocksDB secondary instance;
+//! `node::home::open_reader` finds the data directory of a node home).
 //!
-//! Owns: the read-side views ([`BlockView`], [`TxInfo`], [`AccountInfo`], [`ValidatorView`]) that
-//! JSON-RPC, the bindings and `batara.analysis` all report, so every surface shows the same shape;
-//! resolving a [`BlockId`] against the head; the follower's scratch directory.
+//! Owns: building the views of `views.rs` from the chain, resolving a [`BlockId`] against the
+//! head, and the follower's scratch directory.
 //!
 //! Must never: write to the store. A reader opened on a data directory sees the writer's blocks up
 //! to its last [`ChainReader::refresh`] (like `eth_getBlock` on a lagging replica), never a torn
@@ -15,167 +15,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::chain::{Chain, CommittedBlock, TxLookup};
-use crate::config::NodeConfig;
-use crate::error::{Error, Result};
-use crate::genesis::Genesis;
-use crate::node::home;
-use crate::staking::{StakingReader, Unbonding, Validator};
+use crate::app::{self, Genesis};
+use crate::modules::staking::StakingReader;
+use crate::runtime::Chain;
 use crate::state::AccountProof;
 use crate::storage::RocksStore;
-use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, PublicKey, Receipt,
-    SignedTransaction,
+use crate::types::{Address, Hash, Header, Receipt};
+
+use super::error::{Error, Result};
+use super::views::{
+    AccountInfo, AccountPage, BlockId, BlockView, TxInfo, ValidatorDetail, ValidatorView,
 };
-
-/// Which block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockId {
-    /// The head.
-    Latest,
-    /// By height.
-    Height(u64),
-    /// By hash.
-    Hash(Hash),
-}
-
-/// An account as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AccountInfo {
-    /// Address.
-    pub address: Address,
-    /// Balance.
-    #[serde(with = "dec_u128")]
-    pub balance: Amount,
-    /// Next nonce.
-    #[serde(with = "dec_u64")]
-    pub nonce: u64,
-    /// Staked amount (0 until staking lands).
-    #[serde(with = "dec_u128")]
-    pub staked: Amount,
-}
-
-/// One page of accounts in address order ([`ChainReader::accounts`]).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AccountPage {
-    /// The accounts, in ascending address order.
-    pub accounts: Vec<AccountInfo>,
-    /// Pass as `after` for the next page; `None` when this was the last.
-    pub next: Option<Address>,
-}
-
-/// A member of a validator set as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ValidatorView {
-    /// Address (derived from the consensus key).
-    pub address: Address,
-    /// Consensus public key.
-    pub pubkey: PublicKey,
-    /// Voting power in this set.
-    #[serde(with = "dec_u64")]
-    pub voting_power: u64,
-    /// Bonded stake (now; it changes the power at the next epoch).
-    #[serde(with = "dec_u128")]
-    pub stake: Amount,
-    /// Whether it is jailed now (it leaves the set at the next block).
-    pub jailed: bool,
-    /// The operator account.
-    pub operator: Address,
-}
-
-/// A validator's staking record as reported to clients (`staking_getValidator`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ValidatorDetail {
-    /// Address (derived from the consensus key).
-    pub address: Address,
-    /// The record.
-    #[serde(flatten)]
-    pub record: Validator,
-    /// Voting power in the set of the next block (0: not in it).
-    #[serde(with = "dec_u64")]
-    pub voting_power: u64,
-    /// The operator's funds still unbonding.
-    pub unbonding: Vec<Unbonding>,
-}
-
-/// A transaction with its hash.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TxView {
-    /// Hash.
-    pub hash: Hash,
-    /// The transaction.
-    #[serde(flatten)]
-    pub tx: SignedTransaction,
-}
-
-/// A block as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BlockView {
-    /// Block hash.
-    pub hash: Hash,
-    /// Header.
-    pub header: Header,
-    /// The commit that finalized it (none for genesis).
-    pub commit: Option<Commit>,
-    /// The previous block's commit, carried in this block.
-    pub last_commit: Option<Commit>,
-    /// Transactions.
-    pub txs: Vec<TxView>,
-}
-
-impl BlockView {
-    fn new(block: &Block, commit: Option<Commit>) -> Self {
-        Self {
-            hash: block.hash(),
-            header: block.header.clone(),
-            commit,
-            last_commit: block.last_commit.clone(),
-            txs: block
-                .txs
-                .iter()
-                .map(|t| TxView {
-                    hash: t.hash(),
-                    tx: t.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    /// From a committed block.
-    pub fn from_committed(cb: &CommittedBlock) -> Self {
-        Self::new(&cb.block, Some(cb.commit.clone()))
-    }
-}
-
-/// A committed transaction as reported to clients.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TxInfo {
-    /// Hash.
-    pub hash: Hash,
-    /// The transaction.
-    pub tx: SignedTransaction,
-    /// Its receipt.
-    pub receipt: Receipt,
-    /// Height of its block.
-    #[serde(with = "dec_u64")]
-    pub height: u64,
-    /// Position in the block.
-    pub index: u32,
-}
-
-impl From<TxLookup> for TxInfo {
-    fn from(t: TxLookup) -> Self {
-        Self {
-            hash: t.receipt.tx_hash,
-            tx: t.tx,
-            receipt: t.receipt,
-            height: t.height,
-            index: t.index,
-        }
-    }
-}
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
 pub const MAX_ACCOUNT_PAGE: usize = 10_000;
@@ -205,14 +55,6 @@ impl ChainReader {
         }
     }
 
-    /// Opens the chain of the node home `dir` (as written by `batara init` or `batara dev --home`)
-    /// read-only; the node may be running. Call [`ChainReader::refresh`] to see newer blocks.
-    pub fn open_home(dir: &Path) -> Result<Self> {
-        let config = NodeConfig::load(&dir.join(home::CONFIG))?;
-        let genesis = Genesis::load(&dir.join(home::GENESIS))?;
-        Self::open_data_dir(&home::data_dir(dir, &config), genesis)
-    }
-
     /// Opens the chain stored under `data_dir` (the node's `data_dir`, holding `db/`) read-only.
     pub fn open_data_dir(data_dir: &Path, genesis: Genesis) -> Result<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -235,7 +77,7 @@ impl ChainReader {
         })?;
         let scratch = Scratch(scratch);
         let store = RocksStore::open_follower(&db, &scratch.0, &Default::default())?;
-        let chain = Chain::open(Arc::new(store), genesis)?;
+        let chain = app::open_chain(Arc::new(store), &genesis)?;
         Ok(Self {
             chain: Arc::new(chain),
             _scratch: Some(scratch),

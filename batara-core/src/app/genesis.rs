@@ -1,7 +1,9 @@
 //! The genesis: what every node of a chain starts from and must agree on.
 //!
-//! Owns: the genesis JSON format, its validation, the consensus parameters ([`ChainParams`]), and
-//! the deterministic dev accounts of `batara dev` (like anvil's well-known keys: the same seeds on
+//! Owns: the genesis JSON document, assembled from the modules' fragments (`accounts` is the
+//! bank's, `validators` and `params.staking` are staking's; each module validates its own), the
+//! chain-level rules (chain id, block limits in [`ChainParams`]), the [`ChainSpec`] the runtime is
+//! opened with, and the deterministic dev accounts of `batara dev` (like anvil's well-known keys: the same seeds on
 //! every machine, so scripts and docs can name them — never hold real value with them).
 
 use std::path::Path;
@@ -9,7 +11,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, Keypair};
-use crate::types::{dec_u128, dec_u64, Address, Amount, PublicKey, ValidatorInfo};
+pub use crate::modules::bank::GenesisAccount;
+pub use crate::modules::staking::GenesisValidator;
+use crate::modules::{bank, staking};
+use crate::runtime::ChainSpec;
+use crate::types::{dec_u64, Amount, PublicKey, ValidatorInfo};
 
 /// Genesis errors.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +42,7 @@ pub struct ChainParams {
     /// Most bytes of transactions in a block.
     pub max_block_bytes: u64,
     /// Staking: epochs, set size, minimum stake, unbonding, rewards, downtime and slashing.
-    pub staking: crate::staking::StakingParams,
+    pub staking: staking::StakingParams,
 }
 
 impl Default for ChainParams {
@@ -47,31 +53,6 @@ impl Default for ChainParams {
             staking: Default::default(),
         }
     }
-}
-
-/// A funded account at genesis.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct GenesisAccount {
-    /// Address.
-    pub address: Address,
-    /// Initial balance.
-    #[serde(with = "dec_u128")]
-    pub balance: Amount,
-}
-
-/// A validator at genesis.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct GenesisValidator {
-    /// Consensus key.
-    pub pubkey: PublicKey,
-    /// Voting power.
-    #[serde(with = "dec_u64")]
-    pub power: u64,
-    /// Display name.
-    #[serde(default)]
-    pub name: String,
 }
 
 /// The genesis document (`genesis.json`).
@@ -169,61 +150,30 @@ impl Genesis {
                 self.chain_id
             ));
         }
-        if self.validators.is_empty() {
-            return bad("at least one validator is required".into());
-        }
         if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
             return bad("block limits must be positive".into());
         }
-        if let Err(m) = self.params.staking.validate() {
-            return bad(m);
-        }
-        if self.validators.len() > self.params.staking.max_validators as usize {
-            return bad(format!(
-                "{} validators but staking.max_validators is {}",
-                self.validators.len(),
-                self.params.staking.max_validators
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for v in &self.validators {
-            if !crypto::is_valid_public_key(&v.pubkey) {
-                return bad(format!(
-                    "validator key {} is not a valid ed25519 key",
-                    v.pubkey
-                ));
-            }
-            if v.power == 0 {
-                return bad(format!("validator {} has zero power", v.pubkey));
-            }
-            if !seen.insert(v.pubkey) {
-                return bad(format!("validator {} listed twice", v.pubkey));
-            }
-        }
-        let mut addrs = std::collections::HashSet::new();
-        let mut supply: Amount = 0;
-        for a in &self.accounts {
-            if !addrs.insert(a.address) {
-                return bad(format!("account {} listed twice", a.address));
-            }
-            supply = match supply.checked_add(a.balance) {
-                Some(s) => s,
-                None => return bad("total supply overflows u128".into()),
-            };
-        }
+        staking::validate_genesis(&self.params.staking, &self.validators)
+            .map_err(GenesisError::Invalid)?;
+        bank::validate_genesis(&self.accounts).map_err(GenesisError::Invalid)?;
         Ok(())
     }
 
     /// The validator set as the chain stores it.
     pub fn validator_set(&self) -> Vec<ValidatorInfo> {
-        self.validators
-            .iter()
-            .map(|v| ValidatorInfo {
-                address: v.pubkey.address(),
-                pubkey: v.pubkey,
-                power: v.power,
-            })
-            .collect()
+        staking::genesis_set(&self.validators)
+    }
+
+    /// What the runtime is opened with: chain id, genesis time, block limits, and the
+    /// fingerprint (SHA-256 of [`Genesis::to_json`]) that binds a data directory to this genesis.
+    pub fn spec(&self) -> ChainSpec {
+        ChainSpec {
+            chain_id: self.chain_id.clone(),
+            genesis_time: self.genesis_time,
+            max_block_txs: self.params.max_block_txs,
+            max_block_bytes: self.params.max_block_bytes,
+            fingerprint: crypto::sha256(self.to_json().as_bytes()),
+        }
     }
 }
 

@@ -37,12 +37,13 @@ use std::collections::BTreeMap;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{BlockInfo, Module, TxContext, TxFailure};
-use crate::genesis::Genesis;
+use crate::crypto;
+use crate::runtime::{BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
 use crate::state::{Account, StateError, StateManager};
 use crate::storage::decode;
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Event, PublicKey, SignedTransaction, TxKind, ValidatorInfo,
+    dec_u128, dec_u64, Address, Amount, DuplicateVoteEvidence, Event, PublicKey, SignedTransaction,
+    TxKind, ValidatorInfo, MAX_TOTAL_VOTING_POWER,
 };
 
 /// Staking parameters, fixed at genesis (`params.staking` in `genesis.json`).
@@ -136,8 +137,7 @@ impl StakingParams {
     /// Voting power of `stake`, capped so a full set stays under the proposer schedule's total
     /// (CometBFT's `MaxTotalVotingPower`).
     fn power_of(&self, stake: Amount) -> u64 {
-        let cap = crate::consensus::bft::MAX_TOTAL_VOTING_POWER as u64
-            / u64::from(self.max_validators.max(1));
+        let cap = MAX_TOTAL_VOTING_POWER as u64 / u64::from(self.max_validators.max(1));
         u64::try_from(stake / self.stake_per_power)
             .unwrap_or(u64::MAX)
             .min(cap)
@@ -292,43 +292,77 @@ impl StakingReader<'_> {
     }
 }
 
-/// The genesis state of staking: one record per genesis validator (stake = power ×
-/// `stake_per_power`, operated by the consensus key's own address) and the first set.
-pub fn genesis_objects(genesis: &Genesis) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
-    let p = &genesis.params.staking;
-    let mut out = BTreeMap::new();
-    let mut bonded: BTreeMap<Address, Amount> = BTreeMap::new();
-    for v in &genesis.validators {
-        let addr = v.pubkey.address();
-        let stake = Amount::from(v.power).saturating_mul(p.stake_per_power);
-        let rec = Validator {
-            operator: addr,
+/// A validator at genesis (an entry of `validators` in `genesis.json`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// Consensus key.
+    pub pubkey: PublicKey,
+    /// Voting power.
+    #[serde(with = "dec_u64")]
+    pub power: u64,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The validator set of the genesis validators, as the chain stores it.
+pub fn genesis_set(validators: &[GenesisValidator]) -> Vec<ValidatorInfo> {
+    validators
+        .iter()
+        .map(|v| ValidatorInfo {
+            address: v.pubkey.address(),
             pubkey: v.pubkey,
-            stake,
-            jailed: false,
-            jailed_until: 0,
-            tombstoned: false,
-            missed: vec![],
-        };
-        out.insert(validator_key(&addr), Some(enc(&rec)));
-        *bonded.entry(addr).or_default() += stake;
+            power: v.power,
+        })
+        .collect()
+}
+
+/// Checks staking's genesis fragment: valid parameters, at least one and at most
+/// `max_validators` validators, each with a valid key and non-zero power, none twice.
+pub fn validate_genesis(
+    params: &StakingParams,
+    validators: &[GenesisValidator],
+) -> Result<(), String> {
+    if validators.is_empty() {
+        return Err("at least one validator is required".into());
     }
-    for (op, amount) in bonded {
-        out.insert(bond_key(&op), Some(enc(&amount)));
+    params.validate()?;
+    if validators.len() > params.max_validators as usize {
+        return Err(format!(
+            "{} validators but staking.max_validators is {}",
+            validators.len(),
+            params.max_validators
+        ));
     }
-    out.insert(SET_KEY.to_vec(), Some(enc(&genesis.validator_set())));
-    out
+    let mut seen = std::collections::HashSet::new();
+    for v in validators {
+        if !crypto::is_valid_public_key(&v.pubkey) {
+            return Err(format!(
+                "validator key {} is not a valid ed25519 key",
+                v.pubkey
+            ));
+        }
+        if v.power == 0 {
+            return Err(format!("validator {} has zero power", v.pubkey));
+        }
+        if !seen.insert(v.pubkey) {
+            return Err(format!("validator {} listed twice", v.pubkey));
+        }
+    }
+    Ok(())
 }
 
 /// The staking module.
 pub struct StakingModule {
     params: StakingParams,
+    genesis: Vec<GenesisValidator>,
 }
 
 impl StakingModule {
-    /// A module with `params`.
-    pub fn new(params: StakingParams) -> Self {
-        Self { params }
+    /// The staking module of a chain with `params` whose genesis set is `genesis`.
+    pub fn new(params: StakingParams, genesis: Vec<GenesisValidator>) -> Self {
+        Self { params, genesis }
     }
 
     fn rule(msg: impl Into<String>) -> TxFailure {
@@ -707,6 +741,40 @@ impl Module for StakingModule {
         )
     }
 
+    fn spend(&self, kind: &TxKind) -> Amount {
+        match kind {
+            TxKind::Stake { amount, .. } => *amount,
+            _ => 0,
+        }
+    }
+
+    /// One record per genesis validator (stake = power × `stake_per_power`, operated by the
+    /// consensus key's own address) and the first set.
+    fn init_genesis(&self, ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
+        let p = &self.params;
+        let mut bonded: BTreeMap<Address, Amount> = BTreeMap::new();
+        for v in &self.genesis {
+            let addr = v.pubkey.address();
+            let stake = Amount::from(v.power).saturating_mul(p.stake_per_power);
+            let rec = Validator {
+                operator: addr,
+                pubkey: v.pubkey,
+                stake,
+                jailed: false,
+                jailed_until: 0,
+                tombstoned: false,
+                missed: vec![],
+            };
+            ctx.set_object(validator_key(&addr), enc(&rec));
+            *bonded.entry(addr).or_default() += stake;
+        }
+        for (op, amount) in bonded {
+            ctx.set_object(bond_key(&op), enc(&amount));
+        }
+        ctx.set_object(SET_KEY.to_vec(), enc(&genesis_set(&self.genesis)));
+        Ok(())
+    }
+
     fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure> {
         let signer = tx.sender();
         let height = ctx.height();
@@ -741,5 +809,59 @@ impl Module for StakingModule {
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
         self.pay_and_rotate(ctx, info)
+    }
+}
+
+impl ValidatorSets for StakingModule {
+    fn genesis_set(&self) -> Vec<ValidatorInfo> {
+        genesis_set(&self.genesis)
+    }
+
+    fn set_for(
+        &self,
+        state: &StateManager,
+        height: u64,
+    ) -> Result<Option<Vec<ValidatorInfo>>, StateError> {
+        StakingReader(state).set_for(height)
+    }
+
+    fn next_set(&self, state: &StateManager) -> Result<Vec<ValidatorInfo>, StateError> {
+        StakingReader(state).next_set()
+    }
+
+    /// Evidence is refused when older than the unbonding period (the offender's stake may be gone),
+    /// when it does not verify against its height's set, when it was punished already, or when
+    /// the offender is already jailed for good.
+    fn evidence_problem(
+        &self,
+        state: &StateManager,
+        chain_id: &str,
+        height: u64,
+        e: &DuplicateVoteEvidence,
+    ) -> Option<String> {
+        let eh = e.vote_a.height;
+        if height.saturating_sub(eh) > self.params.unbonding_blocks {
+            return Some(format!("evidence of height {eh} is too old"));
+        }
+        let staking = StakingReader(state);
+        match staking.set_for(eh) {
+            Ok(Some(set)) => {
+                if let Err(err) = e.verify(chain_id, &set) {
+                    return Some(err.to_string());
+                }
+            }
+            Ok(None) => return Some(format!("no validator set for height {eh}")),
+            Err(err) => return Some(err.to_string()),
+        }
+        match staking.evidence_seen(&e.hash()) {
+            Ok(false) => {}
+            Ok(true) => return Some("already punished".into()),
+            Err(err) => return Some(err.to_string()),
+        }
+        match staking.validator(&e.validator()) {
+            Ok(Some(v)) if v.tombstoned => Some("the offender is already jailed for good".into()),
+            Ok(_) => None,
+            Err(err) => Some(err.to_string()),
+        }
     }
 }

@@ -14,9 +14,10 @@ use crate::crypto::{self, CryptoError, Keypair};
 /// Domain tag prefixed to every transaction signing message.
 pub const TX_DOMAIN: &[u8] = b"batara/tx/v1";
 
-/// What a transaction does. Each kind is handled by one `Module` (see `chain.rs`); new kinds are
-/// appended here, never reordered (the borsh variant index is part of the signed bytes): deploy,
-/// call, propose, vote follow in later modules.
+/// What a transaction does: the wire form of every kind (the light client and every signer
+/// encode them). Each kind's meaning — its effects, cost and checks — belongs to one runtime
+/// module (`batara-core/src/modules/`). New kinds are appended here, never reordered (the borsh
+/// variant index is part of the signed bytes).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TxKind {
@@ -143,15 +144,6 @@ impl SignedTransaction {
             message,
             signature: &self.signature,
         }
-    }
-
-    /// The most the sender can lose to this transaction (fee plus amount moved).
-    pub fn max_cost(&self) -> Option<Amount> {
-        let moved = match &self.body.kind {
-            TxKind::Transfer { amount, .. } | TxKind::Stake { amount, .. } => *amount,
-            TxKind::Unstake { .. } | TxKind::Unjail { .. } => 0,
-        };
-        moved.checked_add(self.body.fee)
     }
 }
 

@@ -1,0 +1,155 @@
+//! The one API layer: what JSON-RPC and every binding report and accept.
+//!
+//! Owns: the read views (`views.rs`) and [`ChainReader`] that builds them, [`Error`] with its
+//! [`ErrorKind`] and the one table of codes ([`ERROR_TABLE`]), parsing of user input (`parse`),
+//! and [`NodeApi`] — the surface of a running node that `rpc` serves and `node::NodeHandle`
+//! implements, grouped as reads (default methods over [`NodeApi::reader`]), submission, and dev
+//! controls (default methods over [`NodeApi::dev`]).
+//!
+//! Must never: name the node's wiring (RocksDB handles, runtimes, sockets): it sits below `node`
+//! and `rpc`, so both can use it.
+
+pub mod error;
+pub mod parse;
+mod reader;
+mod views;
+
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
+pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
+pub use views::{
+    AccountInfo, AccountPage, BlockId, BlockView, NodeInfo, TxInfo, TxView, ValidatorDetail,
+    ValidatorView,
+};
+
+use crate::consensus::{ConsensusError, DevControls};
+use crate::mempool::Rejection;
+use crate::runtime::CommittedBlock;
+use crate::state::AccountProof;
+use crate::types::{Address, Amount, Hash, Header, Receipt};
+
+/// The result of submitting one transaction of a batch.
+pub type SubmitResult = std::result::Result<Hash, Rejection>;
+
+/// A running node as its clients see it.
+pub trait NodeApi: Send + Sync {
+    /// Node status.
+    fn info(&self) -> NodeInfo;
+
+    /// The read side.
+    fn reader(&self) -> &ChainReader;
+
+    /// Submits one signed transaction (canonical bytes). Returns its hash once it is in the
+    /// mempool.
+    fn submit(&self, bytes: &[u8]) -> Result<Hash>;
+
+    /// Submits many signed transactions; one result per transaction, in order.
+    fn submit_batch(&self, txs: &[Vec<u8>]) -> Vec<SubmitResult>;
+
+    /// Waits until transaction `hash` is in a committed block, at most `timeout`.
+    fn wait_for_tx(&self, hash: &Hash, timeout: Duration) -> Result<TxInfo>;
+
+    /// The next nonce for `address`, counting its pending transactions.
+    fn next_nonce(&self, address: &Address) -> Result<u64>;
+
+    /// A stream of committed blocks from now on.
+    fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock>;
+
+    /// The dev controls, or [`ErrorKind::NotDev`] naming `what` was asked for.
+    fn dev_controls(&self) -> Option<&dyn DevControls>;
+
+    /// The dev controls for the call `what` (e.g. `dev_mine`), or the error a non-dev chain gives.
+    fn dev(&self, what: &'static str) -> Result<&dyn DevControls> {
+        self.dev_controls()
+            .ok_or(Error::Consensus(ConsensusError::NotDev(what)))
+    }
+
+    /// A block with its commit and transaction hashes.
+    fn block(&self, id: BlockId) -> Result<BlockView> {
+        self.reader().block(id)
+    }
+
+    /// A header.
+    fn header(&self, id: BlockId) -> Result<Header> {
+        self.reader().header(id)
+    }
+
+    /// The receipts of a block's transactions, in block order.
+    fn receipts(&self, id: BlockId) -> Result<Vec<Receipt>> {
+        self.reader().receipts(id)
+    }
+
+    /// A committed transaction with its receipt.
+    fn transaction(&self, hash: &Hash) -> Result<TxInfo> {
+        self.reader().transaction(hash)
+    }
+
+    /// An account, at the head or after block `height`.
+    fn account(&self, address: &Address, height: Option<u64>) -> Result<AccountInfo> {
+        self.reader().account(address, height)
+    }
+
+    /// A page of accounts in address order ([`ChainReader::accounts`]).
+    fn accounts(&self, after: Option<&Address>, limit: usize) -> Result<AccountPage> {
+        self.reader().accounts(after, limit)
+    }
+
+    /// An account with a proof against the state root of block `height` (default: head).
+    fn proof(&self, address: &Address, height: Option<u64>) -> Result<AccountProof> {
+        self.reader().proof(address, height)
+    }
+
+    /// The validator set of block `height`, or of the next block (`None`).
+    fn validators(&self, height: Option<u64>) -> Result<Vec<ValidatorView>> {
+        self.reader().validators(height)
+    }
+
+    /// A validator's staking record, unbonding funds and current power.
+    fn validator(&self, address: &Address) -> Result<ValidatorDetail> {
+        self.reader().validator(address)
+    }
+
+    /// Makes `count` blocks now (dev chains).
+    fn mine(&self, count: u32) -> Result<Vec<BlockView>> {
+        Ok(self
+            .dev("dev_mine")?
+            .mine(count)?
+            .iter()
+            .map(BlockView::from_committed)
+            .collect())
+    }
+
+    /// Remembers the head; returns a snapshot id (dev chains).
+    fn snapshot(&self) -> Result<u64> {
+        Ok(self.dev("dev_snapshot")?.snapshot())
+    }
+
+    /// Returns to a snapshot (dev chains).
+    fn revert(&self, id: u64) -> Result<()> {
+        Ok(self.dev("dev_revert")?.revert(id)?)
+    }
+
+    /// Sets a balance in a new block (dev chains).
+    fn set_balance(&self, address: &Address, amount: Amount) -> Result<BlockView> {
+        Ok(BlockView::from_committed(
+            &self.dev("dev_setBalance")?.set_balance(*address, amount)?,
+        ))
+    }
+
+    /// Moves block time forward; returns the total offset in ms (dev chains).
+    fn increase_time(&self, ms: u64) -> Result<u64> {
+        Ok(self.dev("dev_increaseTime")?.increase_time(ms))
+    }
+}
+
+/// A reference to a node that does not keep it alive (what servers hold, so dropping the last
+/// handle stops the node).
+pub trait WeakNode: Clone + Send + Sync + 'static {
+    /// The node it refers to.
+    type Node: NodeApi;
+    /// The node, if it is still running.
+    fn upgrade(&self) -> Option<Self::Node>;
+}

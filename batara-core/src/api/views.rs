@@ -1,0 +1,191 @@
+//! The read-side views every surface reports — JSON-RPC, the bindings, `batara.analysis` — so a
+//! block, a transaction, an account or a validator has one shape everywhere.
+//!
+//! Must never: carry anything that is not in the chain (views are built from stored data only).
+
+use serde::{Deserialize, Serialize};
+
+use crate::modules::staking::{Unbonding, Validator};
+use crate::runtime::{CommittedBlock, TxLookup};
+use crate::types::{
+    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, PublicKey, Receipt,
+    SignedTransaction,
+};
+
+/// Which block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockId {
+    /// The head.
+    Latest,
+    /// By height.
+    Height(u64),
+    /// By hash.
+    Hash(Hash),
+}
+
+/// An account as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// Address.
+    pub address: Address,
+    /// Balance.
+    #[serde(with = "dec_u128")]
+    pub balance: Amount,
+    /// Next nonce.
+    #[serde(with = "dec_u64")]
+    pub nonce: u64,
+    /// Staked amount (0 until staking lands).
+    #[serde(with = "dec_u128")]
+    pub staked: Amount,
+}
+
+/// One page of accounts in address order ([`ChainReader::accounts`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountPage {
+    /// The accounts, in ascending address order.
+    pub accounts: Vec<AccountInfo>,
+    /// Pass as `after` for the next page; `None` when this was the last.
+    pub next: Option<Address>,
+}
+
+/// A member of a validator set as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ValidatorView {
+    /// Address (derived from the consensus key).
+    pub address: Address,
+    /// Consensus public key.
+    pub pubkey: PublicKey,
+    /// Voting power in this set.
+    #[serde(with = "dec_u64")]
+    pub voting_power: u64,
+    /// Bonded stake (now; it changes the power at the next epoch).
+    #[serde(with = "dec_u128")]
+    pub stake: Amount,
+    /// Whether it is jailed now (it leaves the set at the next block).
+    pub jailed: bool,
+    /// The operator account.
+    pub operator: Address,
+}
+
+/// A validator's staking record as reported to clients (`staking_getValidator`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ValidatorDetail {
+    /// Address (derived from the consensus key).
+    pub address: Address,
+    /// The record.
+    #[serde(flatten)]
+    pub record: Validator,
+    /// Voting power in the set of the next block (0: not in it).
+    #[serde(with = "dec_u64")]
+    pub voting_power: u64,
+    /// The operator's funds still unbonding.
+    pub unbonding: Vec<Unbonding>,
+}
+
+/// A transaction with its hash.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TxView {
+    /// Hash.
+    pub hash: Hash,
+    /// The transaction.
+    #[serde(flatten)]
+    pub tx: SignedTransaction,
+}
+
+/// A block as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlockView {
+    /// Block hash.
+    pub hash: Hash,
+    /// Header.
+    pub header: Header,
+    /// The commit that finalized it (none for genesis).
+    pub commit: Option<Commit>,
+    /// The previous block's commit, carried in this block.
+    pub last_commit: Option<Commit>,
+    /// Transactions.
+    pub txs: Vec<TxView>,
+}
+
+impl BlockView {
+    /// A block with the commit that finalized it.
+    pub fn new(block: &Block, commit: Option<Commit>) -> Self {
+        Self {
+            hash: block.hash(),
+            header: block.header.clone(),
+            commit,
+            last_commit: block.last_commit.clone(),
+            txs: block
+                .txs
+                .iter()
+                .map(|t| TxView {
+                    hash: t.hash(),
+                    tx: t.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// From a committed block.
+    pub fn from_committed(cb: &CommittedBlock) -> Self {
+        Self::new(&cb.block, Some(cb.commit.clone()))
+    }
+}
+
+/// A committed transaction as reported to clients.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TxInfo {
+    /// Hash.
+    pub hash: Hash,
+    /// The transaction.
+    pub tx: SignedTransaction,
+    /// Its receipt.
+    pub receipt: Receipt,
+    /// Height of its block.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+impl From<TxLookup> for TxInfo {
+    fn from(t: TxLookup) -> Self {
+        Self {
+            hash: t.receipt.tx_hash,
+            tx: t.tx,
+            receipt: t.receipt,
+            height: t.height,
+            index: t.index,
+        }
+    }
+}
+
+/// What `node_info` reports.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Chain id.
+    pub chain_id: String,
+    /// Software version.
+    pub version: String,
+    /// Head height.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Head hash.
+    pub latest_hash: Hash,
+    /// Genesis header hash.
+    pub genesis_hash: Hash,
+    /// Connected peers.
+    pub peers: u32,
+    /// This node's peer id on the network (none without p2p).
+    pub peer_id: Option<String>,
+    /// Where it listens for peers (`/ip4/…/tcp/…/p2p/<peer id>`: usable as bootnodes).
+    pub listen_addrs: Vec<String>,
+    /// Whether this node signs blocks.
+    pub is_validator: bool,
+    /// Whether it is catching up.
+    pub syncing: bool,
+    /// Consensus engine name.
+    pub engine: String,
+    /// Pending transactions.
+    pub mempool_txs: usize,
+}

@@ -1,0 +1,377 @@
+//! The node: [`Node::start`] wires storage, the runtime, the mempool, consensus, the network and
+//! JSON-RPC together and returns a [`NodeHandle`] — the one API the CLI, the RPC servers and every
+//! language binding wrap.
+//!
+//! Owns: start-up order (open the chain → mempool → engine → network and RPC, which hold only a
+//! weak handle), shutdown (explicit [`NodeHandle::stop`], or the last handle dropped), the node's
+//! configuration ([`NodeConfig`], gathering every component's own) and home directory layout
+//! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
+//!
+//! Must never: hold chain logic. This is the only layer that names the concrete RocksDB store,
+//! the libp2p network, the tokio runtime and the RPC server.
+
+mod config;
+mod handle;
+pub mod home;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+
+pub use config::NodeConfig;
+pub use handle::{NodeHandle, WeakNodeHandle};
+/// Errors of a block subscription ([`NodeApi::subscribe_blocks`]).
+pub use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+/// The API every binding uses, re-exported where the node hands it out.
+pub use crate::api::{
+    AccountInfo, AccountPage, BlockId, BlockView, ChainReader, NodeApi, NodeInfo, SubmitResult,
+    TxInfo, TxView, ValidatorDetail, ValidatorView,
+};
+use crate::api::{Error, Result};
+use crate::app::{self, genesis, Genesis};
+use crate::consensus::{
+    BlockSink, Clock, ConsensusEngine, DevEngine, DevMode, FollowerEngine, SystemClock,
+};
+use crate::crypto::{self, Keypair};
+use crate::mempool::Mempool;
+use crate::p2p::P2pHandle;
+use crate::rpc::RpcServer;
+use crate::runtime::{Chain, CommittedBlock};
+use crate::storage::{RocksStore, Storage};
+use crate::validator::{LocalSigner, Signer};
+
+/// A subscription to committed blocks ([`NodeApi::subscribe_blocks`]).
+pub type BlockReceiver = broadcast::Receiver<CommittedBlock>;
+
+/// Everything [`Node::start`] needs.
+pub struct NodeOptions {
+    /// Configuration.
+    pub config: NodeConfig,
+    /// The chain's genesis.
+    pub genesis: Genesis,
+    /// This node's validator key, if it has one.
+    pub validator_key: Option<Keypair>,
+}
+
+/// Options of [`Node::dev`]: a one-validator chain with funded, well-known accounts.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    /// Chain id.
+    pub chain_id: String,
+    /// Number of funded accounts ([`genesis::dev_account_key`]).
+    pub accounts: u32,
+    /// Block mode.
+    pub mode: DevMode,
+    /// Interval for [`DevMode::Interval`].
+    pub block_time_ms: u64,
+    /// Data directory; `None` keeps the chain in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Serve JSON-RPC here (port 0 picks a free port); `None` serves none.
+    pub rpc_addr: Option<SocketAddr>,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        Self {
+            chain_id: "batara-dev".into(),
+            accounts: 10,
+            mode: DevMode::Auto,
+            block_time_ms: 1_000,
+            data_dir: None,
+            rpc_addr: None,
+        }
+    }
+}
+
+/// Starts nodes.
+pub struct Node;
+
+/// The running parts of a node, shared by its handles.
+struct Inner {
+    genesis: Genesis,
+    chain: Arc<Chain>,
+    reader: ChainReader,
+    mempool: Arc<Mempool>,
+    sink: Arc<BlockSink>,
+    engine: Box<dyn ConsensusEngine>,
+    blocks: broadcast::Sender<CommittedBlock>,
+    /// Set once while starting (the network and RPC need a weak handle to the node first).
+    p2p: OnceLock<P2pHandle>,
+    rpc: Mutex<Option<RpcServer>>,
+    rpc_addr: OnceLock<SocketAddr>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    stopped: AtomicBool,
+}
+
+impl Inner {
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::info!(target: "batara::node", "stopping");
+        if let Some(rpc) = self.rpc.lock().take() {
+            rpc.stop();
+        }
+        if let Some(p2p) = self.p2p.get() {
+            p2p.stop();
+        }
+        self.engine.stop();
+        self.sink.close();
+        if let Some(rt) = self.runtime.lock().take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// This node's network identity: the key file `p2p.node_key` names (generated there if
+/// missing), else a new random one.
+fn network_identity(config: &NodeConfig) -> Result<libp2p::identity::Keypair> {
+    let key = match &config.p2p.node_key {
+        Some(path) if path.exists() => crate::validator::read_key_file(path)?,
+        Some(path) => {
+            let k = Keypair::generate().map_err(|e| Error::InvalidInput(e.to_string()))?;
+            crate::validator::write_key_file(path, &k)?;
+            k
+        }
+        None => Keypair::generate().map_err(|e| Error::InvalidInput(e.to_string()))?,
+    };
+    Ok(crate::p2p::identity_from_seed(key.seed()))
+}
+
+/// Opens the store the config names: RocksDB in `<data_dir>/db`, or in memory.
+fn open_store(config: &NodeConfig) -> Result<Arc<dyn Storage>> {
+    if config.storage.ephemeral {
+        return Ok(Arc::new(RocksStore::ephemeral(&config.storage)?));
+    }
+    let dir = config.data_dir.clone().ok_or_else(|| {
+        Error::InvalidInput("data_dir is required unless storage.ephemeral is set".into())
+    })?;
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        context: format!("creating {}", dir.display()),
+        source,
+    })?;
+    Ok(Arc::new(RocksStore::open(
+        &dir.join("db"),
+        &config.storage,
+    )?))
+}
+
+/// The mempool of `chain`; a transaction larger than a block could never be included, so it is
+/// refused at the door.
+fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
+    let mut cfg = config.mempool.clone();
+    let max_block_bytes = usize::try_from(chain.spec().max_block_bytes).unwrap_or(usize::MAX);
+    cfg.max_tx_bytes = cfg.max_tx_bytes.min(max_block_bytes);
+    Mempool::new(
+        cfg,
+        chain.spec().chain_id.clone(),
+        Arc::new(chain.registry().clone()),
+    )
+}
+
+/// The tokio runtime of the network and RPC servers (none when the node serves neither).
+fn net_runtime(config: &NodeConfig) -> Result<Option<tokio::runtime::Runtime>> {
+    if !config.rpc.enabled && !config.p2p.enabled {
+        return Ok(None);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("batara-net")
+        .enable_all()
+        .build()
+        .map(Some)
+        .map_err(|source| Error::Io {
+            context: "starting the RPC runtime".into(),
+            source,
+        })
+}
+
+impl Node {
+    /// Starts a node: opens (or creates) its chain, starts consensus and, if enabled, the network
+    /// and JSON-RPC.
+    pub fn start(opts: NodeOptions) -> Result<NodeHandle> {
+        let NodeOptions {
+            config,
+            genesis,
+            validator_key,
+        } = opts;
+        genesis.validate()?;
+        let chain = Arc::new(app::open_chain(open_store(&config)?, &genesis)?);
+        let mempool = Arc::new(open_mempool(&chain, &config));
+        let (blocks, _) = broadcast::channel(1024);
+        let sink = Arc::new(BlockSink::new(
+            chain.clone(),
+            mempool.clone(),
+            blocks.clone(),
+        ));
+        let (outbox, consensus_out) = if config.p2p.enabled {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let engine = Self::engine(&chain, &sink, validator_key, &config, outbox)?;
+        let head = chain.head();
+        tracing::info!(target: "batara::node", chain_id = %chain.spec().chain_id, height = head.header.height, hash = %head.hash, "node started");
+        let runtime = net_runtime(&config)?;
+        let network_key = if config.p2p.enabled {
+            Some(network_identity(&config)?)
+        } else {
+            None
+        };
+        let inner = Arc::new(Inner {
+            genesis,
+            reader: ChainReader::new(chain.clone()),
+            chain,
+            mempool,
+            sink,
+            engine,
+            blocks,
+            p2p: OnceLock::new(),
+            rpc: Mutex::new(None),
+            rpc_addr: OnceLock::new(),
+            runtime: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+        });
+        let node = NodeHandle { inner };
+        if let Some(rt) = &runtime {
+            if let Err(e) = Self::serve(&node, rt.handle(), &config, network_key, consensus_out) {
+                *node.inner.runtime.lock() = runtime;
+                node.stop();
+                return Err(e);
+            }
+        }
+        *node.inner.runtime.lock() = runtime;
+        Ok(node)
+    }
+
+    /// Joins the network and serves JSON-RPC, both holding only a weak handle of `node`.
+    fn serve(
+        node: &NodeHandle,
+        rt: &tokio::runtime::Handle,
+        config: &NodeConfig,
+        network_key: Option<libp2p::identity::Keypair>,
+        consensus_out: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>>,
+    ) -> Result<()> {
+        let inner = &node.inner;
+        if let Some(key) = network_key {
+            let p2p = crate::p2p::start(
+                rt,
+                &config.p2p,
+                key,
+                inner.sink.clone(),
+                inner.blocks.subscribe(),
+                consensus_out,
+                Arc::new(node.downgrade()),
+            )?;
+            let _ = inner.p2p.set(p2p);
+        }
+        if config.rpc.enabled {
+            let (server, addr) = RpcServer::start(rt, &config.rpc, node.downgrade())?;
+            tracing::info!(target: "batara::node", %addr, "JSON-RPC listening");
+            *inner.rpc.lock() = Some(server);
+            let _ = inner.rpc_addr.set(addr);
+        }
+        Ok(())
+    }
+
+    /// Picks the engine: the dev engine when this node holds the key of the chain's only
+    /// validator; otherwise, on a network, the BFT engine (voting if it has a validator key) — or
+    /// the follower engine when the only validator is a dev engine elsewhere.
+    fn engine(
+        chain: &Arc<Chain>,
+        sink: &Arc<BlockSink>,
+        key: Option<Keypair>,
+        config: &NodeConfig,
+        outbox: Option<crate::consensus::bft::Outbox>,
+    ) -> Result<Box<dyn ConsensusEngine>> {
+        let validators = chain.validators()?;
+        let sole = |k: &Keypair| validators.len() == 1 && validators[0].pubkey == k.public_key();
+        let key = match (key, outbox) {
+            (Some(k), _) if sole(&k) => k,
+            (None, Some(_)) if validators.len() == 1 => return Ok(Box::new(FollowerEngine)),
+            (key, Some(outbox)) => {
+                let guard_path = match &config.data_dir {
+                    Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
+                    _ => std::env::temp_dir().join(format!(
+                        "batara-sign-state-{}-{}.json",
+                        std::process::id(),
+                        crypto::sha256(&SystemClock.now_ms().to_le_bytes())
+                    )),
+                };
+                let engine = crate::consensus::bft::BftEngine::start(
+                    sink.clone(),
+                    crate::consensus::bft::BftSetup {
+                        signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
+                        guard_path,
+                        timeouts: config.consensus.bft.clone(),
+                        clock: Box::new(SystemClock),
+                        outbox,
+                    },
+                )
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
+                return Ok(Box::new(engine));
+            }
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "no consensus engine for this node: the dev engine needs the key of the chain's only \
+                     validator ({} validators), and a node without it must join a network to follow \
+                     one (p2p.enabled)",
+                    validators.len()
+                )))
+            }
+        };
+        Ok(Box::new(DevEngine::start(
+            sink.clone(),
+            Box::new(LocalSigner(key)),
+            Box::new(SystemClock),
+            &config.consensus,
+        )))
+    }
+
+    /// Starts a dev chain: [`DevOptions::accounts`] funded accounts ([`genesis::dev_account_key`]),
+    /// the well-known dev validator, in memory unless a data directory is given.
+    ///
+    /// ```
+    /// use batara_core::api::NodeApi;
+    /// use batara_core::app::genesis::dev_account_key;
+    /// use batara_core::node::{DevOptions, Node};
+    ///
+    /// let node = Node::dev(DevOptions::default())?; // in memory, a block as soon as txs wait
+    /// let (alice, bob) = (dev_account_key(0), dev_account_key(1));
+    /// let hash = node.transfer(&alice, bob.address(), 1_000, 1, true)?; // waits for the commit
+    /// assert_eq!(node.transaction(&hash)?.receipt.fee, 1);
+    /// node.stop();
+    /// # Ok::<(), batara_core::Error>(())
+    /// ```
+    pub fn dev(opts: DevOptions) -> Result<NodeHandle> {
+        let validator = genesis::dev_validator_key();
+        let genesis = Genesis::dev(&opts.chain_id, opts.accounts, validator.public_key(), 0);
+        let mut config = NodeConfig::default();
+        config.storage.ephemeral = opts.data_dir.is_none();
+        config.storage.sync_writes = false;
+        config.data_dir = opts.data_dir;
+        config.consensus.mode = opts.mode;
+        config.consensus.block_time_ms = opts.block_time_ms;
+        match opts.rpc_addr {
+            Some(a) => config.rpc.addr = a,
+            None => config.rpc.enabled = false,
+        }
+        Node::start(NodeOptions {
+            config,
+            genesis,
+            validator_key: Some(validator),
+        })
+    }
+}

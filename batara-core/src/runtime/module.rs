@@ -1,0 +1,227 @@
+//! What a module sees and implements: the [`Module`] trait, the [`TxContext`] a transaction or a
+//! block hook runs in, the [`BlockInfo`] hooks are told, and the [`ValidatorSets`] seam.
+//!
+//! Invariant: a module's writes reach the block only when it returns `Ok` (they are kept in its
+//! context until then), so a failed transaction changes nothing but its fee and nonce.
+
+use std::collections::BTreeMap;
+
+use crate::state::{Account, ObjectWrites, StateError, StateManager};
+use crate::storage::Entry;
+use crate::types::{
+    Address, Amount, Commit, DuplicateVoteEvidence, Event, SignedTransaction, TxKind, ValidatorInfo,
+};
+
+/// Pending writes of a block (accounts and module objects), read through to committed state.
+pub struct BlockState<'a> {
+    pub(super) state: &'a StateManager,
+    pub(super) height: u64,
+    pub(super) changed: BTreeMap<Address, Account>,
+    pub(super) objects: ObjectWrites,
+}
+
+impl<'a> BlockState<'a> {
+    pub(super) fn new(state: &'a StateManager, height: u64) -> Self {
+        Self {
+            state,
+            height,
+            changed: BTreeMap::new(),
+            objects: ObjectWrites::new(),
+        }
+    }
+
+    pub(super) fn get(&self, addr: &Address) -> Result<Account, StateError> {
+        match self.changed.get(addr) {
+            Some(a) => Ok(*a),
+            None => self.state.account(addr),
+        }
+    }
+
+    fn object(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.objects.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.state.object(key),
+        }
+    }
+}
+
+/// What a module sees while it applies one transaction (or a block hook): reads see the block so
+/// far, writes are kept aside and only reach the block if the module succeeds.
+pub struct TxContext<'a, 'b> {
+    block: &'b BlockState<'a>,
+    scratch: BTreeMap<Address, Account>,
+    objects: ObjectWrites,
+    /// Events the module emits.
+    pub events: Vec<Event>,
+}
+
+impl<'a, 'b> TxContext<'a, 'b> {
+    pub(super) fn new(block: &'b BlockState<'a>) -> Self {
+        Self {
+            block,
+            scratch: BTreeMap::new(),
+            objects: ObjectWrites::new(),
+            events: vec![],
+        }
+    }
+
+    /// Height of the block being executed.
+    pub fn height(&self) -> u64 {
+        self.block.height
+    }
+
+    /// Reads an account.
+    pub fn account(&self, addr: &Address) -> Result<Account, StateError> {
+        match self.scratch.get(addr) {
+            Some(a) => Ok(*a),
+            None => self.block.get(addr),
+        }
+    }
+
+    /// Writes an account.
+    pub fn set_account(&mut self, addr: Address, acct: Account) {
+        self.scratch.insert(addr, acct);
+    }
+
+    /// Reads a module object (`None`: absent).
+    pub fn object(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.objects.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.block.object(key),
+        }
+    }
+
+    /// Writes a module object.
+    pub fn set_object(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.objects.insert(key, Some(value));
+    }
+
+    /// Deletes a module object.
+    pub fn delete_object(&mut self, key: Vec<u8>) {
+        self.objects.insert(key, None);
+    }
+
+    /// Module objects with keys in `[from, to)` as this context sees them, in key order.
+    pub fn objects_in(&self, from: &[u8], to: &[u8]) -> Result<Vec<Entry>, StateError> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .block
+            .state
+            .objects_in(from, to, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        for layer in [&self.block.objects, &self.objects] {
+            for (k, v) in layer.range::<[u8], _>((
+                std::ops::Bound::Included(from),
+                std::ops::Bound::Excluded(to),
+            )) {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    /// Moves this context's writes into its block.
+    pub(super) fn into_writes(self) -> (BTreeMap<Address, Account>, ObjectWrites, Vec<Event>) {
+        (self.scratch, self.objects, self.events)
+    }
+}
+
+/// What modules are told about the block being executed (block hooks).
+pub struct BlockInfo<'a> {
+    /// Its height.
+    pub height: u64,
+    /// Its proposer (consensus address).
+    pub proposer: Address,
+    /// The commit of the previous block it carries.
+    pub last_commit: Option<&'a Commit>,
+    /// The validator set of the previous block (who should have signed `last_commit`).
+    pub last_set: Option<&'a [ValidatorInfo]>,
+    /// The validator set of this block.
+    pub set: &'a [ValidatorInfo],
+    /// Evidence of double signing it carries (already verified by the chain).
+    pub evidence: &'a [DuplicateVoteEvidence],
+    /// Fees its transactions paid (set for `end_block`; 0 in `begin_block`).
+    pub fees: Amount,
+}
+
+/// Why a module refused a transaction (the receipt's `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum TxFailure {
+    /// A rule of the module.
+    #[error("{0}")]
+    Rule(String),
+    /// State could not be read: the block cannot be executed at all.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// One module of the runtime: the state transitions of the transaction kinds it owns, its part of
+/// the genesis state, and its block hooks. The executor dispatches each transaction to the module
+/// that [`Module::handles`] its kind; the mempool asks it what a transaction can cost
+/// ([`Module::spend`]) and whether it is well formed ([`Module::check`]). Adding a kind is adding a
+/// module (or a kind to one) and one line in the registry (`app`), never an edit of the executor.
+pub trait Module: Send + Sync {
+    /// Short name (logs).
+    fn name(&self) -> &'static str;
+    /// True when this module applies `kind`.
+    fn handles(&self, kind: &TxKind) -> bool;
+    /// The most a transaction of `kind` (one this module handles) can take from its sender's
+    /// balance besides the fee: what the mempool reserves for it.
+    fn spend(&self, kind: &TxKind) -> Amount;
+    /// Checks that need no state (the mempool runs them before admitting a transaction of a kind
+    /// this module handles); the error says which rule failed.
+    fn check(&self, _tx: &SignedTransaction) -> Result<(), String> {
+        Ok(())
+    }
+    /// Writes this module's part of the genesis state (height 0).
+    fn init_genesis(&self, _ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
+        Ok(())
+    }
+    /// Applies the transaction's effects (fee and nonce are already handled).
+    fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure>;
+    /// Runs before the block's transactions.
+    fn begin_block(
+        &self,
+        _ctx: &mut TxContext<'_, '_>,
+        _info: &BlockInfo<'_>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+    /// Runs after the block's transactions.
+    fn end_block(
+        &self,
+        _ctx: &mut TxContext<'_, '_>,
+        _info: &BlockInfo<'_>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// Where the runtime and consensus learn validator sets. The staking module implements it; the
+/// runtime and consensus never name staking.
+pub trait ValidatorSets: Send + Sync {
+    /// The set of the genesis block (before any state is written).
+    fn genesis_set(&self) -> Vec<ValidatorInfo>;
+    /// The set that validates block `height` (the set stored after block `height - 1`); `None`
+    /// for genesis, or when that state is not stored.
+    fn set_for(
+        &self,
+        state: &StateManager,
+        height: u64,
+    ) -> Result<Option<Vec<ValidatorInfo>>, StateError>;
+    /// The set that validates the next block (latest state).
+    fn next_set(&self, state: &StateManager) -> Result<Vec<ValidatorInfo>, StateError>;
+    /// Why evidence `e` cannot be in block `height` of chain `chain_id`, if it cannot (too old,
+    /// not verifying against its height's set, already punished, offender gone for good).
+    fn evidence_problem(
+        &self,
+        state: &StateManager,
+        chain_id: &str,
+        height: u64,
+        e: &DuplicateVoteEvidence,
+    ) -> Option<String>;
+}
