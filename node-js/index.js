@@ -4,7 +4,8 @@
  *
  * The public API is written here by hand over the internal addon (batara.node); types are in
  * index.d.ts. Every call that can wait returns a Promise and never blocks the event loop. Amounts
- * are bigint. Errors are BataraError with a stable `code`.
+ * are bigint. Errors are BataraError with a stable `code`. Node and Client share one surface
+ * (`NodeApi` in index.d.ts; test/surface.test.mjs runs the same cases against both).
  */
 const native = require('./batara.node');
 
