@@ -1,4 +1,13 @@
-/** @batara/node: embed a Batara node or dev chain, or talk to one over JSON-RPC. */
+/**
+ * @batara/node: embed a Batara node or dev chain, or talk to one over JSON-RPC.
+ *
+ * `Node` (embedded) and `Client` (JSON-RPC) share one surface, `NodeApi`: the same method names,
+ * arguments and result shapes, and the same `BataraError` codes. Node's reads are synchronous and
+ * Client's return Promises; `await` works on both. Checked by `npm run typecheck` (tsc over this
+ * file and test/typed-sample.ts).
+ */
+
+/// <reference types="node" />
 
 /** Stable error codes. */
 export type BataraErrorCode =
@@ -14,15 +23,21 @@ export type BataraErrorCode =
 
 /** The one error class. `reason` is the rejection reason code for TX_REJECTED (e.g. 'nonce_too_low'). */
 export class BataraError extends Error {
+  constructor(code: BataraErrorCode, message: string, reason?: string);
+  readonly name: 'BataraError';
   readonly code: BataraErrorCode;
   readonly reason?: string;
 }
 
 export type Bytes = Buffer | Uint8Array;
+/** An amount: a bigint, a non-negative safe integer, or a decimal string. */
 export type Amount = bigint | number | string;
+/** A block: its height, its 0x hash, 'latest', or null / absent for the latest. */
+export type BlockId = number | bigint | string | null;
 
 /** An ed25519 key pair (RFC 8032). */
 export class Keypair {
+  private constructor();
   static generate(): Keypair;
   static fromSeed(seed: Bytes): Keypair;
   static fromFile(path: string): Keypair;
@@ -34,18 +49,16 @@ export class Keypair {
   verify(message: Bytes, signature: Bytes): boolean;
 }
 
+/** Verifies a signature with the node's rule (strict encodings, cofactored equation). */
 export function verify(publicKey: Bytes, message: Bytes, signature: Bytes): boolean;
+/** The address (bat1…) of a 32-byte public key. */
 export function addressOf(publicKey: Bytes): string;
 
 export interface SignedTransaction {
+  /** The canonical bytes (what `submit` takes). */
   raw: Buffer;
+  /** The transaction hash, 0x-hex. */
   hash: string;
-}
-
-/** A transaction kind as JSON-RPC prints it: `type` and the kind's fields (amounts as decimal strings). */
-export interface TxKind {
-  type: string;
-  [field: string]: unknown;
 }
 
 /** An unsigned transaction: a kind and a fee. */
@@ -62,6 +75,7 @@ export class Transaction {
   static unstake(validator: string, amount: Amount, fee?: Amount): Transaction;
   /** Bring `validator` back after a downtime jailing. */
   static unjail(validator: string, fee?: Amount): Transaction;
+  /** Signs for `chainId` with `nonce`. */
   sign(keypair: Keypair, nonce: number | bigint, chainId: string): SignedTransaction;
 }
 
@@ -77,6 +91,7 @@ export interface ErrorRow {
 /** Every error kind with its JSON-RPC code, Python class, `BataraError.code` and C result. */
 export const ERROR_TABLE: ErrorRow[];
 
+/** An account (amounts and nonce as bigint). */
 export interface Account {
   address: string;
   balance: bigint;
@@ -85,19 +100,138 @@ export interface Account {
 }
 
 export interface DevOptions {
+  /** Funded dev accounts (default 10). */
   accounts?: number;
+  /** 'auto' (a block as soon as transactions wait, the default), 'interval' or 'manual' (`mine()`). */
   mode?: 'auto' | 'interval' | 'manual';
+  /** Block interval of 'interval' mode (default 1000). */
   blockTimeMs?: number;
   /** Data directory; in memory when absent. */
   dataDir?: string;
   /** JSON-RPC address such as '127.0.0.1:0'; none when absent. */
   rpcAddr?: string;
+  /** Default 'batara-dev'. */
   chainId?: string;
 }
 
-/** JSON shapes (amounts and u64 as decimal strings, hashes 0x-hex). */
-export type Block = Record<string, any>;
-export type TxInfo = Record<string, any>;
+export interface StartOptions {
+  /** The fields of config.toml as an object, or the path of a config.toml. */
+  config?: Record<string, unknown> | string;
+  /** The genesis.json object, or its path. */
+  genesis: Record<string, unknown> | string;
+  /** This node's validator key. */
+  validatorKey?: Keypair;
+}
+
+// JSON shapes, as JSON-RPC reports them: amounts and u64 as decimal strings, hashes, keys and
+// signatures 0x-hex, addresses bech32.
+
+/** Node status (`node_info`). */
+export interface NodeInfo {
+  chain_id: string;
+  version: string;
+  height: string;
+  latest_hash: string;
+  genesis_hash: string;
+  peers: number;
+  /** This node's peer id (null without p2p). */
+  peer_id: string | null;
+  /** Where it listens for peers (usable as bootnodes). */
+  listen_addrs: string[];
+  is_validator: boolean;
+  syncing: boolean;
+  /** Consensus engine: 'dev', 'bft', 'follower'. */
+  engine: string;
+  /** Pending transactions. */
+  mempool_txs: number;
+}
+
+export interface Header {
+  chain_id: string;
+  height: string;
+  /** Unix time in ms. */
+  time: string;
+  parent: string;
+  proposer: string;
+  txs_root: string;
+  state_root: string;
+  validator_set_hash: string;
+  last_commit_hash: string;
+  evidence_root: string;
+}
+
+/** A header with its hash (`chain_getHeader`). */
+export interface HeaderInfo {
+  hash: string;
+  header: Header;
+}
+
+export interface Commit {
+  height: string;
+  round: number;
+  block_hash: string;
+  signatures: Array<{ validator: string; signature: string }>;
+}
+
+/** A transaction kind as JSON-RPC prints it (amounts as decimal strings); `new Transaction(kind)` signs any of them. */
+export type TxKind =
+  | { type: 'transfer'; to: string; amount: string }
+  | { type: 'stake'; validator_key: string; amount: string }
+  | { type: 'unstake'; validator: string; amount: string }
+  | { type: 'unjail'; validator: string };
+
+export interface TxBody {
+  chain_id: string;
+  /** The signer's public key. */
+  signer: string;
+  nonce: string;
+  fee: string;
+  kind: TxKind;
+}
+
+export interface SignedTx {
+  body: TxBody;
+  signature: string;
+}
+
+export interface Block {
+  hash: string;
+  header: Header;
+  /** The commit that finalized it (null for genesis). */
+  commit: Commit | null;
+  /** The commit of the block before, as carried in this one (null for the first blocks). */
+  last_commit: Commit | null;
+  txs: Array<SignedTx & { hash: string }>;
+}
+
+export interface Event {
+  kind: string;
+  /** Key/value pairs. */
+  attributes: Array<[string, string]>;
+}
+
+export interface Receipt {
+  tx_hash: string;
+  status: 'success' | 'failed';
+  fee: string;
+  gas_used: string;
+  /** None when failed. */
+  events: Event[];
+  /** Why it failed. */
+  error: string | null;
+}
+
+/** A committed transaction with its receipt. */
+export interface TxInfo {
+  hash: string;
+  tx: SignedTx;
+  receipt: Receipt;
+  /** Height of its block. */
+  height: string;
+  /** Position in the block. */
+  index: number;
+}
+
 /** A member of a validator set (amounts and power as decimal strings). */
 export interface Validator {
   address: string;
@@ -107,8 +241,25 @@ export interface Validator {
   jailed: boolean;
   operator: string;
 }
-/** A receipt: tx_hash, status ("success" | "failed"), fee, gas_used (decimal strings), events, error. */
-export type Receipt = Record<string, any>;
+
+/** A validator's staking record, power and its operator's unbonding funds. */
+export interface ValidatorDetail {
+  address: string;
+  operator: string;
+  pubkey: string;
+  stake: string;
+  jailed: boolean;
+  /** `unjail` is refused before this height. */
+  jailed_until: string;
+  /** Jailed for good (double signing). */
+  tombstoned: boolean;
+  /** Heights within the downtime window whose commit it did not sign. */
+  missed: number[];
+  /** Voting power in the set of the next block ('0': not in it). */
+  voting_power: string;
+  unbonding: Array<{ operator: string; height: string; amount: string }>;
+}
+
 /** Accounts as JSON-RPC `state_getAccounts` reports them (amounts as decimal strings). */
 export interface AccountPage {
   accounts: Array<{ address: string; balance: string; nonce: string; staked: string }>;
@@ -116,64 +267,135 @@ export interface AccountPage {
   next: string | null;
 }
 
-export interface StartOptions {
-  /** The fields of config.toml as an object, or the path of a config.toml. */
-  config?: Record<string, any> | string;
-  /** The genesis.json object, or its path. */
-  genesis: Record<string, any> | string;
-  /** This node's validator key. */
-  validatorKey?: Keypair;
+/** An account with a proof against the state root of block `height`. */
+export interface AccountProof {
+  /** The account (null: the proof shows it does not exist). */
+  value: { balance: string; nonce: string } | null;
+  /** borsh bytes of the jmt sparse Merkle proof (SHA-256), 0x-hex. */
+  proof: string;
+  /** The header's state_root at `height`. */
+  state_root: string;
+  height: string;
 }
 
-export class Node {
+/** A value, or a Promise of it: Node's reads are synchronous, Client's are not. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * What Node and Client both offer: the same methods, arguments and result shapes. Write code that
+ * takes a `NodeApi` and `await`s each call to run it against either.
+ */
+export interface NodeApi {
+  readonly chainId: Awaitable<string>;
+  /** The head height. */
+  readonly height: Awaitable<number>;
+  info(): Awaitable<NodeInfo>;
+  /** Resolves to the hash (after the commit with `wait`); rejects with TX_REJECTED and a `reason`. */
+  submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
+  /** One item per tx, in order: its hash, or the BataraError it got (returned, not thrown). */
+  submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
+  /** Resolves when the transaction is committed; TIMEOUT after `timeoutMs` (default 60000). */
+  wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
+  /** Builds, signs (next nonce) and submits a transfer; with `wait` (default), resolves after the commit. */
+  transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
+  /** The next nonce of `address`, counting its gap-free pending transactions. */
+  nextNonce(address: string): Awaitable<number>;
+  account(address: string): Awaitable<Account>;
+  balance(address: string): Awaitable<bigint>;
+  /** NOT_FOUND if there is no such block. */
+  block(id?: BlockId): Awaitable<Block>;
+  header(id?: BlockId): Awaitable<HeaderInfo>;
+  /** The receipts of a block's transactions, in block order. */
+  receipts(id?: BlockId): Awaitable<Receipt[]>;
+  /** Up to `limit` (1..10,000, default 1000) accounts with addresses after `after`, in address order. */
+  accountPage(opts?: { after?: string | null; limit?: number }): Awaitable<AccountPage>;
+  /** NOT_FOUND unless committed. */
+  transaction(hash: string): Awaitable<TxInfo>;
+  /** The validator set of block `height`, or of the next block. */
+  validators(height?: number | bigint | null): Awaitable<Validator[]>;
+  /** NOT_FOUND if there is no such validator. */
+  validator(address: string): Awaitable<ValidatorDetail>;
+  /** Makes `count` (default 1) blocks now (dev chains; NOT_DEV_CHAIN elsewhere). */
+  mine(count?: number): Promise<Block[]>;
+  /** Remembers the head (dev chains); the id for `revert`. */
+  snapshot(): Awaitable<number>;
+  /** Returns to a snapshot, which is used up (dev chains). */
+  revert(id: number): Promise<void>;
+  /** Sets a balance in a new block (dev chains). */
+  setBalance(address: string, amount: Amount): Promise<void>;
+  /** Moves block time forward by `ms` (dev chains); the total offset in ms. */
+  increaseTime(ms: number): Awaitable<number>;
+}
+
+/** An embedded node. */
+export class Node implements NodeApi {
+  private constructor();
   static dev(opts?: DevOptions): Promise<Node>;
   static start(opts: StartOptions): Promise<Node>;
   readonly chainId: string;
+  /** The JSON-RPC URL, or null when the node serves none. */
   readonly rpcUrl: string | null;
   readonly height: number;
+  /** The funded dev accounts (empty for other chains). */
   readonly accounts: Keypair[];
-  info(): Record<string, any>;
+  info(): NodeInfo;
   submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
   submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
+  /** Rejects with NOT_FOUND at once for a hash that is neither pending nor committed. */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   nextNonce(address: string): number;
   account(address: string): Account;
   balance(address: string): bigint;
-  block(id?: number | string | null): Block;
-  /** The receipts of a block's transactions, in block order. */
-  receipts(id?: number | string | null): Receipt[];
-  /** Up to `limit` (≤ 10,000) accounts with addresses after `after`, in address order. */
+  block(id?: BlockId): Block;
+  header(id?: BlockId): HeaderInfo;
+  receipts(id?: BlockId): Receipt[];
   accountPage(opts?: { after?: string | null; limit?: number }): AccountPage;
   transaction(hash: string): TxInfo;
-  /** The validator set of block `height`, or of the next block. */
-  validators(height?: number | null): Validator[];
-  /** A validator's staking record, power and its operator's unbonding funds. */
-  validator(address: string): Record<string, any>;
-  blocks(): AsyncIterableIterator<Block>;
+  validators(height?: number | bigint | null): Validator[];
+  validator(address: string): ValidatorDetail;
+  /** Committed blocks from now on; ends when the node stops. */
+  blocks(): AsyncGenerator<Block, void, undefined>;
   mine(count?: number): Promise<Block[]>;
   snapshot(): number;
   revert(id: number): Promise<void>;
   setBalance(address: string, amount: Amount): Promise<void>;
   increaseTime(ms: number): number;
+  /** Stops the node. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export class Client {
+/** A client of a node's JSON-RPC URL, with Node's surface (every call a Promise). */
+export class Client implements NodeApi {
   constructor(url: string);
   readonly url: string;
+  /** Calls a JSON-RPC method with positional params; resolves to its result. */
   call(method: string, ...params: unknown[]): Promise<any>;
-  info(): Promise<Record<string, any>>;
-  chainId(): Promise<string>;
+  /** Asked once, then remembered. */
+  readonly chainId: Promise<string>;
+  readonly height: Promise<number>;
+  info(): Promise<NodeInfo>;
   submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
+  submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
+  /** JSON-RPC cannot tell an unknown hash from a pending one: waits for either until TIMEOUT. */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
+  nextNonce(address: string): Promise<number>;
   account(address: string): Promise<Account>;
-  block(id?: number | string | null): Promise<Block>;
-  receipts(id?: number | string | null): Promise<Receipt[]>;
+  balance(address: string): Promise<bigint>;
+  block(id?: BlockId): Promise<Block>;
+  header(id?: BlockId): Promise<HeaderInfo>;
+  receipts(id?: BlockId): Promise<Receipt[]>;
   accountPage(opts?: { after?: string | null; limit?: number }): Promise<AccountPage>;
   transaction(hash: string): Promise<TxInfo>;
-  validators(height?: number | null): Promise<Validator[]>;
-  validator(address: string): Promise<Record<string, any>>;
+  /** An account with a proof against the state root of block `height` (default: the head). */
+  proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
+  validators(height?: number | bigint | null): Promise<Validator[]>;
+  validator(address: string): Promise<ValidatorDetail>;
+  mine(count?: number): Promise<Block[]>;
+  snapshot(): Promise<number>;
+  revert(id: number): Promise<void>;
+  setBalance(address: string, amount: Amount): Promise<void>;
+  increaseTime(ms: number): Promise<number>;
 }

@@ -4,7 +4,8 @@
  *
  * The public API is written here by hand over the internal addon (batara.node); types are in
  * index.d.ts. Every call that can wait returns a Promise and never blocks the event loop. Amounts
- * are bigint. Errors are BataraError with a stable `code`.
+ * are bigint. Errors are BataraError with a stable `code`. Node and Client share one surface
+ * (`NodeApi` in index.d.ts; test/surface.test.mjs runs the same cases against both).
  */
 const native = require('./batara.node');
 
@@ -83,8 +84,8 @@ function bytes(v, what) {
   throw new BataraError('INVALID_INPUT', `${what} must be a Buffer or Uint8Array`);
 }
 
-function account(json) {
-  const a = JSON.parse(json);
+/** An Account from its JSON shape (decimal strings). */
+function account(a) {
   return { address: a.address, balance: BigInt(a.balance), nonce: BigInt(a.nonce), staked: BigInt(a.staked) };
 }
 
@@ -198,6 +199,7 @@ class Node {
   async submit(raw, { wait = false } = {}) { return later(() => this._inner.submit(bytes(raw, 'tx'), wait)); }
   /** One item per tx: its hash, or the BataraError it got (not thrown). */
   async submitBatch(raws) {
+    if (!Array.isArray(raws)) throw new BataraError('INVALID_INPUT', 'raws must be an array');
     const out = JSON.parse(await later(() => this._inner.submitBatch(raws.map((r) => bytes(r, 'tx')))));
     return out.map((r) => (r.hash ? r.hash : new BataraError('TX_REJECTED', r.error, r.reason)));
   }
@@ -209,9 +211,14 @@ class Node {
     return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'), wait));
   }
   nextNonce(address) { return sync(() => this._inner.nextNonce(str(address, 'address'))); }
-  account(address) { return sync(() => account(this._inner.account(str(address, 'address')))); }
+  account(address) { return sync(() => account(JSON.parse(this._inner.account(str(address, 'address'))))); }
   balance(address) { return sync(() => BigInt(this._inner.balance(str(address, 'address')))); }
   block(id) { return sync(() => JSON.parse(this._inner.block(blockKey(id)))); }
+  /** A block's header: `{ hash, header }` (the shape of JSON-RPC chain_getHeader). */
+  header(id) {
+    const b = this.block(id);
+    return { hash: b.hash, header: b.header };
+  }
   receipts(id) { return sync(() => JSON.parse(this._inner.receipts(blockKey(id)))); }
   accountPage({ after = null, limit = 1000 } = {}) {
     return sync(() => JSON.parse(this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
@@ -240,12 +247,31 @@ class Node {
   async [Symbol.asyncDispose]() { return this.close(); }
 }
 
-/** A client of a node's JSON-RPC URL, with Node's read and submit methods. */
+/** A block id for JSON-RPC: null (latest), "latest", a 0x hash or a height (number or decimal). */
+function rpcBlock(id) {
+  if (id === undefined || id === null) return null;
+  return typeof id === 'bigint' ? id.toString() : id;
+}
+
+function rpcHeight(height) {
+  if (height === undefined || height === null) return null;
+  return typeof height === 'bigint' ? height.toString() : height;
+}
+
+/**
+ * A client of a node's JSON-RPC URL with the same surface as Node for everything JSON-RPC can do:
+ * the same method names, arguments and result shapes. Every method returns a Promise (Node's reads
+ * are synchronous; `await` works on both), and `chainId` / `height` are getters that resolve to
+ * what Node's getters give. Errors are the same BataraError codes. Only Node has `blocks()`,
+ * `accounts`, `rpcUrl` and `close()`; only Client has `proof()` (the addon has no proof yet).
+ */
 class Client {
   constructor(url) {
-    this.url = url;
+    this.url = str(url, 'url');
     this._id = 0;
+    this._chainId = null;
   }
+  /** Calls a JSON-RPC method with positional params; resolves to its result. */
   async call(method, ...params) {
     let res;
     try {
@@ -269,14 +295,37 @@ class Client {
     }
     return reply.result;
   }
+  /** The chain id (a Promise; asked once, as it never changes). */
+  get chainId() {
+    if (!this._chainId) {
+      this._chainId = this.info().then((i) => i.chain_id);
+      this._chainId.catch(() => { this._chainId = null; });
+    }
+    return this._chainId;
+  }
+  /** The head height (a Promise of a number). */
+  get height() { return this.info().then((i) => Number(i.height)); }
   async info() { return this.call('node_info'); }
-  async chainId() { return (await this.info()).chain_id; }
   async submit(raw, { wait = false } = {}) {
     const hash = await this.call('tx_submit', '0x' + bytes(raw, 'tx').toString('hex'));
     if (wait) await this.wait(hash);
     return hash;
   }
+  /** One item per tx: its hash, or the BataraError it got (not thrown). */
+  async submitBatch(raws) {
+    if (!Array.isArray(raws)) throw new BataraError('INVALID_INPUT', 'raws must be an array');
+    const hexes = raws.map((r) => '0x' + bytes(r, 'tx').toString('hex'));
+    const out = await this.call('tx_submitBatch', hexes);
+    // The same message as the addon's: "transaction rejected: <cause>".
+    return out.map((r) => (r.hash ? r.hash : new BataraError('TX_REJECTED', `transaction rejected: ${r.error}`, r.reason)));
+  }
+  /**
+   * Polls until the transaction is committed. Unlike Node, which rejects with NOT_FOUND at once for
+   * a hash that is neither pending nor committed, JSON-RPC cannot tell such a hash from a pending
+   * one: the client waits for it until TIMEOUT.
+   */
   async wait(hash, { timeoutMs = 60000 } = {}) {
+    str(hash, 'hash');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
@@ -289,20 +338,42 @@ class Client {
     }
   }
   async transfer(keypair, to, amt, { fee = 0n, wait = true } = {}) {
-    const nonce = BigInt(await this.call('tx_nextNonce', keypair.address));
-    const tx = Transaction.transfer(to, amt, fee).sign(keypair, nonce, await this.chainId());
-    return this.submit(tx.raw, { wait });
+    if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
+    const tx = Transaction.transfer(to, amt, fee);
+    const nonce = await this.nextNonce(keypair.address);
+    return this.submit(tx.sign(keypair, nonce, await this.chainId).raw, { wait });
   }
-  async account(address) {
-    const a = await this.call('state_getAccount', address);
-    return { address: a.address, balance: BigInt(a.balance), nonce: BigInt(a.nonce), staked: BigInt(a.staked) };
+  async nextNonce(address) { return Number(await this.call('tx_nextNonce', str(address, 'address'))); }
+  async account(address) { return account(await this.call('state_getAccount', str(address, 'address'))); }
+  async balance(address) { return (await this.account(address)).balance; }
+  async block(id) { return this.call('chain_getBlock', rpcBlock(id)); }
+  /** A block's header: `{ hash, header }`. */
+  async header(id) { return this.call('chain_getHeader', rpcBlock(id)); }
+  async receipts(id) { return this.call('chain_getBlockReceipts', rpcBlock(id)); }
+  async accountPage({ after = null, limit = 1000 } = {}) {
+    return this.call('state_getAccounts', after === null ? null : str(after, 'after'), u32(limit, 'limit'));
   }
-  async block(id) { return this.call('chain_getBlock', id === undefined ? null : id); }
-  async receipts(id) { return this.call('chain_getBlockReceipts', id === undefined ? null : id); }
-  async accountPage({ after = null, limit = 1000 } = {}) { return this.call('state_getAccounts', after, limit); }
-  async transaction(hash) { return this.call('chain_getTransaction', hash); }
-  async validators(height) { return this.call('staking_getValidators', height === undefined ? null : height); }
-  async validator(address) { return this.call('staking_getValidator', address); }
+  async transaction(hash) { return this.call('chain_getTransaction', str(hash, 'hash')); }
+  /**
+   * An account with a proof against the state root of block `height` (default: the head):
+   * `{ value: { balance, nonce } | null, proof: 0x-hex (borsh jmt proof), state_root, height }`.
+   */
+  async proof(address, height) {
+    const p = await this.call('state_getProof', str(address, 'address'), rpcHeight(height));
+    delete p.address; // JSON-RPC repeats the address it was asked about
+    return p;
+  }
+  async validators(height) { return this.call('staking_getValidators', rpcHeight(height)); }
+  async validator(address) { return this.call('staking_getValidator', str(address, 'address')); }
+  /** Makes blocks now (dev chains); resolves to them, as `block()` gives them. */
+  async mine(count = 1) {
+    const made = await this.call('dev_mine', u32(count, 'count'));
+    return Promise.all(made.map((b) => this.block(b.hash)));
+  }
+  async snapshot() { return Number(await this.call('dev_snapshot')); }
+  async revert(id) { await this.call('dev_revert', id); }
+  async setBalance(address, amt) { await this.call('dev_setBalance', str(address, 'address'), amount(amt, 'amount')); }
+  async increaseTime(ms) { return Number(await this.call('dev_increaseTime', ms)); }
 }
 
 module.exports = { Node, Client, Keypair, Transaction, BataraError, ERROR_TABLE, verify, addressOf };

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every check and test: formatting, clippy with warnings as
 # errors, the C header's freshness, all Rust tests (unit, integration, crash, CLI, vectors, the C
-# programs), the Python tests (pytest, mypy on the stubs, the example) and the Node.js tests
-# (node:test, the example).
+# programs), the Python tests (pytest, mypy on the stubs, the example), the Node.js tests
+# (node:test, the example), then the bindings' type declarations against their code: mypy's
+# stubtest over python/batara/_native.pyi and the built module, and tsc over node-js/index.d.ts
+# with a typed sample (`npm run typecheck`; its devDependencies are installed with `npm ci` when
+# missing).
 # A cold run builds RocksDB's C++ once (~12 minutes on 2 cores); later runs reuse it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +32,14 @@ PYTHONPATH=python .venv/bin/python -m pytest -q python/tests scripts/test_check_
 echo "== Node.js tests" >&2
 scripts/node-dev.sh
 node --test node-js/test/
+echo "== Python stubs match the native module (mypy stubtest)" >&2
+PYTHONPATH=python .venv/bin/python -m mypy.stubtest batara._native
+echo "== TypeScript declarations (tsc, declared vs runtime members)" >&2
+# typescript and @types/node (node-js's devDependencies, pinned by its package-lock.json). Scripts
+# stay off: the package's own install script would build the addon with cargo again.
+if ! npm ls --prefix node-js --depth=0 >/dev/null 2>&1; then
+  echo "test: installing node-js devDependencies (npm ci)" >&2
+  npm ci --prefix node-js --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+fi
+npm run --prefix node-js --silent typecheck
 echo "== all checks passed in $(( $(date +%s) - start )) s" >&2

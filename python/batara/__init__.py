@@ -1,5 +1,8 @@
 """Batara: embed a proof-of-stake blockchain node, a dev chain, or a client in Python.
 
+:class:`Node` (embedded) and :class:`Client` (JSON-RPC) share one surface: the same read and submit
+methods with the same arguments, results and exception classes.
+
 >>> import batara
 >>> with batara.Node.dev(accounts=2) as node:
 ...     a, b = node.accounts
@@ -8,8 +11,8 @@
 True
 """
 
+from batara import _surface  # noqa: F401 (attaches Node.header and ChainReader.header)
 from batara._native import (
-    Account,
     BlockStream,
     ChainReader,
     Keypair,
@@ -20,6 +23,7 @@ from batara._native import (
     dev_account,
     verify,
 )
+from batara.account import Account
 from batara.aio import AsyncNode
 from batara.client import Client
 from batara.exceptions import *  # noqa: F401,F403 (the exception classes)

@@ -1,7 +1,39 @@
-"""Type stubs of batara._native (kept by hand; the typing test checks them with mypy)."""
+"""Type stubs of batara._native, kept by hand.
+
+Checked two ways: mypy type-checks tests/typing_sample.py against them (test_cli_and_examples.py),
+and mypy's stubtest compares them with the built module (``python -m mypy.stubtest batara._native``,
+run by scripts/test.sh). The native classes cannot be subclassed (``@final``). ``Node.header`` and
+``ChainReader.header`` are written in Python (batara/_surface.py) and attached to the native
+classes when ``batara`` is imported.
+"""
 
 from os import PathLike
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union, final
+
+__all__ = [
+    "Keypair",
+    "Transaction",
+    "SignedTransaction",
+    "Account",
+    "Node",
+    "BlockStream",
+    "ChainReader",
+    "verify",
+    "address_of",
+    "dev_account",
+    "cli_main",
+    "error_table",
+    "BataraError",
+    "TxRejected",
+    "NotFound",
+    "InvalidInput",
+    "Timeout",
+    "NodeStopped",
+    "NotDevChain",
+    "ConfigError",
+    "StorageError",
+    "__version__",
+]
 
 __version__: str
 
@@ -18,6 +50,7 @@ class NotDevChain(BataraError): ...
 class ConfigError(BataraError): ...
 class StorageError(BataraError): ...
 
+@final
 class Keypair:
     """An ed25519 key pair (RFC 8032)."""
 
@@ -43,6 +76,7 @@ def dev_account(index: int) -> Keypair: ...
 def cli_main(argv: list[str]) -> int: ...
 def error_table() -> list[dict[str, Any]]: ...
 
+@final
 class SignedTransaction:
     @property
     def raw(self) -> bytes: ...
@@ -50,6 +84,7 @@ class SignedTransaction:
     def hash(self) -> str: ...
     def __bytes__(self) -> bytes: ...
 
+@final
 class Transaction:
     """An unsigned transaction: a kind (JSON text) and a fee (see batara.Transaction)."""
 
@@ -61,17 +96,27 @@ class Transaction:
     @property
     def fee(self) -> int: ...
 
+@final
 class Account:
-    address: str
-    balance: int
-    nonce: int
-    staked: int
+    """An account: balance, next nonce, staked amount (ints). Read-only; it satisfies the
+    ``batara.Account`` protocol that ``batara.Client.account`` returns too."""
 
+    @property
+    def address(self) -> str: ...
+    @property
+    def balance(self) -> int: ...
+    @property
+    def nonce(self) -> int: ...
+    @property
+    def staked(self) -> int: ...
+
+@final
 class BlockStream(Iterator[dict[str, Any]]):
     def __iter__(self) -> BlockStream: ...
     def __next__(self) -> dict[str, Any]: ...
     def next(self, timeout: Optional[float] = None) -> dict[str, Any]: ...
 
+@final
 class Node:
     @staticmethod
     def dev(
@@ -111,6 +156,8 @@ class Node:
     def account(self, address: str, height: Optional[int] = None) -> Account: ...
     def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]: ...
     def block(self, block: Union[int, str, None] = None) -> dict[str, Any]: ...
+    # Python (batara/_surface.py): {"hash", "header"} of block(block).
+    def header(self, block: Union[int, str, None] = None) -> dict[str, Any]: ...
     def receipts(self, block: Union[int, str, None] = None) -> list[dict[str, Any]]: ...
     def transaction(self, hash: str) -> dict[str, Any]: ...
     def proof(self, address: str, height: Optional[int] = None) -> dict[str, Any]: ...
@@ -126,10 +173,11 @@ class Node:
     def __enter__(self) -> Node: ...
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
 
+@final
 class ChainReader:
     """A node's chain opened read-only from its home directory; the node may keep running."""
 
-    def __init__(self, home: Union[str, PathLike[str]]) -> None: ...
+    def __new__(cls, home: Union[str, PathLike[str]]) -> ChainReader: ...
     @property
     def chain_id(self) -> str: ...
     @property
@@ -138,6 +186,8 @@ class ChainReader:
     def account(self, address: str, height: Optional[int] = None) -> Account: ...
     def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]: ...
     def block(self, block: Union[int, str, None] = None) -> dict[str, Any]: ...
+    # Python (batara/_surface.py): {"hash", "header"} of block(block).
+    def header(self, block: Union[int, str, None] = None) -> dict[str, Any]: ...
     def receipts(self, block: Union[int, str, None] = None) -> list[dict[str, Any]]: ...
     def transaction(self, hash: str) -> dict[str, Any]: ...
     def validators(self, height: Optional[int] = None) -> list[dict[str, Any]]: ...

@@ -1,8 +1,15 @@
 """A client for a remote Batara node's JSON-RPC API (standard library only).
 
-It offers the read and submit methods of :class:`batara.Node` against a URL such as
-``http://127.0.0.1:8545``. JSON-RPC errors become the same exception classes as the embedded node
+:class:`Client` has the same surface as :class:`batara.Node` for everything JSON-RPC can do: the
+same method names, arguments and result shapes (``chain_id``, ``height``, ``info``, ``block``,
+``header``, ``receipts``, ``transaction``, ``account``, ``account_page``, ``proof``, ``validators``,
+``validator``, ``submit``, ``submit_batch``, ``wait``, ``transfer``, ``next_nonce`` and the dev
+controls ``mine``, ``snapshot``, ``revert``, ``set_balance``, ``increase_time``), against a URL such
+as ``http://127.0.0.1:8545``. JSON-RPC errors become the same exception classes as the embedded node
 raises (``TxRejected`` with its ``reason``, ``NotFound``, ``InvalidInput``, ...).
+
+What only the embedded node has: ``blocks()`` (a stream; JSON-RPC streams over WebSocket only),
+``accounts``, ``rpc_url``, ``stop()``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import urllib.request
 from typing import Any, Optional, Union
 
 from batara._native import Keypair, error_table
+from batara.account import Account, AccountRecord
 from batara.exceptions import BataraError, NotFound, Timeout, TxRejected
 from batara.tx import Transaction
 
@@ -33,13 +41,43 @@ def _rpc_exceptions() -> dict[int, type[BataraError]]:
 _CODES = _rpc_exceptions()
 
 
+BlockId = Union[int, str, None]
+
+
+def _rejected(message: str, reason: str) -> TxRejected:
+    exc = TxRejected(message)
+    exc.reason = reason
+    return exc
+
+
+def _raw(tx: bytes) -> bytes:
+    # The embedded node takes bytes only (a SignedTransaction's ``raw``); so does the client.
+    if not isinstance(tx, bytes):
+        raise TypeError(f"a transaction must be bytes, not {type(tx).__name__}")
+    return tx
+
+
+def _u128(v: int, what: str) -> str:
+    # The embedded node's amount checks: TypeError for a non-int, OverflowError out of range.
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
+    if not 0 <= v < 2**128:
+        raise OverflowError(f"{what} {v} does not fit an unsigned 128-bit integer")
+    return str(v)
+
+
 class Client:
-    """JSON-RPC client of a Batara node."""
+    """JSON-RPC client of a Batara node (see the module docs).
+
+    ``timeout`` bounds each HTTP request, in seconds. Errors: :class:`BataraError` when the node
+    cannot be reached or does not answer JSON-RPC; otherwise the class of the node's error code.
+    """
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
         self.timeout = timeout
         self._ids = itertools.count(1)
+        self._chain_id: Optional[str] = None
 
     def call(self, method: str, *params: Any) -> Any:
         """Calls a JSON-RPC method with positional params; returns its result."""
@@ -65,16 +103,20 @@ class Client:
         if "error" in reply:
             err = reply["error"]
             cls = _CODES.get(err.get("code"), BataraError)
-            exc = cls(err.get("message", "unknown error"))
-            if isinstance(exc, TxRejected):
-                exc.reason = str((err.get("data") or {}).get("reason", ""))
-            raise exc
+            message = str(err.get("message", "unknown error"))
+            if cls is TxRejected:
+                raise _rejected(message, str((err.get("data") or {}).get("reason", "")))
+            raise cls(message)
         return reply["result"]
+
+    # --- reads -----------------------------------------------------------------------------
 
     @property
     def chain_id(self) -> str:
-        """The node's chain id."""
-        return str(self.info()["chain_id"])
+        """The node's chain id (asked once, then remembered: it never changes)."""
+        if self._chain_id is None:
+            self._chain_id = str(self.info()["chain_id"])
+        return self._chain_id
 
     @property
     def height(self) -> int:
@@ -82,80 +124,129 @@ class Client:
         return int(self.info()["height"])
 
     def info(self) -> dict[str, Any]:
-        """Node status."""
+        """Node status: chain_id, version, height, latest_hash, peers, is_validator, syncing, ..."""
         return dict(self.call("node_info"))
 
-    def submit(self, tx: Union[bytes, Any], wait: bool = False, timeout: float = 60.0) -> str:
-        """Submits signed transaction bytes; returns the hash (after the commit with ``wait``)."""
-        raw = bytes(tx)
-        h = str(self.call("tx_submit", "0x" + raw.hex()))
-        if wait:
-            self.wait(h, timeout)
-        return h
-
-    def wait(self, tx_hash: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Polls until the transaction is committed; returns it with its receipt."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return dict(self.call("chain_getTransaction", tx_hash))
-            except NotFound:
-                if time.monotonic() >= deadline:
-                    raise Timeout(f"transaction {tx_hash} not committed within {timeout} s") from None
-                time.sleep(0.02)
-
-    def next_nonce(self, address: str) -> int:
-        """The next nonce of ``address``, counting pending transactions."""
-        return int(self.call("tx_nextNonce", address))
-
-    def transfer(
-        self, keypair: Keypair, to: str, amount: int, fee: int = 0, wait: bool = True
-    ) -> str:
-        """Builds, signs (next nonce) and submits a transfer."""
-        signed = Transaction.transfer(to, amount, fee).sign(
-            keypair, self.next_nonce(keypair.address), self.chain_id
-        )
-        return self.submit(signed.raw, wait=wait)
-
-    def account(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
-        """Balance, nonce and staked amount (ints)."""
-        a = self.call("state_getAccount", address, height)
-        return {
-            "address": a["address"],
-            "balance": int(a["balance"]),
-            "nonce": int(a["nonce"]),
-            "staked": int(a["staked"]),
-        }
-
-    def block(self, block: Union[int, str, None] = None) -> dict[str, Any]:
-        """A block by height, 0x hash, or the latest."""
+    def block(self, block: BlockId = None) -> dict[str, Any]:
+        """A block by height, 0x hash, or the latest (None or ``"latest"``). NotFound if absent."""
         return dict(self.call("chain_getBlock", block))
 
-    def receipts(self, block: Union[int, str, None] = None) -> list[dict[str, Any]]:
+    def header(self, block: BlockId = None) -> dict[str, Any]:
+        """A block's header: ``{"hash": 0x hash, "header": {...}}``, by height, hash or the latest."""
+        return dict(self.call("chain_getHeader", block))
+
+    def receipts(self, block: BlockId = None) -> list[dict[str, Any]]:
         """The receipts of a block's transactions, in block order."""
         return list(self.call("chain_getBlockReceipts", block))
+
+    def transaction(self, hash: str) -> dict[str, Any]:
+        """A committed transaction with its receipt and block height. NotFound if not committed;
+        InvalidInput for a malformed hash."""
+        return dict(self.call("chain_getTransaction", hash))
+
+    def account(self, address: str, height: Optional[int] = None) -> Account:
+        """An account at the head (or after block ``height``): an :class:`batara.Account` with
+        address, balance, nonce and staked (ints). InvalidInput for a malformed address."""
+        a = self.call("state_getAccount", address, height)
+        return AccountRecord(
+            address=str(a["address"]),
+            balance=int(a["balance"]),
+            nonce=int(a["nonce"]),
+            staked=int(a["staked"]),
+        )
 
     def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
         """Up to ``limit`` accounts with addresses after ``after``, in address order:
         ``{"accounts": [...], "next": address or None}`` (amounts as decimal strings)."""
         return dict(self.call("state_getAccounts", after, limit))
 
-    def transaction(self, tx_hash: str) -> dict[str, Any]:
-        """A committed transaction with its receipt."""
-        return dict(self.call("chain_getTransaction", tx_hash))
-
     def proof(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
-        """An account with a proof against a header's state root."""
-        return dict(self.call("state_getProof", address, height))
+        """An account with a proof against a header's state root: ``{"value": {"balance",
+        "nonce"} or None, "proof": 0x hex (borsh jmt proof), "state_root", "height"}``."""
+        p = dict(self.call("state_getProof", address, height))
+        # JSON-RPC repeats the address it was asked about; the node's result does not.
+        p.pop("address", None)
+        return p
 
     def validators(self, height: Optional[int] = None) -> list[dict[str, Any]]:
         """The validator set of block ``height``, or of the next block."""
         return list(self.call("staking_getValidators", height))
 
     def validator(self, address: str) -> dict[str, Any]:
-        """A validator's staking record, power and its operator's unbonding funds."""
+        """A validator's staking record, power and its operator's unbonding funds. NotFound if
+        there is no such validator."""
         return dict(self.call("staking_getValidator", address))
 
+    def next_nonce(self, address: str) -> int:
+        """The next nonce of ``address``, counting its gap-free pending transactions."""
+        return int(self.call("tx_nextNonce", address))
+
+    # --- submitting ------------------------------------------------------------------------
+
+    def submit(self, tx: bytes, wait: bool = False, timeout: float = 60.0) -> str:
+        """Submits signed transaction bytes; returns the hash (after the commit with ``wait``).
+        Raises TxRejected (with ``reason``) if the node refuses it."""
+        h = str(self.call("tx_submit", "0x" + _raw(tx).hex()))
+        if wait:
+            self.wait(h, timeout)
+        return h
+
+    def submit_batch(self, txs: list[bytes]) -> list[Union[str, TxRejected]]:
+        """Submits many signed transactions at once. Returns one item per transaction, in order:
+        its hash, or the :class:`TxRejected` it got (with ``reason``; returned, not raised)."""
+        results = self.call("tx_submitBatch", ["0x" + _raw(t).hex() for t in txs])
+        out: list[Union[str, TxRejected]] = []
+        for r in results:
+            if "hash" in r:
+                out.append(str(r["hash"]))
+            else:
+                # The same message as the embedded node's TxRejected.
+                out.append(_rejected(f"transaction rejected: {r['error']}", str(r["reason"])))
+        return out
+
+    def wait(self, hash: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Polls until transaction ``hash`` is committed; returns it with its receipt. Timeout
+        after ``timeout`` seconds. Unlike the embedded node, which raises NotFound at once for a
+        hash that is neither pending nor committed, JSON-RPC cannot tell such a hash from a pending
+        one: the client waits for it until the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return dict(self.call("chain_getTransaction", hash))
+            except NotFound:
+                if time.monotonic() >= deadline:
+                    raise Timeout(f"transaction {hash} not committed within {timeout} s") from None
+                time.sleep(0.02)
+
+    def transfer(
+        self, keypair: Keypair, to: str, amount: int, fee: int = 0, wait: bool = True
+    ) -> str:
+        """Builds, signs (next nonce) and submits a transfer; with ``wait``, returns after it
+        commits."""
+        signed = Transaction.transfer(to, amount, fee).sign(
+            keypair, self.next_nonce(keypair.address), self.chain_id
+        )
+        return self.submit(signed.raw, wait=wait)
+
+    # --- dev controls (dev chains; NotDevChain elsewhere) ----------------------------------
+
     def mine(self, blocks: int = 1) -> list[dict[str, Any]]:
-        """Makes blocks now (dev chains)."""
-        return list(self.call("dev_mine", blocks))
+        """Makes ``blocks`` blocks now; returns them (as :meth:`block` does)."""
+        made = self.call("dev_mine", blocks)
+        return [self.block(str(b["hash"])) for b in made]
+
+    def snapshot(self) -> int:
+        """Remembers the head; returns a snapshot id."""
+        return int(self.call("dev_snapshot"))
+
+    def revert(self, snapshot: int) -> None:
+        """Returns to a snapshot, which is used up. NotFound for an unknown or used one."""
+        self.call("dev_revert", snapshot)
+
+    def set_balance(self, address: str, amount: int) -> None:
+        """Sets a balance in a new block."""
+        self.call("dev_setBalance", address, _u128(amount, "amount"))
+
+    def increase_time(self, ms: int) -> int:
+        """Moves block time forward by ``ms``; returns the total offset in ms."""
+        return int(self.call("dev_increaseTime", ms))

@@ -18,16 +18,18 @@ _U128 = 1 << 128
 
 
 def _amount(value: int, what: str) -> str:
+    """An amount as the node's JSON takes it; the errors are those of the native arguments
+    (``TypeError`` for a non-int, ``OverflowError`` outside u128), as in ``Node.transfer``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be an int, got {type(value).__name__}")
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
     if not 0 <= value < _U128:
-        raise InvalidInput(f"{what} must be between 0 and 2**128 - 1, got {value}")
+        raise OverflowError(f"{what} must be between 0 and 2**128 - 1, got {value}")
     return str(value)
 
 
 def _text(value: str, what: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a str, got {type(value).__name__}")
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
     return value
 
 

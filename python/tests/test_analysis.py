@@ -136,6 +136,7 @@ def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
         # While the node runs: the home opened read-only gives what the node serves.
         with batara.ChainReader(home) as reader:
             assert reader.height == client.height == 5
+            assert reader.header(3) == client.header(3)
             from_dir = ba.load(reader)
             from_rpc = ba.load(client)
             for a, b in zip(from_dir, from_rpc):

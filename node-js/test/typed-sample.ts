@@ -1,0 +1,180 @@
+// A typed sample of the public API, checked by `npm run typecheck` (tsc, strict, no emit): every
+// public class and method used with its declared types, and one `@ts-expect-error` per wrong-type
+// call that the declarations must refuse. It is type-checked, not run.
+import {
+  Account,
+  AccountPage,
+  AccountProof,
+  BataraError,
+  BataraErrorCode,
+  ERROR_TABLE,
+  ErrorRow,
+  Block,
+  Client,
+  HeaderInfo,
+  Keypair,
+  Node,
+  NodeApi,
+  NodeInfo,
+  Receipt,
+  SignedTransaction,
+  Transaction,
+  TxInfo,
+  Validator,
+  ValidatorDetail,
+  addressOf,
+  verify,
+} from '@batara/node';
+
+/** Code written once against the shared surface, for a Node or a Client. */
+async function useSurface(api: NodeApi, alice: Keypair, bob: Keypair): Promise<bigint> {
+  const chainId: string = await api.chainId;
+  const height: number = await api.height;
+  const info: NodeInfo = await api.info();
+  const peers: number = info.peers;
+  const nonce: number = await api.nextNonce(alice.address);
+  const signed: SignedTransaction = Transaction.transfer(bob.address, 1n, 0n).sign(alice, nonce, chainId);
+  const hash: string = await api.submit(signed.raw, { wait: false });
+  const committed: TxInfo = await api.wait(hash, { timeoutMs: 10_000 });
+  const status: 'success' | 'failed' = committed.receipt.status;
+  const again: string = await api.transfer(alice, bob.address, 5n, { fee: 1n, wait: true });
+  const batch: Array<string | BataraError> = await api.submitBatch([signed.raw, new Uint8Array(signed.raw)]);
+  for (const r of batch) {
+    if (r instanceof BataraError) {
+      const code: BataraErrorCode = r.code;
+      const reason: string | undefined = r.reason;
+      void [code, reason];
+    }
+  }
+  const account: Account = await api.account(alice.address);
+  const balance: bigint = await api.balance(bob.address);
+  const block: Block = await api.block(height);
+  const byHash: Block = await api.block(block.hash);
+  const latest: Block = await api.block();
+  const big: Block = await api.block(1n);
+  const header: HeaderInfo = await api.header('latest');
+  const stateRoot: string = header.header.state_root;
+  const receipts: Receipt[] = await api.receipts(null);
+  const page: AccountPage = await api.accountPage({ after: null, limit: 10 });
+  const next: string | null = page.next;
+  const tx: TxInfo = await api.transaction(again);
+  const kind: string = tx.tx.body.kind.type;
+  const validators: Validator[] = await api.validators();
+  const atOne: Validator[] = await api.validators(1);
+  const detail: ValidatorDetail = await api.validator(validators[0]!.address);
+  const missed: number[] = detail.missed;
+  const mined: Block[] = await api.mine(2);
+  const snap: number = await api.snapshot();
+  await api.revert(snap);
+  await api.setBalance(bob.address, '42');
+  const offset: number = await api.increaseTime(1000);
+  void [peers, status, byHash, latest, big, stateRoot, receipts, next, kind, atOne, missed, mined, offset];
+  return account.balance + balance;
+}
+
+export async function sample(): Promise<void> {
+  const node: Node = await Node.dev({ accounts: 2, mode: 'manual', rpcAddr: '127.0.0.1:0' });
+  const [alice, bob] = node.accounts as [Keypair, Keypair];
+  // Both implement the one surface.
+  const apis: NodeApi[] = [node, new Client(node.rpcUrl ?? 'http://127.0.0.1:8545')];
+  for (const api of apis) await useSurface(api, alice, bob);
+
+  // Node: synchronous reads, plus what only an embedded node has.
+  const chainId: string = node.chainId;
+  const height: number = node.height;
+  const url: string | null = node.rpcUrl;
+  const account: Account = node.account(alice.address);
+  const nonce: bigint = account.nonce;
+  const block: Block = node.block(height);
+  for await (const b of node.blocks()) {
+    const h: string = b.header.height;
+    void h;
+    break;
+  }
+  const snap: number = node.snapshot();
+  const offset: number = node.increaseTime(10);
+  void [chainId, url, nonce, block, snap, offset];
+
+  // Client: Promises, plus call() and proof().
+  const client = new Client('http://127.0.0.1:8545');
+  const clientChainId: Promise<string> = client.chainId;
+  const raw: unknown = await client.call('node_info');
+  const proof: AccountProof = await client.proof(alice.address, 0);
+  const value: { balance: string; nonce: string } | null = proof.value;
+  const clientAccount: Promise<Account> = client.account(alice.address);
+  void [clientChainId, raw, value, clientAccount];
+
+  // Keys, signatures, transactions.
+  const key: Keypair = Keypair.generate();
+  const seeded: Keypair = Keypair.fromSeed(Buffer.alloc(32, 7));
+  const fromFile: Keypair = Keypair.fromFile('/tmp/key.json');
+  const dev: Keypair = Keypair.devAccount(0);
+  const sig: Buffer = key.sign(Buffer.from('hi'));
+  const ok: boolean = key.verify(Buffer.from('hi'), sig) && verify(key.publicKey, new Uint8Array([1]), sig);
+  const address: string = addressOf(seeded.publicKey);
+  const txs: SignedTransaction[] = [
+    Transaction.transfer(address, 1, '2'),
+    Transaction.stake(key.publicKey, 10n ** 18n, 1n),
+    Transaction.unstake(key.address, 1n),
+    Transaction.unjail(key.address),
+  ].map((t) => t.sign(dev, 0n, node.chainId));
+  void [fromFile, ok, txs];
+
+  const started: Node = await Node.start({
+    config: { storage: { ephemeral: true } },
+    genesis: '/tmp/genesis.json',
+    validatorKey: key,
+  });
+  await started.close();
+  await node[Symbol.asyncDispose]();
+  const err = new BataraError('NOT_FOUND', 'no such block');
+  const code: BataraErrorCode = err.code;
+  void code;
+
+  // What the declarations must refuse.
+  // @ts-expect-error an amount is a bigint, a number or a decimal string, not a boolean
+  Transaction.transfer(address, true);
+  // @ts-expect-error submit takes bytes, not a hex string
+  await node.submit('0x00');
+  // @ts-expect-error a block id is not an object
+  node.block({ height: 1 });
+  // @ts-expect-error Node's reads are synchronous: an Account, not a Promise
+  const notAPromise: Promise<Account> = node.account(alice.address);
+  // @ts-expect-error Client's reads are Promises
+  const notSync: Account = client.account(alice.address);
+  // @ts-expect-error Client.chainId is a Promise, not a string
+  const notAString: string = client.chainId;
+  // @ts-expect-error the addon has no proof() yet: only Client has it
+  await node.proof(alice.address);
+  // @ts-expect-error only Node streams blocks
+  client.blocks();
+  // @ts-expect-error Keypair has no public constructor; use generate(), fromSeed(), ...
+  new Keypair();
+  // @ts-expect-error Node is started with Node.dev() or Node.start()
+  new Node();
+  // @ts-expect-error Node.start needs a genesis
+  await Node.start({ config: {} });
+  // @ts-expect-error unknown dev mode
+  await Node.dev({ mode: 'sometimes' });
+  // @ts-expect-error error codes are a closed set
+  new BataraError('OOPS', 'no');
+  // @ts-expect-error accountPage takes an options object
+  node.accountPage('bat1…', 10);
+  // @ts-expect-error a nonce is a number or a bigint
+  Transaction.unjail(address).sign(key, '1', node.chainId);
+  // @ts-expect-error transfer's fee goes in the options object
+  await node.transfer(alice, bob.address, 1n, 1n);
+  // @ts-expect-error wait's timeout is in ms, in the options object
+  await client.wait('0x00', 5);
+  void [notAPromise, notSync, notAString];
+}
+
+// The error table: one row per kind, typed.
+const rows: ErrorRow[] = ERROR_TABLE;
+const invalidCode: string | undefined = rows.find((r) => r.kind === 'invalid_input')?.js;
+void invalidCode;
+// Any kind signs through the generic constructor.
+const generic: Transaction = new Transaction({ type: 'unjail', validator: 'bat1…' }, 1n);
+void generic;
+// @ts-expect-error: a kind needs its fields
+new Transaction({ type: 'transfer', to: 'bat1…' });
