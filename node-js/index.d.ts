@@ -300,7 +300,10 @@ export interface NodeApi {
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   /** The next nonce of `address`, counting its gap-free pending transactions. */
   nextNonce(address: string): Awaitable<number>;
-  account(address: string): Awaitable<Account>;
+  /** An account, at the head or after block `height`. */
+  account(address: string, height?: number | bigint | null): Awaitable<Account>;
+  /** An account with a proof against the state root of block `height` (default: the head). */
+  proof(address: string, height?: number | bigint | null): Awaitable<AccountProof>;
   balance(address: string): Awaitable<bigint>;
   /** NOT_FOUND if there is no such block. */
   block(id?: BlockId): Awaitable<Block>;
@@ -345,7 +348,8 @@ export class Node implements NodeApi {
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   nextNonce(address: string): number;
-  account(address: string): Account;
+  account(address: string, height?: number | bigint | null): Account;
+  proof(address: string, height?: number | bigint | null): AccountProof;
   balance(address: string): bigint;
   block(id?: BlockId): Block;
   header(id?: BlockId): HeaderInfo;
@@ -382,7 +386,7 @@ export class Client implements NodeApi {
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   nextNonce(address: string): Promise<number>;
-  account(address: string): Promise<Account>;
+  account(address: string, height?: number | bigint | null): Promise<Account>;
   balance(address: string): Promise<bigint>;
   block(id?: BlockId): Promise<Block>;
   header(id?: BlockId): Promise<HeaderInfo>;

@@ -115,6 +115,11 @@ function addressOf(publicKey) {
   return sync(() => native.addressOf(bytes(publicKey, 'publicKey')));
 }
 
+/** A block height for the addon: a number, or null for the head. */
+function nativeHeight(height) {
+  return height === undefined || height === null ? null : Number(height);
+}
+
 /**
  * An unsigned transaction: `kind` (the JSON shape JSON-RPC prints, e.g. `{ type: 'transfer', to,
  * amount: '5' }`, amounts as decimal strings) and `fee`. The typed builders below are the SDK's only
@@ -211,7 +216,13 @@ class Node {
     return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'), wait));
   }
   nextNonce(address) { return sync(() => this._inner.nextNonce(str(address, 'address'))); }
-  account(address) { return sync(() => account(JSON.parse(this._inner.account(str(address, 'address'))))); }
+  /** An account, at the head or after block `height`. */
+  account(address, height) { return sync(() => account(JSON.parse(this._inner.account(str(address, 'address'), nativeHeight(height))))); }
+  /**
+   * An account with a proof against the state root of block `height` (default: the head):
+   * `{ value: { balance, nonce } | null, proof: 0x-hex (borsh jmt proof), state_root, height }`.
+   */
+  proof(address, height) { return sync(() => JSON.parse(this._inner.proof(str(address, 'address'), nativeHeight(height)))); }
   balance(address) { return sync(() => BigInt(this._inner.balance(str(address, 'address')))); }
   block(id) { return sync(() => JSON.parse(this._inner.block(blockKey(id)))); }
   /** A block's header: `{ hash, header }` (the shape of JSON-RPC chain_getHeader). */
@@ -224,7 +235,7 @@ class Node {
     return sync(() => JSON.parse(this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
   }
   transaction(hash) { return sync(() => JSON.parse(this._inner.transaction(str(hash, 'hash')))); }
-  validators(height) { return sync(() => JSON.parse(this._inner.validators(height === undefined || height === null ? null : Number(height)))); }
+  validators(height) { return sync(() => JSON.parse(this._inner.validators(nativeHeight(height)))); }
   validator(address) { return sync(() => JSON.parse(this._inner.validator(str(address, 'address')))); }
   /** Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node stops. */
   blocks() {
@@ -344,7 +355,8 @@ class Client {
     return this.submit(tx.sign(keypair, nonce, await this.chainId).raw, { wait });
   }
   async nextNonce(address) { return Number(await this.call('tx_nextNonce', str(address, 'address'))); }
-  async account(address) { return account(await this.call('state_getAccount', str(address, 'address'))); }
+  /** An account, at the head or after block `height`. */
+  async account(address, height) { return account(await this.call('state_getAccount', str(address, 'address'), rpcHeight(height))); }
   async balance(address) { return (await this.account(address)).balance; }
   async block(id) { return this.call('chain_getBlock', rpcBlock(id)); }
   /** A block's header: `{ hash, header }`. */

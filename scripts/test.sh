@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every check and test: formatting, clippy with warnings as
-# errors, the C header's freshness, all Rust tests (unit, integration, crash, CLI, vectors, the C
+# Installs what is missing, then runs every check and test: formatting, the layers (imports point
+# down only, batara-primitives stays pure), one feature set (scripts/dev.sh's and per-crate cargo
+# commands reuse the workspace's RocksDB build), clippy with warnings as errors, the C header's freshness, all Rust tests (unit, integration, crash, CLI, vectors, the C
 # programs), the Python tests (pytest, mypy on the stubs, the example), the Node.js tests
 # (node:test, the example), then the bindings' type declarations against their code: mypy's
 # stubtest over python/batara/_native.pyi and the built module, and tsc over node-js/index.d.ts
@@ -17,6 +18,10 @@ echo "== layers: imports point down only; batara-primitives stays pure" >&2
 python3 scripts/check-layers.py --check-primitives
 echo "== cargo build (all targets)" >&2
 cargo build --workspace --all-targets
+echo "== one feature set: the commands users type reuse this RocksDB build" >&2
+python3 scripts/check-one-build.py build --bin batara   # scripts/dev.sh
+python3 scripts/check-one-build.py build -p batara-c
+python3 scripts/check-one-build.py test -p batara-core --no-run
 echo "== cargo clippy -D warnings" >&2
 # clippy runs librocksdb-sys' build script as a unit of its own, which would compile RocksDB's C++
 # a second time; point it at the library the build above produced (scripts/rocksdb-env.sh), in a

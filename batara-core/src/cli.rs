@@ -239,6 +239,15 @@ enum TxCmd {
         #[command(flatten)]
         args: TxArgs,
     },
+    /// Signs and submits a transaction of any kind, given as JSON in the shape JSON-RPC prints,
+    /// e.g. `--kind '{"type":"transfer","to":"bat1…","amount":"5"}'`.
+    Send {
+        /// The kind as JSON.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        args: TxArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -859,6 +868,10 @@ fn tx(cmd: TxCmd) -> CliResult {
             TxKind::Unjail {
                 validator: parse_address("--validator", &validator)?,
             },
+            args,
+        ),
+        TxCmd::Send { kind, args } => (
+            crate::api::parse::tx_kind(&kind).map_err(|e| usage(format!("--kind: {e}")))?,
             args,
         ),
     };

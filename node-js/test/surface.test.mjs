@@ -296,7 +296,7 @@ test('node and client give equal results on one chain', async () => {
   }
 });
 
-// --- Client only: the addon has no proof() yet ---
+// --- proofs, checked independently of the node, from both Node and Client ---
 
 /** jmt 0.12 sparse Merkle proof check (SHA-256, borsh): `value` is [balance, nonce] or null. */
 function proofVerifies(stateRoot, address, value, proofHex) {
@@ -337,10 +337,10 @@ function proofVerifies(stateRoot, address, value, proofHex) {
   return h.equals(Buffer.from(stateRoot.slice(2), 'hex'));
 }
 
-test('client: proof verifies and contains the account', async () => {
+for (const via of ['node', 'client']) test(`${via}: proof verifies and contains the account`, async () => {
   const node = await Node.dev({ accounts: 3, rpcAddr: '127.0.0.1:0' });
   try {
-    const api = new Client(node.rpcUrl);
+    const api = via === 'node' ? node : new Client(node.rpcUrl);
     const [a, b] = node.accounts;
     await api.transfer(a, b.address, 7n);
     const p = await api.proof(a.address);
@@ -364,7 +364,9 @@ test('client: proof verifies and contains the account', async () => {
     assert.equal(absent.value, null);
     assert.ok(proofVerifies(absent.state_root, addressBytes(nobody.publicKey), null, absent.proof));
     assert.ok(!proofVerifies(absent.state_root, addressBytes(nobody.publicKey), [0n, 0n], absent.proof));
-    await rejects(() => api.proof('bat1nope'), 'INVALID_INPUT');
+    await rejects(async () => api.proof('bat1nope'), 'INVALID_INPUT');
+    // Both give the same proof of the same state.
+    if (via === 'node') assert.deepEqual(await new Client(node.rpcUrl).proof(a.address), p);
   } finally {
     await node.close();
   }

@@ -144,8 +144,11 @@ export async function sample(): Promise<void> {
   const notSync: Account = client.account(alice.address);
   // @ts-expect-error Client.chainId is a Promise, not a string
   const notAString: string = client.chainId;
-  // @ts-expect-error the addon has no proof() yet: only Client has it
-  await node.proof(alice.address);
+  // Both prove an account, Node synchronously.
+  const proved: AccountProof = node.proof(alice.address, 0);
+  void proved;
+  // @ts-expect-error a height is a number, not a hash
+  node.proof(alice.address, '0xabc');
   // @ts-expect-error only Node streams blocks
   client.blocks();
   // @ts-expect-error Keypair has no public constructor; use generate(), fromSeed(), ...

@@ -9,7 +9,7 @@
 //! and its root is header `h`'s `state_root`. Keys: `acct/<20 address bytes>` for accounts (borsh
 //! [`Account`]), `sys/block` for the height/time of the last block (written every block, so every
 //! version has its own root), and module objects under their own prefixes (`stk/…` for staking;
-//! see `staking/`), whose plain copy lives in [`Column::Objects`] under the same key.
+//! see `modules/staking/`), whose plain copy lives in [`Column::Objects`] under the same key.
 //!
 //! Must never: write outside a block's [`WriteBatch`], or let the plain table and the tree disagree.
 //! Old versions are kept (no pruning yet), so any height can be queried and proven.

@@ -199,6 +199,30 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
     assert!(err.contains("is not jailed"), "{err}");
     let (code, _, err) = tx(&["stake", "--validator-key", "nonsense", "--amount", "1"]);
     assert_eq!(code, 2, "{err}");
+    // Any kind as JSON: the same rules as the typed subcommands.
+    let (code, _, err) = tx(&[
+        "send",
+        "--kind",
+        &format!(r#"{{"type":"unjail","validator":"{vaddr}"}}"#),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not jailed"), "{err}");
+    let before = rpc(p.rpc, "state_getAccount", json!([to]))["balance"].clone();
+    let (code, out, err) = tx(&[
+        "send",
+        "--kind",
+        &format!(r#"{{"type":"transfer","to":"{to}","amount":"7"}}"#),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("success"), "{out}");
+    let after = rpc(p.rpc, "state_getAccount", json!([to]))["balance"].clone();
+    assert_eq!(
+        after.as_str().unwrap().parse::<u128>().unwrap(),
+        before.as_str().unwrap().parse::<u128>().unwrap() + 7
+    );
+    let (code, _, err) = tx(&["send", "--kind", r#"{"type":"mint","amount":"1"}"#]);
+    assert_eq!(code, 2);
+    assert!(err.contains("mint"), "{err}");
     let (code, out, _) = batara(&["query", "validators", "--rpc", &url]);
     assert_eq!(code, 0);
     assert_eq!(

@@ -229,22 +229,28 @@ fn compute() -> Value {
     })
 }
 
-#[test]
-fn batara_vectors_match_the_file() {
-    let path = vectors_dir().join("batara.json");
-    let computed = compute();
+/// The vectors file `name` as stored, after checking it equals `computed` (with
+/// `BATARA_WRITE_VECTORS` set, `computed` is written first).
+fn stored_vectors(name: &str, computed: &Value) -> Value {
+    let path = vectors_dir().join(name);
     if std::env::var_os("BATARA_WRITE_VECTORS").is_some() {
         std::fs::write(
             &path,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+            serde_json::to_string_pretty(computed).unwrap() + "\n",
         )
         .unwrap();
     }
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(
-        stored, computed,
-        "tests/vectors/batara.json differs from what the code computes"
+        &stored, computed,
+        "tests/vectors/{name} differs from what the code computes"
     );
+    stored
+}
+
+#[test]
+fn batara_vectors_match_the_file() {
+    let stored = stored_vectors("batara.json", &compute());
     // And the stored bytes decode back to the same transactions, with valid signatures.
     for t in stored["transactions"].as_array().unwrap() {
         let tx =
@@ -263,19 +269,9 @@ fn batara_vectors_match_the_file() {
 /// JS code → C result. Python, JS and C check their bindings against the same file.
 #[test]
 fn error_kinds_match_the_file() {
-    let path = vectors_dir().join("errors.json");
-    let computed = json!({ "kinds": batara_core::api::ERROR_TABLE });
-    if std::env::var_os("BATARA_WRITE_VECTORS").is_some() {
-        std::fs::write(
-            &path,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(
-        stored, computed,
-        "tests/vectors/errors.json differs from api::ERROR_TABLE"
+    let stored = stored_vectors(
+        "errors.json",
+        &json!({ "kinds": batara_core::api::ERROR_TABLE }),
     );
     // Each surface's name is unique to its kind, except the JSON-RPC codes that the standard
     // shares (-32603 internal for config, io and internal).

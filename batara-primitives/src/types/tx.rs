@@ -30,7 +30,7 @@ pub enum TxKind {
         amount: Amount,
     },
     /// Register the validator with consensus key `validator_key` (operated by the signer), or add
-    /// `amount` to the stake of one the signer operates (see `staking/`).
+    /// `amount` to the stake of one the signer operates (see `batara-core/src/modules/staking/`).
     Stake {
         /// The validator's consensus key.
         validator_key: PublicKey,

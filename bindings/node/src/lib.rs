@@ -107,6 +107,13 @@ pub fn error_table() -> Vec<ErrorRow> {
         .collect()
 }
 
+/// An optional block height from JS (a number; negative is invalid input).
+fn height_arg(height: Option<i64>) -> Result<Option<u64>> {
+    height
+        .map(|h| u64::try_from(h).map_err(|_| invalid("height must not be negative")))
+        .transpose()
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| err("INTERNAL", e.to_string()))
 }
@@ -492,8 +499,25 @@ impl NativeNode {
 
     /// An account: JSON with decimal strings.
     #[napi]
-    pub fn account(&self, addr: String) -> Result<String> {
-        json(&self.handle.account(&address(&addr)?, None).map_err(to_js)?)
+    pub fn account(&self, addr: String, height: Option<i64>) -> Result<String> {
+        json(
+            &self
+                .handle
+                .account(&address(&addr)?, height_arg(height)?)
+                .map_err(to_js)?,
+        )
+    }
+
+    /// An account with a proof against the state root of block `height` (default: head); JSON
+    /// (`state_getProof`'s shape without its echo of the address).
+    #[napi]
+    pub fn proof(&self, addr: String, height: Option<i64>) -> Result<String> {
+        json(
+            &self
+                .handle
+                .proof(&address(&addr)?, height_arg(height)?)
+                .map_err(to_js)?,
+        )
     }
 
     /// Balance of an address, decimal (the fast path of `account`).
@@ -546,10 +570,7 @@ impl NativeNode {
     /// The validator set; JSON.
     #[napi]
     pub fn validators(&self, height: Option<i64>) -> Result<String> {
-        let height = height
-            .map(|h| u64::try_from(h).map_err(|_| invalid("height must not be negative")))
-            .transpose()?;
-        json(&self.handle.validators(height).map_err(to_js)?)
+        json(&self.handle.validators(height_arg(height)?).map_err(to_js)?)
     }
 
     /// A validator's staking record, power and unbonding funds; JSON.

@@ -1,6 +1,9 @@
 //! Staking: validators and their bonded stake, the validator set, unbonding, block rewards,
 //! downtime jailing and slashing. A [`Module`] like the bank: its state lives in the state tree
-//! (provable) under `stk/…` keys.
+//! (provable) under `stk/…` keys; its genesis fragment is `validators` and `params.staking`
+//! ([`GenesisValidator`], [`StakingParams`]). It is also the chain's [`ValidatorSets`]: the
+//! runtime and consensus learn every validator set (and which evidence is usable) through that
+//! trait, never by naming this module.
 //!
 //! Owns:
 //! * Transactions `stake` (register a validator — its consensus key and a self-stake of at least
