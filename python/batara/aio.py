@@ -21,7 +21,7 @@ from os import PathLike
 from typing import Any, AsyncIterator, Optional, Union
 
 from batara._native import Account, Keypair, Node
-from batara.exceptions import Timeout
+from batara.exceptions import Timeout, TxRejected
 
 _SLICE = 0.5
 
@@ -69,6 +69,28 @@ class AsyncNode:
     def transaction(self, tx_hash: str) -> dict[str, Any]:
         return self.node.transaction(tx_hash)
 
+    def info(self) -> dict[str, Any]:
+        return self.node.info()
+
+    def header(self, block: Union[int, str, None] = None) -> dict[str, Any]:
+        return self.node.header(block)
+
+    def proof(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
+        return self.node.proof(address, height)
+
+    def validators(self, height: Optional[int] = None) -> list[dict[str, Any]]:
+        return self.node.validators(height)
+
+    def validator(self, address: str) -> dict[str, Any]:
+        return self.node.validator(address)
+
+    def next_nonce(self, address: str) -> int:
+        return self.node.next_nonce(address)
+
+    async def submit_batch(self, txs: list[bytes]) -> list[Union[str, TxRejected]]:
+        """One result per transaction: its hash, or the TxRejected it got (returned, not raised)."""
+        return await asyncio.to_thread(self.node.submit_batch, txs)
+
     async def submit(self, tx: bytes, wait: bool = False, timeout: float = 60.0) -> str:
         h = await asyncio.to_thread(self.node.submit, tx)
         if wait:
@@ -98,6 +120,18 @@ class AsyncNode:
 
     async def mine(self, blocks: int = 1) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.node.mine, blocks)
+
+    async def snapshot(self) -> int:
+        return await asyncio.to_thread(self.node.snapshot)
+
+    async def revert(self, snapshot: int) -> None:
+        await asyncio.to_thread(self.node.revert, snapshot)
+
+    async def set_balance(self, address: str, amount: int) -> None:
+        await asyncio.to_thread(self.node.set_balance, address, amount)
+
+    async def increase_time(self, ms: int) -> int:
+        return await asyncio.to_thread(self.node.increase_time, ms)
 
     def blocks(self) -> AsyncIterator[dict[str, Any]]:
         """Committed blocks from the moment of this call on; ends when the node stops."""

@@ -62,3 +62,29 @@ def test_ctrl_c_interrupts_a_blocking_wait() -> None:
         assert p.wait(timeout=10) == 7
         assert time.monotonic() - t0 < 5
         assert p.stdout.read().strip() == "interrupted"
+
+
+def test_async_node_has_the_shared_reads_submit_batch_and_dev_controls() -> None:
+    async def main() -> None:
+        async with await batara.AsyncNode.dev(accounts=2, mode="manual") as node:
+            a, b = node.accounts
+            good = batara.Transaction.transfer(b.address, 3).sign(a, 0, node.chain_id).raw
+            stale = batara.Transaction.transfer(b.address, 3).sign(a, 0, node.chain_id).raw
+            first, second = await node.submit_batch([good, stale])
+            assert isinstance(first, str) and isinstance(second, batara.TxRejected)
+            assert second.reason == "duplicate"
+            assert node.next_nonce(a.address) == 1
+            snap = await node.snapshot()
+            await node.mine(1)
+            assert node.header()["header"]["height"] == "1"
+            assert node.info()["height"] == "1"
+            p = node.proof(b.address)
+            assert p["value"]["balance"] == str(node.account(b.address).balance)
+            assert node.validator(node.validators()[0]["address"])["address"]
+            await node.set_balance(b.address, 42)
+            assert node.account(b.address).balance == 42
+            assert await node.increase_time(1000) == 1000
+            await node.revert(snap)
+            assert node.height == 0
+
+    asyncio.run(main())

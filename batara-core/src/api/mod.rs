@@ -6,8 +6,9 @@
 //! implements, grouped as reads (default methods over [`NodeApi::reader`]), submission, and dev
 //! controls (default methods over [`NodeApi::dev`]).
 //!
-//! Must never: name the node's wiring (RocksDB handles, runtimes, sockets): it sits below `node`
-//! and `rpc`, so both can use it.
+//! Must never: start a network, a runtime or a server, or write to the store (it opens a RocksDB
+//! follower only to read a node's data directory): it sits below `node` and `rpc`, so both can
+//! use it.
 
 pub mod error;
 pub mod parse;
