@@ -274,7 +274,7 @@ function rpcHeight(height) {
  * the same method names, arguments and result shapes. Every method returns a Promise (Node's reads
  * are synchronous; `await` works on both), and `chainId` / `height` are getters that resolve to
  * what Node's getters give. Errors are the same BataraError codes. Only Node has `blocks()`,
- * `accounts`, `rpcUrl` and `close()`; only Client has `proof()` (the addon has no proof yet).
+ * `accounts`, `rpcUrl` and `close()`.
  */
 class Client {
   constructor(url) {

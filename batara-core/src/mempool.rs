@@ -8,7 +8,8 @@
 //! Admission checks, in order, each with its own [`Rejection`]: size, chain id, the module's
 //! stateless checks ([`TxRules::check`]), duplicate, signature (done by the caller, in batches —
 //! see `node/handle.rs`), nonce too low, nonce too far ahead, balance
-//! for this and every earlier pending transaction of the sender (amount + fee), pool and sender limits.
+//! for this and every earlier pending transaction of the sender (its cost: fee + what the kind
+//! spends, from [`TxRules::max_cost`]), pool and sender limits.
 //! A full pool refuses new transactions (CometBFT's choice) rather than evicting.
 //!
 //! The pool names no module: what a transaction can cost and whether it is well formed come from

@@ -24,7 +24,7 @@ from typing import Any, Optional, Union
 from batara._native import Keypair, error_table
 from batara.account import Account, AccountRecord
 from batara.exceptions import BataraError, NotFound, Timeout, TxRejected
-from batara.tx import Transaction
+from batara.tx import Transaction, _amount
 
 def _rpc_exceptions() -> dict[int, type[BataraError]]:
     """JSON-RPC error code → exception class, from the node's one error table (a code shared by
@@ -55,15 +55,6 @@ def _raw(tx: bytes) -> bytes:
     if not isinstance(tx, bytes):
         raise TypeError(f"a transaction must be bytes, not {type(tx).__name__}")
     return tx
-
-
-def _u128(v: int, what: str) -> str:
-    # The embedded node's amount checks: TypeError for a non-int, OverflowError out of range.
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise TypeError(f"{what} must be an int, not {type(v).__name__}")
-    if not 0 <= v < 2**128:
-        raise OverflowError(f"{what} {v} does not fit an unsigned 128-bit integer")
-    return str(v)
 
 
 class Client:
@@ -245,7 +236,7 @@ class Client:
 
     def set_balance(self, address: str, amount: int) -> None:
         """Sets a balance in a new block."""
-        self.call("dev_setBalance", address, _u128(amount, "amount"))
+        self.call("dev_setBalance", address, _amount(amount, "amount"))
 
     def increase_time(self, ms: int) -> int:
         """Moves block time forward by ``ms``; returns the total offset in ms."""

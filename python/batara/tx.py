@@ -1,8 +1,10 @@
 """Transactions to sign: a kind (the JSON shape JSON-RPC prints) and a fee.
 
 The typed builders below are the only per-kind code of the Python SDK: a kind crosses into the
-native module as JSON (``_native.Transaction.from_kind``), which parses and checks it with the
-node's own rules, so a new kind of transaction needs a builder here and nothing native.
+native module as JSON (``_native.Transaction.from_kind``), which decodes it with the node's own
+parser (``api::parse::tx_kind``: unknown kinds, fields and malformed values are ``InvalidInput``),
+so a new kind of transaction needs a builder here and nothing native. The node's stateful and
+module checks run when the signed transaction is submitted.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class Transaction:
         """Stake ``amount`` on the validator with consensus key ``validator_key`` (32 bytes):
         registers it (operated by the signer) or adds to one the signer operates."""
         if not isinstance(validator_key, (bytes, bytearray)):
-            raise InvalidInput("validator_key must be 32 bytes")
+            raise TypeError(f"validator_key must be bytes, got {type(validator_key).__name__}")
         if len(validator_key) != 32:
             raise InvalidInput(f"validator_key must be 32 bytes, got {len(validator_key)}")
         return Transaction(

@@ -5,8 +5,8 @@
 //! and the Python and JS `Client`s (through the bindings' `error_table()` / `errorTable()`) all
 //! read this table; `tests/vectors/errors.json` pins it for every language.
 //!
-//! Must never: renumber a code or rename an exception (scripts match on them); add kinds at the
-//! end.
+//! Must never: renumber a code or rename an exception (scripts match on them). New kinds are only
+//! ever appended.
 
 use crate::app::genesis::GenesisError;
 use crate::config::ConfigError;

@@ -26,7 +26,7 @@ pub use views::{
     ValidatorView,
 };
 
-use crate::consensus::{ConsensusError, DevControls};
+use crate::consensus::DevControls;
 use crate::mempool::Rejection;
 use crate::runtime::CommittedBlock;
 use crate::state::AccountProof;
@@ -59,14 +59,9 @@ pub trait NodeApi: Send + Sync {
     /// A stream of committed blocks from now on.
     fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock>;
 
-    /// The dev controls, or [`ErrorKind::NotDev`] naming `what` was asked for.
-    fn dev_controls(&self) -> Option<&dyn DevControls>;
-
-    /// The dev controls for the call `what` (e.g. `dev_mine`), or the error a non-dev chain gives.
-    fn dev(&self, what: &'static str) -> Result<&dyn DevControls> {
-        self.dev_controls()
-            .ok_or(Error::Consensus(ConsensusError::NotDev(what)))
-    }
+    /// The dev controls for the call `what` (e.g. `dev_mine`): [`ErrorKind::NotDev`] naming it on
+    /// a chain that is not a dev chain, [`ErrorKind::Stopped`] once the node stopped.
+    fn dev(&self, what: &'static str) -> Result<&dyn DevControls>;
 
     /// A block with its commit and transaction hashes.
     fn block(&self, id: BlockId) -> Result<BlockView> {

@@ -68,7 +68,14 @@ pub fn block_id(s: &str) -> Result<BlockId> {
 /// A transaction kind as JSON, the shape JSON-RPC prints (`{"type": "transfer", "to": "bat1…",
 /// "amount": "5"}`); unknown kinds and fields are errors.
 pub fn tx_kind(json: &str) -> Result<TxKind> {
-    serde_json::from_str(json).map_err(|e| ParseError(format!("invalid transaction kind: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        // serde_json appends " at line L column C": the kind is one line, the position is noise.
+        let text = e.to_string();
+        let text = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |i| &text[..i]);
+        ParseError(format!("invalid transaction kind: {text}"))
+    })
 }
 
 /// Signs a transaction of `kind` with `key` for chain `chain_id` at `nonce`, paying `fee`.

@@ -15,7 +15,7 @@ pub use crate::modules::bank::GenesisAccount;
 pub use crate::modules::staking::GenesisValidator;
 use crate::modules::{bank, staking};
 use crate::runtime::ChainSpec;
-use crate::types::{dec_u64, Amount, PublicKey, ValidatorInfo};
+use crate::types::{dec_u64, Amount, PublicKey};
 
 /// Genesis errors.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +150,9 @@ impl Genesis {
                 self.chain_id
             ));
         }
+        if self.validators.is_empty() {
+            return bad("at least one validator is required".into());
+        }
         if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
             return bad("block limits must be positive".into());
         }
@@ -157,11 +160,6 @@ impl Genesis {
             .map_err(GenesisError::Invalid)?;
         bank::validate_genesis(&self.accounts).map_err(GenesisError::Invalid)?;
         Ok(())
-    }
-
-    /// The validator set as the chain stores it.
-    pub fn validator_set(&self) -> Vec<ValidatorInfo> {
-        staking::genesis_set(&self.validators)
     }
 
     /// What the runtime is opened with: chain id, genesis time, block limits, and the

@@ -314,13 +314,6 @@ impl NodeApi for NodeHandle {
         self.inner.blocks.subscribe()
     }
 
-    fn dev_controls(&self) -> Option<&dyn DevControls> {
-        if self.live().is_err() {
-            return None;
-        }
-        self.inner.engine.dev_controls()
-    }
-
     fn dev(&self, what: &'static str) -> Result<&dyn DevControls> {
         self.live()?;
         self.inner.engine.dev_controls().ok_or(Error::Consensus(

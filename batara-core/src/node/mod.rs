@@ -7,8 +7,8 @@
 //! configuration ([`NodeConfig`], gathering every component's own) and home directory layout
 //! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
 //!
-//! Must never: hold chain logic. This is the only layer that names the concrete RocksDB store,
-//! the libp2p network, the tokio runtime and the RPC server.
+//! Must never: hold chain logic. This is the only layer that starts the node's RocksDB store, the
+//! libp2p network, the tokio runtime and the RPC server (`api` opens read-only followers only).
 
 mod config;
 mod handle;

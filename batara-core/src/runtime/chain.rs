@@ -5,7 +5,7 @@
 //! needs of a genesis), writing the genesis block (height 0, state from each module's
 //! `init_genesis`), committing a block with its receipts, tx index and state in one
 //! [`WriteBatch`], and the commit check ([`Chain::verify_commit`]: the set of the height from
-//! [`ValidatorSets`], the rule from `batara_primitives::commit`). Executing blocks is
+//! `ValidatorSets`, the rule from `batara_primitives::commit`). Executing blocks is
 //! `execute.rs`'s.
 //!
 //! Must never: commit a block whose state root, transactions root or signatures do not check, or
@@ -297,6 +297,14 @@ impl Chain {
             .registry
             .validator_sets()
             .set_for(&self.state, height)?)
+    }
+
+    /// Whether the evidence with this hash was already punished.
+    pub fn evidence_seen(&self, hash: &Hash) -> Result<bool, ChainError> {
+        Ok(self
+            .registry
+            .validator_sets()
+            .evidence_seen(&self.state, hash)?)
     }
 
     /// The state manager.

@@ -56,8 +56,9 @@ impl Sets {
 }
 
 impl Chain {
-    /// Runs one transaction against `bs`. `Ok(None)` means it cannot be in a block at all (wrong
-    /// nonce, cannot pay the fee, wrong chain); `Ok(Some(receipt))` means it was applied or failed.
+    /// Runs one transaction against `bs`. `Ok(Err(reason))` means it cannot be in a block at all
+    /// (wrong nonce, cannot pay the fee, wrong chain); `Ok(Ok(receipt))` means it was applied or
+    /// failed.
     fn execute_tx(
         &self,
         bs: &mut BlockState<'_>,

@@ -17,7 +17,7 @@ mod execute;
 mod module;
 mod registry;
 
-pub use chain::{Chain, ChainSpec, CommittedBlock, Executed, Head, TxLookup, MAX_BLOCK_EVIDENCE};
+pub use chain::{Chain, ChainSpec, CommittedBlock, Executed, Head, TxLookup};
 pub use error::ChainError;
-pub use module::{BlockInfo, BlockState, Module, TxContext, TxFailure, ValidatorSets};
+pub use module::{BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
 pub use registry::Registry;

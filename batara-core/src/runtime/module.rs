@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use crate::state::{Account, ObjectWrites, StateError, StateManager};
 use crate::storage::Entry;
 use crate::types::{
-    Address, Amount, Commit, DuplicateVoteEvidence, Event, SignedTransaction, TxKind, ValidatorInfo,
+    Address, Amount, Commit, DuplicateVoteEvidence, Event, Hash, SignedTransaction, TxKind,
+    ValidatorInfo,
 };
 
 /// Pending writes of a block (accounts and module objects), read through to committed state.
@@ -215,6 +216,8 @@ pub trait ValidatorSets: Send + Sync {
     ) -> Result<Option<Vec<ValidatorInfo>>, StateError>;
     /// The set that validates the next block (latest state).
     fn next_set(&self, state: &StateManager) -> Result<Vec<ValidatorInfo>, StateError>;
+    /// Whether the evidence with this hash was already punished.
+    fn evidence_seen(&self, state: &StateManager, hash: &Hash) -> Result<bool, StateError>;
     /// Why evidence `e` cannot be in block `height` of chain `chain_id`, if it cannot (too old,
     /// not verifying against its height's set, already punished, offender gone for good).
     fn evidence_problem(

@@ -113,6 +113,13 @@ mod tests {
         fn next_set(&self, _: &StateManager) -> Result<Vec<ValidatorInfo>, StateError> {
             Ok(vec![])
         }
+        fn evidence_seen(
+            &self,
+            _: &StateManager,
+            _: &crate::types::Hash,
+        ) -> Result<bool, StateError> {
+            Ok(false)
+        }
         fn evidence_problem(
             &self,
             _: &StateManager,

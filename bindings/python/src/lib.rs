@@ -470,10 +470,7 @@ fn block_id(id: Option<&Bound<'_, PyAny>>) -> PyResult<BlockId> {
         return Ok(BlockId::Height(h));
     }
     if let Ok(s) = id.extract::<String>() {
-        if s == "latest" {
-            return Ok(BlockId::Latest);
-        }
-        return parse_hash(&s).map(BlockId::Hash);
+        return api::parse::block_id(&s).map_err(|e| invalid(e.to_string()));
     }
     Err(invalid(
         "block must be a height (int), a 0x hash or 'latest'",

@@ -408,7 +408,7 @@ impl Host {
         // Evidence in a committed block is punished; drop it (and anything that cannot be used).
         let chain = self.sink.chain();
         self.evidence
-            .retain(|e| chain.evidence_problem(height, e).is_none());
+            .retain(|e| matches!(chain.evidence_seen(&e.hash()), Ok(false)));
         tracing::debug!(target: "batara::bft", height, "starting height");
         self.feed(Input::StartHeight {
             height,

@@ -74,8 +74,7 @@ mod tests;
 
 pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox};
 pub use proposer::{
-    BftValidatorSet, ProposerSchedule, ValidatorSetError, MAX_TOTAL_VOTING_POWER,
-    PRIORITY_WINDOW_SIZE_FACTOR,
+    BftValidatorSet, ProposerSchedule, ValidatorSetError, PRIORITY_WINDOW_SIZE_FACTOR,
 };
 pub use state::{
     BftParams, BftState, BftTimeouts, Input, Output, Step, TimeoutKind,

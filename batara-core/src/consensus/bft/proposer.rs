@@ -28,7 +28,7 @@ use crate::types::{Address, ValidatorInfo};
 
 /// Largest total voting power, as in CometBFT (`MaxInt64 / 8`): keeps every priority computation
 /// clear of overflow (clipping is a safety net, not a mode of operation).
-pub use crate::types::MAX_TOTAL_VOTING_POWER;
+use crate::types::MAX_TOTAL_VOTING_POWER;
 
 /// Priorities may spread over at most this many times the total power (CometBFT's
 /// `PriorityWindowSizeFactor`).

@@ -321,15 +321,12 @@ pub fn genesis_set(validators: &[GenesisValidator]) -> Vec<ValidatorInfo> {
         .collect()
 }
 
-/// Checks staking's genesis fragment: valid parameters, at least one and at most
-/// `max_validators` validators, each with a valid key and non-zero power, none twice.
+/// Checks staking's genesis fragment: valid parameters, at most `max_validators` validators,
+/// each with a valid key and non-zero power, none twice (the genesis requires at least one).
 pub fn validate_genesis(
     params: &StakingParams,
     validators: &[GenesisValidator],
 ) -> Result<(), String> {
-    if validators.is_empty() {
-        return Err("at least one validator is required".into());
-    }
     params.validate()?;
     if validators.len() > params.max_validators as usize {
         return Err(format!(
@@ -830,6 +827,14 @@ impl ValidatorSets for StakingModule {
 
     fn next_set(&self, state: &StateManager) -> Result<Vec<ValidatorInfo>, StateError> {
         StakingReader(state).next_set()
+    }
+
+    fn evidence_seen(
+        &self,
+        state: &StateManager,
+        hash: &crate::types::Hash,
+    ) -> Result<bool, StateError> {
+        StakingReader(state).evidence_seen(hash)
     }
 
     /// Evidence is refused when older than the unbonding period (the offender's stake may be gone),
