@@ -184,3 +184,64 @@ def test_jupyter_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     m = re.search(r"(\d+) transactions in (\d+) blocks", text)
     assert m and int(m.group(1)) > 0 and int(m.group(2)) > 1
+
+
+READER_CLOSE_RACE = r"""
+import sys, threading, time
+import batara
+
+reader = batara.ChainReader(sys.argv[1])
+calls = 0
+
+def refresh_until_closed():
+    global calls
+    while True:
+        try:
+            reader.refresh()
+            reader.block()
+            calls += 1
+        except batara.BataraError:
+            return  # closed
+
+threads = [threading.Thread(target=refresh_until_closed) for _ in range(3)]
+for t in threads:
+    t.start()
+time.sleep(0.3)
+reader.close()  # while refreshes run with the GIL released
+for t in threads:
+    t.join(10)
+assert not any(t.is_alive() for t in threads), "a refresh never finished"
+assert calls > 0
+try:
+    reader.refresh()
+except batara.BataraError as e:
+    assert "closed" in str(e)
+else:
+    raise AssertionError("refresh after close")
+print("ok", calls)
+"""
+
+
+def test_reader_close_while_refreshing_does_not_deadlock(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batara", "dev", "--home", str(home), "--manual",
+         "--rpc-addr", "127.0.0.1:0", "--accounts", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert any(line.startswith("JSON-RPC") for line in proc.stdout), "the dev node started"
+        # In a child process: a deadlock holds the GIL, so only a process timeout can end it.
+        env = dict(os.environ, PYTHONPATH=str(Path(batara.__file__).resolve().parents[1]))
+        out = subprocess.run(
+            [sys.executable, "-c", READER_CLOSE_RACE, str(home)],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("ok ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -52,8 +52,13 @@ impl Shared {
         }
     }
 
+    /// Clock plus the `dev_increaseTime` offset, capped at [`MAX_DEV_TIME_MS`] (a huge offset
+    /// must not overflow, and blocks after it still get increasing times: parent + 1).
     fn now(&self) -> u64 {
-        self.clock.now_ms() + *self.time_offset.lock()
+        self.clock
+            .now_ms()
+            .saturating_add(*self.time_offset.lock())
+            .min(MAX_DEV_TIME_MS)
     }
 
     /// Makes one block from the ready transactions or, given `set_balance`, an empty block that
@@ -97,6 +102,10 @@ pub struct DevEngine {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
+
+/// The latest block time `dev_increaseTime` can reach: the end of year 9999 (ms since the Unix
+/// epoch), far from `u64::MAX`.
+pub const MAX_DEV_TIME_MS: u64 = 253_402_300_799_999;
 
 impl DevEngine {
     /// Starts the engine (its thread, in `auto` and `interval` modes).

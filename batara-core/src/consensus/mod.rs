@@ -18,7 +18,7 @@ use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-pub use dev::DevEngine;
+pub use dev::{DevEngine, MAX_DEV_TIME_MS};
 
 use crate::mempool::Mempool;
 use crate::runtime::{Chain, ChainError, CommittedBlock, Executed};

@@ -270,6 +270,11 @@ fn dev_controls_snapshot_revert_set_balance_and_time() {
         t2 >= wall + 3_600_000 && t2 > t1,
         "{t1} -> {t2} (wall {wall})"
     );
+    // A huge offset neither overflows nor stops block times from increasing.
+    assert_eq!(n.increase_time(u64::MAX).unwrap(), u64::MAX);
+    let times: Vec<u64> = n.mine(3).unwrap().iter().map(|b| b.header.time).collect();
+    assert!(times.windows(2).all(|w| w[1] > w[0]), "{times:?}");
+    assert!(times[0] > t2 && times[2] < u64::MAX / 2, "{times:?}");
 }
 
 #[test]

@@ -847,14 +847,17 @@ fn read_transaction(py: Python<'_>, r: &CoreReader, hash: &str) -> PyResult<Py<P
 /// A node's chain opened read-only from its home directory, while that node may be running.
 #[pyclass(frozen, module = "batara._native")]
 struct ChainReader {
-    inner: std::sync::RwLock<Option<CoreReader>>,
+    /// Taken by `close()`. Calls clone the `Arc` and let go of the lock before they run (and
+    /// release the GIL), so `close()` never waits for a call in flight while holding the GIL; the
+    /// database closes when the last call in flight finishes.
+    inner: std::sync::Mutex<Option<std::sync::Arc<CoreReader>>>,
 }
 
 impl ChainReader {
     fn with<T>(&self, f: impl FnOnce(&CoreReader) -> PyResult<T>) -> PyResult<T> {
-        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        match guard.as_ref() {
-            Some(r) => f(r),
+        let reader = self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match reader {
+            Some(r) => f(&r),
             None => Err(BataraError::new_err("the chain reader is closed")),
         }
     }
@@ -869,7 +872,7 @@ impl ChainReader {
             .detach(|| batara_core::node::home::open_reader(&home))
             .map_err(to_py)?;
         Ok(Self {
-            inner: std::sync::RwLock::new(Some(r)),
+            inner: std::sync::Mutex::new(Some(std::sync::Arc::new(r))),
         })
     }
 
@@ -937,8 +940,8 @@ impl ChainReader {
 
     /// Closes the database. Idempotent; later calls raise `BataraError`.
     fn close(&self) {
-        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        guard.take();
+        let closed = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(closed);
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
