@@ -251,7 +251,11 @@ fn run_load(
             for (tx, r) in pending.into_iter().zip(results) {
                 match r {
                     Ok(_) => {}
-                    Err(Rejection::PoolFull(_) | Rejection::SenderFull { .. }) => retry.push(tx),
+                    Err(
+                        Rejection::PoolFull(_)
+                        | Rejection::SenderFull { .. }
+                        | Rejection::FutureFull(_),
+                    ) => retry.push(tx),
                     Err(e) => {
                         return Err(Error::InvalidInput(format!(
                             "benchmark transaction rejected: {e}"

@@ -7,9 +7,11 @@
 //!
 //! Admission checks, in order, each with its own [`Rejection`]: size, chain id, the module's
 //! stateless checks ([`TxRules::check`]), duplicate, signature (done by the caller, in batches —
-//! see `node/handle.rs`), nonce too low, nonce too far ahead, balance
-//! for this and every earlier pending transaction of the sender (its cost: fee + what the kind
-//! spends, from [`TxRules::max_cost`]), pool and sender limits.
+//! see `node/handle.rs`), nonce too low, nonce too far ahead, sender limit, the future-queue limits
+//! (a transaction after a nonce gap: at most `max_future_per_sender` of one sender and
+//! `max_future` in all, as geth bounds its queue), balance for this and every earlier pending
+//! transaction of the sender (its cost: fee + what the kind spends, from [`TxRules::max_cost`]),
+//! pool limits.
 //! A full pool refuses new transactions (CometBFT's choice) rather than evicting.
 //!
 //! The pool names no module: what a transaction can cost and whether it is well formed come from
@@ -42,6 +44,12 @@ pub struct MempoolConfig {
     pub max_per_sender: usize,
     /// How far past the sender's next nonce a transaction may be (future queue).
     pub max_nonce_gap: u64,
+    /// Most future transactions (after a nonce gap: not includable yet) held for one sender
+    /// (geth's `AccountQueue`).
+    pub max_future_per_sender: usize,
+    /// Most future transactions held in all (geth's `GlobalQueue`): junk at far nonces cannot
+    /// fill the pool.
+    pub max_future: usize,
 }
 
 impl Default for MempoolConfig {
@@ -52,6 +60,8 @@ impl Default for MempoolConfig {
             max_tx_bytes: 1 << 20,
             max_per_sender: 1_000,
             max_nonce_gap: 1_000,
+            max_future_per_sender: 64,
+            max_future: 4_096,
         }
     }
 }
@@ -130,6 +140,10 @@ pub enum Rejection {
         /// The limit.
         max: usize,
     },
+    /// The transaction comes after a nonce gap and the future queue (of its sender, or of the
+    /// pool) is full: send the missing nonces first.
+    #[error("future queue full: {0}")]
+    FutureFull(String),
 }
 
 impl Rejection {
@@ -147,6 +161,7 @@ impl Rejection {
             Rejection::TooLarge { .. } => "too_large",
             Rejection::PoolFull(_) => "pool_full",
             Rejection::SenderFull { .. } => "sender_full",
+            Rejection::FutureFull(_) => "future_full",
             Rejection::Unavailable(_) => "unavailable",
         }
     }
@@ -206,9 +221,30 @@ struct SenderQueue {
     /// The account nonce when last checked (the first ready nonce).
     base_nonce: u64,
     txs: BTreeMap<u64, Arc<PoolTx>>,
+    /// How many of `txs` come after the first nonce gap (kept by [`Inner::recount`]).
+    future: usize,
+}
+
+/// The first nonce past the gap-free run of `txs` that starts at `base`.
+fn ready_end(txs: &BTreeMap<u64, Arc<PoolTx>>, base: u64) -> u64 {
+    let mut next = base;
+    for n in txs.range(base..).map(|(n, _)| *n) {
+        if n != next {
+            break;
+        }
+        next += 1;
+    }
+    next
 }
 
 impl SenderQueue {
+    /// Transactions after the first gap.
+    fn count_future(&self) -> usize {
+        self.txs
+            .range(ready_end(&self.txs, self.base_nonce)..)
+            .count()
+    }
+
     /// Brings the queue in line with the sender's committed `account`: removes and returns the
     /// transactions whose nonce is used and those (from the first one on) that the balance can no
     /// longer cover, counting every earlier pending transaction's amount + fee.
@@ -235,9 +271,24 @@ struct Inner {
     senders: HashMap<Address, SenderQueue>,
     by_hash: HashMap<Hash, Arc<PoolTx>>,
     bytes: usize,
+    /// Σ of every queue's `future`.
+    future: usize,
 }
 
 impl Inner {
+    /// Re-counts `addr`'s future transactions after its queue changed (and drops an empty queue).
+    fn recount(&mut self, addr: &Address) {
+        let Some(q) = self.senders.get_mut(addr) else {
+            return;
+        };
+        let now = q.count_future();
+        self.future = self.future - q.future + now;
+        q.future = now;
+        if q.txs.is_empty() {
+            self.senders.remove(addr);
+        }
+    }
+
     fn remove_tx(&mut self, ptx: &PoolTx) {
         if self.by_hash.remove(&ptx.hash).is_some() {
             self.bytes -= ptx.size;
@@ -368,6 +419,25 @@ impl Mempool {
                 max: self.cfg.max_per_sender,
             });
         }
+        if replaced.is_none() {
+            // Counted from the committed account (the queue's base may lag it until settled).
+            let ready = ready_end(pending, account.nonce);
+            if nonce > ready {
+                let mine = pending.range(ready..).count();
+                if mine >= self.cfg.max_future_per_sender {
+                    return Err(Rejection::FutureFull(format!(
+                        "{} transactions after a nonce gap from {}",
+                        self.cfg.max_future_per_sender, ptx.sender
+                    )));
+                }
+                if inner.future >= self.cfg.max_future {
+                    return Err(Rejection::FutureFull(format!(
+                        "{} transactions after nonce gaps in all",
+                        self.cfg.max_future
+                    )));
+                }
+            }
+        }
         let earlier: Amount = pending
             .range(account.nonce..nonce)
             .fold(0u128, |s, (_, t)| s.saturating_add(t.cost));
@@ -399,7 +469,9 @@ impl Mempool {
             inner.remove_tx(s);
         }
         inner.bytes += ptx.size;
+        let sender = ptx.sender;
         inner.by_hash.insert(ptx.hash, ptx);
+        inner.recount(&sender);
         Ok(())
     }
 
@@ -486,9 +558,7 @@ impl Mempool {
                 continue;
             };
             dropped.extend(q.settle(*acct));
-            if q.txs.is_empty() {
-                inner.senders.remove(addr);
-            }
+            inner.recount(addr);
         }
         for t in dropped {
             inner.remove_tx(&t);
@@ -505,10 +575,8 @@ impl Mempool {
             inner.remove_tx(&t);
             if let Some(q) = inner.senders.get_mut(&t.sender) {
                 q.txs.remove(&t.nonce());
-                if q.txs.is_empty() {
-                    inner.senders.remove(&t.sender);
-                }
             }
+            inner.recount(&t.sender);
         }
     }
 
@@ -579,6 +647,55 @@ mod tests {
         balance: 1_000_000,
         nonce: 0,
     };
+
+    #[test]
+    fn future_queue_is_bounded_per_sender_and_in_all() {
+        let p = pool(MempoolConfig {
+            max_future_per_sender: 2,
+            max_future: 3,
+            ..Default::default()
+        });
+        let (a, b, c) = (key(1), key(2), key(3));
+        p.insert(ptx(&a, 5, 1, 1), RICH).unwrap();
+        p.insert(ptx(&a, 6, 1, 1), RICH).unwrap();
+        let e = p.insert(ptx(&a, 9, 1, 1), RICH).unwrap_err();
+        assert_eq!(e.code(), "future_full");
+        assert!(
+            e.to_string().contains("2 transactions after a nonce gap"),
+            "{e}"
+        );
+        p.insert(ptx(&b, 3, 1, 1), RICH).unwrap();
+        let e = p.insert(ptx(&c, 1, 1, 1), RICH).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("3 transactions after nonce gaps in all"),
+            "{e}"
+        );
+        // Ready transactions are never limited by it; replacing a future one is not new.
+        p.insert(ptx(&c, 0, 1, 1), RICH).unwrap();
+        p.insert(ptx(&a, 5, 2, 1), RICH).unwrap();
+        // Filling a's gap makes its queue ready: room for others' future transactions again.
+        for n in 0..5 {
+            p.insert(ptx(&a, n, 1, 1), RICH).unwrap();
+        }
+        p.insert(ptx(&c, 2, 1, 1), RICH).unwrap();
+        p.insert(ptx(&a, 9, 1, 1), RICH).unwrap();
+        // A block that uses b's nonces 0..3 makes b's transaction ready (recheck recounts).
+        p.recheck(&BTreeMap::from([(
+            b.address(),
+            Account {
+                balance: RICH.balance,
+                nonce: 3,
+            },
+        )]));
+        p.insert(ptx(&key(4), 7, 1, 1), RICH).unwrap();
+        let e = p.insert(ptx(&key(5), 7, 1, 1), RICH).unwrap_err();
+        assert_eq!(e.code(), "future_full");
+        // Removing a future transaction frees its place.
+        let victim = ptx(&key(4), 7, 1, 1).hash;
+        p.remove(&[victim]);
+        p.insert(ptx(&key(5), 7, 1, 1), RICH).unwrap();
+    }
 
     #[test]
     fn ready_future_and_fee_order() {

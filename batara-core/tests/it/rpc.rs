@@ -256,3 +256,48 @@ fn websocket_block_subscription() {
         "2"
     );
 }
+
+/// Transactions at far nonces (never includable until the gap fills) cannot fill the pool: past
+/// `max_future_per_sender` a sender's are refused with `future_full`, over JSON-RPC as the finding
+/// was seen; a gap-free sender is unaffected.
+#[test]
+fn far_nonce_junk_is_bounded_per_sender() {
+    let (_n, addr) = dev_rpc(DevMode::Manual);
+    let (a, b) = (acct(0), acct(1));
+    let txs: Vec<String> = (1..=100u64)
+        .map(|nonce| hex_tx(&transfer(&a, "batara-dev", nonce, b.address(), 0, 0)))
+        .collect();
+    let res = rpc(addr, "tx_submitBatch", json!([txs]));
+    let res = res.as_array().unwrap();
+    let accepted = res.iter().filter(|r| r.get("hash").is_some()).count();
+    assert_eq!(accepted, 64, "{res:?}");
+    assert!(
+        res[64..].iter().all(|r| r["reason"] == "future_full"),
+        "{:?}",
+        &res[64..]
+    );
+    let e = rpc_err(
+        addr,
+        "tx_submit",
+        json!([hex_tx(&transfer(&a, "batara-dev", 200, b.address(), 0, 0))]),
+    );
+    assert_eq!(e["code"], CODE_REJECTED);
+    assert_eq!(e["data"]["reason"], "future_full");
+    // Another sender with no gap is not limited; the junk stays pending, not included.
+    for nonce in 0..100u64 {
+        rpc(
+            addr,
+            "tx_submit",
+            json!([hex_tx(&transfer(
+                &b,
+                "batara-dev",
+                nonce,
+                a.address(),
+                1,
+                1
+            ))]),
+        );
+    }
+    let mined = rpc(addr, "dev_mine", json!([1]));
+    assert_eq!(mined[0]["txs"], 100);
+}
