@@ -419,7 +419,14 @@ impl Mempool {
                 max: self.cfg.max_per_sender,
             });
         }
-        if replaced.is_none() {
+        // The common case: the next nonce after a gap-free queue (no walk of the queue needed).
+        let appends = replaced.is_none()
+            && inner.senders.get(&ptx.sender).is_none_or(|q| q.future == 0)
+            && pending
+                .keys()
+                .next_back()
+                .map_or(nonce == account.nonce, |last| nonce == last + 1);
+        if replaced.is_none() && !appends {
             // Counted from the committed account (the queue's base may lag it until settled).
             let ready = ready_end(pending, account.nonce);
             if nonce > ready {
@@ -471,7 +478,9 @@ impl Mempool {
         inner.bytes += ptx.size;
         let sender = ptx.sender;
         inner.by_hash.insert(ptx.hash, ptx);
-        inner.recount(&sender);
+        if !(appends && dropped.is_empty()) {
+            inner.recount(&sender);
+        }
         Ok(())
     }
 
