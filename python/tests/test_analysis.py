@@ -1,6 +1,7 @@
 """batara.analysis: DataFrames from a Node, a Client, and a running node's home opened read-only;
 the Jupyter example executed by nbclient."""
 
+import contextlib
 import os
 import random
 import re
@@ -112,11 +113,13 @@ def test_bad_arguments_are_clear_errors(chain: tuple[batara.Node, int], tmp_path
     assert ba.blocks(node, 4, 3).empty
 
 
-def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+@contextlib.contextmanager
+def dev_process(home: Path, accounts: int) -> Iterator[str]:
+    """A `batara dev --manual` process with its home at `home`; yields its JSON-RPC URL and checks
+    it exits cleanly on SIGTERM."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "batara", "dev", "--home", str(home), "--manual",
-         "--rpc-addr", "127.0.0.1:0", "--accounts", "4"],
+         "--rpc-addr", "127.0.0.1:0", "--accounts", str(accounts)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -128,6 +131,18 @@ def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
                 url = m.group(1)
                 break
         assert url, "the dev node printed its RPC URL"
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == 0
+
+
+def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with dev_process(home, 4) as url:
         client = batara.Client(url)
         keys = [batara.Keypair.from_file(home / "accounts" / f"account{i}.json") for i in range(4)]
         for i in range(5):
@@ -151,12 +166,6 @@ def test_data_dir_of_a_running_node_read_only(tmp_path: Path) -> None:
         assert len(ba.blocks(home)) == 8
         client.mine()
         assert client.height == 8
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
-    assert proc.returncode == 0
 
 
 def test_progress_is_shown_for_long_loads(
@@ -224,14 +233,7 @@ print("ok", calls)
 
 def test_reader_close_while_refreshing_does_not_deadlock(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "batara", "dev", "--home", str(home), "--manual",
-         "--rpc-addr", "127.0.0.1:0", "--accounts", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        assert any(line.startswith("JSON-RPC") for line in proc.stdout), "the dev node started"
+    with dev_process(home, 2):
         # In a child process: a deadlock holds the GIL, so only a process timeout can end it.
         env = dict(os.environ, PYTHONPATH=str(Path(batara.__file__).resolve().parents[1]))
         out = subprocess.run(
@@ -240,8 +242,3 @@ def test_reader_close_while_refreshing_does_not_deadlock(tmp_path: Path) -> None
         )  # fmt: skip
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith("ok ")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
