@@ -492,8 +492,17 @@ fn dev(
             )
         }
         Some(home) if home.join(GENESIS).exists() => {
-            eprintln!("resuming the dev chain in {}", home.display());
             let o = NodeOptions::from_home(home)?;
+            if !o.genesis.dev {
+                return Err(format!(
+                    "{} holds a chain that is not a dev chain (its genesis has no \"dev\": true); \
+                     run it with `batara start --home {}`",
+                    home.display(),
+                    home.display()
+                )
+                .into());
+            }
+            eprintln!("resuming the dev chain in {}", home.display());
             (o.config, o.genesis)
         }
         Some(home) => {
@@ -615,9 +624,10 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
         accounts,
         validators: vec![GenesisValidator {
             pubkey: key.public_key(),
-            power: 1,
+            power: genesis::GENESIS_VALIDATOR_POWER,
             name: moniker.to_owned(),
         }],
+        dev: false,
     };
     genesis.validate().map_err(|e| usage(e.to_string()))?;
     let config = NodeConfig {
@@ -647,9 +657,6 @@ struct Testnet {
     accounts: u32,
     block_time_ms: u64,
 }
-
-/// Validator stake at genesis, in coins (voting power 100 each).
-const TESTNET_POWER: u64 = 100;
 
 fn testnet(t: &Testnet) -> CliResult {
     if t.validators == 0 {
@@ -700,10 +707,11 @@ fn testnet(t: &Testnet) -> CliResult {
             .enumerate()
             .map(|(i, k)| GenesisValidator {
                 pubkey: k.public_key(),
-                power: TESTNET_POWER,
+                power: genesis::GENESIS_VALIDATOR_POWER,
                 name: format!("node{i}"),
             })
             .collect(),
+        dev: false,
     };
     genesis.validate().map_err(|e| usage(e.to_string()))?;
     let mut nodes = Vec::new();

@@ -71,7 +71,19 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     /// Initial validator set.
     pub validators: Vec<GenesisValidator>,
+    /// A dev chain (`batara dev`, `Node.dev`): the one validator's node runs the dev engine, whose
+    /// controls (`dev_mine`, `dev_setBalance`, ...) mint, rewrite and warp the chain. Never inferred
+    /// from keys: every other chain runs BFT consensus, even with one validator, and answers the
+    /// dev controls with "not a dev chain". Absent from the JSON of other chains.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
 }
+
+/// Voting power of each validator `batara init` and `batara testnet` write into genesis: the
+/// stake bonded for it is this many times `min_self_stake`, so a newcomer staking the minimum
+/// holds about a thousandth of the power of one genesis validator — far from the third that
+/// could halt the chain by not signing.
+pub const GENESIS_VALIDATOR_POWER: u64 = 1_000;
 
 /// Balance of each `batara dev` account: 10⁶ whole coins of 10¹⁸ units.
 pub const DEV_BALANCE: Amount = 1_000_000 * 1_000_000_000_000_000_000;
@@ -114,7 +126,7 @@ impl Genesis {
         serde_json::to_string_pretty(self).expect("genesis serialises")
     }
 
-    /// A dev chain: `accounts` funded dev accounts and one validator.
+    /// A dev chain ([`Genesis::dev`] is set): `accounts` funded dev accounts and one validator.
     pub fn dev(chain_id: &str, accounts: u32, validator: PublicKey, genesis_time: u64) -> Self {
         Genesis {
             chain_id: chain_id.to_owned(),
@@ -131,6 +143,7 @@ impl Genesis {
                 power: 1,
                 name: "dev".into(),
             }],
+            dev: true,
         }
     }
 

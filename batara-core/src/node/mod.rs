@@ -221,7 +221,7 @@ impl Node {
         } else {
             (None, None)
         };
-        let engine = Self::engine(&chain, &sink, validator_key, &config, outbox)?;
+        let engine = Self::engine(&chain, &sink, validator_key, genesis.dev, &config, outbox)?;
         let head = chain.head();
         tracing::info!(target: "batara::node", chain_id = %chain.spec().chain_id, height = head.header.height, hash = %head.hash, "node started");
         let runtime = net_runtime(&config)?;
@@ -286,58 +286,77 @@ impl Node {
         Ok(())
     }
 
-    /// Picks the engine: the dev engine when this node holds the key of the chain's only
-    /// validator; otherwise, on a network, the BFT engine (voting if it has a validator key) — or
-    /// the follower engine when the only validator is a dev engine elsewhere.
+    /// Picks the engine. A dev chain ([`Genesis::dev`]) runs the dev engine on the node holding
+    /// its validator's key and the follower engine on the network's other nodes. Every other
+    /// chain runs the BFT engine — voting with a validator key, following without — even with one
+    /// validator, as CometBFT does: a lone validator decides each block alone (its own votes are
+    /// more than 2/3), and one that joins later only needs the network to vote too.
     fn engine(
         chain: &Arc<Chain>,
         sink: &Arc<BlockSink>,
         key: Option<Keypair>,
+        dev: bool,
         config: &NodeConfig,
         outbox: Option<crate::consensus::bft::Outbox>,
     ) -> Result<Box<dyn ConsensusEngine>> {
         let validators = chain.validators()?;
-        let sole = |k: &Keypair| validators.len() == 1 && validators[0].pubkey == k.public_key();
-        let key = match (key, outbox) {
-            (Some(k), _) if sole(&k) => k,
-            (None, Some(_)) if validators.len() == 1 => return Ok(Box::new(FollowerEngine)),
-            (key, Some(outbox)) => {
-                let guard_path = match &config.data_dir {
-                    Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
-                    _ => std::env::temp_dir().join(format!(
-                        "batara-sign-state-{}-{}.json",
-                        std::process::id(),
-                        crypto::sha256(&SystemClock.now_ms().to_le_bytes())
-                    )),
-                };
-                let engine = crate::consensus::bft::BftEngine::start(
-                    sink.clone(),
-                    crate::consensus::bft::BftSetup {
-                        signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
-                        guard_path,
-                        timeouts: config.consensus.bft.clone(),
-                        clock: Box::new(SystemClock),
-                        outbox,
-                    },
-                )
-                .map_err(|e| Error::InvalidInput(e.to_string()))?;
-                return Ok(Box::new(engine));
+        if dev {
+            return match key {
+                Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => {
+                    Ok(Box::new(DevEngine::start(
+                        sink.clone(),
+                        Box::new(LocalSigner(k)),
+                        Box::new(SystemClock),
+                        &config.consensus,
+                    )))
+                }
+                None if outbox.is_some() => Ok(Box::new(FollowerEngine)),
+                _ => Err(Error::InvalidInput(format!(
+                    "no consensus engine for this dev chain: the dev engine needs the key of its only \
+                     validator ({} validators), and a node without a key must join a network to \
+                     follow it (p2p.enabled)",
+                    validators.len()
+                ))),
+            };
+        }
+        let outbox = match outbox {
+            Some(o) => o,
+            // A lone validator needs no network: its messages go nowhere and come back to it.
+            None if validators.len() == 1
+                && key
+                    .as_ref()
+                    .is_some_and(|k| validators[0].pubkey == k.public_key()) =>
+            {
+                tokio::sync::mpsc::unbounded_channel().0
             }
-            _ => {
+            None => {
                 return Err(Error::InvalidInput(format!(
-                    "no consensus engine for this node: the dev engine needs the key of the chain's only \
-                     validator ({} validators), and a node without it must join a network to follow \
-                     one (p2p.enabled)",
+                    "this chain has {} validator(s) and this node cannot commit blocks alone: \
+                     enable p2p (p2p.enabled, p2p.bootnodes) to join the network",
                     validators.len()
                 )))
             }
         };
-        Ok(Box::new(DevEngine::start(
+        let guard_path = match &config.data_dir {
+            Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
+            _ => std::env::temp_dir().join(format!(
+                "batara-sign-state-{}-{}.json",
+                std::process::id(),
+                crypto::sha256(&SystemClock.now_ms().to_le_bytes())
+            )),
+        };
+        let engine = crate::consensus::bft::BftEngine::start(
             sink.clone(),
-            Box::new(LocalSigner(key)),
-            Box::new(SystemClock),
-            &config.consensus,
-        )))
+            crate::consensus::bft::BftSetup {
+                signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
+                guard_path,
+                timeouts: config.consensus.bft.clone(),
+                clock: Box::new(SystemClock),
+                outbox,
+            },
+        )
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Ok(Box::new(engine))
     }
 
     /// Starts a dev chain: [`DevOptions::accounts`] funded accounts ([`genesis::dev_account_key`]),
