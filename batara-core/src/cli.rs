@@ -184,9 +184,9 @@ struct TxArgs {
     /// Signer's key file.
     #[arg(long)]
     key: PathBuf,
-    /// Fee in the smallest unit.
-    #[arg(long, default_value_t = 0)]
-    fee: Amount,
+    /// Fee in the smallest unit (default: the node's minimum fee, from node_info).
+    #[arg(long)]
+    fee: Option<Amount>,
     /// Node JSON-RPC URL.
     #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
     rpc: String,
@@ -620,7 +620,10 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
     let genesis = Genesis {
         chain_id: chain_id.to_owned(),
         genesis_time: now_ms(),
-        params: Default::default(),
+        params: genesis::ChainParams {
+            min_fee: genesis::DEFAULT_MIN_FEE,
+            ..Default::default()
+        },
         accounts,
         validators: vec![GenesisValidator {
             pubkey: key.public_key(),
@@ -700,7 +703,10 @@ fn testnet(t: &Testnet) -> CliResult {
     let genesis = Genesis {
         chain_id: t.chain_id.clone(),
         genesis_time: now_ms(),
-        params: Default::default(),
+        params: genesis::ChainParams {
+            min_fee: genesis::DEFAULT_MIN_FEE,
+            ..Default::default()
+        },
         accounts,
         validators: keys
             .iter()
@@ -895,6 +901,13 @@ fn tx(cmd: TxCmd) -> CliResult {
         .as_str()
         .ok_or("node_info has no chain_id")?
         .to_owned();
+    let fee = match fee {
+        Some(f) => f,
+        None => info["min_fee"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or("node_info has no min_fee")?,
+    };
     let nonce: u64 = rpc_call(&rpc, "tx_nextNonce", vec![json!(key.address())])?
         .as_str()
         .and_then(|s| s.parse().ok())

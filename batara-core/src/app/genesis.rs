@@ -15,7 +15,7 @@ pub use crate::modules::bank::GenesisAccount;
 pub use crate::modules::staking::GenesisValidator;
 use crate::modules::{bank, staking};
 use crate::runtime::ChainSpec;
-use crate::types::{dec_u64, Amount, PublicKey};
+use crate::types::{dec_u128, dec_u64, Amount, PublicKey};
 
 /// Genesis errors.
 #[derive(Debug, thiserror::Error)]
@@ -41,15 +41,28 @@ pub struct ChainParams {
     pub max_block_txs: u32,
     /// Most bytes of transactions in a block.
     pub max_block_bytes: u64,
+    /// Least fee of any transaction (0: none, as on dev chains). A block holding a cheaper one is
+    /// invalid; mempools refuse them (`fee_too_low`). Absent from the JSON when 0.
+    #[serde(with = "dec_u128", skip_serializing_if = "is_zero")]
+    pub min_fee: Amount,
     /// Staking: epochs, set size, minimum stake, unbonding, rewards, downtime and slashing.
     pub staking: staking::StakingParams,
 }
+
+fn is_zero(a: &Amount) -> bool {
+    *a == 0
+}
+
+/// The minimum fee `batara init` and `batara testnet` write into genesis: 10¹² units, a
+/// millionth of a coin — nothing for a user, a million coins for a billion junk transactions.
+pub const DEFAULT_MIN_FEE: Amount = 1_000_000_000_000;
 
 impl Default for ChainParams {
     fn default() -> Self {
         Self {
             max_block_txs: 20_000,
             max_block_bytes: 16 << 20,
+            min_fee: 0,
             staking: Default::default(),
         }
     }
@@ -183,6 +196,7 @@ impl Genesis {
             genesis_time: self.genesis_time,
             max_block_txs: self.params.max_block_txs,
             max_block_bytes: self.params.max_block_bytes,
+            min_fee: self.params.min_fee,
             fingerprint: crypto::sha256(self.to_json().as_bytes()),
         }
     }

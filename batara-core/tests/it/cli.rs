@@ -47,7 +47,7 @@ fn init_start_transfer_query_and_clean_shutdown() {
         .as_str()
         .unwrap()
         .to_owned();
-    let fund = format!("{alice}=1000000");
+    let fund = format!("{alice}=1000000000000000000000");
     let (code, _, err) = batara(&[
         "init",
         "--home",
@@ -67,9 +67,19 @@ fn init_start_transfer_query_and_clean_shutdown() {
     let p = Proc::spawn(&["start", "--home", home_s], &env);
     let url = format!("http://{}", p.rpc);
     let bob = acct(5).address().to_string();
-    let (code, out, err) = batara(&[
+    // Below the chain's minimum fee (init writes params.min_fee 10^12): refused with the reason.
+    let (code, _, err) = batara(&[
         "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--fee", "3", "--rpc",
-        &url, "--wait",
+        &url,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("fee too low: the minimum is 1000000000000, got 3"),
+        "{err}"
+    );
+    // Without --fee the CLI pays the node's minimum (node_info.min_fee).
+    let (code, out, err) = batara(&[
+        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--rpc", &url, "--wait",
     ]);
     assert_eq!(code, 0, "{err}");
     let receipt: Value = serde_json::from_str(&out).unwrap();
@@ -84,18 +94,27 @@ fn init_start_transfer_query_and_clean_shutdown() {
     let a: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         (a["balance"].clone(), a["nonce"].clone()),
-        (json!("999747"), json!("1"))
+        (json!("999999998999999999750"), json!("1"))
     );
     let (_, out, _) = batara(&["query", "tx", &hash, "--rpc", &url]);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap()["receipt"]["fee"],
-        "3"
+        "1000000000000"
     );
     let (_, out, _) = batara(&["query", "block", "--rpc", &url]);
     let height = serde_json::from_str::<Value>(&out).unwrap()["header"]["height"].clone();
     // More than the balance: refused with the reason, exit 1.
     let (code, _, err) = batara(&[
-        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "99999999", "--rpc", &url,
+        "tx",
+        "transfer",
+        "--key",
+        key_s,
+        "--to",
+        &bob,
+        "--amount",
+        "99999999999999999999999",
+        "--rpc",
+        &url,
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("insufficient balance"), "{err}");
@@ -270,6 +289,9 @@ fn init_chain_runs_bft_refuses_dev_controls_jails_a_silent_joiner_and_survives_s
         &fund,
     ]);
     assert_eq!(code, 0, "{err}");
+    let (code, _, err) = batara(&["dev", "--home", home_s]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a dev chain"), "{err}");
     // Short epochs and downtime window, so the set change and the jailing take seconds.
     let gpath = home.join("genesis.json");
     let mut g: Value = serde_json::from_str(&std::fs::read_to_string(&gpath).unwrap()).unwrap();
