@@ -456,6 +456,13 @@ fn the_minimum_fee_is_consensus_and_the_mempool_refuses_below_it() {
     }
     n.transfer(&acct(0), acct(1).address(), 1, 10, true)
         .unwrap();
+    // A transfer of nothing pays its fee but creates no account.
+    let fresh = acct(77).address();
+    let h = n.transfer(&acct(0), fresh, 0, 10, true).unwrap();
+    assert_eq!(n.transaction(&h).unwrap().receipt.status, TxStatus::Success);
+    assert_eq!(n.proof(&fresh, None).unwrap().value, None);
+    n.transfer(&acct(0), fresh, 1, 10, true).unwrap();
+    assert_eq!(n.proof(&fresh, None).unwrap().value.unwrap().balance, 1);
     n.stop();
     let n = start(50);
     assert_eq!(n.info().min_fee, 50, "a node may ask more than the chain");
