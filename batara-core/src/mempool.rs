@@ -15,8 +15,9 @@
 //!
 //! A full pool makes room for a transaction paying a higher fee than its cheapest one (geth's
 //! choice; CometBFT's default refuses instead, which lets junk lock honest senders out): the
-//! cheapest transaction of another sender is evicted together with that sender's later ones
-//! (which could no longer execute), until the newcomer fits; when nothing cheaper is held the pool
+//! cheapest transaction of another sender (among equal fees the highest nonce, so usually a
+//! sender's last) is evicted together with that sender's later ones (which could no longer
+//! execute), until the newcomer fits; when nothing cheaper is held the pool
 //! answers `pool_full`. A transaction older than `ttl_secs` is dropped with its sender's later
 //! ones at the next block (or when a full pool looks for room), so nothing stays for good.
 //!
@@ -242,6 +243,10 @@ impl PoolTx {
         self.tx.body.fee
     }
 
+    fn fee_key(&self) -> (Amount, std::cmp::Reverse<u64>, Hash) {
+        (self.fee(), std::cmp::Reverse(self.nonce()), self.hash)
+    }
+
     fn nonce(&self) -> u64 {
         self.tx.body.nonce
     }
@@ -304,8 +309,9 @@ struct Inner {
     bytes: usize,
     /// Σ of every queue's `future`.
     future: usize,
-    /// Every held transaction by fee: the cheapest is evicted first when the pool is full.
-    by_fee: BTreeSet<(Amount, Hash)>,
+    /// Every held transaction by fee, and among equal fees the highest nonce first: the cheapest
+    /// is evicted first when the pool is full, preferably a sender's last (nothing follows it).
+    by_fee: BTreeSet<(Amount, std::cmp::Reverse<u64>, Hash)>,
     /// Every held transaction by arrival: the oldest expire first.
     by_age: BTreeSet<(Instant, Hash)>,
 }
@@ -326,7 +332,7 @@ impl Inner {
 
     fn add_tx(&mut self, ptx: Arc<PoolTx>) {
         self.bytes += ptx.size;
-        self.by_fee.insert((ptx.fee(), ptx.hash));
+        self.by_fee.insert(ptx.fee_key());
         self.by_age.insert((ptx.arrived, ptx.hash));
         self.by_hash.insert(ptx.hash, ptx);
     }
@@ -334,7 +340,7 @@ impl Inner {
     fn remove_tx(&mut self, ptx: &PoolTx) {
         if self.by_hash.remove(&ptx.hash).is_some() {
             self.bytes -= ptx.size;
-            self.by_fee.remove(&(ptx.fee(), ptx.hash));
+            self.by_fee.remove(&ptx.fee_key());
             self.by_age.remove(&(ptx.arrived, ptx.hash));
         }
     }
@@ -378,7 +384,7 @@ impl Inner {
         let (mut len, mut bytes) = (self.by_hash.len(), self.bytes);
         let mut victims: Vec<Arc<PoolTx>> = Vec::new();
         let mut planned: std::collections::HashSet<Hash> = Default::default();
-        for &(f, hash) in &self.by_fee {
+        for &(f, _, hash) in &self.by_fee {
             if len <= max_len && bytes <= max_bytes {
                 break;
             }

@@ -5,6 +5,7 @@ mod bft;
 mod cli;
 mod common;
 mod crash;
+mod fees;
 mod node;
 mod p2p;
 mod reader;
