@@ -945,10 +945,28 @@ mod tests {
             ..Default::default()
         });
         q.insert(ptx(&a, 0, 1, 1), RICH).unwrap();
-        q.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
-        q.insert(ptx(&b, 0, 2, 1), RICH).unwrap(); // evicts a's 0 and, with it, a's 1
+        q.insert(ptx(&a, 1, 5, 1), RICH).unwrap();
+        // The cheapest is a's 0 (fee 1): evicting it takes a's 1 (fee 5), which depends on it.
+        q.insert(ptx(&b, 0, 2, 1), RICH).unwrap();
         assert_eq!(q.stats().txs, 1);
         assert_eq!(q.stats().bytes, one);
+        // Among equal fees a sender's last nonce goes first, alone.
+        q.insert(ptx(&c, 0, 2, 1), RICH).unwrap();
+        q.insert(ptx(&c, 1, 3, 1), RICH).unwrap(); // evicts b's 0 (2; c's 0 is its own)
+        let r = pool(MempoolConfig {
+            max_txs: 2,
+            ..Default::default()
+        });
+        r.insert(ptx(&a, 0, 1, 1), RICH).unwrap();
+        r.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
+        r.insert(ptx(&b, 0, 2, 1), RICH).unwrap();
+        let left: Vec<(Address, u64)> = r
+            .select(10, u64::MAX)
+            .iter()
+            .map(|t| (t.sender, t.nonce()))
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&(a.address(), 0)) && left.contains(&(b.address(), 0)));
     }
 
     #[test]
