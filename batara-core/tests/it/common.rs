@@ -56,18 +56,12 @@ pub fn transfer(
     .sign(key)
 }
 
-/// Sends one HTTP/1.1 POST: headers announcing `len` body bytes (plus `extra` header lines), then
-/// `body` if given; returns the status and the response body.
-fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>) -> (u16, String) {
+/// Sends one raw HTTP/1.1 request (it should say `Connection: close`) and reads the answer to
+/// the end; returns the status, the head and the body.
+pub fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    if let Some(b) = body {
-        s.write_all(b).unwrap();
-    }
+    s.write_all(request).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
@@ -76,10 +70,19 @@ fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>)
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+/// Sends one HTTP/1.1 POST: headers announcing `len` body bytes (plus `extra` header lines), then
+/// `body` if given; returns the status and the response body.
+fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>) -> (u16, String) {
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .into_bytes();
+    req.extend_from_slice(body.unwrap_or_default());
+    let (status, _, body) = http_raw(addr, &req);
     (status, body)
 }
 
