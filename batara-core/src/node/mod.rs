@@ -8,7 +8,8 @@
 //! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
 //!
 //! Must never: hold chain logic. This is the only layer that starts the node's RocksDB store, the
-//! libp2p network, the tokio runtime and the RPC server (`api` opens read-only followers only).
+//! libp2p network, the tokio runtimes (`batara-net` for p2p, `batara-rpc` for JSON-RPC) and the
+//! RPC server (`api` opens read-only followers only).
 
 mod config;
 mod handle;

@@ -1,18 +1,52 @@
-//! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee).
+//! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee), safe to expose by
+//! default.
 //!
 //! Owns: method names and parameter shapes (see `docs/API.md`), mapping [`Error`] to JSON-RPC error
-//! codes (the table is `api::ERROR_TABLE`), and the server's limits (request and response size, connections). Parameters may be a
-//! positional array or an object with the names below.
+//! codes (the table is `api::ERROR_TABLE`), the server's perimeter and limits ([`RpcConfig`]), and
+//! its connections. Parameters may be a positional array or an object with the names below.
+//! Files: `perimeter.rs` (Host/Origin allowlists, CORS), `limits.rs` (per-IP rate limit, the RPC
+//! middleware), `conn.rs` (per-connection state, idle timeout, cutting stalled peers),
+//! `blocks.rs` (the block feed and its subscriptions).
 //!
 //! Error codes: `-32700` parse error, `-32600` invalid request, `-32601` no such method, `-32602` bad
 //! params (wrong type, bad address or hash, ...), `-32007` request body too large, `-32603` internal;
+//! server limits: `-32005` limit exceeded (over `requests_per_sec_per_ip`; [`CODE_LIMIT_EXCEEDED`]),
+//! `-32006` too many subscriptions on the connection, `-32010` batch too long (`max_batch_len`),
+//! HTTP `403` for a host or origin not allowed, `429` when `max_connections` are in use;
 //! node errors: `-32020` transaction rejected (`data.reason` is the stable reason code, e.g.
 //! `nonce_too_low`), `-32021` not found, `-32022` not a dev chain, `-32023` timed out, `-32024` node
 //! stopped. Every message names the cause, e.g. `nonce too low: expected 7, got 5`.
 //!
+//! Choices (what geth, reth and anvil do, and where this differs):
+//! - Perimeter (`perimeter.rs`): `Origin` allowlist on HTTP *and* the WebSocket upgrade (`403`, not
+//!   `101`); requests without `Origin` pass. Default on a dev chain (the node's engine has dev
+//!   controls; `node` passes `dev` to [`RpcServer::start`]): local pages (`http(s)://localhost`,
+//!   `127.0.0.1`, `[::1]`, any port) — not anvil's `*`, so a page on the internet cannot drive a
+//!   dev node either; elsewhere no origin. `Host` allowlist against DNS rebinding: `localhost`
+//!   and every IP literal by default (geth's `--http.vhosts` lists names; an IP literal cannot be
+//!   rebound, so a node bound to `0.0.0.0` is reachable by IP without configuration).
+//! - Limits: batches of at most `max_batch_len` (100) calls; `max_subscriptions_per_connection`
+//!   (16); `max_connections` (256: open WebSockets plus HTTP requests in progress); a token bucket
+//!   per client IP of `requests_per_sec_per_ip` (1,000; every call and batch entry takes one).
+//!   Keyed by IP, not by connection (a client could open a connection per call); clients on one
+//!   machine share a bucket unless they use different source addresses (e.g. `127.0.0.2`).
+//! - Lockout: no per-IP connection cap (honest local clients and attackers on loopback would share
+//!   it). Instead a connection with no call in flight, no subscription and no request for
+//!   `idle_timeout_secs` (60) is closed, WebSocket pings every `ws_ping_interval_secs` (30) drop a
+//!   peer that answers none for two intervals, and a closing connection whose peer does not read
+//!   is cut after another `idle_timeout_secs` (`conn.rs`). Idle connections therefore free their
+//!   slots; a client that keeps every slot busy with calls is held back by the rate limit.
+//! - Notifications: each block is serialized once, on the blocking pool, for every subscriber; a
+//!   subscriber whose connection queue (`ws_buffer_messages`, 64) is full is dropped with a final
+//!   error notification and its connection closed (`blocks.rs`) — never buffered without bound.
+//! - Threads: the server runs on the runtime `node` gives it, its own (`batara-rpc`, two workers),
+//!   apart from p2p's (`batara-net`), so RPC load does not delay consensus messages; long calls
+//!   (submission waits, dev controls) run on that runtime's blocking pool.
+//!
 //! Must never: keep the node alive (it holds a [`WeakNode`]) or name the node's wiring (it serves
-//! [`NodeApi`], which `node::NodeHandle` implements), or block an async worker on a
-//! long call (submission and dev controls run on the blocking pool).
+//! [`NodeApi`], which `node::NodeHandle` implements), block an async worker on a long call or a
+//! large serialization, buffer without bound for a client that does not read, or answer a
+//! browser origin that is not allowed.
 
 mod blocks;
 mod conn;

@@ -12,11 +12,13 @@ use batara_core::consensus::DevMode;
 use batara_core::crypto::Keypair;
 use batara_core::node::{Node, NodeConfig, NodeHandle, NodeOptions};
 use batara_core::rpc::{RpcConfig, CODE_LIMIT_EXCEEDED};
-use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
+use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 
-use crate::common::{acct, http_raw, rpc, transfer, wait_for};
+use crate::common::{
+    acct, http_raw, http_status, rpc, subscribe_blocks, test_runtime, transfer, wait_for, ws_client,
+};
 
 /// A node serving JSON-RPC with `rpc` on a free loopback port: a dev chain (dev engine, blocks on
 /// `mine`), or a node of a chain whose validator is elsewhere (a follower: no dev controls).
@@ -60,8 +62,9 @@ fn node(dev: bool, rpc: RpcConfig) -> (NodeHandle, SocketAddr) {
     (n, a)
 }
 
-/// Reads an HTTP head (up to the blank line), byte by byte so nothing after it is consumed.
-fn read_head(s: &mut TcpStream) -> (u16, String) {
+/// Reads an HTTP head (up to the blank line), byte by byte so nothing after it is consumed;
+/// returns its status.
+fn read_status(s: &mut TcpStream) -> u16 {
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -70,13 +73,7 @@ fn read_head(s: &mut TcpStream) -> (u16, String) {
             _ => break,
         }
     }
-    let head = String::from_utf8_lossy(&head).to_string();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head)
+    http_status(&String::from_utf8_lossy(&head))
 }
 
 /// Opens a WebSocket by hand on `s` (with extra header lines; `Host: addr` unless they name
@@ -93,7 +90,7 @@ fn ws_handshake(s: &mut TcpStream, addr: SocketAddr, extra: &str) -> u16 {
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
     .unwrap();
-    read_head(s).0
+    read_status(s)
 }
 
 fn ws_status(addr: SocketAddr, extra: &str) -> u16 {
@@ -325,25 +322,11 @@ fn batch_subscription_and_rate_limits_answer_with_clear_errors() {
             ..Default::default()
         },
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let c = jsonrpsee::ws_client::WsClientBuilder::default()
-            .build(format!("ws://{saddr}"))
-            .await
-            .unwrap();
-        let sub = || {
-            c.subscribe::<Value, _>(
-                "chain_subscribeBlocks",
-                rpc_params![],
-                "chain_unsubscribeBlocks",
-            )
-        };
-        let _a = sub().await.unwrap();
-        let _b = sub().await.unwrap();
-        match sub().await {
+    test_runtime().block_on(async {
+        let c = ws_client(saddr).await;
+        let _a = subscribe_blocks(&c).await.unwrap();
+        let _b = subscribe_blocks(&c).await.unwrap();
+        match subscribe_blocks(&c).await {
             Err(jsonrpsee::core::client::Error::Call(e)) => {
                 assert_eq!(e.code(), -32006);
                 assert_eq!(e.message(), "Too many subscriptions on the connection");
@@ -373,23 +356,9 @@ fn idle_websockets_cannot_lock_the_server() {
             ..Default::default()
         },
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = rt.block_on(async {
-        jsonrpsee::ws_client::WsClientBuilder::default()
-            .build(format!("ws://{addr}"))
-            .await
-            .unwrap()
-    });
-    let mut sub = rt
-        .block_on(client.subscribe::<Value, _>(
-            "chain_subscribeBlocks",
-            rpc_params![],
-            "chain_unsubscribeBlocks",
-        ))
-        .unwrap();
+    let rt = test_runtime();
+    let client = rt.block_on(ws_client(addr));
+    let mut sub = rt.block_on(subscribe_blocks(&client)).unwrap();
     let mut idle: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut s = TcpStream::connect(addr).unwrap();
@@ -451,18 +420,8 @@ fn a_slow_subscriber_is_dropped_with_a_notice_and_a_fast_one_gets_every_block() 
     let (fast_tx, fast_rx) = std::sync::mpsc::channel::<(u64, usize)>();
     let fast_ready = std::sync::mpsc::channel::<()>();
     rt.spawn(async move {
-        let c = jsonrpsee::ws_client::WsClientBuilder::default()
-            .build(format!("ws://{addr}"))
-            .await
-            .unwrap();
-        let mut sub = c
-            .subscribe::<Value, _>(
-                "chain_subscribeBlocks",
-                rpc_params![],
-                "chain_unsubscribeBlocks",
-            )
-            .await
-            .unwrap();
+        let c = ws_client(addr).await;
+        let mut sub = subscribe_blocks(&c).await.unwrap();
         fast_ready.0.send(()).unwrap();
         while let Some(Ok(b)) = sub.next().await {
             let h = b["header"]["height"].as_str().unwrap().parse().unwrap();
