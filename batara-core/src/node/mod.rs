@@ -8,7 +8,8 @@
 //! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
 //!
 //! Must never: hold chain logic. This is the only layer that starts the node's RocksDB store, the
-//! libp2p network, the tokio runtime and the RPC server (`api` opens read-only followers only).
+//! libp2p network, the tokio runtimes (`batara-net` for p2p, `batara-rpc` for JSON-RPC) and the
+//! RPC server (`api` opens read-only followers only).
 
 mod config;
 mod handle;
@@ -104,7 +105,10 @@ struct Inner {
     p2p: OnceLock<P2pHandle>,
     rpc: Mutex<Option<RpcServer>>,
     rpc_addr: OnceLock<SocketAddr>,
+    /// The network's runtime (`batara-net`).
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// JSON-RPC's own runtime (`batara-rpc`): RPC load never delays consensus or p2p tasks.
+    rpc_runtime: Mutex<Option<tokio::runtime::Runtime>>,
     stopped: AtomicBool,
 }
 
@@ -122,8 +126,10 @@ impl Inner {
         }
         self.engine.stop();
         self.sink.close();
-        if let Some(rt) = self.runtime.lock().take() {
-            rt.shutdown_background();
+        for rt in [&self.rpc_runtime, &self.runtime] {
+            if let Some(rt) = rt.lock().take() {
+                rt.shutdown_background();
+            }
         }
     }
 }
@@ -181,21 +187,37 @@ fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
     )
 }
 
-/// The tokio runtime of the network and RPC servers (none when the node serves neither).
-fn net_runtime(config: &NodeConfig) -> Result<Option<tokio::runtime::Runtime>> {
-    if !config.rpc.enabled && !config.p2p.enabled {
-        return Ok(None);
-    }
+/// A multi-threaded tokio runtime of two workers named `name`.
+fn runtime(name: &str, what: &str) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("batara-net")
+        .thread_name(name)
         .enable_all()
         .build()
-        .map(Some)
         .map_err(|source| Error::Io {
-            context: "starting the RPC runtime".into(),
+            context: format!("starting the {what} runtime"),
             source,
         })
+}
+
+/// The tokio runtimes of the network (`batara-net`) and of JSON-RPC (`batara-rpc`), each only
+/// when enabled: RPC has its own threads, so a flood of calls cannot delay consensus messages.
+struct Runtimes {
+    net: Option<tokio::runtime::Runtime>,
+    rpc: Option<tokio::runtime::Runtime>,
+}
+
+fn net_runtime(config: &NodeConfig) -> Result<Runtimes> {
+    Ok(Runtimes {
+        net: match config.p2p.enabled {
+            true => Some(runtime("batara-net", "network")?),
+            false => None,
+        },
+        rpc: match config.rpc.enabled {
+            true => Some(runtime("batara-rpc", "JSON-RPC")?),
+            false => None,
+        },
+    })
 }
 
 impl Node {
@@ -243,32 +265,33 @@ impl Node {
             rpc: Mutex::new(None),
             rpc_addr: OnceLock::new(),
             runtime: Mutex::new(None),
+            rpc_runtime: Mutex::new(None),
             stopped: AtomicBool::new(false),
         });
         let node = NodeHandle { inner };
-        if let Some(rt) = &runtime {
-            if let Err(e) = Self::serve(&node, rt.handle(), &config, network_key, consensus_out) {
-                *node.inner.runtime.lock() = runtime;
-                node.stop();
-                return Err(e);
-            }
+        let served = Self::serve(&node, &runtime, &config, network_key, consensus_out);
+        *node.inner.runtime.lock() = runtime.net;
+        *node.inner.rpc_runtime.lock() = runtime.rpc;
+        if let Err(e) = served {
+            node.stop();
+            return Err(e);
         }
-        *node.inner.runtime.lock() = runtime;
         Ok(node)
     }
 
-    /// Joins the network and serves JSON-RPC, both holding only a weak handle of `node`.
+    /// Joins the network and serves JSON-RPC, each on its own runtime, both holding only a weak
+    /// handle of `node`.
     fn serve(
         node: &NodeHandle,
-        rt: &tokio::runtime::Handle,
+        runtimes: &Runtimes,
         config: &NodeConfig,
         network_key: Option<libp2p::identity::Keypair>,
         consensus_out: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>>,
     ) -> Result<()> {
         let inner = &node.inner;
-        if let Some(key) = network_key {
+        if let (Some(rt), Some(key)) = (&runtimes.net, network_key) {
             let p2p = crate::p2p::start(
-                rt,
+                rt.handle(),
                 &config.p2p,
                 key,
                 inner.sink.clone(),
@@ -278,9 +301,10 @@ impl Node {
             )?;
             let _ = inner.p2p.set(p2p);
         }
-        if config.rpc.enabled {
-            let (server, addr) = RpcServer::start(rt, &config.rpc, node.downgrade())?;
-            tracing::info!(target: "batara::node", %addr, "JSON-RPC listening");
+        if let Some(rt) = &runtimes.rpc {
+            let dev = inner.engine.dev_controls().is_some();
+            let (server, addr) = RpcServer::start(rt.handle(), &config.rpc, node.downgrade(), dev)?;
+            tracing::info!(target: "batara::node", %addr, dev, "JSON-RPC listening");
             *inner.rpc.lock() = Some(server);
             let _ = inner.rpc_addr.set(addr);
         }

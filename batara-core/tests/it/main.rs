@@ -10,6 +10,7 @@ mod node;
 mod p2p;
 mod reader;
 mod rpc;
+mod rpc_perimeter;
 mod staking;
 mod testnet;
 mod vectors;
