@@ -302,7 +302,8 @@ impl Node {
             let _ = inner.p2p.set(p2p);
         }
         if let Some(rt) = &runtimes.rpc {
-            let dev = inner.engine.dev_controls().is_some();
+            // Local pages may drive a dev chain (its node or a follower), as Anvil's.
+            let dev = inner.genesis.dev;
             let (server, addr) = RpcServer::start(rt.handle(), &config.rpc, node.downgrade(), dev)?;
             tracing::info!(target: "batara::node", %addr, dev, "JSON-RPC listening");
             *inner.rpc.lock() = Some(server);
