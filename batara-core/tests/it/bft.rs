@@ -250,6 +250,48 @@ fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
         n0.broadcast_consensus(&borsh::to_vec(&ConsensusMsg::Vote(old)).unwrap()),
         MessageVerdict::Ignore
     );
+    // A validator's signed proposal for round u32::MAX (issue 10, finding 1): relayed, it made
+    // every receiver step the proposer schedule four billion times. Now it is rejected (and its
+    // sender banned) before anything is computed, and blocks go on.
+    let head = n0.chain().head();
+    let (built, _) = n0
+        .chain()
+        .build_block(&[], validator_key(1).address(), head.header.time + 1)
+        .unwrap();
+    let far = |round: u32, pol_round: Option<u32>| {
+        let block = built.block.clone();
+        let proposal = batara_core::types::Proposal {
+            height: block.header.height,
+            round,
+            pol_round,
+            block_hash: block.hash(),
+            proposer: validator_key(1).address(),
+            signature: validator_key(1).sign(&batara_core::types::Proposal::sign_message(
+                "bft-test",
+                block.header.height,
+                round,
+                pol_round,
+                &block.hash(),
+            )),
+        };
+        borsh::to_vec(&ConsensusMsg::Proposal {
+            proposal,
+            block: Box::new(block),
+        })
+        .unwrap()
+    };
+    for (round, pol_round) in [(u32::MAX, None), (3, Some(3))] {
+        let verdict = n0.broadcast_consensus(&far(round, pol_round));
+        assert!(
+            matches!(&verdict, MessageVerdict::Reject(r) if r.contains("round"))
+                || verdict == MessageVerdict::Ignore, // decided meanwhile
+            "{verdict:?}"
+        );
+    }
+    let h = net.min_height();
+    wait_for("blocks after the far-round proposal", 30, || {
+        net.min_height() >= h + 2
+    });
     let stake_before = ChainReader::new(net.node(0).chain().clone())
         .validator(&offender.address())
         .unwrap()

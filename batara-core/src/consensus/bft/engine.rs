@@ -56,6 +56,12 @@ pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// Most pieces of evidence waiting for a block.
 pub const MAX_PENDING_EVIDENCE: usize = 100;
 
+/// The highest round a proposal or vote may carry. Rounds grow by one per timeout, and each
+/// round's timeouts grow by their deltas, so an honest network reaches round 10,000 only after
+/// months without a decision; a far round costs every receiver work (the proposer schedule is
+/// stepped once per round), so such messages are rejected before anything else is done.
+pub const MAX_ROUND: u32 = 10_000;
+
 /// How often a node re-sends its latest messages of an undecided height.
 pub const REBROADCAST: Duration = Duration::from_secs(1);
 
@@ -180,6 +186,12 @@ impl BftEngine {
                 if v.height <= head {
                     return MessageVerdict::Ignore;
                 }
+                if v.round > MAX_ROUND {
+                    return MessageVerdict::Reject(format!(
+                        "vote for round {} (at most {MAX_ROUND})",
+                        v.round
+                    ));
+                }
                 let Some(set) = self.set_of(v.height) else {
                     return MessageVerdict::Ignore;
                 };
@@ -196,6 +208,15 @@ impl BftEngine {
             ConsensusMsg::Proposal { proposal, block } => {
                 if proposal.height <= head {
                     return MessageVerdict::Ignore;
+                }
+                if proposal.round > MAX_ROUND
+                    || proposal.pol_round.is_some_and(|p| p >= proposal.round)
+                {
+                    return MessageVerdict::Reject(format!(
+                        "proposal for round {} with pol_round {:?} (a round at most {MAX_ROUND}, \
+                         a pol_round below it)",
+                        proposal.round, proposal.pol_round
+                    ));
                 }
                 if block.hash() != proposal.block_hash || block.header.height != proposal.height {
                     return MessageVerdict::Reject("proposal does not match its block".into());
@@ -452,11 +473,15 @@ impl Host {
         }
         // Only the round's proposer, and no further ahead than the next round (its re-sends come
         // again when this node gets there): executing a block costs, so nothing else is executed.
+        // The round first: stepping the schedule to a far round would cost that many steps.
+        if proposal.round > self.state.round() + 1 {
+            return;
+        }
         let expected = self
             .sets
             .as_ref()
             .map(|s| s.schedule().proposer_at_round(proposal.round));
-        if expected != Some(proposal.proposer) || proposal.round > self.state.round() + 1 {
+        if expected != Some(proposal.proposer) {
             return;
         }
         let hash = proposal.block_hash;

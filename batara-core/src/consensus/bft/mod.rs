@@ -72,7 +72,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox};
+pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox, MAX_ROUND};
 pub use proposer::{
     BftValidatorSet, ProposerSchedule, ValidatorSetError, PRIORITY_WINDOW_SIZE_FACTOR,
 };
