@@ -312,8 +312,10 @@ struct Inner {
     /// Every held transaction by fee, and among equal fees the highest nonce first: the cheapest
     /// is evicted first when the pool is full, preferably a sender's last (nothing follows it).
     by_fee: BTreeSet<(Amount, std::cmp::Reverse<u64>, Hash)>,
-    /// Every held transaction by arrival: the oldest expire first.
-    by_age: BTreeSet<(Instant, Hash)>,
+    /// Transactions in arrival order, for expiry: appended on insert, popped from the front when
+    /// they expire. Entries of transactions that left otherwise stay until popped or compacted
+    /// away (when they outnumber the held ones), so insert and remove stay O(1) here.
+    by_age: std::collections::VecDeque<(Instant, Hash)>,
 }
 
 impl Inner {
@@ -333,7 +335,11 @@ impl Inner {
     fn add_tx(&mut self, ptx: Arc<PoolTx>) {
         self.bytes += ptx.size;
         self.by_fee.insert(ptx.fee_key());
-        self.by_age.insert((ptx.arrived, ptx.hash));
+        if self.by_age.len() > 2 * self.by_hash.len() + 1_024 {
+            let held = &self.by_hash;
+            self.by_age.retain(|(_, h)| held.contains_key(h));
+        }
+        self.by_age.push_back((ptx.arrived, ptx.hash));
         self.by_hash.insert(ptx.hash, ptx);
     }
 
@@ -341,7 +347,6 @@ impl Inner {
         if self.by_hash.remove(&ptx.hash).is_some() {
             self.bytes -= ptx.size;
             self.by_fee.remove(&ptx.fee_key());
-            self.by_age.remove(&(ptx.arrived, ptx.hash));
         }
     }
 
@@ -361,12 +366,15 @@ impl Inner {
 
     /// Drops every transaction that arrived before `cutoff` (with its sender's later ones).
     fn expire(&mut self, cutoff: Instant) {
-        while let Some(&(at, hash)) = self.by_age.first() {
+        while let Some(&(at, hash)) = self.by_age.front() {
             if at >= cutoff {
                 break;
             }
-            let t = self.by_hash[&hash].clone();
-            self.remove_from(&t);
+            self.by_age.pop_front();
+            // Gone already, or the same hash admitted again later (its own entry is further on).
+            if let Some(t) = self.by_hash.get(&hash).filter(|t| t.arrived == at).cloned() {
+                self.remove_from(&t);
+            }
         }
     }
 
@@ -989,7 +997,7 @@ mod tests {
         p.recheck(&BTreeMap::new());
         assert_eq!(p.stats().txs, 1);
         assert_eq!(p.select(10, u64::MAX)[0].sender, key(2).address());
-        assert!(p.inner.lock().by_age.len() == 1 && p.inner.lock().by_fee.len() == 1);
+        assert_eq!(p.inner.lock().by_fee.len(), 1);
     }
 
     #[test]
