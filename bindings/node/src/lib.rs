@@ -299,12 +299,7 @@ pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
         data_dir: opts.data_dir.map(Into::into),
         rpc_addr,
     };
-    blocking(move || {
-        Node::dev(o)
-            .map(NativeNode::new)
-            .map_err(to_js)
-    })
-    .await
+    blocking(move || Node::dev(o).map(NativeNode::new).map_err(to_js)).await
 }
 
 /// Options of `startNode`: config and genesis each as JSON text or a file path.
