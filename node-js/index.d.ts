@@ -145,6 +145,8 @@ export interface NodeInfo {
   engine: string;
   /** Pending transactions. */
   mempool_txs: number;
+  /** The least fee this node accepts (decimal string): the default fee of `transfer` and the CLI. */
+  min_fee: string;
 }
 
 export interface Header {

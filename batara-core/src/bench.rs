@@ -446,6 +446,7 @@ pub fn network(p: &NetworkBench) -> Result<NetworkReport> {
                 name: format!("v{i}"),
             })
             .collect(),
+        dev: false,
     };
     let root = std::env::temp_dir().join(format!("batara-bench-net-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);

@@ -184,9 +184,9 @@ struct TxArgs {
     /// Signer's key file.
     #[arg(long)]
     key: PathBuf,
-    /// Fee in the smallest unit.
-    #[arg(long, default_value_t = 0)]
-    fee: Amount,
+    /// Fee in the smallest unit (default: the node's minimum fee, from node_info).
+    #[arg(long)]
+    fee: Option<Amount>,
     /// Node JSON-RPC URL.
     #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
     rpc: String,
@@ -492,8 +492,17 @@ fn dev(
             )
         }
         Some(home) if home.join(GENESIS).exists() => {
-            eprintln!("resuming the dev chain in {}", home.display());
             let o = NodeOptions::from_home(home)?;
+            if !o.genesis.dev {
+                return Err(format!(
+                    "{} holds a chain that is not a dev chain (its genesis has no \"dev\": true); \
+                     run it with `batara start --home {}`",
+                    home.display(),
+                    home.display()
+                )
+                .into());
+            }
+            eprintln!("resuming the dev chain in {}", home.display());
             (o.config, o.genesis)
         }
         Some(home) => {
@@ -611,13 +620,17 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
     let genesis = Genesis {
         chain_id: chain_id.to_owned(),
         genesis_time: now_ms(),
-        params: Default::default(),
+        params: genesis::ChainParams {
+            min_fee: genesis::DEFAULT_MIN_FEE,
+            ..Default::default()
+        },
         accounts,
         validators: vec![GenesisValidator {
             pubkey: key.public_key(),
-            power: 1,
+            power: genesis::GENESIS_VALIDATOR_POWER,
             name: moniker.to_owned(),
         }],
+        dev: false,
     };
     genesis.validate().map_err(|e| usage(e.to_string()))?;
     let config = NodeConfig {
@@ -647,9 +660,6 @@ struct Testnet {
     accounts: u32,
     block_time_ms: u64,
 }
-
-/// Validator stake at genesis, in coins (voting power 100 each).
-const TESTNET_POWER: u64 = 100;
 
 fn testnet(t: &Testnet) -> CliResult {
     if t.validators == 0 {
@@ -693,17 +703,21 @@ fn testnet(t: &Testnet) -> CliResult {
     let genesis = Genesis {
         chain_id: t.chain_id.clone(),
         genesis_time: now_ms(),
-        params: Default::default(),
+        params: genesis::ChainParams {
+            min_fee: genesis::DEFAULT_MIN_FEE,
+            ..Default::default()
+        },
         accounts,
         validators: keys
             .iter()
             .enumerate()
             .map(|(i, k)| GenesisValidator {
                 pubkey: k.public_key(),
-                power: TESTNET_POWER,
+                power: genesis::GENESIS_VALIDATOR_POWER,
                 name: format!("node{i}"),
             })
             .collect(),
+        dev: false,
     };
     genesis.validate().map_err(|e| usage(e.to_string()))?;
     let mut nodes = Vec::new();
@@ -887,6 +901,13 @@ fn tx(cmd: TxCmd) -> CliResult {
         .as_str()
         .ok_or("node_info has no chain_id")?
         .to_owned();
+    let fee = match fee {
+        Some(f) => f,
+        None => info["min_fee"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or("node_info has no min_fee")?,
+    };
     let nonce: u64 = rpc_call(&rpc, "tx_nextNonce", vec![json!(key.address())])?
         .as_str()
         .and_then(|s| s.parse().ok())

@@ -11,8 +11,15 @@
 //! (a transaction after a nonce gap: at most `max_future_per_sender` of one sender and
 //! `max_future` in all, as geth bounds its queue), balance for this and every earlier pending
 //! transaction of the sender (its cost: fee + what the kind spends, from [`TxRules::max_cost`]),
-//! pool limits.
-//! A full pool refuses new transactions (CometBFT's choice) rather than evicting.
+//! the minimum fee (the chain's `params.min_fee`, or this node's higher `min_fee`), pool limits.
+//!
+//! A full pool makes room for a transaction paying a higher fee than its cheapest one (geth's
+//! choice; CometBFT's default refuses instead, which lets junk lock honest senders out): the
+//! cheapest transaction of another sender (among equal fees the highest nonce, so usually a
+//! sender's last) is evicted together with that sender's later ones (which could no longer
+//! execute), until the newcomer fits; when nothing cheaper is held the pool
+//! answers `pool_full`. A transaction older than `ttl_secs` is dropped with its sender's later
+//! ones at the next block (or when a full pool looks for room), so nothing stays for good.
 //!
 //! The pool names no module: what a transaction can cost and whether it is well formed come from
 //! [`TxRules`], which the runtime's registry implements by asking the module of the kind.
@@ -20,13 +27,14 @@
 //! Must never: hold a transaction whose signature was not verified, or hand a block builder two
 //! transactions of one sender out of nonce order.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::state::Account;
-use crate::types::{Address, Amount, Hash, SignedTransaction};
+use crate::types::{dec_u128, Address, Amount, Hash, SignedTransaction};
 use serde::{Deserialize, Serialize};
 
 /// Mempool limits. Defaults follow CometBFT's spirit (1 MB per tx) with room for the
@@ -50,6 +58,12 @@ pub struct MempoolConfig {
     /// Most future transactions held in all (geth's `GlobalQueue`): junk at far nonces cannot
     /// fill the pool.
     pub max_future: usize,
+    /// Seconds a transaction may wait; older ones are dropped (0: no limit).
+    pub ttl_secs: u64,
+    /// This node's minimum fee; the chain's `params.min_fee` applies when it is higher (a decimal
+    /// string, as every amount).
+    #[serde(with = "dec_u128")]
+    pub min_fee: Amount,
 }
 
 impl Default for MempoolConfig {
@@ -62,6 +76,8 @@ impl Default for MempoolConfig {
             max_nonce_gap: 1_000,
             max_future_per_sender: 64,
             max_future: 4_096,
+            ttl_secs: 600,
+            min_fee: 0,
         }
     }
 }
@@ -144,6 +160,14 @@ pub enum Rejection {
     /// pool) is full: send the missing nonces first.
     #[error("future queue full: {0}")]
     FutureFull(String),
+    /// The fee is below the minimum (the chain's, or this node's).
+    #[error("fee too low: the minimum is {min}, got {got}")]
+    FeeTooLow {
+        /// The minimum.
+        min: Amount,
+        /// The transaction's fee.
+        got: Amount,
+    },
 }
 
 impl Rejection {
@@ -162,6 +186,7 @@ impl Rejection {
             Rejection::PoolFull(_) => "pool_full",
             Rejection::SenderFull { .. } => "sender_full",
             Rejection::FutureFull(_) => "future_full",
+            Rejection::FeeTooLow { .. } => "fee_too_low",
             Rejection::Unavailable(_) => "unavailable",
         }
     }
@@ -190,6 +215,8 @@ pub struct PoolTx {
     pub size: usize,
     /// Amount + fee.
     pub cost: Amount,
+    /// When it arrived (its time to live counts from here).
+    pub arrived: Instant,
 }
 
 impl PoolTx {
@@ -208,7 +235,16 @@ impl PoolTx {
             hash,
             size,
             cost,
+            arrived: Instant::now(),
         })
+    }
+
+    fn fee(&self) -> Amount {
+        self.tx.body.fee
+    }
+
+    fn fee_key(&self) -> (Amount, std::cmp::Reverse<u64>, Hash) {
+        (self.fee(), std::cmp::Reverse(self.nonce()), self.hash)
     }
 
     fn nonce(&self) -> u64 {
@@ -273,6 +309,11 @@ struct Inner {
     bytes: usize,
     /// Σ of every queue's `future`.
     future: usize,
+    /// Every held transaction by fee, and among equal fees the highest nonce first: the cheapest
+    /// is evicted first when the pool is full, preferably a sender's last (nothing follows it).
+    by_fee: BTreeSet<(Amount, std::cmp::Reverse<u64>, Hash)>,
+    /// Every held transaction by arrival: the oldest expire first.
+    by_age: BTreeSet<(Instant, Hash)>,
 }
 
 impl Inner {
@@ -289,10 +330,93 @@ impl Inner {
         }
     }
 
+    fn add_tx(&mut self, ptx: Arc<PoolTx>) {
+        self.bytes += ptx.size;
+        self.by_fee.insert(ptx.fee_key());
+        self.by_age.insert((ptx.arrived, ptx.hash));
+        self.by_hash.insert(ptx.hash, ptx);
+    }
+
     fn remove_tx(&mut self, ptx: &PoolTx) {
         if self.by_hash.remove(&ptx.hash).is_some() {
             self.bytes -= ptx.size;
+            self.by_fee.remove(&ptx.fee_key());
+            self.by_age.remove(&(ptx.arrived, ptx.hash));
         }
+    }
+
+    /// Removes `ptx` and its sender's later transactions (which could not execute without it).
+    /// Returns how many were removed.
+    fn remove_from(&mut self, ptx: &PoolTx) -> usize {
+        let Some(q) = self.senders.get_mut(&ptx.sender) else {
+            return 0;
+        };
+        let gone: Vec<Arc<PoolTx>> = q.txs.split_off(&ptx.nonce()).into_values().collect();
+        for t in &gone {
+            self.remove_tx(t);
+        }
+        self.recount(&ptx.sender);
+        gone.len()
+    }
+
+    /// Drops every transaction that arrived before `cutoff` (with its sender's later ones).
+    fn expire(&mut self, cutoff: Instant) {
+        while let Some(&(at, hash)) = self.by_age.first() {
+            if at >= cutoff {
+                break;
+            }
+            let t = self.by_hash[&hash].clone();
+            self.remove_from(&t);
+        }
+    }
+
+    /// Evicts the cheapest transactions of senders other than `sender`, each paying less than
+    /// `fee` (with their senders' later ones), until at most `max_len` transactions and
+    /// `max_bytes` bytes are held; false, with nothing evicted, when that cannot be done.
+    fn make_room(
+        &mut self,
+        sender: &Address,
+        fee: Amount,
+        max_len: usize,
+        max_bytes: usize,
+    ) -> bool {
+        // Plan first, so a failed attempt evicts nothing.
+        let (mut len, mut bytes) = (self.by_hash.len(), self.bytes);
+        let mut victims: Vec<Arc<PoolTx>> = Vec::new();
+        let mut planned: std::collections::HashSet<Hash> = Default::default();
+        for &(f, _, hash) in &self.by_fee {
+            if len <= max_len && bytes <= max_bytes {
+                break;
+            }
+            if f >= fee {
+                return false;
+            }
+            let t = &self.by_hash[&hash];
+            if t.sender == *sender || planned.contains(&hash) {
+                continue;
+            }
+            for later in self.senders[&t.sender]
+                .txs
+                .range(t.nonce()..)
+                .map(|(_, l)| l)
+            {
+                if planned.insert(later.hash) {
+                    len -= 1;
+                    bytes -= later.size;
+                }
+            }
+            victims.push(t.clone());
+        }
+        if len > max_len || bytes > max_bytes {
+            return false;
+        }
+        for v in victims {
+            if self.by_hash.contains_key(&v.hash) {
+                tracing::debug!(target: "batara::mempool", tx = %v.hash, fee = %v.fee(), "evicted for a higher fee");
+                self.remove_from(&v);
+            }
+        }
+        true
     }
 }
 
@@ -345,7 +469,18 @@ impl Mempool {
                 got: tx.body.chain_id.clone(),
             });
         }
+        if tx.body.fee < self.cfg.min_fee {
+            return Err(Rejection::FeeTooLow {
+                min: self.cfg.min_fee,
+                got: tx.body.fee,
+            });
+        }
         self.rules.check(tx).map_err(Rejection::Malformed)
+    }
+
+    /// The least fee this pool accepts.
+    pub fn min_fee(&self) -> Amount {
+        self.cfg.min_fee
     }
 
     /// True when `hash` is pending.
@@ -382,6 +517,14 @@ impl Mempool {
             .collect()
     }
 
+    /// Drops the transactions older than `ttl_secs`.
+    fn expire_stale(&self, inner: &mut Inner) {
+        let ttl = Duration::from_secs(self.cfg.ttl_secs);
+        if let Some(cutoff) = Instant::now().checked_sub(ttl).filter(|_| !ttl.is_zero()) {
+            inner.expire(cutoff);
+        }
+    }
+
     fn insert_locked(
         &self,
         inner: &mut Inner,
@@ -402,7 +545,13 @@ impl Mempool {
         if inner.by_hash.contains_key(&ptx.hash) {
             return Err(Rejection::Duplicate(ptx.hash));
         }
-        let (pool_len, pool_bytes) = (inner.by_hash.len(), inner.bytes);
+        let full = |i: &Inner| {
+            i.by_hash.len() >= self.cfg.max_txs || i.bytes + ptx.size > self.cfg.max_bytes
+        };
+        if full(inner) {
+            // Before refusing or evicting anyone, drop what has waited too long.
+            self.expire_stale(inner);
+        }
         let empty = BTreeMap::new();
         let pending = inner.senders.get(&ptx.sender).map_or(&empty, |q| &q.txs);
         let replaced = pending.get(&nonce).cloned();
@@ -456,14 +605,25 @@ impl Mempool {
             });
         }
         let freed = replaced.as_ref().map_or(0, |o| o.size);
-        if replaced.is_none() && pool_len >= self.cfg.max_txs {
-            return Err(Rejection::PoolFull(format!(
-                "{} transactions",
-                self.cfg.max_txs
-            )));
-        }
-        if pool_bytes - freed + ptx.size > self.cfg.max_bytes {
+        let max_len = match replaced {
+            Some(_) => usize::MAX,
+            None => self.cfg.max_txs.saturating_sub(1),
+        };
+        let Some(max_bytes) = (self.cfg.max_bytes + freed).checked_sub(ptx.size) else {
             return Err(Rejection::PoolFull(format!("{} bytes", self.cfg.max_bytes)));
+        };
+        if (inner.by_hash.len() > max_len || inner.bytes > max_bytes)
+            && !inner.make_room(&ptx.sender, ptx.fee(), max_len, max_bytes)
+        {
+            let what = if inner.by_hash.len() > max_len {
+                format!("{} transactions", self.cfg.max_txs)
+            } else {
+                format!("{} bytes", self.cfg.max_bytes)
+            };
+            return Err(Rejection::PoolFull(format!(
+                "{what}, none paying less than fee {}",
+                ptx.fee()
+            )));
         }
         let ptx = Arc::new(ptx);
         let q = inner.senders.entry(ptx.sender).or_default();
@@ -475,9 +635,8 @@ impl Mempool {
         for s in dropped.iter().chain(replaced.iter()) {
             inner.remove_tx(s);
         }
-        inner.bytes += ptx.size;
         let sender = ptx.sender;
-        inner.by_hash.insert(ptx.hash, ptx);
+        inner.add_tx(ptx);
         if !(appends && dropped.is_empty()) {
             inner.recount(&sender);
         }
@@ -561,6 +720,7 @@ impl Mempool {
     /// whose nonce is used and, per sender, those its new balance can no longer cover.
     pub fn recheck(&self, changed: &BTreeMap<Address, Account>) {
         let mut inner = self.inner.lock();
+        self.expire_stale(&mut inner);
         let mut dropped = Vec::new();
         for (addr, acct) in changed {
             let Some(q) = inner.senders.get_mut(addr) else {
@@ -729,6 +889,107 @@ mod tests {
         assert_eq!(p.select(2, u64::MAX).len(), 2);
         let one = p.select(10, u64::MAX)[0].size as u64;
         assert_eq!(p.select(10, one).len(), 1);
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_cheapest_for_a_higher_fee() {
+        let p = pool(MempoolConfig {
+            max_txs: 4,
+            ..Default::default()
+        });
+        let (a, b, c, d) = (key(1), key(2), key(3), key(4));
+        // a: nonces 0 (fee 5) and 1 (fee 1); b: fee 2; c: fee 3.
+        p.insert(ptx(&a, 0, 5, 1), RICH).unwrap();
+        p.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
+        p.insert(ptx(&b, 0, 2, 1), RICH).unwrap();
+        p.insert(ptx(&c, 0, 3, 1), RICH).unwrap();
+        // Paying no more than the cheapest (1): refused, nothing evicted.
+        let e = p.insert(ptx(&d, 0, 1, 1), RICH).unwrap_err();
+        assert_eq!(e.code(), "pool_full");
+        assert!(e.to_string().contains("none paying less than fee 1"), "{e}");
+        assert_eq!(p.stats().txs, 4);
+        // Fee 4 evicts the cheapest: a's nonce 1 (its last one, so nothing after it goes too).
+        p.insert(ptx(&d, 0, 4, 1), RICH).unwrap();
+        let held = |p: &Mempool| {
+            let mut v: Vec<(Address, u64)> = p
+                .select(100, u64::MAX)
+                .iter()
+                .map(|t| (t.sender, t.nonce()))
+                .collect();
+            v.sort();
+            v
+        };
+        let mut want = vec![
+            (a.address(), 0),
+            (b.address(), 0),
+            (c.address(), 0),
+            (d.address(), 0),
+        ];
+        want.sort();
+        assert_eq!(held(&p), want);
+        // A sender's own transactions are never evicted for its next one.
+        // (b's nonce 1 at fee 3: only b's own nonce 0, at 2, pays less.)
+        let e = p.insert(ptx(&b, 1, 3, 1), RICH).unwrap_err();
+        assert_eq!(e.code(), "pool_full");
+        // Evicting a sender's first nonce takes its later ones too.
+        p.insert(ptx(&b, 1, 9, 1), RICH).unwrap(); // evicts c (3)
+        assert_eq!(p.stats().txs, 4);
+        p.insert(ptx(&key(5), 0, 10, 1), RICH).unwrap(); // evicts b's 0 (2) and so b's 1 (9)
+        assert!(!held(&p).iter().any(|(s, _)| *s == b.address()));
+        assert!(!held(&p).iter().any(|(s, _)| *s == c.address()));
+        assert_eq!(p.stats().txs, 3, "a's 0, d's 0 and the newcomer");
+        // The byte limit is made room for the same way.
+        let one = ptx(&a, 0, 1, 1).size;
+        let q = pool(MempoolConfig {
+            max_bytes: 2 * one,
+            ..Default::default()
+        });
+        q.insert(ptx(&a, 0, 1, 1), RICH).unwrap();
+        q.insert(ptx(&a, 1, 5, 1), RICH).unwrap();
+        // The cheapest is a's 0 (fee 1): evicting it takes a's 1 (fee 5), which depends on it.
+        q.insert(ptx(&b, 0, 2, 1), RICH).unwrap();
+        assert_eq!(q.stats().txs, 1);
+        assert_eq!(q.stats().bytes, one);
+        // Among equal fees a sender's last nonce goes first, alone.
+        q.insert(ptx(&c, 0, 2, 1), RICH).unwrap();
+        q.insert(ptx(&c, 1, 3, 1), RICH).unwrap(); // evicts b's 0 (2; c's 0 is its own)
+        let r = pool(MempoolConfig {
+            max_txs: 2,
+            ..Default::default()
+        });
+        r.insert(ptx(&a, 0, 1, 1), RICH).unwrap();
+        r.insert(ptx(&a, 1, 1, 1), RICH).unwrap();
+        r.insert(ptx(&b, 0, 2, 1), RICH).unwrap();
+        let left: Vec<(Address, u64)> = r
+            .select(10, u64::MAX)
+            .iter()
+            .map(|t| (t.sender, t.nonce()))
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&(a.address(), 0)) && left.contains(&(b.address(), 0)));
+    }
+
+    #[test]
+    fn below_the_minimum_fee_is_refused_and_old_transactions_expire() {
+        let p = pool(MempoolConfig {
+            min_fee: 10,
+            ttl_secs: 1,
+            ..Default::default()
+        });
+        let a = key(1);
+        let e = p.precheck(&ptx(&a, 0, 9, 1).tx, 100).unwrap_err();
+        assert_eq!(e.code(), "fee_too_low");
+        assert_eq!(e.to_string(), "fee too low: the minimum is 10, got 9");
+        p.precheck(&ptx(&a, 0, 10, 1).tx, 100).unwrap();
+        p.insert(ptx(&a, 0, 10, 1), RICH).unwrap();
+        p.insert(ptx(&a, 1, 10, 1), RICH).unwrap();
+        std::thread::sleep(Duration::from_millis(1_100));
+        p.insert(ptx(&key(2), 0, 10, 1), RICH).unwrap();
+        // The next block's re-check drops what waited longer than the TTL, not the newcomer.
+        p.recheck(&BTreeMap::new());
+        assert_eq!(p.stats().txs, 1);
+        assert_eq!(p.select(10, u64::MAX)[0].sender, key(2).address());
+        assert!(p.inner.lock().by_age.len() == 1 && p.inner.lock().by_fee.len() == 1);
     }
 
     #[test]

@@ -166,6 +166,7 @@ test('a follower joins over the network', async () => {
     genesis_time: '1',
     accounts: [],
     validators: [{ pubkey: '0x' + key.publicKey.toString('hex'), power: '1' }],
+    dev: true, // the validator runs the dev engine, the follower follows it
   };
   const base = { storage: { ephemeral: true }, rpc: { enabled: false } };
   const p2p = { enabled: true, listen: '127.0.0.1:0' };
@@ -207,6 +208,18 @@ test('start from config and genesis objects', async () => {
   assert.equal(node.chainId, 'js-chain');
   await node.transfer(alice, key.address, 10n);
   assert.equal(await node.balance(key.address), 10n);
+  // Not a dev chain (no dev: true): one validator runs BFT, and every dev control is refused.
+  assert.equal((await node.info()).engine, 'bft');
+  for (const control of [
+    () => node.mine(),
+    () => node.snapshot(),
+    () => node.revert(0),
+    () => node.setBalance(alice.address, 10n ** 30n),
+    () => node.increaseTime(1000),
+  ]) {
+    await assert.rejects(async () => control(), (e) => e.code === 'NOT_DEV_CHAIN' && /not a dev chain/.test(e.message));
+  }
+  assert.equal(await node.balance(alice.address), 990n);
   await node.close();
   await assert.rejects(Node.start({ config: { rpcc: {} }, genesis, validatorKey: key }), (e) => e.code === 'CONFIG');
   await assert.rejects(Node.start({ config }), (e) => e.code === 'INVALID_INPUT');

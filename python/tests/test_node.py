@@ -164,6 +164,18 @@ def test_start_from_config_and_genesis_dicts_and_files(tmp_path: Path) -> None:
         assert node.chain_id == "py-chain"
         node.transfer(alice, key.address, 10)
         assert node.account(key.address).balance == 10
+        # Not a dev chain (no "dev": true): one validator runs BFT, and every dev control is refused.
+        assert node.info()["engine"] == "bft"
+        for control in (
+            lambda: node.mine(),
+            lambda: node.snapshot(),
+            lambda: node.revert(0),
+            lambda: node.set_balance(alice.address, 10**30),
+            lambda: node.increase_time(1000),
+        ):
+            with pytest.raises(batara.NotDevChain, match="not a dev chain"):
+                control()
+        assert node.account(alice.address).balance == 990
     with pytest.raises(batara.ConfigError, match="rpcc"):
         batara.Node.start({"rpcc": {}}, genesis, key)
     with pytest.raises(batara.ConfigError, match="chain_id"):
@@ -224,6 +236,7 @@ def test_a_follower_joins_over_the_network() -> None:
         "genesis_time": "1",
         "accounts": [{"address": alice.address, "balance": "1000"}],
         "validators": [{"pubkey": "0x" + key.public_key.hex(), "power": "1"}],
+        "dev": True,  # the validator runs the dev engine, the follower follows it
     }
     net = {"enabled": True, "listen": "127.0.0.1:0"}
     base = {"storage": {"ephemeral": True}, "rpc": {"enabled": False}}

@@ -15,7 +15,7 @@ pub use crate::modules::bank::GenesisAccount;
 pub use crate::modules::staking::GenesisValidator;
 use crate::modules::{bank, staking};
 use crate::runtime::ChainSpec;
-use crate::types::{dec_u64, Amount, PublicKey};
+use crate::types::{dec_u128, dec_u64, Amount, PublicKey};
 
 /// Genesis errors.
 #[derive(Debug, thiserror::Error)]
@@ -41,15 +41,28 @@ pub struct ChainParams {
     pub max_block_txs: u32,
     /// Most bytes of transactions in a block.
     pub max_block_bytes: u64,
+    /// Least fee of any transaction (0: none, as on dev chains). A block holding a cheaper one is
+    /// invalid; mempools refuse them (`fee_too_low`). Absent from the JSON when 0.
+    #[serde(with = "dec_u128", skip_serializing_if = "is_zero")]
+    pub min_fee: Amount,
     /// Staking: epochs, set size, minimum stake, unbonding, rewards, downtime and slashing.
     pub staking: staking::StakingParams,
 }
+
+fn is_zero(a: &Amount) -> bool {
+    *a == 0
+}
+
+/// The minimum fee `batara init` and `batara testnet` write into genesis: 10¹² units, a
+/// millionth of a coin — nothing for a user, a million coins for a billion junk transactions.
+pub const DEFAULT_MIN_FEE: Amount = 1_000_000_000_000;
 
 impl Default for ChainParams {
     fn default() -> Self {
         Self {
             max_block_txs: 20_000,
             max_block_bytes: 16 << 20,
+            min_fee: 0,
             staking: Default::default(),
         }
     }
@@ -71,7 +84,19 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     /// Initial validator set.
     pub validators: Vec<GenesisValidator>,
+    /// A dev chain (`batara dev`, `Node.dev`): the one validator's node runs the dev engine, whose
+    /// controls (`dev_mine`, `dev_setBalance`, ...) mint, rewrite and warp the chain. Never inferred
+    /// from keys: every other chain runs BFT consensus, even with one validator, and answers the
+    /// dev controls with "not a dev chain". Absent from the JSON of other chains.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
 }
+
+/// Voting power of each validator `batara init` and `batara testnet` write into genesis: the
+/// stake bonded for it is this many times `min_self_stake`, so a newcomer staking the minimum
+/// holds about a thousandth of the power of one genesis validator — far from the third that
+/// could halt the chain by not signing.
+pub const GENESIS_VALIDATOR_POWER: u64 = 1_000;
 
 /// Balance of each `batara dev` account: 10⁶ whole coins of 10¹⁸ units.
 pub const DEV_BALANCE: Amount = 1_000_000 * 1_000_000_000_000_000_000;
@@ -114,7 +139,7 @@ impl Genesis {
         serde_json::to_string_pretty(self).expect("genesis serialises")
     }
 
-    /// A dev chain: `accounts` funded dev accounts and one validator.
+    /// A dev chain ([`Genesis::dev`] is set): `accounts` funded dev accounts and one validator.
     pub fn dev(chain_id: &str, accounts: u32, validator: PublicKey, genesis_time: u64) -> Self {
         Genesis {
             chain_id: chain_id.to_owned(),
@@ -131,6 +156,7 @@ impl Genesis {
                 power: 1,
                 name: "dev".into(),
             }],
+            dev: true,
         }
     }
 
@@ -170,6 +196,7 @@ impl Genesis {
             genesis_time: self.genesis_time,
             max_block_txs: self.params.max_block_txs,
             max_block_bytes: self.params.max_block_bytes,
+            min_fee: self.params.min_fee,
             fingerprint: crypto::sha256(self.to_json().as_bytes()),
         }
     }

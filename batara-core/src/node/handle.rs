@@ -257,6 +257,7 @@ impl NodeApi for NodeHandle {
             syncing: self.network().is_some_and(|p| p.syncing().is_some()),
             engine: self.inner.engine.name().to_owned(),
             mempool_txs: self.inner.mempool.stats().txs,
+            min_fee: self.inner.mempool.min_fee(),
         }
     }
 

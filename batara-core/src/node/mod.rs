@@ -8,7 +8,8 @@
 //! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
 //!
 //! Must never: hold chain logic. This is the only layer that starts the node's RocksDB store, the
-//! libp2p network, the tokio runtime and the RPC server (`api` opens read-only followers only).
+//! libp2p network, the tokio runtimes (`batara-net` for p2p, `batara-rpc` for JSON-RPC) and the
+//! RPC server (`api` opens read-only followers only).
 
 mod config;
 mod handle;
@@ -104,7 +105,10 @@ struct Inner {
     p2p: OnceLock<P2pHandle>,
     rpc: Mutex<Option<RpcServer>>,
     rpc_addr: OnceLock<SocketAddr>,
+    /// The network's runtime (`batara-net`).
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// JSON-RPC's own runtime (`batara-rpc`): RPC load never delays consensus or p2p tasks.
+    rpc_runtime: Mutex<Option<tokio::runtime::Runtime>>,
     stopped: AtomicBool,
 }
 
@@ -122,8 +126,10 @@ impl Inner {
         }
         self.engine.stop();
         self.sink.close();
-        if let Some(rt) = self.runtime.lock().take() {
-            rt.shutdown_background();
+        for rt in [&self.rpc_runtime, &self.runtime] {
+            if let Some(rt) = rt.lock().take() {
+                rt.shutdown_background();
+            }
         }
     }
 }
@@ -167,12 +173,13 @@ fn open_store(config: &NodeConfig) -> Result<Arc<dyn Storage>> {
     )?))
 }
 
-/// The mempool of `chain`; a transaction larger than a block could never be included, so it is
-/// refused at the door.
+/// The mempool of `chain`; a transaction larger than a block, or paying less than the chain's
+/// minimum fee, could never be included, so it is refused at the door.
 fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
     let mut cfg = config.mempool.clone();
     let max_block_bytes = usize::try_from(chain.spec().max_block_bytes).unwrap_or(usize::MAX);
     cfg.max_tx_bytes = cfg.max_tx_bytes.min(max_block_bytes);
+    cfg.min_fee = cfg.min_fee.max(chain.spec().min_fee);
     Mempool::new(
         cfg,
         chain.spec().chain_id.clone(),
@@ -180,21 +187,37 @@ fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
     )
 }
 
-/// The tokio runtime of the network and RPC servers (none when the node serves neither).
-fn net_runtime(config: &NodeConfig) -> Result<Option<tokio::runtime::Runtime>> {
-    if !config.rpc.enabled && !config.p2p.enabled {
-        return Ok(None);
-    }
+/// A multi-threaded tokio runtime of two workers named `name`.
+fn runtime(name: &str, what: &str) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("batara-net")
+        .thread_name(name)
         .enable_all()
         .build()
-        .map(Some)
         .map_err(|source| Error::Io {
-            context: "starting the RPC runtime".into(),
+            context: format!("starting the {what} runtime"),
             source,
         })
+}
+
+/// The tokio runtimes of the network (`batara-net`) and of JSON-RPC (`batara-rpc`), each only
+/// when enabled: RPC has its own threads, so a flood of calls cannot delay consensus messages.
+struct Runtimes {
+    net: Option<tokio::runtime::Runtime>,
+    rpc: Option<tokio::runtime::Runtime>,
+}
+
+fn net_runtime(config: &NodeConfig) -> Result<Runtimes> {
+    Ok(Runtimes {
+        net: match config.p2p.enabled {
+            true => Some(runtime("batara-net", "network")?),
+            false => None,
+        },
+        rpc: match config.rpc.enabled {
+            true => Some(runtime("batara-rpc", "JSON-RPC")?),
+            false => None,
+        },
+    })
 }
 
 impl Node {
@@ -221,7 +244,7 @@ impl Node {
         } else {
             (None, None)
         };
-        let engine = Self::engine(&chain, &sink, validator_key, &config, outbox)?;
+        let engine = Self::engine(&chain, &sink, validator_key, genesis.dev, &config, outbox)?;
         let head = chain.head();
         tracing::info!(target: "batara::node", chain_id = %chain.spec().chain_id, height = head.header.height, hash = %head.hash, "node started");
         let runtime = net_runtime(&config)?;
@@ -242,32 +265,33 @@ impl Node {
             rpc: Mutex::new(None),
             rpc_addr: OnceLock::new(),
             runtime: Mutex::new(None),
+            rpc_runtime: Mutex::new(None),
             stopped: AtomicBool::new(false),
         });
         let node = NodeHandle { inner };
-        if let Some(rt) = &runtime {
-            if let Err(e) = Self::serve(&node, rt.handle(), &config, network_key, consensus_out) {
-                *node.inner.runtime.lock() = runtime;
-                node.stop();
-                return Err(e);
-            }
+        let served = Self::serve(&node, &runtime, &config, network_key, consensus_out);
+        *node.inner.runtime.lock() = runtime.net;
+        *node.inner.rpc_runtime.lock() = runtime.rpc;
+        if let Err(e) = served {
+            node.stop();
+            return Err(e);
         }
-        *node.inner.runtime.lock() = runtime;
         Ok(node)
     }
 
-    /// Joins the network and serves JSON-RPC, both holding only a weak handle of `node`.
+    /// Joins the network and serves JSON-RPC, each on its own runtime, both holding only a weak
+    /// handle of `node`.
     fn serve(
         node: &NodeHandle,
-        rt: &tokio::runtime::Handle,
+        runtimes: &Runtimes,
         config: &NodeConfig,
         network_key: Option<libp2p::identity::Keypair>,
         consensus_out: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>>,
     ) -> Result<()> {
         let inner = &node.inner;
-        if let Some(key) = network_key {
+        if let (Some(rt), Some(key)) = (&runtimes.net, network_key) {
             let p2p = crate::p2p::start(
-                rt,
+                rt.handle(),
                 &config.p2p,
                 key,
                 inner.sink.clone(),
@@ -277,67 +301,88 @@ impl Node {
             )?;
             let _ = inner.p2p.set(p2p);
         }
-        if config.rpc.enabled {
-            let (server, addr) = RpcServer::start(rt, &config.rpc, node.downgrade())?;
-            tracing::info!(target: "batara::node", %addr, "JSON-RPC listening");
+        if let Some(rt) = &runtimes.rpc {
+            // Local pages may drive a dev chain (its node or a follower), as Anvil's.
+            let dev = inner.genesis.dev;
+            let (server, addr) = RpcServer::start(rt.handle(), &config.rpc, node.downgrade(), dev)?;
+            tracing::info!(target: "batara::node", %addr, dev, "JSON-RPC listening");
             *inner.rpc.lock() = Some(server);
             let _ = inner.rpc_addr.set(addr);
         }
         Ok(())
     }
 
-    /// Picks the engine: the dev engine when this node holds the key of the chain's only
-    /// validator; otherwise, on a network, the BFT engine (voting if it has a validator key) — or
-    /// the follower engine when the only validator is a dev engine elsewhere.
+    /// Picks the engine. A dev chain ([`Genesis::dev`]) runs the dev engine on the node holding
+    /// its validator's key and the follower engine on the network's other nodes. Every other
+    /// chain runs the BFT engine — voting with a validator key, following without — even with one
+    /// validator, as CometBFT does: a lone validator decides each block alone (its own votes are
+    /// more than 2/3), and one that joins later only needs the network to vote too.
     fn engine(
         chain: &Arc<Chain>,
         sink: &Arc<BlockSink>,
         key: Option<Keypair>,
+        dev: bool,
         config: &NodeConfig,
         outbox: Option<crate::consensus::bft::Outbox>,
     ) -> Result<Box<dyn ConsensusEngine>> {
         let validators = chain.validators()?;
-        let sole = |k: &Keypair| validators.len() == 1 && validators[0].pubkey == k.public_key();
-        let key = match (key, outbox) {
-            (Some(k), _) if sole(&k) => k,
-            (None, Some(_)) if validators.len() == 1 => return Ok(Box::new(FollowerEngine)),
-            (key, Some(outbox)) => {
-                let guard_path = match &config.data_dir {
-                    Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
-                    _ => std::env::temp_dir().join(format!(
-                        "batara-sign-state-{}-{}.json",
-                        std::process::id(),
-                        crypto::sha256(&SystemClock.now_ms().to_le_bytes())
-                    )),
-                };
-                let engine = crate::consensus::bft::BftEngine::start(
-                    sink.clone(),
-                    crate::consensus::bft::BftSetup {
-                        signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
-                        guard_path,
-                        timeouts: config.consensus.bft.clone(),
-                        clock: Box::new(SystemClock),
-                        outbox,
-                    },
-                )
-                .map_err(|e| Error::InvalidInput(e.to_string()))?;
-                return Ok(Box::new(engine));
+        if dev {
+            return match key {
+                Some(k) if validators.len() == 1 && validators[0].pubkey == k.public_key() => {
+                    Ok(Box::new(DevEngine::start(
+                        sink.clone(),
+                        Box::new(LocalSigner(k)),
+                        Box::new(SystemClock),
+                        &config.consensus,
+                    )))
+                }
+                None if outbox.is_some() => Ok(Box::new(FollowerEngine)),
+                _ => Err(Error::InvalidInput(format!(
+                    "no consensus engine for this dev chain: the dev engine needs the key of its only \
+                     validator ({} validators), and a node without a key must join a network to \
+                     follow it (p2p.enabled)",
+                    validators.len()
+                ))),
+            };
+        }
+        let outbox = match outbox {
+            Some(o) => o,
+            // A lone validator needs no network: its messages go nowhere and come back to it.
+            None if validators.len() == 1
+                && key
+                    .as_ref()
+                    .is_some_and(|k| validators[0].pubkey == k.public_key()) =>
+            {
+                tokio::sync::mpsc::unbounded_channel().0
             }
-            _ => {
+            None => {
                 return Err(Error::InvalidInput(format!(
-                    "no consensus engine for this node: the dev engine needs the key of the chain's only \
-                     validator ({} validators), and a node without it must join a network to follow \
-                     one (p2p.enabled)",
+                    "this chain has {} validator(s) and this node cannot commit blocks alone: \
+                     enable p2p (p2p.enabled, p2p.bootnodes) to join the network",
                     validators.len()
                 )))
             }
         };
-        Ok(Box::new(DevEngine::start(
+        let guard_path = match &config.data_dir {
+            Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
+            _ => std::env::temp_dir().join(format!(
+                "batara-sign-state-{}-{}.json",
+                std::process::id(),
+                crypto::sha256(&SystemClock.now_ms().to_le_bytes())
+            )),
+        };
+        let engine = crate::consensus::bft::BftEngine::start(
             sink.clone(),
-            Box::new(LocalSigner(key)),
-            Box::new(SystemClock),
-            &config.consensus,
-        )))
+            crate::consensus::bft::BftSetup {
+                signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
+                guard_path,
+                timeouts: config.consensus.bft.clone(),
+                clock: Box::new(SystemClock),
+                outbox,
+            },
+        )
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Ok(Box::new(engine))
     }
 
     /// Starts a dev chain: [`DevOptions::accounts`] funded accounts ([`genesis::dev_account_key`]),

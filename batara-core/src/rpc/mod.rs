@@ -1,35 +1,84 @@
-//! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee).
+//! JSON-RPC 2.0 over HTTP POST and WebSocket on one address (jsonrpsee), safe to expose by
+//! default.
 //!
 //! Owns: method names and parameter shapes (see `docs/API.md`), mapping [`Error`] to JSON-RPC error
-//! codes (the table is `api::ERROR_TABLE`), and the server's limits (request and response size, connections). Parameters may be a
-//! positional array or an object with the names below.
+//! codes (the table is `api::ERROR_TABLE`), the server's perimeter and limits ([`RpcConfig`]), and
+//! its connections. Parameters may be a positional array or an object with the names below.
+//! Files: `perimeter.rs` (Host/Origin allowlists, CORS), `limits.rs` (per-IP rate limit, the RPC
+//! middleware), `conn.rs` (per-connection state, idle timeout, cutting stalled peers),
+//! `blocks.rs` (the block feed and its subscriptions).
 //!
 //! Error codes: `-32700` parse error, `-32600` invalid request, `-32601` no such method, `-32602` bad
 //! params (wrong type, bad address or hash, ...), `-32007` request body too large, `-32603` internal;
+//! server limits: `-32005` limit exceeded (over `requests_per_sec_per_ip`; [`CODE_LIMIT_EXCEEDED`]),
+//! `-32006` too many subscriptions on the connection, `-32010` batch too long (`max_batch_len`),
+//! HTTP `403` for a host or origin not allowed, `429` when `max_connections` are in use;
 //! node errors: `-32020` transaction rejected (`data.reason` is the stable reason code, e.g.
 //! `nonce_too_low`), `-32021` not found, `-32022` not a dev chain, `-32023` timed out, `-32024` node
 //! stopped. Every message names the cause, e.g. `nonce too low: expected 7, got 5`.
 //!
+//! Choices (what geth, reth and anvil do, and where this differs):
+//! - Perimeter (`perimeter.rs`): `Origin` allowlist on HTTP *and* the WebSocket upgrade (`403`, not
+//!   `101`); requests without `Origin` pass. Default on a dev chain (the node's engine has dev
+//!   controls; `node` passes `dev` to [`RpcServer::start`]): local pages (`http(s)://localhost`,
+//!   `127.0.0.1`, `[::1]`, any port) — not anvil's `*`, so a page on the internet cannot drive a
+//!   dev node either; elsewhere no origin. `Host` allowlist against DNS rebinding: `localhost`
+//!   and every IP literal by default (geth's `--http.vhosts` lists names; an IP literal cannot be
+//!   rebound, so a node bound to `0.0.0.0` is reachable by IP without configuration).
+//! - Limits: batches of at most `max_batch_len` (100) calls; `max_subscriptions_per_connection`
+//!   (16); `max_connections` (256: open WebSockets plus HTTP requests in progress); a token bucket
+//!   per client IP of `requests_per_sec_per_ip` (1,000; every call and batch entry takes one).
+//!   Keyed by IP, not by connection (a client could open a connection per call); clients on one
+//!   machine share a bucket unless they use different source addresses (e.g. `127.0.0.2`).
+//! - Lockout: no per-IP connection cap (honest local clients and attackers on loopback would share
+//!   it). Instead a connection with no call in flight, no subscription and no request for
+//!   `idle_timeout_secs` (60) is closed, WebSocket pings every `ws_ping_interval_secs` (30) drop a
+//!   peer that answers none for two intervals, and a closing connection whose peer does not read
+//!   is cut after another `idle_timeout_secs` (`conn.rs`). Idle connections therefore free their
+//!   slots; a client that keeps every slot busy with calls is held back by the rate limit.
+//! - Notifications: each block is serialized once, on the blocking pool, for every subscriber; a
+//!   subscriber whose connection queue (`ws_buffer_messages`, 64) is full is dropped with a final
+//!   error notification and its connection closed (`blocks.rs`) — never buffered without bound.
+//! - Threads: the server runs on the runtime `node` gives it, its own (`batara-rpc`, two workers),
+//!   apart from p2p's (`batara-net`), so RPC load does not delay consensus messages; long calls
+//!   (submission waits, dev controls) run on that runtime's blocking pool.
+//!
 //! Must never: keep the node alive (it holds a [`WeakNode`]) or name the node's wiring (it serves
-//! [`NodeApi`], which `node::NodeHandle` implements), or block an async worker on a
-//! long call (submission and dev controls run on the blocking pool).
+//! [`NodeApi`], which `node::NodeHandle` implements), block an async worker on a long call or a
+//! large serialization, buffer without bound for a client that does not read, or answer a
+//! browser origin that is not allowed.
 
+mod blocks;
+mod conn;
+mod limits;
+mod perimeter;
+
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use jsonrpsee::core::BoxError;
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
-    PendingSubscriptionSink, RpcModule, Server, ServerConfig, ServerHandle, SubscriptionMessage,
+    serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, HttpRequest, HttpResponse,
+    Methods, PendingSubscriptionSink, PingConfig, RpcModule, Server, ServerConfig, ServerHandle,
+    StopHandle, TowerService, TowerServiceBuilder,
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
+use tower::layer::util::{Identity, Stack};
 
-use crate::api::{BlockId, BlockView, Error, NodeApi, WeakNode};
+use self::limits::{LimitsLayer, RateLimiter};
+use self::perimeter::{Perimeter, Verdict};
+use crate::api::{BlockId, Error, NodeApi, WeakNode};
 use crate::types::{dec_u128, Address, Amount, Hash};
 use serde::{Deserialize, Serialize};
 
-/// JSON-RPC server settings.
+/// JSON-RPC server settings (`[rpc]` in `config.toml`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RpcConfig {
@@ -41,8 +90,31 @@ pub struct RpcConfig {
     pub max_request_bytes: u32,
     /// Largest response body, in bytes.
     pub max_response_bytes: u32,
-    /// Most concurrent connections.
+    /// Most concurrent connections: open WebSockets plus HTTP requests being answered.
     pub max_connections: u32,
+    /// Browser origins allowed (`https://app.example`, `http://localhost:*`, or `"*"`). Unset:
+    /// on a dev chain the local pages (`http(s)://localhost`, `127.0.0.1`, `[::1]`, any port),
+    /// elsewhere none. Requests without an `Origin` header are always allowed.
+    pub allowed_origins: Option<Vec<String>>,
+    /// `Host` names allowed (against DNS rebinding), or `"*"`. Unset: `localhost` and every IP
+    /// literal.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Most calls in one JSON-RPC batch.
+    pub max_batch_len: u32,
+    /// Most subscriptions open on one WebSocket connection.
+    pub max_subscriptions_per_connection: u32,
+    /// Calls per second per client IP address (each batch entry counts; bursts of one second's
+    /// worth); 0: unlimited.
+    pub requests_per_sec_per_ip: u32,
+    /// A connection with no call in flight, no subscription and no request for this long is
+    /// closed; a closing connection whose peer does not read is cut after as long again.
+    pub idle_timeout_secs: u64,
+    /// WebSocket ping interval; a peer that answers no ping for two intervals is dropped. 0: no
+    /// pings.
+    pub ws_ping_interval_secs: u64,
+    /// Messages queued per WebSocket connection; a block subscriber that finds the queue full is
+    /// dropped with a notice.
+    pub ws_buffer_messages: u32,
 }
 
 impl Default for RpcConfig {
@@ -53,10 +125,19 @@ impl Default for RpcConfig {
             max_request_bytes: 4 << 20,
             max_response_bytes: 32 << 20,
             max_connections: 256,
+            allowed_origins: None,
+            allowed_hosts: None,
+            max_batch_len: 100,
+            max_subscriptions_per_connection: 16,
+            requests_per_sec_per_ip: 1_000,
+            idle_timeout_secs: 60,
+            ws_ping_interval_secs: 30,
+            ws_buffer_messages: 64,
         }
     }
 }
 
+pub use self::limits::CODE_LIMIT_EXCEEDED;
 pub use crate::api::error::{
     CODE_INTERNAL, CODE_INVALID_PARAMS, CODE_NOT_DEV, CODE_NOT_FOUND, CODE_REJECTED, CODE_STOPPED,
     CODE_TIMEOUT,
@@ -174,7 +255,10 @@ fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
     hex::decode(h).map_err(|e| bad_params(format!("transaction must be 0x-hex: {e}")))
 }
 
-fn build_module<W: WeakNode>(ctx: W) -> Result<RpcModule<W>, jsonrpsee::core::RegisterMethodError> {
+fn build_module<W: WeakNode>(
+    ctx: W,
+    feed: Option<blocks::Feed>,
+) -> Result<RpcModule<W>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(ctx);
     m.register_method("node_info", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
@@ -317,51 +401,49 @@ fn build_module<W: WeakNode>(ctx: W) -> Result<RpcModule<W>, jsonrpsee::core::Re
         "chain_subscribeBlocks",
         "chain_block",
         "chain_unsubscribeBlocks",
-        |_p, pending: PendingSubscriptionSink, ctx, _| async move {
-            let mut rx = match ctx.upgrade() {
-                Some(n) => n.subscribe_blocks(),
-                None => {
-                    pending.reject(to_rpc(Error::Stopped)).await;
-                    return Ok(());
-                }
-            };
-            let sink = pending.accept().await?;
-            loop {
-                tokio::select! {
-                    _ = sink.closed() => break,
-                    r = rx.recv() => match r {
-                        Ok(cb) => {
-                            let raw = serde_json::value::to_raw_value(&BlockView::from_committed(&cb))?;
-                            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
-                                break;
-                            }
-                        }
-                        Err(RecvError::Lagged(n)) => {
-                            tracing::warn!(target: "batara::rpc", skipped = n, "block subscriber too slow; blocks skipped");
-                        }
-                        Err(RecvError::Closed) => break,
+        move |_p, pending: PendingSubscriptionSink, _ctx, ext| {
+            let feed = feed.clone();
+            async move {
+                let conn = ext.get::<Arc<conn::Conn>>().cloned();
+                match feed {
+                    Some(feed) => blocks::subscription(pending, &feed, conn).await,
+                    None => {
+                        pending.reject(to_rpc(Error::Stopped)).await;
+                        Ok(())
                     }
                 }
             }
-            Ok(())
         },
     )?;
     Ok(m)
 }
 
+/// The RPC middleware stack of every connection.
+type Middleware = Stack<LimitsLayer, Identity>;
+
 /// A running JSON-RPC server.
 pub struct RpcServer {
     handle: ServerHandle,
+    feed: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RpcServer {
-    /// Binds `cfg.addr` and serves the node on the runtime `rt`. Returns the bound address.
+    /// Binds `cfg.addr` and serves the node on the runtime `rt` (the RPC's own). `dev` says the
+    /// node runs a dev chain: unless `cfg.allowed_origins` is set, local pages may then call it.
+    /// Returns the bound address.
     pub fn start<W: WeakNode>(
         rt: &tokio::runtime::Handle,
         cfg: &RpcConfig,
         node: W,
+        dev: bool,
     ) -> Result<(Self, SocketAddr), Error> {
         let io = |context: String| move |source| Error::Io { context, source };
+        let perimeter = Perimeter::new(
+            cfg.allowed_hosts.as_deref(),
+            cfg.allowed_origins.as_deref(),
+            dev,
+        )
+        .map_err(Error::InvalidInput)?;
         let listener = std::net::TcpListener::bind(cfg.addr)
             .map_err(io(format!("cannot bind JSON-RPC to {}", cfg.addr)))?;
         listener
@@ -370,25 +452,148 @@ impl RpcServer {
         let addr = listener
             .local_addr()
             .map_err(io("reading the JSON-RPC address".into()))?;
-        let module = build_module(node).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let _guard = rt.enter();
-        let config = ServerConfig::builder()
+        let (feed, feed_task) = match blocks::start_feed(rt, &node) {
+            Some((feed, task)) => (Some(feed), Some(task)),
+            None => (None, None),
+        };
+        let methods: Methods = build_module(node, feed)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?
+            .into();
+        let mut config = ServerConfig::builder()
             .max_request_body_size(cfg.max_request_bytes)
             .max_response_body_size(cfg.max_response_bytes)
             .max_connections(cfg.max_connections)
-            .build();
-        let server = Server::builder()
-            .set_config(config)
-            .build_from_tcp(listener)
-            .map_err(io("starting the JSON-RPC server".into()))?;
-        let handle = server.start(module);
-        Ok((Self { handle }, addr))
+            .max_subscriptions_per_connection(cfg.max_subscriptions_per_connection)
+            .set_batch_request_config(BatchRequestConfig::Limit(cfg.max_batch_len))
+            .set_message_buffer_capacity(cfg.ws_buffer_messages.max(2));
+        if cfg.ws_ping_interval_secs > 0 {
+            let every = Duration::from_secs(cfg.ws_ping_interval_secs);
+            config = config.enable_ws_ping(
+                PingConfig::new()
+                    .ping_interval(every)
+                    .inactive_limit(every * 2),
+            );
+        }
+        let rate = (cfg.requests_per_sec_per_ip > 0)
+            .then(|| Arc::new(RateLimiter::new(cfg.requests_per_sec_per_ip)));
+        let services = Server::builder()
+            .set_config(config.build())
+            .set_rpc_middleware(RpcServiceBuilder::new().layer(LimitsLayer { rate }))
+            .to_service_builder();
+        let idle = Duration::from_secs(cfg.idle_timeout_secs.max(1));
+        let (stop, handle) = stop_channel();
+        let listener = {
+            let _guard = rt.enter();
+            tokio::net::TcpListener::from_std(listener)
+                .map_err(io("starting the JSON-RPC server".into()))?
+        };
+        rt.spawn(accept_loop(
+            listener,
+            services,
+            methods,
+            Arc::new(perimeter),
+            stop,
+            idle,
+        ));
+        Ok((
+            Self {
+                handle,
+                feed: feed_task,
+            },
+            addr,
+        ))
     }
 
     /// Stops serving; open connections are closed.
     pub fn stop(self) {
         let _ = self.handle.stop();
+        if let Some(feed) = self.feed {
+            feed.abort();
+        }
         // Give in-flight calls a moment to finish so clients see answers, not resets.
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Accepts connections until `stop`; each gets the perimeter, jsonrpsee's service (stopped by its
+/// own handle) and a watchdog (`conn`).
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    services: TowerServiceBuilder<Middleware, Identity>,
+    methods: Methods,
+    perimeter: Arc<Perimeter>,
+    stop: StopHandle,
+    idle: Duration,
+) {
+    let stopped = stop.clone().shutdown();
+    tokio::pin!(stopped);
+    loop {
+        let (socket, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors, usually: let connections close.
+                    tracing::warn!(target: "batara::rpc", "cannot accept a JSON-RPC connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        let _ = socket.set_nodelay(true);
+        let (conn, io, gone) = conn::accept(socket, peer.ip());
+        let (conn_stop, conn_handle) = stop_channel();
+        let gate = Gate {
+            inner: services.clone().build(methods.clone(), conn_stop.clone()),
+            perimeter: perimeter.clone(),
+            conn: conn.clone(),
+        };
+        tokio::spawn(conn::watch(conn, idle, gone, stop.clone(), conn_handle));
+        tokio::spawn(async move {
+            if let Err(e) = serve_with_graceful_shutdown(io, gate, conn_stop.shutdown()).await {
+                tracing::debug!(target: "batara::rpc", "JSON-RPC connection ended: {e}");
+            }
+        });
+    }
+}
+
+/// The perimeter in front of jsonrpsee: refuses or answers (preflight) what it must, hands the
+/// connection's state to the calls through the request's extensions, adds CORS headers.
+#[derive(Clone)]
+struct Gate {
+    inner: TowerService<Middleware, Identity>,
+    perimeter: Arc<Perimeter>,
+    conn: Arc<conn::Conn>,
+}
+
+impl tower::Service<HttpRequest<hyper::body::Incoming>> for Gate {
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: HttpRequest<hyper::body::Incoming>) -> Self::Future {
+        self.conn.touch();
+        let verdict = self.perimeter.check(
+            req.method(),
+            req.uri().authority().map(|a| a.as_str()),
+            req.headers(),
+        );
+        let allow = match verdict {
+            Verdict::Refuse(r) | Verdict::Preflight(r) => return Box::pin(async { Ok(r) }),
+            Verdict::Pass(allow) => allow,
+        };
+        req.extensions_mut().insert(self.conn.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let mut r = answer.await?;
+            if let Some(origin) = allow {
+                perimeter::add_cors(r.headers_mut(), origin);
+            }
+            Ok(r)
+        })
     }
 }

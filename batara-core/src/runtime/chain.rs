@@ -104,6 +104,8 @@ pub struct ChainSpec {
     pub max_block_txs: u32,
     /// Most bytes of transactions in a block.
     pub max_block_bytes: u64,
+    /// Least fee of a transaction in a block (a block with a cheaper one is invalid).
+    pub min_fee: crate::types::Amount,
     /// SHA-256 of the genesis document's JSON: a data directory belongs to one genesis.
     pub fingerprint: Hash,
 }

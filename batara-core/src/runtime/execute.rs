@@ -1,8 +1,8 @@
 //! Block execution: building a block from mempool candidates, and checking and executing a block
 //! made elsewhere (or replayed).
 //!
-//! Rules of a transaction in a block: its nonce must equal the sender's account nonce and the sender
-//! must be able to pay the fee — otherwise the block is invalid (a builder leaves such transactions
+//! Rules of a transaction in a block: its fee must be at least the chain's `min_fee`, its nonce must
+//! equal the sender's account nonce and the sender must be able to pay the fee — otherwise the block is invalid (a builder leaves such transactions
 //! out). The fee is then charged and the nonce consumed whatever happens next; the module's effects
 //! apply only if it succeeds, else the receipt is `failed` with the reason. Modules' `begin_block`
 //! hooks run before the transactions and `end_block` hooks after them (fees of the block are
@@ -67,6 +67,12 @@ impl Chain {
     ) -> Result<Result<Receipt, String>, ChainError> {
         if tx.body.chain_id != self.spec.chain_id {
             return Ok(Err(format!("wrong chain id {}", tx.body.chain_id)));
+        }
+        if tx.body.fee < self.spec.min_fee {
+            return Ok(Err(format!(
+                "fee {} below the chain's minimum {}",
+                tx.body.fee, self.spec.min_fee
+            )));
         }
         let sender = tx.sender();
         let mut acct = bs.get(&sender)?;

@@ -37,6 +37,7 @@ pub fn genesis_with(n: u8, tweak: impl FnOnce(&mut Genesis)) -> Genesis {
                 name: format!("v{i}"),
             })
             .collect(),
+        dev: false,
     };
     g.params.staking.epoch_length = 1_000;
     tweak(&mut g);

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{acct, batara, rpc, Proc};
+use crate::common::{acct, batara, dec, rpc, rpc_err, wait_for, Proc};
 
 #[test]
 fn keys_usage_errors_and_unreachable_node() {
@@ -47,7 +47,7 @@ fn init_start_transfer_query_and_clean_shutdown() {
         .as_str()
         .unwrap()
         .to_owned();
-    let fund = format!("{alice}=1000000");
+    let fund = format!("{alice}=1000000000000000000000");
     let (code, _, err) = batara(&[
         "init",
         "--home",
@@ -67,9 +67,19 @@ fn init_start_transfer_query_and_clean_shutdown() {
     let p = Proc::spawn(&["start", "--home", home_s], &env);
     let url = format!("http://{}", p.rpc);
     let bob = acct(5).address().to_string();
-    let (code, out, err) = batara(&[
+    // Below the chain's minimum fee (init writes params.min_fee 10^12): refused with the reason.
+    let (code, _, err) = batara(&[
         "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--fee", "3", "--rpc",
-        &url, "--wait",
+        &url,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("fee too low: the minimum is 1000000000000, got 3"),
+        "{err}"
+    );
+    // Without --fee the CLI pays the node's minimum (node_info.min_fee).
+    let (code, out, err) = batara(&[
+        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "250", "--rpc", &url, "--wait",
     ]);
     assert_eq!(code, 0, "{err}");
     let receipt: Value = serde_json::from_str(&out).unwrap();
@@ -84,18 +94,27 @@ fn init_start_transfer_query_and_clean_shutdown() {
     let a: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         (a["balance"].clone(), a["nonce"].clone()),
-        (json!("999747"), json!("1"))
+        (json!("999999998999999999750"), json!("1"))
     );
     let (_, out, _) = batara(&["query", "tx", &hash, "--rpc", &url]);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap()["receipt"]["fee"],
-        "3"
+        "1000000000000"
     );
     let (_, out, _) = batara(&["query", "block", "--rpc", &url]);
     let height = serde_json::from_str::<Value>(&out).unwrap()["header"]["height"].clone();
     // More than the balance: refused with the reason, exit 1.
     let (code, _, err) = batara(&[
-        "tx", "transfer", "--key", key_s, "--to", &bob, "--amount", "99999999", "--rpc", &url,
+        "tx",
+        "transfer",
+        "--key",
+        key_s,
+        "--to",
+        &bob,
+        "--amount",
+        "99999999999999999999999",
+        "--rpc",
+        &url,
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("insufficient balance"), "{err}");
@@ -237,5 +256,123 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
     assert!(p.term().success());
     let p = Proc::spawn(&["dev", "--home", home_s, "--rpc-addr", "127.0.0.1:0"], &[]);
     assert_eq!(rpc(p.rpc, "node_info", json!([]))["height"], h);
+    assert!(p.term().success());
+}
+
+/// The `batara init` chain of the README: not a dev chain, so BFT with one validator; every dev
+/// control is refused (-32022) and changes nothing; a validator joining at `min_self_stake` gets a
+/// sliver of the power, and when it never signs it is jailed while blocks go on; SIGKILL and a
+/// restart resume the chain.
+#[test]
+fn init_chain_runs_bft_refuses_dev_controls_jails_a_silent_joiner_and_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("node");
+    let home_s = home.to_str().unwrap();
+    let key = dir.path().join("alice.json");
+    let vkey = dir.path().join("joiner.json");
+    let addr_of = |path: &std::path::Path| {
+        let (_, out, _) = batara(&["keys", "new", "--out", path.to_str().unwrap()]);
+        serde_json::from_str::<Value>(&out).unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (alice, joiner) = (addr_of(&key), addr_of(&vkey));
+    let fund = format!("{alice}=100000000000000000000");
+    let (code, _, err) = batara(&[
+        "init",
+        "--home",
+        home_s,
+        "--chain-id",
+        "solo",
+        "--fund",
+        &fund,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = batara(&["dev", "--home", home_s]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a dev chain"), "{err}");
+    // Short epochs and downtime window, so the set change and the jailing take seconds.
+    let gpath = home.join("genesis.json");
+    let mut g: Value = serde_json::from_str(&std::fs::read_to_string(&gpath).unwrap()).unwrap();
+    assert!(g.get("dev").is_none(), "init writes no dev flag");
+    let staking = &mut g["params"]["staking"];
+    staking["epoch_length"] = json!("5");
+    staking["unbonding_blocks"] = json!("5");
+    staking["downtime_window"] = json!("10");
+    staking["downtime_max_missed"] = json!("3");
+    std::fs::write(&gpath, g.to_string()).unwrap();
+    let env = [
+        ("BATARA_RPC__ADDR", "127.0.0.1:0"),
+        ("BATARA_CONSENSUS__BFT__COMMIT_MS", "50"),
+    ];
+    let p = Proc::spawn(&["start", "--home", home_s], &env);
+    assert_eq!(rpc(p.rpc, "node_info", json!([]))["engine"], "bft");
+    let balance = || rpc(p.rpc, "state_getAccount", json!([alice]))["balance"].clone();
+    let before = balance();
+    for (method, params) in [
+        ("dev_setBalance", json!([alice, "999999999999999"])),
+        ("dev_mine", json!([])),
+        ("dev_snapshot", json!([])),
+        ("dev_revert", json!([0])),
+        ("dev_increaseTime", json!([1000])),
+    ] {
+        let e = rpc_err(p.rpc, method, params);
+        assert_eq!(e["code"], -32022, "{method}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("not a dev chain"),
+            "{e}"
+        );
+    }
+    assert_eq!(balance(), before, "no dev control changed the state");
+    // One coin (min_self_stake) staked for a new validator that never runs.
+    let url = format!("http://{}", p.rpc);
+    let (code, _, err) = batara(&[
+        "tx",
+        "stake",
+        "--validator-key",
+        vkey.to_str().unwrap(),
+        "--amount",
+        "1000000000000000000",
+        "--key",
+        key.to_str().unwrap(),
+        "--rpc",
+        &url,
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let set = || rpc(p.rpc, "staking_getValidators", json!([]));
+    let power = |v: &Value, who: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["address"] == who)
+            .map(|x| dec(&x["voting_power"]))
+    };
+    wait_for("the joiner in the set", 30, || {
+        power(&set(), &joiner).is_some()
+    });
+    let s = set();
+    let total: u128 = s
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| dec(&x["voting_power"]))
+        .sum();
+    let share = power(&s, &joiner).unwrap();
+    assert!(share * 100 < total, "joiner holds {share} of {total}");
+    wait_for("the silent joiner jailed", 60, || {
+        rpc(p.rpc, "staking_getValidator", json!([joiner]))["jailed"] == true
+    });
+    let height = |a: std::net::SocketAddr| dec(&rpc(a, "node_info", json!([]))["height"]);
+    let jailed_at = height(p.rpc);
+    wait_for("blocks after the jailing", 30, || {
+        height(p.rpc) > jailed_at + 3
+    });
+    let last = height(p.rpc);
+    p.kill9();
+    let p = Proc::spawn(&["start", "--home", home_s], &env);
+    assert!(height(p.rpc) >= last, "nothing committed was lost");
+    wait_for("blocks after the restart", 30, || height(p.rpc) > last + 3);
     assert!(p.term().success());
 }

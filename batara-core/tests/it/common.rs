@@ -56,30 +56,36 @@ pub fn transfer(
     .sign(key)
 }
 
-/// Sends one HTTP/1.1 POST: headers announcing `len` body bytes (plus `extra` header lines), then
-/// `body` if given; returns the status and the response body.
-fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>) -> (u16, String) {
+/// Sends one raw HTTP/1.1 request (it should say `Connection: close`) and reads the answer to
+/// the end; returns the status, the head and the body.
+pub fn http_raw(addr: SocketAddr, request: &[u8]) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n"
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    if let Some(b) = body {
-        s.write_all(b).unwrap();
-    }
+    s.write_all(request).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
-    let status = text
-        .split_whitespace()
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (http_status(head), head.to_string(), body.to_string())
+}
+
+/// The status code of an HTTP response head (0 if there is none).
+pub fn http_status(head: &str) -> u16 {
+    head.split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+        .unwrap_or(0)
+}
+
+/// Sends one HTTP/1.1 POST: headers announcing `len` body bytes (plus `extra` header lines), then
+/// `body` if given; returns the status and the response body.
+fn http_exchange(addr: SocketAddr, len: usize, extra: &str, body: Option<&[u8]>) -> (u16, String) {
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .into_bytes();
+    req.extend_from_slice(body.unwrap_or_default());
+    let (status, _, body) = http_raw(addr, &req);
     (status, body)
 }
 
@@ -229,4 +235,34 @@ pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A single-threaded tokio runtime for a test's async clients.
+pub fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A jsonrpsee WebSocket client of the node serving JSON-RPC at `addr`.
+pub async fn ws_client(addr: SocketAddr) -> jsonrpsee::ws_client::WsClient {
+    jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(format!("ws://{addr}"))
+        .await
+        .unwrap()
+}
+
+/// Subscribes `client` to committed blocks (`chain_subscribeBlocks`).
+pub async fn subscribe_blocks(
+    client: &jsonrpsee::ws_client::WsClient,
+) -> Result<jsonrpsee::core::client::Subscription<Value>, jsonrpsee::core::client::Error> {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    client
+        .subscribe(
+            "chain_subscribeBlocks",
+            jsonrpsee::rpc_params![],
+            "chain_unsubscribeBlocks",
+        )
+        .await
 }

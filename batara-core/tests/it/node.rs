@@ -392,3 +392,79 @@ fn two_nodes_in_one_process_are_independent() {
     );
     assert_eq!(n2.info().height, 0);
 }
+
+/// `params.min_fee` is consensus: a builder leaves a cheaper transaction out, a block carrying one
+/// is invalid, and the node's mempool refuses it at the door (`fee_too_low`), reporting its
+/// minimum in `info().min_fee` — with a node's own higher `mempool.min_fee` on top.
+#[test]
+fn the_minimum_fee_is_consensus_and_the_mempool_refuses_below_it() {
+    let validator = genesis::dev_validator_key();
+    let chain = |min_fee| {
+        let mut g = Genesis::dev("fees", 2, validator.public_key(), 1);
+        g.params.min_fee = min_fee;
+        open_chain(
+            Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap()),
+            &g,
+        )
+        .unwrap()
+    };
+    let (free, strict) = (chain(0), chain(10));
+    let tx = batara_core::types::TxBody {
+        chain_id: "fees".into(),
+        signer: acct(0).public_key(),
+        nonce: 0,
+        fee: 9,
+        kind: batara_core::types::TxKind::Transfer {
+            to: acct(1).address(),
+            amount: 1,
+        },
+    }
+    .sign(&acct(0));
+    let ptx = |c: &batara_core::runtime::Chain| {
+        Arc::new(PoolTx::new(tx.clone(), tx.hash(), tx.to_bytes().len(), c.registry()).unwrap())
+    };
+    let (built, left_out) = strict
+        .build_block(&[ptx(&strict)], validator.address(), 2)
+        .unwrap();
+    assert_eq!((built.block.txs.len(), left_out), (0, vec![tx.hash()]));
+    let (cheap, _) = free
+        .build_block(&[ptx(&free)], validator.address(), 2)
+        .unwrap();
+    assert_eq!(cheap.block.txs.len(), 1);
+    let e = strict.execute_block(&cheap.block).unwrap_err().to_string();
+    assert!(e.contains("fee 9 below the chain's minimum 10"), "{e}");
+
+    let start = |node_min: u128| {
+        let mut g = Genesis::dev("fees", 2, validator.public_key(), 1);
+        g.params.min_fee = 10;
+        let mut config = batara_core::node::NodeConfig::default();
+        config.storage.ephemeral = true;
+        config.rpc.enabled = false;
+        config.mempool.min_fee = node_min;
+        Node::start(NodeOptions {
+            config,
+            genesis: g,
+            validator_key: Some(validator.clone()),
+        })
+        .unwrap()
+    };
+    let n = start(0);
+    assert_eq!(n.info().min_fee, 10);
+    match n.transfer(&acct(0), acct(1).address(), 1, 9, false) {
+        Err(Error::Rejected(r)) => assert_eq!(r, Rejection::FeeTooLow { min: 10, got: 9 }),
+        other => panic!("expected fee_too_low, got {other:?}"),
+    }
+    n.transfer(&acct(0), acct(1).address(), 1, 10, true)
+        .unwrap();
+    // A transfer of nothing pays its fee but creates no account.
+    let fresh = acct(77).address();
+    let h = n.transfer(&acct(0), fresh, 0, 10, true).unwrap();
+    assert_eq!(n.transaction(&h).unwrap().receipt.status, TxStatus::Success);
+    assert_eq!(n.proof(&fresh, None).unwrap().value, None);
+    n.transfer(&acct(0), fresh, 1, 10, true).unwrap();
+    assert_eq!(n.proof(&fresh, None).unwrap().value.unwrap().balance, 1);
+    n.stop();
+    let n = start(50);
+    assert_eq!(n.info().min_fee, 50, "a node may ask more than the chain");
+    n.stop();
+}

@@ -5,12 +5,12 @@ use batara_core::consensus::DevMode;
 use batara_core::rpc::{CODE_INVALID_PARAMS, CODE_NOT_FOUND, CODE_REJECTED};
 use batara_core::state::{verify_account_proof, Account};
 use batara_core::types::{Address, Hash};
-use jsonrpsee::core::client::SubscriptionClientT;
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 
 use crate::common::{
-    acct, dec, dev_rpc, http_announce, http_post, rpc, rpc_err, rpc_raw, transfer,
+    acct, dec, dev_rpc, http_announce, http_post, rpc, rpc_err, rpc_raw, subscribe_blocks,
+    test_runtime, transfer, ws_client,
 };
 
 fn hex_tx(t: &batara_core::types::SignedTransaction) -> String {
@@ -205,23 +205,9 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
 #[test]
 fn websocket_block_subscription() {
     let (n, addr) = dev_rpc(DevMode::Manual);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = jsonrpsee::ws_client::WsClientBuilder::default()
-            .build(format!("ws://{addr}"))
-            .await
-            .unwrap();
-        let mut sub = client
-            .subscribe::<Value, _>(
-                "chain_subscribeBlocks",
-                rpc_params![],
-                "chain_unsubscribeBlocks",
-            )
-            .await
-            .unwrap();
+    test_runtime().block_on(async {
+        let client = ws_client(addr).await;
+        let mut sub = subscribe_blocks(&client).await.unwrap();
         // Calls over the same WebSocket work too.
         let info: Value =
             jsonrpsee::core::client::ClientT::request(&client, "node_info", rpc_params![])

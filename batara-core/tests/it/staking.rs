@@ -55,6 +55,7 @@ impl Net {
                     name: format!("v{i}"),
                 })
                 .collect(),
+            dev: false,
         };
         g.params.staking = params;
         g.validate().unwrap();

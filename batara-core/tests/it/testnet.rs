@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use batara_core::app::genesis;
+
 use crate::common::{acct, batara, rpc, transfer, wait_for, Proc};
 
 /// A base port such that `base..base + n` are all free now.
@@ -110,7 +112,9 @@ fn testnet_of_processes_survives_sigkill_and_a_late_node_syncs() {
         heights(&live(&procs)).iter().all(|h| *h >= 3)
     });
     // A transaction sent to node 1 is finalized on every node.
-    let t = transfer(&acct(0), "e2e-1", 0, acct(1).address(), 123, 1);
+    // (At the testnet genesis's minimum fee: `batara testnet` writes params.min_fee.)
+    let min_fee = genesis::DEFAULT_MIN_FEE;
+    let t = transfer(&acct(0), "e2e-1", 0, acct(1).address(), 123, min_fee);
     let hex_tx = format!("0x{}", hex::encode(t.to_bytes()));
     let addrs = live(&procs);
     rpc(addrs[1], "tx_submit", json!([hex_tx]));

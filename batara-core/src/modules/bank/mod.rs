@@ -1,7 +1,7 @@
 //! The bank: balances and transfers.
 //!
 //! Owns: the `transfer` kind (move `amount` from the signer to `to`; a `transfer` event with
-//! from, to and amount), the genesis's funded `accounts`, and accounts under the `acct/` state key
+//! from, to and amount; a transfer of 0 creates no account), the genesis's funded `accounts`, and accounts under the `acct/` state key
 //! prefix (written through `TxContext::set_account`, proven by `batara_primitives::proof`).
 //!
 //! Must never: create or destroy value (a transfer moves exactly `amount`; fees are the
@@ -94,12 +94,17 @@ impl Module for BankModule {
         }
         sender.balance -= amount;
         ctx.set_account(from, sender);
-        let mut recipient = ctx.account(to)?;
-        recipient.balance = recipient
-            .balance
-            .checked_add(*amount)
-            .ok_or_else(|| TxFailure::Rule("recipient balance overflow".into()))?;
-        ctx.set_account(*to, recipient);
+        // A transfer of nothing writes no recipient, so it cannot create an empty account (as
+        // Ethereum's EIP-161): new state comes only with value, and every transaction pays at
+        // least the chain's minimum fee.
+        if *amount > 0 {
+            let mut recipient = ctx.account(to)?;
+            recipient.balance = recipient
+                .balance
+                .checked_add(*amount)
+                .ok_or_else(|| TxFailure::Rule("recipient balance overflow".into()))?;
+            ctx.set_account(*to, recipient);
+        }
         ctx.events.push(Event {
             kind: "transfer".into(),
             attributes: vec![

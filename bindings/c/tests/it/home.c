@@ -19,6 +19,9 @@ int main(int argc, char **argv) {
     return 3;
   }
   printf("chain %s height %llu\n", chain, (unsigned long long)height);
+  /* A dev control: a block on a dev chain, BATARA_RESULT_NOT_DEV on any other. */
+  rc = batara_node_mine(node, 1);
+  printf("mine %d %s\n", (int)rc, rc == BATARA_RESULT_OK ? "ok" : batara_last_error_message());
   batara_node_free(node);
   return 0;
 }

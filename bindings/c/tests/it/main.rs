@@ -165,19 +165,33 @@ fn start_from_a_home_directory() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("home");
     compile(&root().join("bindings/c/tests/it/home.c"), &exe, false);
-    let h = dir.path().join("node");
-    std::fs::create_dir_all(&h).unwrap();
-    let key = batara_core::crypto::Keypair::from_seed(&[9; 32]);
-    let genesis = Genesis::dev("c-home", 1, key.public_key(), 1);
-    let mut config = NodeConfig::default();
-    config.rpc.enabled = false;
-    std::fs::write(h.join(home::CONFIG), config.to_toml()).unwrap();
-    std::fs::write(h.join(home::GENESIS), genesis.to_json()).unwrap();
-    batara_core::validator::write_key_file(&h.join(home::VALIDATOR_KEY), &key).unwrap();
-    let out = Command::new(&exe).arg(&h).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert_eq!(stdout.trim(), "chain c-home height 0");
+    let run_home = |name: &str, dev: bool| {
+        let h = dir.path().join(name);
+        std::fs::create_dir_all(&h).unwrap();
+        let key = batara_core::crypto::Keypair::from_seed(&[9; 32]);
+        let mut genesis = Genesis::dev("c-home", 1, key.public_key(), 1);
+        genesis.dev = dev;
+        let mut config = NodeConfig::default();
+        config.rpc.enabled = false;
+        config.data_dir = Some("data".into());
+        std::fs::write(h.join(home::CONFIG), config.to_toml()).unwrap();
+        std::fs::write(h.join(home::GENESIS), genesis.to_json()).unwrap();
+        batara_core::validator::write_key_file(&h.join(home::VALIDATOR_KEY), &key).unwrap();
+        let out = Command::new(&exe).arg(&h).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{stdout}");
+        stdout
+    };
+    assert_eq!(
+        run_home("dev", true).trim(),
+        "chain c-home height 0\nmine 0 ok"
+    );
+    // The same one-validator chain without the dev flag: BFT, and the dev control is refused.
+    let not_dev = run_home("bft", false);
+    assert!(
+        not_dev.contains("mine 7 not a dev chain: dev_mine"),
+        "{not_dev}"
+    );
     let out = Command::new(&exe)
         .arg(dir.path().join("missing"))
         .output()
