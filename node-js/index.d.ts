@@ -2,9 +2,10 @@
  * @batara/node: embed a Batara node or dev chain, or talk to one over JSON-RPC.
  *
  * `Node` (embedded) and `Client` (JSON-RPC) share one surface, `NodeApi`: the same method names,
- * arguments and result shapes, and the same `BataraError` codes. Node's reads are synchronous and
- * Client's return Promises; `await` works on both. Checked by `npm run typecheck` (tsc over this
- * file and test/typed-sample.ts).
+ * arguments and result shapes, and the same `BataraError` codes. Every method of both returns a
+ * Promise: Node's run off the JS thread (storage reads, waits and dev controls never block the
+ * event loop). Only key, signing and address computations are synchronous. Checked by
+ * `npm run typecheck` (tsc over this file and test/typed-sample.ts).
  */
 
 /// <reference types="node" />
@@ -280,18 +281,19 @@ export interface AccountProof {
   height: string;
 }
 
-/** A value, or a Promise of it: Node's reads are synchronous, Client's are not. */
+/** A value, or a Promise of it: Node's `chainId` and `height` getters are values, Client's Promises. */
 export type Awaitable<T> = T | Promise<T>;
 
 /**
- * What Node and Client both offer: the same methods, arguments and result shapes. Write code that
- * takes a `NodeApi` and `await`s each call to run it against either.
+ * What Node and Client both offer: the same methods, arguments and result shapes, every method a
+ * Promise. Write code that takes a `NodeApi` and `await`s each call (and the two getters) to run
+ * it against either.
  */
 export interface NodeApi {
   readonly chainId: Awaitable<string>;
   /** The head height. */
   readonly height: Awaitable<number>;
-  info(): Awaitable<NodeInfo>;
+  info(): Promise<NodeInfo>;
   /** Resolves to the hash (after the commit with `wait`); rejects with TX_REJECTED and a `reason`. */
   submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
   /** One item per tx, in order: its hash, or the BataraError it got (returned, not thrown). */
@@ -301,35 +303,35 @@ export interface NodeApi {
   /** Builds, signs (next nonce) and submits a transfer; with `wait` (default), resolves after the commit. */
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   /** The next nonce of `address`, counting its gap-free pending transactions. */
-  nextNonce(address: string): Awaitable<number>;
+  nextNonce(address: string): Promise<number>;
   /** An account, at the head or after block `height`. */
-  account(address: string, height?: number | bigint | null): Awaitable<Account>;
+  account(address: string, height?: number | bigint | null): Promise<Account>;
   /** An account with a proof against the state root of block `height` (default: the head). */
-  proof(address: string, height?: number | bigint | null): Awaitable<AccountProof>;
-  balance(address: string): Awaitable<bigint>;
+  proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
+  balance(address: string): Promise<bigint>;
   /** NOT_FOUND if there is no such block. */
-  block(id?: BlockId): Awaitable<Block>;
-  header(id?: BlockId): Awaitable<HeaderInfo>;
+  block(id?: BlockId): Promise<Block>;
+  header(id?: BlockId): Promise<HeaderInfo>;
   /** The receipts of a block's transactions, in block order. */
-  receipts(id?: BlockId): Awaitable<Receipt[]>;
+  receipts(id?: BlockId): Promise<Receipt[]>;
   /** Up to `limit` (1..10,000, default 1000) accounts with addresses after `after`, in address order. */
-  accountPage(opts?: { after?: string | null; limit?: number }): Awaitable<AccountPage>;
+  accountPage(opts?: { after?: string | null; limit?: number }): Promise<AccountPage>;
   /** NOT_FOUND unless committed. */
-  transaction(hash: string): Awaitable<TxInfo>;
+  transaction(hash: string): Promise<TxInfo>;
   /** The validator set of block `height`, or of the next block. */
-  validators(height?: number | bigint | null): Awaitable<Validator[]>;
+  validators(height?: number | bigint | null): Promise<Validator[]>;
   /** NOT_FOUND if there is no such validator. */
-  validator(address: string): Awaitable<ValidatorDetail>;
+  validator(address: string): Promise<ValidatorDetail>;
   /** Makes `count` (default 1) blocks now (dev chains; NOT_DEV_CHAIN elsewhere). */
   mine(count?: number): Promise<Block[]>;
   /** Remembers the head (dev chains); the id for `revert`. */
-  snapshot(): Awaitable<number>;
+  snapshot(): Promise<number>;
   /** Returns to a snapshot, which is used up (dev chains). */
   revert(id: number): Promise<void>;
   /** Sets a balance in a new block (dev chains). */
   setBalance(address: string, amount: Amount): Promise<void>;
   /** Moves block time forward by `ms` (dev chains); the total offset in ms. */
-  increaseTime(ms: number): Awaitable<number>;
+  increaseTime(ms: number): Promise<number>;
 }
 
 /** An embedded node. */
@@ -340,36 +342,49 @@ export class Node implements NodeApi {
   readonly chainId: string;
   /** The JSON-RPC URL, or null when the node serves none. */
   readonly rpcUrl: string | null;
+  /** The head height (kept in memory: a synchronous getter). */
   readonly height: number;
   /** The funded dev accounts (empty for other chains). */
   readonly accounts: Keypair[];
-  info(): NodeInfo;
+  info(): Promise<NodeInfo>;
   submit(raw: Bytes, opts?: { wait?: boolean }): Promise<string>;
   submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
   /** Rejects with NOT_FOUND at once for a hash that is neither pending nor committed. */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
-  nextNonce(address: string): number;
-  account(address: string, height?: number | bigint | null): Account;
-  proof(address: string, height?: number | bigint | null): AccountProof;
-  balance(address: string): bigint;
-  block(id?: BlockId): Block;
-  header(id?: BlockId): HeaderInfo;
-  receipts(id?: BlockId): Receipt[];
-  accountPage(opts?: { after?: string | null; limit?: number }): AccountPage;
-  transaction(hash: string): TxInfo;
-  validators(height?: number | bigint | null): Validator[];
-  validator(address: string): ValidatorDetail;
+  nextNonce(address: string): Promise<number>;
+  account(address: string, height?: number | bigint | null): Promise<Account>;
+  proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
+  balance(address: string): Promise<bigint>;
+  block(id?: BlockId): Promise<Block>;
+  header(id?: BlockId): Promise<HeaderInfo>;
+  receipts(id?: BlockId): Promise<Receipt[]>;
+  accountPage(opts?: { after?: string | null; limit?: number }): Promise<AccountPage>;
+  transaction(hash: string): Promise<TxInfo>;
+  validators(height?: number | bigint | null): Promise<Validator[]>;
+  validator(address: string): Promise<ValidatorDetail>;
   /** Committed blocks from now on; ends when the node stops. */
-  blocks(): AsyncGenerator<Block, void, undefined>;
+  blocks(): BlockStream;
   mine(count?: number): Promise<Block[]>;
-  snapshot(): number;
+  /** Waits for a block being made, then remembers the head. */
+  snapshot(): Promise<number>;
   revert(id: number): Promise<void>;
   setBalance(address: string, amount: Amount): Promise<void>;
-  increaseTime(ms: number): number;
-  /** Stops the node. */
+  increaseTime(ms: number): Promise<number>;
+  /** Stops the node and ends its block streams. A node garbage-collected without `close()` stops on a background thread. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * `node.blocks()`: committed blocks, from the call on, until the node stops. Each `next()` awaits
+ * the node's block channel (nothing polls). The node keeps the last 1024 blocks for a slow
+ * consumer; one that falls further behind skips the oldest blocks, counted in `missed`, and goes
+ * on with the oldest block still kept.
+ */
+export interface BlockStream extends AsyncGenerator<Block, void, undefined> {
+  /** Blocks skipped so far because this consumer fell more than 1024 blocks behind. */
+  readonly missed: number;
 }
 
 /** A client of a node's JSON-RPC URL, with Node's surface (every call a Promise). */

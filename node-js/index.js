@@ -3,8 +3,9 @@
  * @batara/node: embed a Batara node or dev chain in Node.js, or talk to one over JSON-RPC.
  *
  * The public API is written here by hand over the internal addon (batara.node); types are in
- * index.d.ts. Every call that can wait returns a Promise and never blocks the event loop. Amounts
- * are bigint. Errors are BataraError with a stable `code`. Node and Client share one surface
+ * index.d.ts. Every call that reads storage or can wait returns a Promise and runs off the JS
+ * thread, so the event loop never blocks; only key, signing and address computations and the
+ * chainId / rpcUrl / height getters (in memory) are synchronous. Amounts are bigint. Errors are BataraError with a stable `code`. Node and Client share one surface
  * (`NodeApi` in index.d.ts; test/surface.test.mjs runs the same cases against both).
  */
 const native = require('./batara.node');
@@ -200,7 +201,7 @@ class Node {
     return this._accounts;
   }
 
-  info() { return sync(() => JSON.parse(this._inner.info())); }
+  async info() { return JSON.parse(await later(() => this._inner.info())); }
   async submit(raw, { wait = false } = {}) { return later(() => this._inner.submit(bytes(raw, 'tx'), wait)); }
   /** One item per tx: its hash, or the BataraError it got (not thrown). */
   async submitBatch(raws) {
@@ -215,45 +216,51 @@ class Node {
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
     return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'), wait));
   }
-  nextNonce(address) { return sync(() => this._inner.nextNonce(str(address, 'address'))); }
+  async nextNonce(address) { return later(() => this._inner.nextNonce(str(address, 'address'))); }
   /** An account, at the head or after block `height`. */
-  account(address, height) { return sync(() => account(JSON.parse(this._inner.account(str(address, 'address'), nativeHeight(height))))); }
+  async account(address, height) { return account(JSON.parse(await later(() => this._inner.account(str(address, 'address'), nativeHeight(height))))); }
   /**
    * An account with a proof against the state root of block `height` (default: the head):
    * `{ value: { balance, nonce } | null, proof: 0x-hex (borsh jmt proof), state_root, height }`.
    */
-  proof(address, height) { return sync(() => JSON.parse(this._inner.proof(str(address, 'address'), nativeHeight(height)))); }
-  balance(address) { return sync(() => BigInt(this._inner.balance(str(address, 'address')))); }
-  block(id) { return sync(() => JSON.parse(this._inner.block(blockKey(id)))); }
+  async proof(address, height) { return JSON.parse(await later(() => this._inner.proof(str(address, 'address'), nativeHeight(height)))); }
+  async balance(address) { return BigInt(await later(() => this._inner.balance(str(address, 'address')))); }
+  async block(id) { return JSON.parse(await later(() => this._inner.block(blockKey(id)))); }
   /** A block's header: `{ hash, header }` (the shape of JSON-RPC chain_getHeader). */
-  header(id) {
-    const b = this.block(id);
+  async header(id) {
+    const b = await this.block(id);
     return { hash: b.hash, header: b.header };
   }
-  receipts(id) { return sync(() => JSON.parse(this._inner.receipts(blockKey(id)))); }
-  accountPage({ after = null, limit = 1000 } = {}) {
-    return sync(() => JSON.parse(this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
+  async receipts(id) { return JSON.parse(await later(() => this._inner.receipts(blockKey(id)))); }
+  async accountPage({ after = null, limit = 1000 } = {}) {
+    return JSON.parse(await later(() => this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
   }
-  transaction(hash) { return sync(() => JSON.parse(this._inner.transaction(str(hash, 'hash')))); }
-  validators(height) { return sync(() => JSON.parse(this._inner.validators(nativeHeight(height)))); }
-  validator(address) { return sync(() => JSON.parse(this._inner.validator(str(address, 'address')))); }
-  /** Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node stops. */
+  async transaction(hash) { return JSON.parse(await later(() => this._inner.transaction(str(hash, 'hash')))); }
+  async validators(height) { return JSON.parse(await later(() => this._inner.validators(nativeHeight(height)))); }
+  async validator(address) { return JSON.parse(await later(() => this._inner.validator(str(address, 'address')))); }
+  /**
+   * Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node
+   * stops. Each `next()` awaits the node's block channel (nothing polls). A consumer that falls
+   * more than 1024 blocks behind skips the oldest ones: the iterator's `missed` counts them.
+   */
   blocks() {
     // Subscribe now, not at the first next(): async generators start lazily.
     const stream = this._inner.blocks();
-    return (async function* () {
+    const gen = (async function* () {
       for (;;) {
         const b = await later(() => stream.next());
         if (b === null) return;
         yield JSON.parse(b);
       }
     })();
+    Object.defineProperty(gen, 'missed', { get: () => stream.missed, enumerable: true });
+    return gen;
   }
   async mine(count = 1) { return JSON.parse(await later(() => this._inner.mine(count))); }
-  snapshot() { return sync(() => this._inner.snapshot()); }
+  async snapshot() { return later(() => this._inner.snapshot()); }
   async revert(id) { return later(() => this._inner.revert(id)); }
   async setBalance(address, amt) { return later(() => this._inner.setBalance(str(address, 'address'), amount(amt, 'amount'))); }
-  increaseTime(ms) { return sync(() => this._inner.increaseTime(ms)); }
+  async increaseTime(ms) { return later(() => this._inner.increaseTime(ms)); }
   async close() { return later(() => this._inner.stop()); }
   async [Symbol.asyncDispose]() { return this.close(); }
 }
@@ -271,9 +278,8 @@ function rpcHeight(height) {
 
 /**
  * A client of a node's JSON-RPC URL with the same surface as Node for everything JSON-RPC can do:
- * the same method names, arguments and result shapes. Every method returns a Promise (Node's reads
- * are synchronous; `await` works on both), and `chainId` / `height` are getters that resolve to
- * what Node's getters give. Errors are the same BataraError codes. Only Node has `blocks()`,
+ * the same method names, arguments and result shapes. Every method returns a Promise, as Node's
+ * do, and `chainId` / `height` are getters that resolve to what Node's getters give. Errors are the same BataraError codes. Only Node has `blocks()`,
  * `accounts`, `rpcUrl` and `close()`.
  */
 class Client {

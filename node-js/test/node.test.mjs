@@ -71,30 +71,30 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
 test('dev chain: transfer, balances, receipt, blocks stream', async () => {
   const node = await Node.dev({ accounts: 3 });
   const [a, b] = node.accounts;
-  const before = node.balance(b.address);
+  const before = await node.balance(b.address);
   const stream = node.blocks();
   const hash = await node.transfer(a, b.address, 1000n, { fee: 2n });
-  assert.equal(node.balance(b.address), before + 1000n);
-  assert.equal(node.account(a.address).nonce, 1n);
-  const tx = node.transaction(hash);
+  assert.equal(await node.balance(b.address), before + 1000n);
+  assert.equal((await node.account(a.address)).nonce, 1n);
+  const tx = await node.transaction(hash);
   assert.equal(tx.receipt.status, 'success');
   const first = await stream.next();
   assert.equal(first.value.txs[0].hash, hash);
-  assert.equal(node.block(Number(tx.height)).hash, first.value.hash);
-  const [receipt] = node.receipts(Number(tx.height));
+  assert.equal((await node.block(Number(tx.height))).hash, first.value.hash);
+  const [receipt] = await node.receipts(Number(tx.height));
   assert.equal(receipt.tx_hash, hash);
   assert.equal(receipt.fee, '2');
   // Accounts page in address order: the 3 dev accounts and the validator that earned the fee.
-  const p1 = node.accountPage({ limit: 2 });
-  const p2 = node.accountPage({ after: p1.next, limit: 2 });
+  const p1 = await node.accountPage({ limit: 2 });
+  const p2 = await node.accountPage({ after: p1.next, limit: 2 });
   assert.equal(p2.next, null);
   const seen = [...p1.accounts, ...p2.accounts].map((x) => x.address);
   assert.equal(new Set(seen).size, 4);
   assert.ok(seen.includes(b.address));
-  assert.throws(() => node.accountPage({ limit: 0 }), (e) => e.code === 'INVALID_INPUT');
-  assert.throws(() => node.accountPage({ limit: -1 }), (e) => e.code === 'INVALID_INPUT');
-  assert.throws(() => node.accountPage({ after: 'bat1nope' }), (e) => e.code === 'INVALID_INPUT');
-  assert.throws(() => node.receipts(99), (e) => e.code === 'NOT_FOUND');
+  await assert.rejects(node.accountPage({ limit: 0 }), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.accountPage({ limit: -1 }), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.accountPage({ after: 'bat1nope' }), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.receipts(99), (e) => e.code === 'NOT_FOUND');
   await node.close();
   // The stream ends when the node stops.
   assert.equal((await stream.next()).done, true);
@@ -110,12 +110,12 @@ test('rejections and bad input are BataraErrors with codes, never crashes', asyn
   await assert.rejects(node.submit(Buffer.from('garbage')), (e) => e.reason === 'malformed');
   await node.mine();
   await assert.rejects(node.submit(s.raw), (e) => e.reason === 'nonce_too_low' && /expected 1, got 0/.test(e.message));
-  assert.throws(() => node.account('bat1nope'), (e) => e instanceof BataraError && e.code === 'INVALID_INPUT');
-  assert.throws(() => node.account(undefined), (e) => e.code === 'INVALID_INPUT');
+  await assert.rejects(node.account('bat1nope'), (e) => e instanceof BataraError && e.code === 'INVALID_INPUT');
+  await assert.rejects(node.account(undefined), (e) => e.code === 'INVALID_INPUT');
   await assert.rejects(node.transfer(a, b.address, -1n), (e) => e.code === 'INVALID_INPUT');
   await assert.rejects(node.transfer(a, b.address, 2n ** 200n), (e) => e.code === 'INVALID_INPUT');
   await assert.rejects(node.transfer(null, b.address, 1n), (e) => e.code === 'INVALID_INPUT');
-  assert.throws(() => node.transaction('0x' + '00'.repeat(32)), (e) => e.code === 'NOT_FOUND');
+  await assert.rejects(node.transaction('0x' + '00'.repeat(32)), (e) => e.code === 'NOT_FOUND');
   assert.throws(() => Keypair.fromSeed(Buffer.alloc(3)), (e) => e.code === 'INVALID_INPUT');
   await assert.rejects(Node.dev({ mode: 'sometimes' }), (e) => e.code === 'INVALID_INPUT');
   const results = await node.submitBatch([Transaction.transfer(b.address, 1n).sign(a, 1, node.chainId).raw, Buffer.from([1])]);
@@ -123,20 +123,20 @@ test('rejections and bad input are BataraErrors with codes, never crashes', asyn
   assert.ok(results[1] instanceof BataraError && results[1].reason === 'malformed');
   // Staking: register a validator, read it, bad input.
   const vk = Keypair.generate();
-  const st = Transaction.stake(vk.publicKey, 2n * 10n ** 18n, 1n).sign(a, node.nextNonce(a.address), node.chainId);
+  const st = Transaction.stake(vk.publicKey, 2n * 10n ** 18n, 1n).sign(a, await node.nextNonce(a.address), node.chainId);
   await node.submit(st.raw);
   await node.mine();
-  assert.equal(node.account(a.address).staked, 2n * 10n ** 18n);
-  assert.equal(node.validator(vk.address).operator, a.address);
-  assert.equal(node.validators()[0].voting_power, '1');
+  assert.equal((await node.account(a.address)).staked, 2n * 10n ** 18n);
+  assert.equal((await node.validator(vk.address)).operator, a.address);
+  assert.equal((await node.validators())[0].voting_power, '1');
   assert.throws(() => Transaction.stake(Buffer.alloc(3), 1n).sign(a, 0, node.chainId), (e) => e.code === 'INVALID_INPUT');
   assert.throws(() => Transaction.unjail('bat1nope').sign(a, 0, node.chainId), (e) => e.code === 'INVALID_INPUT');
-  assert.throws(() => node.validator(b.address), (e) => e.code === 'NOT_FOUND');
-  const snap = node.snapshot();
+  await assert.rejects(node.validator(b.address), (e) => e.code === 'NOT_FOUND');
+  const snap = await node.snapshot();
   await node.mine(2);
   await node.revert(snap);
   await node.setBalance(b.address, 42n);
-  assert.equal(node.balance(b.address), 42n);
+  assert.equal(await node.balance(b.address), 42n);
   await node.close();
 });
 
@@ -148,12 +148,12 @@ test('client over JSON-RPC, and two nodes in one process', async () => {
   const c = new Client(n1.rpcUrl);
   const h = await c.transfer(a, b.address, 7n, { fee: 1n });
   assert.equal((await c.transaction(h)).receipt.status, 'success');
-  assert.equal((await c.account(b.address)).balance, n1.balance(b.address));
-  assert.equal(n2.balance(b.address) + 7n, n1.balance(b.address));
+  assert.equal((await c.account(b.address)).balance, await n1.balance(b.address));
+  assert.equal(await n2.balance(b.address) + 7n, await n1.balance(b.address));
   await assert.rejects(c.block(999), (e) => e.code === 'NOT_FOUND');
   const tinfo = await c.transaction(h);
-  assert.deepEqual(await c.receipts(Number(tinfo.height)), n1.receipts(Number(tinfo.height)));
-  assert.deepEqual(await c.accountPage({ limit: 10 }), n1.accountPage({ limit: 10 }));
+  assert.deepEqual(await c.receipts(Number(tinfo.height)), await n1.receipts(Number(tinfo.height)));
+  assert.deepEqual(await c.accountPage({ limit: 10 }), await n1.accountPage({ limit: 10 }));
   await n1.close();
   await n2.close();
   await assert.rejects(new Client('http://127.0.0.1:1').info(), (e) => e.code === 'IO');
@@ -172,16 +172,16 @@ test('a follower joins over the network', async () => {
   const p2p = { enabled: true, listen: '127.0.0.1:0' };
   const v = await Node.start({ config: { ...base, p2p, consensus: { mode: 'manual' } }, genesis, validatorKey: key });
   await v.mine(3);
-  let info = v.info();
+  let info = await v.info();
   for (let i = 0; i < 200 && info.listen_addrs.length === 0; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    info = v.info();
+    info = await v.info();
   }
   assert.ok(info.listen_addrs[0].endsWith(info.peer_id));
   const f = await Node.start({ config: { ...base, p2p: { ...p2p, bootnodes: info.listen_addrs } }, genesis });
-  assert.equal(f.info().engine, 'follower');
-  for (let i = 0; i < 500 && f.info().height !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(f.block(3).hash, v.block(3).hash);
+  assert.equal((await f.info()).engine, 'follower');
+  for (let i = 0; i < 500 && (await f.info()).height !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal((await f.block(3)).hash, (await v.block(3)).hash);
   await f.close();
   await v.close();
 });
@@ -207,9 +207,9 @@ test('start from config and genesis objects', async () => {
   const node = await Node.start({ config, genesis, validatorKey: key });
   assert.equal(node.chainId, 'js-chain');
   await node.transfer(alice, key.address, 10n);
-  assert.equal(node.balance(key.address), 10n);
+  assert.equal(await node.balance(key.address), 10n);
   // Not a dev chain (no dev: true): one validator runs BFT, and every dev control is refused.
-  assert.equal(node.info().engine, 'bft');
+  assert.equal((await node.info()).engine, 'bft');
   for (const control of [
     () => node.mine(),
     () => node.snapshot(),
@@ -219,7 +219,7 @@ test('start from config and genesis objects', async () => {
   ]) {
     await assert.rejects(async () => control(), (e) => e.code === 'NOT_DEV_CHAIN' && /not a dev chain/.test(e.message));
   }
-  assert.equal(node.balance(alice.address), 990n);
+  assert.equal(await node.balance(alice.address), 990n);
   await node.close();
   await assert.rejects(Node.start({ config: { rpcc: {} }, genesis, validatorKey: key }), (e) => e.code === 'CONFIG');
   await assert.rejects(Node.start({ config }), (e) => e.code === 'INVALID_INPUT');

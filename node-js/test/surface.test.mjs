@@ -1,7 +1,7 @@
 // One surface: every case runs against the embedded Node and against a Client on that node's
 // JSON-RPC, with the same calls and the same assertions (same method names, arguments, result
-// shapes and BataraError codes). Node's reads are synchronous and Client's return Promises, so the
-// cases `await` every call; `chainId` and `height` are getters on both.
+// shapes and BataraError codes). Every method of both returns a Promise; `chainId` and `height` are
+// getters on both (values on Node, Promises on Client), so the cases `await` them too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -270,8 +270,8 @@ test('node and client give equal results on one chain', async () => {
     const client = new Client(node.rpcUrl);
     const [a, b] = node.accounts;
     const hash = await client.transfer(a, b.address, 10n, { fee: 1n });
-    const height = Number(node.transaction(hash).height);
-    assert.deepEqual(await client.info(), node.info());
+    const height = Number((await node.transaction(hash)).height);
+    assert.deepEqual(await client.info(), await node.info());
     assert.equal(await client.chainId, node.chainId);
     assert.equal(await client.height, node.height);
     for (const read of [
@@ -283,7 +283,7 @@ test('node and client give equal results on one chain', async () => {
       (s) => s.balance(b.address),
       (s) => s.accountPage({ limit: 3 }),
       (s) => s.validators(),
-      (s) => s.validator(node.validators()[0].address),
+      async (s) => s.validator((await node.validators())[0].address),
       (s) => s.nextNonce(a.address),
     ]) {
       assert.deepEqual(await read(client), await read(node));

@@ -10,6 +10,7 @@ import {
   ERROR_TABLE,
   ErrorRow,
   Block,
+  BlockStream,
   Client,
   HeaderInfo,
   Keypair,
@@ -79,21 +80,24 @@ export async function sample(): Promise<void> {
   const apis: NodeApi[] = [node, new Client(node.rpcUrl ?? 'http://127.0.0.1:8545')];
   for (const api of apis) await useSurface(api, alice, bob);
 
-  // Node: synchronous reads, plus what only an embedded node has.
+  // Node: Promises for every call, synchronous getters, plus what only an embedded node has.
   const chainId: string = node.chainId;
   const height: number = node.height;
   const url: string | null = node.rpcUrl;
-  const account: Account = node.account(alice.address);
+  const pending: Promise<Account> = node.account(alice.address);
+  const account: Account = await pending;
   const nonce: bigint = account.nonce;
-  const block: Block = node.block(height);
-  for await (const b of node.blocks()) {
+  const block: Block = await node.block(height);
+  const stream: BlockStream = node.blocks();
+  for await (const b of stream) {
     const h: string = b.header.height;
     void h;
     break;
   }
-  const snap: number = node.snapshot();
-  const offset: number = node.increaseTime(10);
-  void [chainId, url, nonce, block, snap, offset];
+  const missedBlocks: number = stream.missed;
+  const snap: number = await node.snapshot();
+  const offset: number = await node.increaseTime(10);
+  void [chainId, url, nonce, block, missedBlocks, snap, offset];
 
   // Client: Promises, plus call() and proof().
   const client = new Client('http://127.0.0.1:8545');
@@ -137,18 +141,18 @@ export async function sample(): Promise<void> {
   // @ts-expect-error submit takes bytes, not a hex string
   await node.submit('0x00');
   // @ts-expect-error a block id is not an object
-  node.block({ height: 1 });
-  // @ts-expect-error Node's reads are synchronous: an Account, not a Promise
-  const notAPromise: Promise<Account> = node.account(alice.address);
+  await node.block({ height: 1 });
+  // @ts-expect-error Node's reads are Promises (they run off the JS thread), not values
+  const notAPromise: Account = node.account(alice.address);
   // @ts-expect-error Client's reads are Promises
   const notSync: Account = client.account(alice.address);
   // @ts-expect-error Client.chainId is a Promise, not a string
   const notAString: string = client.chainId;
-  // Both prove an account, Node synchronously.
-  const proved: AccountProof = node.proof(alice.address, 0);
+  // Both prove an account.
+  const proved: AccountProof = await node.proof(alice.address, 0);
   void proved;
   // @ts-expect-error a height is a number, not a hash
-  node.proof(alice.address, '0xabc');
+  await node.proof(alice.address, '0xabc');
   // @ts-expect-error only Node streams blocks
   client.blocks();
   // @ts-expect-error Keypair has no public constructor; use generate(), fromSeed(), ...
@@ -162,7 +166,7 @@ export async function sample(): Promise<void> {
   // @ts-expect-error error codes are a closed set
   new BataraError('OOPS', 'no');
   // @ts-expect-error accountPage takes an options object
-  node.accountPage('bat1…', 10);
+  await node.accountPage('bat1…', 10);
   // @ts-expect-error a nonce is a number or a bigint
   Transaction.unjail(address).sign(key, '1', node.chainId);
   // @ts-expect-error transfer's fee goes in the options object

@@ -5,6 +5,10 @@ and mypy's stubtest compares them with the built module (``python -m mypy.stubte
 run by scripts/test.sh). The native classes cannot be subclassed (``@final``). ``Node.header`` and
 ``ChainReader.header`` are written in Python (batara/_surface.py) and attached to the native
 classes when ``batara`` is imported.
+
+Threads: every call of ``Node`` and ``ChainReader`` that reads storage or waits releases the GIL
+while it does (holding no lock across the release), so other Python threads run meanwhile; waits
+also stop on Ctrl-C.
 """
 
 from os import PathLike
@@ -112,9 +116,18 @@ class Account:
 
 @final
 class BlockStream(Iterator[dict[str, Any]]):
+    """Committed blocks from ``Node.blocks()`` on; ends (StopIteration) when the node stops. A
+    waiting ``next`` sleeps until the node's block channel wakes it (no polling) and releases the
+    GIL. The node keeps the last 1024 blocks for a slow reader; one that falls further behind
+    skips the oldest, counted in ``missed``, and goes on with the oldest block still kept."""
+
     def __iter__(self) -> BlockStream: ...
     def __next__(self) -> dict[str, Any]: ...
-    def next(self, timeout: Optional[float] = None) -> dict[str, Any]: ...
+    def next(self, timeout: Optional[float] = None) -> dict[str, Any]:
+        """The next block; Timeout after ``timeout`` seconds (None: wait for ever)."""
+    @property
+    def missed(self) -> int:
+        """Blocks skipped so far because this stream fell more than 1024 blocks behind."""
 
 @final
 class Node:

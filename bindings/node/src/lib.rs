@@ -2,8 +2,15 @@
 //! hand in `node-js/index.js` / `index.d.ts` over these functions; nothing here is public API.
 //!
 //! Host contract:
-//! * Every call that can wait (start, submit, transfer, wait, mine, next block, stop) returns a
-//!   Promise and runs on the blocking pool, never on the JS thread.
+//! * Every call that reads storage, takes a node lock or waits (start, every read, submit,
+//!   transfer, wait, the dev controls, next block, stop) returns a Promise and runs off the JS
+//!   thread: on the blocking pool, or (the block stream) as a task awaiting the block channel.
+//!   Only pure computations (keys, signing, address parsing, the error table) and in-memory
+//!   getters (chain id, RPC URL, head height) are synchronous.
+//! * A `NativeNode` garbage-collected without `stop()` hands its handle to a background thread
+//!   ([`Owned`]), so the finalizer never waits for the node to stop on the JS thread; when the
+//!   JS environment exits, those threads are joined (a cleanup hook), so the process exits after
+//!   the nodes stopped cleanly.
 //! * Errors are JS `Error`s whose message is `CODE: text` with a stable code (`TX_REJECTED`,
 //!   `NOT_FOUND`, `INVALID_INPUT`, `TIMEOUT`, `NODE_STOPPED`, `NOT_DEV_CHAIN`, `CONFIG`, `IO`,
 //!   `INTERNAL`); for rejected transactions the text starts with `[reason] `. `index.js` turns them
@@ -12,6 +19,11 @@
 //!
 //! Must never: hold node logic, or block the event loop.
 
+use std::cell::Cell;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use batara_core::api::{self, NodeApi, WeakNode};
@@ -21,13 +33,15 @@ use batara_core::consensus::DevMode;
 use batara_core::crypto;
 use batara_core::node::NodeConfig;
 use batara_core::node::{
-    BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, NodeOptions, TryRecvError,
+    BlockId, BlockReceiver, BlockView, DevOptions, Node, NodeHandle, NodeOptions, RecvError,
     WeakNodeHandle,
 };
 use batara_core::types::{Address, Hash, PublicKey, Signature};
 use batara_core::Error;
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
 use napi_derive::napi;
+use tokio::sync::watch;
 
 type Result<T> = napi::Result<T>;
 
@@ -261,12 +275,6 @@ pub struct DevOpts {
     pub chain_id: Option<String>,
 }
 
-/// A running node.
-#[napi]
-pub struct NativeNode {
-    handle: NodeHandle,
-}
-
 /// Starts a dev chain.
 #[napi]
 pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
@@ -291,12 +299,7 @@ pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
         data_dir: opts.data_dir.map(Into::into),
         rpc_addr,
     };
-    blocking(move || {
-        Node::dev(o)
-            .map(|handle| NativeNode { handle })
-            .map_err(to_js)
-    })
-    .await
+    blocking(move || Node::dev(o).map(NativeNode::new).map_err(to_js)).await
 }
 
 /// Options of `startNode`: config and genesis each as JSON text or a file path.
@@ -342,41 +345,145 @@ pub async fn start_node(opts: StartOpts) -> Result<NativeNode> {
             genesis,
             validator_key,
         })
-        .map(|handle| NativeNode { handle })
+        .map(NativeNode::new)
         .map_err(to_js)
     })
     .await
 }
 
+/// How often a waiting block stream also checks whether the node stopped by a path that did not
+/// go through this binding's `stop()` (the stop signal covers the others).
+const STOP_CHECK: Duration = Duration::from_secs(1);
+
+/// Background threads stopping nodes that were garbage-collected without `stop()`; the cleanup
+/// hook of the JS environment joins them.
+static STOPPING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Set on a JS thread once its environment is exiting: finalizers that run after the cleanup
+    /// hook (the environment's teardown) stop their node inline, as nothing waits for the event
+    /// loop any more and a thread started now might outlive the process.
+    static EXITING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Registers the environment cleanup hook that joins [`STOPPING`].
+#[napi(module_exports)]
+pub fn init(_exports: Object, env: Env) -> Result<()> {
+    env.add_env_cleanup_hook((), |()| {
+        EXITING.with(|e| e.set(true));
+        let pending = std::mem::take(&mut *STOPPING.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in pending {
+            let _ = t.join();
+        }
+    })?;
+    Ok(())
+}
+
+/// The node handle a `NativeNode` owns. Dropping it (the JS object was garbage-collected) drops
+/// the handle — which stops the node when it is the last one — on a background thread, so the
+/// finalizer returns at once.
+struct Owned(Option<NodeHandle>);
+
+impl Deref for Owned {
+    type Target = NodeHandle;
+
+    fn deref(&self) -> &NodeHandle {
+        self.0.as_ref().expect("the handle is taken only by drop")
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let Some(handle) = self.0.take() else { return };
+        if EXITING.with(Cell::get) {
+            return drop(handle);
+        }
+        let mut stopping = STOPPING.lock().unwrap_or_else(|e| e.into_inner());
+        stopping.retain(|t| !t.is_finished());
+        // A thread that cannot be started leaves the drop (and the stop) to this thread.
+        if let Ok(t) = std::thread::Builder::new()
+            .name("batara-node-drop".into())
+            .spawn(move || drop(handle))
+        {
+            stopping.push(t);
+        }
+    }
+}
+
+/// A running node.
+#[napi]
+pub struct NativeNode {
+    handle: Owned,
+    /// Set to true by `stop()`; dropped with the node: either ends its block streams.
+    stopped: watch::Sender<bool>,
+}
+
+impl NativeNode {
+    fn new(handle: NodeHandle) -> Self {
+        Self {
+            handle: Owned(Some(handle)),
+            stopped: watch::channel(false).0,
+        }
+    }
+
+    /// Runs `f` with a clone of the handle on the blocking pool (for reads and waits).
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(NodeHandle) -> std::result::Result<T, Error> + Send + 'static,
+    ) -> Result<T> {
+        let h = (*self.handle).clone();
+        blocking(move || f(h).map_err(to_js)).await
+    }
+}
+
+/// Resolves once `stopped` says true or its sender (the `NativeNode`) is gone.
+async fn stop_signal(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
 /// A stream of committed blocks.
 #[napi]
 pub struct NativeBlocks {
-    rx: std::sync::Arc<std::sync::Mutex<BlockReceiver>>,
+    rx: Arc<tokio::sync::Mutex<BlockReceiver>>,
+    stopped: watch::Receiver<bool>,
     node: WeakNodeHandle,
+    missed: Arc<AtomicU64>,
 }
 
 #[napi]
 impl NativeBlocks {
-    /// The next block as JSON, or null once the node has stopped.
+    /// The next block as JSON, or null once the node has stopped. Awaits the node's block
+    /// channel (no polling); a stream more than the channel's capacity (1024 blocks) behind skips
+    /// the oldest blocks and counts them in `missed`.
     #[napi]
     pub async fn next(&self) -> Result<Option<String>> {
-        let rx = self.rx.clone();
-        let node = self.node.clone();
-        blocking(move || {
-            let mut rx = rx
-                .lock()
-                .map_err(|_| err("INTERNAL", "block stream poisoned"))?;
-            loop {
-                match rx.try_recv() {
-                    Ok(b) => return json(&BlockView::from_committed(&b)).map(Some),
-                    Err(TryRecvError::Lagged(_)) => continue,
-                    Err(TryRecvError::Closed) => return Ok(None),
-                    Err(TryRecvError::Empty) if node.upgrade().is_none() => return Ok(None),
-                    Err(TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(2)),
-                }
+        let (rx, node, missed) = (self.rx.clone(), self.node.clone(), self.missed.clone());
+        let stopped = self.stopped.clone();
+        let mut rx = rx.lock().await;
+        let stop = stop_signal(stopped.clone());
+        tokio::pin!(stop);
+        loop {
+            if *stopped.borrow() || node.upgrade().is_none() {
+                return Ok(None);
             }
-        })
-        .await
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(b) => return json(&BlockView::from_committed(&b)).map(Some),
+                    Err(RecvError::Lagged(n)) => {
+                        missed.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(RecvError::Closed) => return Ok(None),
+                },
+                () = &mut stop => return Ok(None),
+                () = tokio::time::sleep(STOP_CHECK) => {}
+            }
+        }
+    }
+
+    /// Blocks this stream skipped because it fell more than 1024 blocks behind.
+    #[napi(getter)]
+    pub fn missed(&self) -> i64 {
+        self.missed.load(Ordering::Relaxed) as i64
     }
 }
 
@@ -405,7 +512,7 @@ impl NativeNode {
         self.handle.rpc_addr().map(|a| format!("http://{a}"))
     }
 
-    /// Head height.
+    /// Head height (in memory).
     #[napi(getter)]
     pub fn height(&self) -> i64 {
         self.handle.chain().head().header.height as i64
@@ -413,20 +520,19 @@ impl NativeNode {
 
     /// Node status, JSON.
     #[napi]
-    pub fn info(&self) -> Result<String> {
-        json(&self.handle.info())
+    pub async fn info(&self) -> Result<String> {
+        let h = (*self.handle).clone();
+        blocking(move || json(&h.info())).await
     }
 
     /// Submits signed bytes; resolves to the hash (after the commit with `wait`).
     #[napi]
     pub async fn submit(&self, tx: Buffer, wait: bool) -> Result<String> {
-        let h = self.handle.clone();
         let tx = tx.to_vec();
-        blocking(move || {
-            let hash = h.submit(&tx).map_err(to_js)?;
+        self.run(move |h| {
+            let hash = h.submit(&tx)?;
             if wait {
-                h.wait_for_tx(&hash, Duration::from_secs(60))
-                    .map_err(to_js)?;
+                h.wait_for_tx(&hash, Duration::from_secs(60))?;
             }
             Ok(hash.to_string())
         })
@@ -436,7 +542,7 @@ impl NativeNode {
     /// Submits many; resolves to one JSON item per tx: `{"hash"}` or `{"error","reason"}`.
     #[napi]
     pub async fn submit_batch(&self, txs: Vec<Buffer>) -> Result<String> {
-        let h = self.handle.clone();
+        let h = (*self.handle).clone();
         let txs: Vec<Vec<u8>> = txs.into_iter().map(|b| b.to_vec()).collect();
         blocking(move || {
             let out: Vec<serde_json::Value> = h
@@ -455,15 +561,11 @@ impl NativeNode {
     /// Waits for a transaction; resolves to it with its receipt (JSON).
     #[napi]
     pub async fn wait(&self, tx_hash: String, timeout_ms: u32) -> Result<String> {
-        let h = self.handle.clone();
         let tx_hash = hash(&tx_hash)?;
-        blocking(move || {
-            let t = h
-                .wait_for_tx(&tx_hash, Duration::from_millis(timeout_ms as u64))
-                .map_err(to_js)?;
-            json(&t)
-        })
-        .await
+        let t = self
+            .run(move |h| h.wait_for_tx(&tx_hash, Duration::from_millis(timeout_ms as u64)))
+            .await?;
+        json(&t)
     }
 
     /// Transfers with the next nonce; resolves to the hash (after the commit with `wait`).
@@ -476,167 +578,150 @@ impl NativeNode {
         fee_dec: String,
         wait: bool,
     ) -> Result<String> {
-        let h = self.handle.clone();
         let key = crypto::Keypair::from_seed(&fixed::<32>(&seed, "seed")?);
         let to = address(&to)?;
         let (amount, fee) = (amount(&amount_dec, "amount")?, amount(&fee_dec, "fee")?);
-        blocking(move || {
+        self.run(move |h| {
             h.transfer(&key, to, amount, fee, wait)
                 .map(|x| x.to_string())
-                .map_err(to_js)
         })
         .await
     }
 
     /// Next nonce of an address (counting pending transactions).
     #[napi]
-    pub fn next_nonce(&self, addr: String) -> Result<i64> {
-        self.handle
-            .next_nonce(&address(&addr)?)
-            .map(|n| n as i64)
-            .map_err(to_js)
+    pub async fn next_nonce(&self, addr: String) -> Result<i64> {
+        let a = address(&addr)?;
+        self.run(move |h| h.next_nonce(&a).map(|n| n as i64)).await
     }
 
     /// An account: JSON with decimal strings.
     #[napi]
-    pub fn account(&self, addr: String, height: Option<i64>) -> Result<String> {
-        json(
-            &self
-                .handle
-                .account(&address(&addr)?, height_arg(height)?)
-                .map_err(to_js)?,
-        )
+    pub async fn account(&self, addr: String, height: Option<i64>) -> Result<String> {
+        let (a, height) = (address(&addr)?, height_arg(height)?);
+        json(&self.run(move |h| h.account(&a, height)).await?)
     }
 
     /// An account with a proof against the state root of block `height` (default: head); JSON
     /// (`state_getProof`'s shape without its echo of the address).
     #[napi]
-    pub fn proof(&self, addr: String, height: Option<i64>) -> Result<String> {
-        json(
-            &self
-                .handle
-                .proof(&address(&addr)?, height_arg(height)?)
-                .map_err(to_js)?,
-        )
+    pub async fn proof(&self, addr: String, height: Option<i64>) -> Result<String> {
+        let (a, height) = (address(&addr)?, height_arg(height)?);
+        json(&self.run(move |h| h.proof(&a, height)).await?)
     }
 
     /// Balance of an address, decimal (the fast path of `account`).
     #[napi]
-    pub fn balance(&self, addr: String) -> Result<String> {
-        Ok(self
-            .handle
-            .account(&address(&addr)?, None)
-            .map_err(to_js)?
-            .balance
-            .to_string())
+    pub async fn balance(&self, addr: String) -> Result<String> {
+        let a = address(&addr)?;
+        self.run(move |h| h.account(&a, None).map(|x| x.balance.to_string()))
+            .await
     }
 
     /// A block by height ("123"), hash ("0x…") or latest (null); JSON.
     #[napi]
-    pub fn block(&self, id: Option<String>) -> Result<String> {
-        json(&self.handle.block(block_id(id.as_deref())?).map_err(to_js)?)
+    pub async fn block(&self, id: Option<String>) -> Result<String> {
+        let id = block_id(id.as_deref())?;
+        json(&self.run(move |h| h.block(id)).await?)
     }
 
     /// The receipts of a block's transactions, in block order; JSON.
     #[napi]
-    pub fn receipts(&self, id: Option<String>) -> Result<String> {
-        json(
-            &self
-                .handle
-                .receipts(block_id(id.as_deref())?)
-                .map_err(to_js)?,
-        )
+    pub async fn receipts(&self, id: Option<String>) -> Result<String> {
+        let id = block_id(id.as_deref())?;
+        json(&self.run(move |h| h.receipts(id)).await?)
     }
 
     /// Up to `limit` accounts with addresses after `after`, in address order; JSON
     /// `{accounts, next}`.
     #[napi]
-    pub fn account_page(&self, after: Option<String>, limit: u32) -> Result<String> {
+    pub async fn account_page(&self, after: Option<String>, limit: u32) -> Result<String> {
         let after = after.as_deref().map(address).transpose()?;
         json(
             &self
-                .handle
-                .accounts(after.as_ref(), limit as usize)
-                .map_err(to_js)?,
+                .run(move |h| h.accounts(after.as_ref(), limit as usize))
+                .await?,
         )
     }
 
     /// A committed transaction with its receipt; JSON.
     #[napi]
-    pub fn transaction(&self, tx_hash: String) -> Result<String> {
-        json(&self.handle.transaction(&hash(&tx_hash)?).map_err(to_js)?)
+    pub async fn transaction(&self, tx_hash: String) -> Result<String> {
+        let tx_hash = hash(&tx_hash)?;
+        json(&self.run(move |h| h.transaction(&tx_hash)).await?)
     }
 
     /// The validator set; JSON.
     #[napi]
-    pub fn validators(&self, height: Option<i64>) -> Result<String> {
-        json(&self.handle.validators(height_arg(height)?).map_err(to_js)?)
+    pub async fn validators(&self, height: Option<i64>) -> Result<String> {
+        let height = height_arg(height)?;
+        json(&self.run(move |h| h.validators(height)).await?)
     }
 
     /// A validator's staking record, power and unbonding funds; JSON.
     #[napi]
-    pub fn validator(&self, address_: String) -> Result<String> {
-        json(&self.handle.validator(&address(&address_)?).map_err(to_js)?)
+    pub async fn validator(&self, address_: String) -> Result<String> {
+        let a = address(&address_)?;
+        json(&self.run(move |h| h.validator(&a)).await?)
     }
 
-    /// A stream of committed blocks from now on.
+    /// A stream of committed blocks from now on (subscribed at this call).
     #[napi]
     pub fn blocks(&self) -> NativeBlocks {
         NativeBlocks {
-            rx: std::sync::Arc::new(std::sync::Mutex::new(self.handle.subscribe_blocks())),
+            rx: Arc::new(tokio::sync::Mutex::new(self.handle.subscribe_blocks())),
+            stopped: self.stopped.subscribe(),
             node: self.handle.downgrade(),
+            missed: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Makes blocks now (dev chains); resolves to their JSON.
     #[napi]
     pub async fn mine(&self, count: u32) -> Result<String> {
-        let h = self.handle.clone();
-        blocking(move || json(&h.mine(count).map_err(to_js)?)).await
+        json(&self.run(move |h| h.mine(count)).await?)
     }
 
-    /// Snapshot id (dev chains).
+    /// Snapshot id (dev chains; waits for a block being made).
     #[napi]
-    pub fn snapshot(&self) -> Result<i64> {
-        self.handle.snapshot().map(|s| s as i64).map_err(to_js)
+    pub async fn snapshot(&self) -> Result<i64> {
+        self.run(|h| h.snapshot().map(|s| s as i64)).await
     }
 
     /// Reverts to a snapshot (dev chains).
     #[napi]
     pub async fn revert(&self, id: i64) -> Result<()> {
-        let h = self.handle.clone();
         let id = u64::try_from(id).map_err(|_| invalid("snapshot id must be non-negative"))?;
-        blocking(move || h.revert(id).map_err(to_js)).await
+        self.run(move |h| h.revert(id)).await
     }
 
     /// Sets a balance (dev chains).
     #[napi]
     pub async fn set_balance(&self, addr: String, amount_dec: String) -> Result<()> {
-        let h = self.handle.clone();
         let a = address(&addr)?;
         let v = amount(&amount_dec, "amount")?;
-        blocking(move || h.set_balance(&a, v).map(|_| ()).map_err(to_js)).await
+        self.run(move |h| h.set_balance(&a, v).map(|_| ())).await
     }
 
     /// Moves block time forward (dev chains); the total offset in ms.
     #[napi]
-    pub fn increase_time(&self, ms: i64) -> Result<i64> {
+    pub async fn increase_time(&self, ms: i64) -> Result<i64> {
         let ms = u64::try_from(ms).map_err(|_| invalid("ms must be non-negative"))?;
-        self.handle
-            .increase_time(ms)
-            .map(|t| t as i64)
-            .map_err(to_js)
+        self.run(move |h| h.increase_time(ms).map(|t| t as i64))
+            .await
     }
 
-    /// Stops the node.
+    /// Stops the node (and ends its block streams).
     #[napi]
     pub async fn stop(&self) -> Result<()> {
-        let h = self.handle.clone();
+        let h = (*self.handle).clone();
         blocking(move || {
             h.stop();
             Ok(())
         })
-        .await
+        .await?;
+        self.stopped.send_replace(true);
+        Ok(())
     }
 }
 

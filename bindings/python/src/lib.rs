@@ -1,9 +1,15 @@
 //! `batara._native`: the Python binding of the Batara node (PyO3, abi3, Python ≥ 3.9).
 //!
 //! Host contract:
-//! * Every blocking call (submit with wait, transfer, mine, waits, stop, the CLI) releases the GIL
-//!   and waits in slices of [`SLICE`], checking for signals between them, so Ctrl-C interrupts it
-//!   with `KeyboardInterrupt`.
+//! * Every call that reads storage, takes a node lock or waits (every read of `Node` and
+//!   `ChainReader`, submit, transfer, mine, the dev controls, waits, the block stream, stop, the
+//!   CLI) releases the GIL while it does, and holds no lock of this binding across the release
+//!   (a call clones what it needs — the handle, an `Arc` — and lets go of any lock first), so
+//!   other Python threads run meanwhile and none can deadlock against it. Arguments are parsed
+//!   and results built as Python objects with the GIL held, around the released part.
+//! * Waits (`wait`, `submit`/`transfer` with `wait`, the block stream) run in slices of
+//!   [`SLICE`] and check for signals between them, so Ctrl-C interrupts them with
+//!   `KeyboardInterrupt`; within a slice they sleep until woken (no polling).
 //! * A `Node` owns its node: it stops on `stop()`, on leaving a `with` block, or when the object
 //!   is garbage-collected. Objects are thread-safe (`frozen`); any thread may call them.
 //! * Errors are mapped in one place ([`to_py`]) to the exception classes declared here, all
@@ -12,7 +18,11 @@
 //!
 //! Must never: hold node logic — every call goes through `batara_core::node::NodeHandle`.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use batara_core::api::ChainReader as CoreReader;
@@ -25,7 +35,7 @@ use batara_core::mempool::Rejection;
 use batara_core::node::NodeConfig;
 use batara_core::node::{
     BlockId, BlockReceiver, BlockView, DevOptions, Node as CoreNode, NodeHandle, NodeOptions,
-    TryRecvError, WeakNodeHandle,
+    RecvError, WeakNodeHandle,
 };
 use batara_core::types::{Address, Hash, PublicKey, Signature, TxKind};
 use batara_core::{Error, ErrorKind};
@@ -161,7 +171,24 @@ fn error_table(py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
 /// Converts a serde value to Python objects through `json` (dicts, lists, str, int, None).
 fn to_python<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
     let s = serde_json::to_string(v).map_err(|e| BataraError::new_err(e.to_string()))?;
-    Ok(py.import("json")?.call_method1("loads", (s,))?.unbind())
+    loads(py, s)
+}
+
+fn loads(py: Python<'_>, json: String) -> PyResult<Py<PyAny>> {
+    Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())
+}
+
+/// Runs the read `f` and serialises its result to JSON with the GIL released; only the parse into
+/// Python objects holds it.
+fn read_json<T: serde::Serialize>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<Py<PyAny>> {
+    let json = py.detach(|| f().map(|v| serde_json::to_string(&v)));
+    let json = json
+        .map_err(to_py)?
+        .map_err(|e| BataraError::new_err(e.to_string()))?;
+    loads(py, json)
 }
 
 /// The deadline `seconds` from now; `None` or infinity waits (practically) for ever.
@@ -201,6 +228,38 @@ fn wait_slices<T: Send>(
             return Ok(v);
         }
         py.check_signals()?;
+    }
+}
+
+/// Wakes the thread that polls a future (see [`poll_until`]).
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `fut` on this thread until it completes (`Some`) or `until` passes (`None`), sleeping
+/// (parked) until its waker fires in between: a wait without polling and without a runtime (the
+/// node's block channel is runtime-agnostic).
+fn poll_until<F: Future>(fut: F, until: Instant) -> Option<F::Output> {
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        let now = Instant::now();
+        if now >= until {
+            return None;
+        }
+        std::thread::park_timeout(until - now);
     }
 }
 
@@ -396,10 +455,12 @@ impl Account {
 }
 
 /// A stream of committed blocks (see `Node.blocks()`).
-#[pyclass(module = "batara._native")]
+#[pyclass(frozen, module = "batara._native")]
 struct BlockStream {
-    rx: std::sync::Mutex<BlockReceiver>,
+    /// Locked only with the GIL released (inside a slice of a wait), never across a release.
+    rx: Mutex<BlockReceiver>,
     node: WeakNodeHandle,
+    missed: AtomicU64,
 }
 
 #[pymethods]
@@ -412,11 +473,13 @@ impl BlockStream {
         self.next(py, None)
     }
 
-    /// The next block; `timeout` in seconds (None waits for ever).
+    /// The next block; `timeout` in seconds (None waits for ever). Sleeps until the node's block
+    /// channel wakes it (no polling). A stream that falls more than 1024 blocks behind skips the
+    /// oldest ones, counted in `missed`.
     #[pyo3(signature = (timeout = None))]
     fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         let deadline = deadline_after(timeout)?;
-        let (rx, node) = (&self.rx, &self.node);
+        let (rx, node, missed) = (&self.rx, &self.node, &self.missed);
         let b = wait_slices(
             py,
             deadline,
@@ -424,19 +487,16 @@ impl BlockStream {
                 let mut rx = rx.lock().map_err(|_| Error::Stopped)?;
                 let end = Instant::now() + slice;
                 loop {
-                    match rx.try_recv() {
-                        Ok(b) => return Ok(Some(b)),
-                        Err(TryRecvError::Lagged(_)) => continue,
-                        Err(TryRecvError::Closed) => return Err(Error::Stopped),
-                        Err(TryRecvError::Empty) if node.upgrade().is_none() => {
-                            return Err(Error::Stopped)
+                    if node.upgrade().is_none() {
+                        return Err(Error::Stopped);
+                    }
+                    match poll_until(rx.recv(), end) {
+                        None => return Ok(None),
+                        Some(Ok(b)) => return Ok(Some(b)),
+                        Some(Err(RecvError::Lagged(n))) => {
+                            missed.fetch_add(n, Ordering::Relaxed);
                         }
-                        Err(TryRecvError::Empty) => {
-                            if Instant::now() >= end {
-                                return Ok(None);
-                            }
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
+                        Some(Err(RecvError::Closed)) => return Err(Error::Stopped),
                     }
                 }
             },
@@ -449,6 +509,12 @@ impl BlockStream {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Blocks skipped so far because this stream fell more than 1024 blocks behind.
+    #[getter]
+    fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
     }
 }
 
@@ -596,7 +662,7 @@ impl Node {
 
     /// Node status (dict).
     fn info(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_python(py, &self.handle.info())
+        read_json(py, || Ok(self.handle.info()))
     }
 
     /// Submits signed transaction bytes; returns the hash. With `wait`, returns after it commits.
@@ -662,16 +728,15 @@ impl Node {
     }
 
     /// The next nonce of `address`, counting pending transactions.
-    fn next_nonce(&self, address: &str) -> PyResult<u64> {
-        self.handle
-            .next_nonce(&parse_address(address)?)
-            .map_err(to_py)
+    fn next_nonce(&self, py: Python<'_>, address: &str) -> PyResult<u64> {
+        let a = parse_address(address)?;
+        py.detach(|| self.handle.next_nonce(&a)).map_err(to_py)
     }
 
     /// An account at the head (or after block `height`).
     #[pyo3(signature = (address, height = None))]
-    fn account(&self, address: &str, height: Option<u64>) -> PyResult<Account> {
-        read_account(self.handle.reader(), address, height)
+    fn account(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Account> {
+        read_account(py, self.handle.reader(), address, height)
     }
 
     /// Up to `limit` accounts with addresses after `after`, in address order:
@@ -706,11 +771,8 @@ impl Node {
     /// An account with a proof against a header's state root (dict).
     #[pyo3(signature = (address, height = None))]
     fn proof(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Py<PyAny>> {
-        let p = self
-            .handle
-            .proof(&parse_address(address)?, height)
-            .map_err(to_py)?;
-        to_python(py, &p)
+        let a = parse_address(address)?;
+        read_json(py, || self.handle.proof(&a, height))
     }
 
     /// The validator set of block `height`, or of the next block (list of dicts).
@@ -727,8 +789,9 @@ impl Node {
     /// Committed blocks from now on, as an iterator of dicts.
     fn blocks(&self) -> BlockStream {
         BlockStream {
-            rx: std::sync::Mutex::new(self.handle.subscribe_blocks()),
+            rx: Mutex::new(self.handle.subscribe_blocks()),
             node: self.handle.downgrade(),
+            missed: AtomicU64::new(0),
         }
     }
 
@@ -758,8 +821,8 @@ impl Node {
     }
 
     /// Moves block time forward by `ms`; returns the total offset (dev chains).
-    fn increase_time(&self, ms: u64) -> PyResult<u64> {
-        self.handle.increase_time(ms).map_err(to_py)
+    fn increase_time(&self, py: Python<'_>, ms: u64) -> PyResult<u64> {
+        py.detach(|| self.handle.increase_time(ms)).map_err(to_py)
     }
 
     /// Stops the node. Idempotent.
@@ -796,8 +859,17 @@ impl Node {
     }
 }
 
-fn read_account(r: &CoreReader, address: &str, height: Option<u64>) -> PyResult<Account> {
-    let a = r.account(&parse_address(address)?, height).map_err(to_py)?;
+// The reads shared by `Node` and `ChainReader`: arguments parsed with the GIL, the storage read
+// with it released, the result built with it again.
+
+fn read_account(
+    py: Python<'_>,
+    r: &CoreReader,
+    address: &str,
+    height: Option<u64>,
+) -> PyResult<Account> {
+    let address = parse_address(address)?;
+    let a = py.detach(|| r.account(&address, height)).map_err(to_py)?;
     Ok(Account {
         address: a.address.to_string(),
         balance: a.balance,
@@ -813,7 +885,7 @@ fn read_accounts(
     limit: usize,
 ) -> PyResult<Py<PyAny>> {
     let after = after.map(parse_address).transpose()?;
-    to_python(py, &r.accounts(after.as_ref(), limit).map_err(to_py)?)
+    read_json(py, || r.accounts(after.as_ref(), limit))
 }
 
 fn read_block(
@@ -821,7 +893,8 @@ fn read_block(
     r: &CoreReader,
     block: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    to_python(py, &r.block(block_id(block)?).map_err(to_py)?)
+    let id = block_id(block)?;
+    read_json(py, || r.block(id))
 }
 
 fn read_receipts(
@@ -829,19 +902,22 @@ fn read_receipts(
     r: &CoreReader,
     block: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    to_python(py, &r.receipts(block_id(block)?).map_err(to_py)?)
+    let id = block_id(block)?;
+    read_json(py, || r.receipts(id))
 }
 
 fn read_validators(py: Python<'_>, r: &CoreReader, height: Option<u64>) -> PyResult<Py<PyAny>> {
-    to_python(py, &r.validators(height).map_err(to_py)?)
+    read_json(py, || r.validators(height))
 }
 
 fn read_validator(py: Python<'_>, r: &CoreReader, address: &str) -> PyResult<Py<PyAny>> {
-    to_python(py, &r.validator(&parse_address(address)?).map_err(to_py)?)
+    let address = parse_address(address)?;
+    read_json(py, || r.validator(&address))
 }
 
 fn read_transaction(py: Python<'_>, r: &CoreReader, hash: &str) -> PyResult<Py<PyAny>> {
-    to_python(py, &r.transaction(&parse_hash(hash)?).map_err(to_py)?)
+    let hash = parse_hash(hash)?;
+    read_json(py, || r.transaction(&hash))
 }
 
 /// A node's chain opened read-only from its home directory, while that node may be running.
@@ -850,7 +926,7 @@ struct ChainReader {
     /// Taken by `close()`. Calls clone the `Arc` and let go of the lock before they run (and
     /// release the GIL), so `close()` never waits for a call in flight while holding the GIL; the
     /// database closes when the last call in flight finishes.
-    inner: std::sync::Mutex<Option<std::sync::Arc<CoreReader>>>,
+    inner: Mutex<Option<Arc<CoreReader>>>,
 }
 
 impl ChainReader {
@@ -872,7 +948,7 @@ impl ChainReader {
             .detach(|| batara_core::node::home::open_reader(&home))
             .map_err(to_py)?;
         Ok(Self {
-            inner: std::sync::Mutex::new(Some(std::sync::Arc::new(r))),
+            inner: Mutex::new(Some(Arc::new(r))),
         })
     }
 
@@ -895,8 +971,8 @@ impl ChainReader {
 
     /// An account at the head (or after block `height`).
     #[pyo3(signature = (address, height = None))]
-    fn account(&self, address: &str, height: Option<u64>) -> PyResult<Account> {
-        self.with(|r| read_account(r, address, height))
+    fn account(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Account> {
+        self.with(|r| read_account(py, r, address, height))
     }
 
     /// A page of accounts in address order, as `Node.account_page`.
