@@ -203,8 +203,8 @@ enum batara_result batara_node_wait_tx(const struct batara_node *node,
                                        const uint8_t *hash32,
                                        uint64_t timeout_ms);
 
-// Transfers `amount` (decimal string) with `fee` from `key` (next nonce); with `wait`, returns
-// after the block is committed. Writes the hash to `hash_out32` (optional).
+// Transfers `amount` (decimal string) with `fee` (decimal string; NULL: the node's minimum fee)
+// from `key` (next nonce); with `wait`, returns after the block is committed. Writes the hash to `hash_out32` (optional).
 enum batara_result batara_node_transfer(const struct batara_node *node,
                                         const struct batara_keypair *key,
                                         const char *to,

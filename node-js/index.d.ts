@@ -301,6 +301,7 @@ export interface NodeApi {
   /** Resolves when the transaction is committed; TIMEOUT after `timeoutMs` (default 60000). */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
   /** Builds, signs (next nonce) and submits a transfer; with `wait` (default), resolves after the commit. */
+  /** `opts.fee` defaults to the node's minimum fee (`info().min_fee`). */
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   /** The next nonce of `address`, counting its gap-free pending transactions. */
   nextNonce(address: string): Promise<number>;
@@ -351,6 +352,7 @@ export class Node implements NodeApi {
   submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
   /** Rejects with NOT_FOUND at once for a hash that is neither pending nor committed. */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
+  /** `opts.fee` defaults to the node's minimum fee (`info().min_fee`). */
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   nextNonce(address: string): Promise<number>;
   account(address: string, height?: number | bigint | null): Promise<Account>;
@@ -401,6 +403,7 @@ export class Client implements NodeApi {
   submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
   /** JSON-RPC cannot tell an unknown hash from a pending one: waits for either until TIMEOUT. */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
+  /** `opts.fee` defaults to the node's minimum fee (`info().min_fee`). */
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   nextNonce(address: string): Promise<number>;
   account(address: string, height?: number | bigint | null): Promise<Account>;

@@ -212,9 +212,11 @@ class Node {
   async wait(hash, { timeoutMs = 60000 } = {}) {
     return JSON.parse(await later(() => this._inner.wait(str(hash, 'hash'), timeoutMs)));
   }
-  async transfer(keypair, to, amt, { fee = 0n, wait = true } = {}) {
+  /** `fee` defaults to the node's minimum (`info().min_fee`). */
+  async transfer(keypair, to, amt, { fee, wait = true } = {}) {
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
-    return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), amount(fee, 'fee'), wait));
+    const f = fee === undefined ? null : amount(fee, 'fee');
+    return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), f, wait));
   }
   async nextNonce(address) { return later(() => this._inner.nextNonce(str(address, 'address'))); }
   /** An account, at the head or after block `height`. */
@@ -354,9 +356,11 @@ class Client {
       }
     }
   }
-  async transfer(keypair, to, amt, { fee = 0n, wait = true } = {}) {
+  /** `fee` defaults to the node's minimum (`info().min_fee`). */
+  async transfer(keypair, to, amt, { fee, wait = true } = {}) {
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
-    const tx = Transaction.transfer(to, amt, fee);
+    const f = fee === undefined ? BigInt((await this.info()).min_fee) : fee;
+    const tx = Transaction.transfer(to, amt, f);
     const nonce = await this.nextNonce(keypair.address);
     return this.submit(tx.sign(keypair, nonce, await this.chainId).raw, { wait });
   }

@@ -224,3 +224,25 @@ test('start from config and genesis objects', async () => {
   await assert.rejects(Node.start({ config: { rpcc: {} }, genesis, validatorKey: key }), (e) => e.code === 'CONFIG');
   await assert.rejects(Node.start({ config }), (e) => e.code === 'INVALID_INPUT');
 });
+
+test('transfer pays the chain minimum fee by default', async () => {
+  const key = Keypair.generate();
+  const alice = Keypair.generate();
+  const genesis = {
+    chain_id: 'js-fees',
+    genesis_time: '1',
+    params: { min_fee: '5' },
+    accounts: [{ address: alice.address, balance: '1000' }],
+    validators: [{ pubkey: '0x' + key.publicKey.toString('hex'), power: '1' }],
+  };
+  const config = { storage: { ephemeral: true }, rpc: { addr: '127.0.0.1:0' } };
+  const node = await Node.start({ config, genesis, validatorKey: key });
+  assert.equal((await node.info()).min_fee, '5');
+  let h = await node.transfer(alice, key.address, 10n);
+  assert.equal((await node.transaction(h)).receipt.fee, '5');
+  await assert.rejects(node.transfer(alice, key.address, 10n, { fee: 4n }), (e) => e.code === 'TX_REJECTED' && e.reason === 'fee_too_low');
+  const client = new Client(node.rpcUrl);
+  h = await client.transfer(alice, key.address, 1n);
+  assert.equal((await client.transaction(h)).receipt.fee, '5');
+  await node.close();
+});

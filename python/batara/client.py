@@ -210,10 +210,12 @@ class Client:
                 time.sleep(0.02)
 
     def transfer(
-        self, keypair: Keypair, to: str, amount: int, fee: int = 0, wait: bool = True
+        self, keypair: Keypair, to: str, amount: int, fee: Optional[int] = None, wait: bool = True
     ) -> str:
         """Builds, signs (next nonce) and submits a transfer; with ``wait``, returns after it
-        commits."""
+        commits. ``fee`` defaults to the node's minimum (``info()["min_fee"]``)."""
+        if fee is None:
+            fee = int(self.info()["min_fee"])
         signed = Transaction.transfer(to, amount, fee).sign(
             keypair, self.next_nonce(keypair.address), self.chain_id
         )

@@ -256,3 +256,27 @@ def test_a_follower_joins_over_the_network() -> None:
             assert f.block(3)["hash"] == v.block(3)["hash"]
             assert f.account(key.address).balance == 10
             assert f.info()["peers"] == 1
+
+
+def test_transfer_pays_the_chain_minimum_fee_by_default() -> None:
+    key = batara.Keypair.generate()
+    alice = batara.Keypair.generate()
+    genesis = {
+        "chain_id": "py-fees",
+        "genesis_time": "1",
+        "params": {"min_fee": "5"},
+        "accounts": [{"address": alice.address, "balance": "1000"}],
+        "validators": [{"pubkey": "0x" + key.public_key.hex(), "power": "1"}],
+    }
+    config = {"storage": {"ephemeral": True}, "rpc": {"addr": "127.0.0.1:0"}}
+    with batara.Node.start(config, genesis, key) as node:
+        assert node.info()["min_fee"] == "5"
+        h = node.transfer(alice, key.address, 10)
+        assert node.transaction(h)["receipt"]["fee"] == "5"
+        with pytest.raises(batara.TxRejected, match="fee too low: the minimum is 5, got 4") as e:
+            node.transfer(alice, key.address, 10, fee=4)
+        assert e.value.reason == "fee_too_low"
+        assert node.rpc_url is not None
+        client = batara.Client(node.rpc_url)
+        h = client.transfer(alice, key.address, 1)
+        assert client.transaction(h)["receipt"]["fee"] == "5"

@@ -40,6 +40,12 @@ pub trait NodeApi: Send + Sync {
     /// Node status.
     fn info(&self) -> NodeInfo;
 
+    /// The least fee this node accepts ([`NodeInfo::min_fee`]): what the bindings pay when a
+    /// caller names no fee.
+    fn min_fee(&self) -> Amount {
+        self.info().min_fee
+    }
+
     /// The read side.
     fn reader(&self) -> &ChainReader;
 

@@ -580,8 +580,8 @@ pub extern "C" fn batara_node_wait_tx(
     })
 }
 
-/// Transfers `amount` (decimal string) with `fee` from `key` (next nonce); with `wait`, returns
-/// after the block is committed. Writes the hash to `hash_out32` (optional).
+/// Transfers `amount` (decimal string) with `fee` (decimal string; NULL: the node's minimum fee)
+/// from `key` (next nonce); with `wait`, returns after the block is committed. Writes the hash to `hash_out32` (optional).
 #[no_mangle]
 pub extern "C" fn batara_node_transfer(
     node: *const batara_node,
@@ -599,7 +599,11 @@ pub extern "C" fn batara_node_transfer(
             &k.0,
             parse_address(to, "to")?,
             parse_amount(amount, "amount")?,
-            parse_amount(fee, "fee")?,
+            if fee.is_null() {
+                n.min_fee()
+            } else {
+                parse_amount(fee, "fee")?
+            },
             wait,
         )?;
         if !hash_out32.is_null() {

@@ -568,21 +568,24 @@ impl NativeNode {
         json(&t)
     }
 
-    /// Transfers with the next nonce; resolves to the hash (after the commit with `wait`).
+    /// Transfers with the next nonce; resolves to the hash (after the commit with `wait`). No
+    /// fee: the node's minimum.
     #[napi]
     pub async fn transfer(
         &self,
         seed: Buffer,
         to: String,
         amount_dec: String,
-        fee_dec: String,
+        fee_dec: Option<String>,
         wait: bool,
     ) -> Result<String> {
         let key = crypto::Keypair::from_seed(&fixed::<32>(&seed, "seed")?);
         let to = address(&to)?;
-        let (amount, fee) = (amount(&amount_dec, "amount")?, amount(&fee_dec, "fee")?);
+        let value = amount(&amount_dec, "amount")?;
+        let fee = fee_dec.map(|f| amount(&f, "fee")).transpose()?;
         self.run(move |h| {
-            h.transfer(&key, to, amount, fee, wait)
+            let fee = fee.unwrap_or_else(|| h.min_fee());
+            h.transfer(&key, to, value, fee, wait)
                 .map(|x| x.to_string())
         })
         .await

@@ -707,19 +707,23 @@ impl Node {
     }
 
     /// Builds, signs (next nonce) and submits a transfer; with `wait`, returns after it commits.
-    #[pyo3(signature = (keypair, to, amount, fee = 0, wait = true))]
+    /// `fee` defaults to the node's minimum (`info()["min_fee"]`).
+    #[pyo3(signature = (keypair, to, amount, fee = None, wait = true))]
     fn transfer(
         &self,
         py: Python<'_>,
         keypair: &Keypair,
         to: &str,
         amount: u128,
-        fee: u128,
+        fee: Option<u128>,
         wait: bool,
     ) -> PyResult<String> {
         let to = parse_address(to)?;
         let h = py
-            .detach(|| self.handle.transfer(&keypair.inner, to, amount, fee, false))
+            .detach(|| {
+                let fee = fee.unwrap_or_else(|| self.handle.min_fee());
+                self.handle.transfer(&keypair.inner, to, amount, fee, false)
+            })
             .map_err(to_py)?;
         if wait {
             self.wait(py, &h.to_string(), 60.0)?;

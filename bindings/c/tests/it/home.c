@@ -19,6 +19,15 @@ int main(int argc, char **argv) {
     return 3;
   }
   printf("chain %s height %llu\n", chain, (unsigned long long)height);
+  /* A transfer without a fee pays the node's minimum; one below it is rejected. */
+  batara_keypair *alice = NULL;
+  if (batara_dev_account(0, &alice) != BATARA_RESULT_OK) return 4;
+  char to[64];
+  if (batara_keypair_address(alice, to, sizeof to, NULL) != BATARA_RESULT_OK) return 5;
+  batara_result t_default = batara_node_transfer(node, alice, to, "1", NULL, false, NULL);
+  batara_result t_cheap = batara_node_transfer(node, alice, to, "1", "1", false, NULL);
+  printf("transfer %d %d\n", (int)t_default, (int)t_cheap);
+  batara_keypair_free(alice);
   /* A dev control: a block on a dev chain, BATARA_RESULT_NOT_DEV on any other. */
   rc = batara_node_mine(node, 1);
   printf("mine %d %s\n", (int)rc, rc == BATARA_RESULT_OK ? "ok" : batara_last_error_message());

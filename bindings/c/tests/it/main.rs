@@ -171,6 +171,7 @@ fn start_from_a_home_directory() {
         let key = batara_core::crypto::Keypair::from_seed(&[9; 32]);
         let mut genesis = Genesis::dev("c-home", 1, key.public_key(), 1);
         genesis.dev = dev;
+        genesis.params.min_fee = 7;
         let mut config = NodeConfig::default();
         config.rpc.enabled = false;
         config.data_dir = Some("data".into());
@@ -184,7 +185,8 @@ fn start_from_a_home_directory() {
     };
     assert_eq!(
         run_home("dev", true).trim(),
-        "chain c-home height 0\nmine 0 ok"
+        "chain c-home height 0\ntransfer 0 3\nmine 0 ok",
+        "a NULL fee pays the chain's minimum (7); fee \"1\" is rejected (3)"
     );
     // The same one-validator chain without the dev flag: BFT, and the dev control is refused.
     let not_dev = run_home("bft", false);
