@@ -87,6 +87,8 @@ pub struct PhaseFigures {
     pub interval_p50_ms: f64,
     /// Largest time between consecutive blocks, ms.
     pub interval_max_ms: f64,
+    /// Mean time between consecutive blocks, ms.
+    pub interval_mean_ms: f64,
     /// Honest transfers submitted and accepted.
     pub honest_sent: usize,
     /// Of those, seen committed.
@@ -200,7 +202,7 @@ impl fmt::Display for FloodReport {
                 n.max_mempool_txs,
                 if n.alive { "running" } else { "EXITED" },
                 if n.answering {
-                    format!("answered in {:.0} ms", n.node_info_ms)
+                    format!("answered in {:.1} ms", n.node_info_ms)
                 } else {
                     "NOT ANSWERED".to_owned()
                 },
@@ -212,9 +214,10 @@ impl fmt::Display for FloodReport {
         for (name, ph) in [("unloaded", &self.unloaded), ("loaded", &self.loaded)] {
             writeln!(
                 f,
-                "{name:8}: block interval p50 {:.0} ms, max {:.0} ms ({} blocks); honest latency \
-                 p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({}/{} committed); refused: {}",
+                "{name:8}: block interval p50 {:.0} ms, mean {:.0} ms, max {:.0} ms ({} blocks); honest \
+                 latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({}/{} committed); refused: {}",
                 ph.interval_p50_ms,
+                ph.interval_mean_ms,
                 ph.interval_max_ms,
                 ph.blocks,
                 ph.honest_p50_ms,
@@ -910,8 +913,8 @@ fn pct_ms(v: &[Duration], q: f64) -> f64 {
 fn count_log(path: &Path) -> (usize, usize) {
     let text = std::fs::read(path).unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
-    let warn = text.lines().filter(|l| l.contains(" WARN ")).count();
-    let error = text.lines().filter(|l| l.contains(" ERROR ")).count();
+    let warn = text.lines().filter(|l| l.contains(" WARN")).count();
+    let error = text.lines().filter(|l| l.contains(" ERROR")).count();
     (warn + error, error)
 }
 
@@ -967,6 +970,7 @@ pub fn flood(p: &FloodBench) -> Result<FloodReport> {
             source: e,
         })?;
         let child = Command::new(&exe)
+            .env("NO_COLOR", "1")
             .args(["--log-level", "info", "start", "--home"])
             .arg(&n.home)
             .stdin(Stdio::null())
@@ -1259,6 +1263,11 @@ pub fn flood(p: &FloodBench) -> Result<FloodReport> {
             blocks: iv.len() + 1,
             interval_p50_ms: pct_ms(&iv, 0.5),
             interval_max_ms: iv.last().map_or(0.0, |d| ms(*d)),
+            interval_mean_ms: if iv.is_empty() {
+                0.0
+            } else {
+                ms(iv.iter().sum::<Duration>()) / iv.len() as f64
+            },
             honest_sent: sh.honest_sent[ph as usize].load(Ordering::Relaxed) as usize,
             honest_committed: l.len(),
             honest_p50_ms: pct_ms(&l, 0.5),
