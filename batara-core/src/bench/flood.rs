@@ -1052,7 +1052,7 @@ pub fn flood(p: &FloodBench) -> Result<FloodReport> {
     let fresh = AtomicU64::new(0);
     let interval = Duration::from_millis(p.honest_interval_ms.max(1));
     let mut phase_ms = [0u64; 4];
-    let mut baseline_rss = vec![0u64; VALIDATORS];
+    let mut baseline_rss = [0u64; VALIDATORS];
 
     std::thread::scope(|s| -> Result<()> {
         s.spawn(|| honest_thread(&sh, interval));

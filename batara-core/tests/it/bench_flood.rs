@@ -34,7 +34,12 @@ fn bench_flood_reports_and_nodes_answer() {
         assert!(n["peak_rss_mib"].as_f64().unwrap() > 0.0, "{n}");
     }
     for phase in ["unloaded", "loaded"] {
-        for f in ["interval_p50_ms", "interval_max_ms", "honest_p50_ms", "honest_p99_ms"] {
+        for f in [
+            "interval_p50_ms",
+            "interval_max_ms",
+            "honest_p50_ms",
+            "honest_p99_ms",
+        ] {
             assert!(r[phase][f].is_number(), "{phase}.{f} in {r}");
         }
         assert!(r[phase]["honest_sent"].as_u64().unwrap() > 0, "{r}");
@@ -42,8 +47,12 @@ fn bench_flood_reports_and_nodes_answer() {
     assert!(r["jailed"].is_array());
     // Unfunded junk is refused for its typed reasons and creates no state.
     assert_eq!(
-        r["junk"]["unfunded_fee0"]["fee_too_low"].as_u64().unwrap_or(0)
-            + r["junk"]["unfunded_fee0"]["rate_limited"].as_u64().unwrap_or(0),
+        r["junk"]["unfunded_fee0"]["fee_too_low"]
+            .as_u64()
+            .unwrap_or(0)
+            + r["junk"]["unfunded_fee0"]["rate_limited"]
+                .as_u64()
+                .unwrap_or(0),
         r["junk"]["unfunded_fee0"]
             .as_object()
             .unwrap()
@@ -54,6 +63,12 @@ fn bench_flood_reports_and_nodes_answer() {
     );
     assert_eq!(r["accounts_created"], 0, "{r}");
     assert!(r["rpc_answered"].as_u64().unwrap() > 0, "{r}");
-    assert!(err.contains("phase 2: loaded"), "no progress on stderr:\n{err}");
-    assert!(err.contains("every node answering at the end: yes"), "{err}");
+    assert!(
+        err.contains("phase 2: loaded"),
+        "no progress on stderr:\n{err}"
+    );
+    assert!(
+        err.contains("every node answering at the end: yes"),
+        "{err}"
+    );
 }
