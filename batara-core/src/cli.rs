@@ -316,6 +316,40 @@ enum BenchCmd {
         #[arg(long)]
         rate: Option<f64>,
     },
+    /// Junk transactions and an RPC flood against 4 validators (`batara start` processes on
+    /// loopback, `batara testnet`'s genesis) while an honest sender keeps submitting.
+    Flood {
+        /// Unloaded phase (block interval and honest latency without load), seconds.
+        #[arg(long, default_value_t = 60)]
+        baseline_secs: u64,
+        /// Loaded phase, seconds.
+        #[arg(long, default_value_t = 600)]
+        duration_secs: u64,
+        /// Junk transactions over the loaded phase (default: 10 × mempool.max_txs).
+        #[arg(long)]
+        junk: Option<usize>,
+        /// Funded spam accounts (added to the testnet genesis for the benchmark).
+        #[arg(long, default_value_t = 3_000)]
+        spam_accounts: usize,
+        /// Keep-alive HTTP connections of the RPC flood.
+        #[arg(long, default_value_t = 64)]
+        rpc_connections: usize,
+        /// Idle WebSocket connections.
+        #[arg(long, default_value_t = 32)]
+        websockets: usize,
+        /// Time between the honest sender's transfers, ms.
+        #[arg(long, default_value_t = 200)]
+        honest_interval_ms: u64,
+        /// BFT commit wait, ms (`batara testnet`'s default).
+        #[arg(long, default_value_t = 500)]
+        block_time_ms: u64,
+        /// Print the report as JSON on stdout (the text report goes to stderr).
+        #[arg(long)]
+        json: bool,
+        /// Keep the temporary directory (node homes and logs).
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// Installs a tracing subscriber writing to stderr (the binary's choice; the library never does).
@@ -445,6 +479,44 @@ fn dispatch(cmd: Cmd) -> CliResult {
                 println!("{report}");
                 Ok(())
             }
+            BenchCmd::Flood {
+                baseline_secs,
+                duration_secs,
+                junk,
+                spam_accounts,
+                rpc_connections,
+                websockets,
+                honest_interval_ms,
+                block_time_ms,
+                json,
+                keep,
+            } => {
+                if spam_accounts == 0 || duration_secs == 0 || honest_interval_ms == 0 {
+                    return Err(usage(
+                        "--spam-accounts, --duration-secs and --honest-interval-ms must be positive",
+                    ));
+                }
+                let pool_max_txs = NodeConfig::default().mempool.max_txs;
+                let report = crate::bench::flood(&crate::bench::FloodBench {
+                    baseline_secs,
+                    duration_secs,
+                    junk: junk.unwrap_or(10 * pool_max_txs),
+                    spam_accounts,
+                    rpc_connections,
+                    websockets,
+                    honest_interval_ms,
+                    block_time_ms,
+                    pool_max_txs,
+                    keep,
+                })?;
+                if json {
+                    eprintln!("{report}");
+                    println!("{}", report.to_json());
+                } else {
+                    println!("{report}");
+                }
+                Ok(())
+            }
         },
     }
 }
@@ -463,7 +535,7 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-use crate::node::home::{CONFIG, DATA, GENESIS, NODE_KEY, VALIDATOR_KEY};
+use crate::node::home::{CONFIG, DATA, GENESIS, VALIDATOR_KEY};
 
 fn write_new(path: &Path, text: &str) -> CliResult {
     if path.exists() {
@@ -662,95 +734,32 @@ struct Testnet {
 }
 
 fn testnet(t: &Testnet) -> CliResult {
-    if t.validators == 0 {
-        return Err(usage("--validators must be at least 1"));
-    }
-    let n = usize::from(t.validators);
-    let port = |base: u16, i: usize| -> Result<u16, CliError> {
-        base.checked_add(i as u16)
-            .ok_or_else(|| usage(format!("port {base} + {i} is past 65535")))
-    };
-    let keys: Vec<Keypair> = (0..n)
-        .map(|_| Keypair::generate())
-        .collect::<Result<_, _>>()?;
-    let node_keys: Vec<Keypair> = (0..n)
-        .map(|_| Keypair::generate())
-        .collect::<Result<_, _>>()?;
-    let peer_addrs: Vec<String> = node_keys
+    let nodes = crate::node::testnet::write_testnet(&crate::node::testnet::TestnetSpec {
+        validators: t.validators,
+        out: t.out.clone(),
+        chain_id: t.chain_id.clone(),
+        p2p_port: t.p2p_port,
+        rpc_port: t.rpc_port,
+        accounts: t.accounts,
+        block_time_ms: t.block_time_ms,
+        extra_accounts: Vec::new(),
+    })
+    .map_err(|e| match e {
+        crate::api::Error::InvalidInput(m) => usage(m),
+        e @ crate::api::Error::Genesis(_) => usage(e.to_string()),
+        e => CliError::from(e),
+    })?;
+    let nodes: Vec<Value> = nodes
         .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let peer = crate::p2p::identity_from_seed(k.seed())
-                .public()
-                .to_peer_id();
-            Ok(format!(
-                "/ip4/127.0.0.1/tcp/{}/p2p/{peer}",
-                port(t.p2p_port, i)?
-            ))
-        })
-        .collect::<Result<_, CliError>>()?;
-    let mut accounts: Vec<GenesisAccount> = (0..t.accounts)
-        .map(|i| GenesisAccount {
-            address: genesis::dev_account_key(i).address(),
-            balance: genesis::DEV_BALANCE,
+        .map(|n| {
+            json!({
+                "home": n.home,
+                "validator": n.validator,
+                "rpc": format!("http://{}", n.rpc),
+                "p2p": n.p2p,
+            })
         })
         .collect();
-    // Validators' own accounts get coins too, to pay for staking transactions.
-    accounts.extend(keys.iter().map(|k| GenesisAccount {
-        address: k.address(),
-        balance: genesis::DEV_BALANCE,
-    }));
-    let genesis = Genesis {
-        chain_id: t.chain_id.clone(),
-        genesis_time: now_ms(),
-        params: genesis::ChainParams {
-            min_fee: genesis::DEFAULT_MIN_FEE,
-            ..Default::default()
-        },
-        accounts,
-        validators: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| GenesisValidator {
-                pubkey: k.public_key(),
-                power: genesis::GENESIS_VALIDATOR_POWER,
-                name: format!("node{i}"),
-            })
-            .collect(),
-        dev: false,
-    };
-    genesis.validate().map_err(|e| usage(e.to_string()))?;
-    let mut nodes = Vec::new();
-    for i in 0..n {
-        let home = t.out.join(format!("node{i}"));
-        std::fs::create_dir_all(&home).map_err(|e| format!("creating {}: {e}", home.display()))?;
-        let mut config = NodeConfig {
-            moniker: format!("node{i}"),
-            data_dir: Some(DATA.into()),
-            ..Default::default()
-        };
-        config.rpc.addr = SocketAddr::from(([127, 0, 0, 1], port(t.rpc_port, i)?));
-        config.p2p.enabled = true;
-        config.p2p.listen = SocketAddr::from(([127, 0, 0, 1], port(t.p2p_port, i)?));
-        config.p2p.node_key = Some(NODE_KEY.into());
-        config.p2p.bootnodes = peer_addrs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, a)| a.clone())
-            .collect();
-        config.consensus.bft.commit_ms = t.block_time_ms;
-        write_new(&home.join(CONFIG), &config.to_toml())?;
-        write_new(&home.join(GENESIS), &genesis.to_json())?;
-        write_key_file(&home.join(VALIDATOR_KEY), &keys[i])?;
-        write_key_file(&home.join(NODE_KEY), &node_keys[i])?;
-        nodes.push(json!({
-            "home": home,
-            "validator": keys[i].address(),
-            "rpc": format!("http://{}", config.rpc.addr),
-            "p2p": peer_addrs[i],
-        }));
-    }
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({ "chain_id": t.chain_id, "nodes": nodes }))?

@@ -5,7 +5,8 @@
 //! Owns: start-up order (open the chain → mempool → engine → network and RPC, which hold only a
 //! weak handle), shutdown (explicit [`NodeHandle::stop`], or the last handle dropped), the node's
 //! configuration ([`NodeConfig`], gathering every component's own) and home directory layout
-//! ([`home`]). Files: `handle.rs` (the handle and its API groups), `config.rs`, `home.rs`.
+//! ([`home`]) and a local network's homes ([`testnet`]). Files: `handle.rs` (the handle and its API
+//! groups), `config.rs`, `home.rs`, `testnet.rs`.
 //!
 //! Must never: hold chain logic. This is the only layer that starts the node's RocksDB store, the
 //! libp2p network, the tokio runtimes (`batara-net` for p2p, `batara-rpc` for JSON-RPC) and the
@@ -14,6 +15,7 @@
 mod config;
 mod handle;
 pub mod home;
+pub mod testnet;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

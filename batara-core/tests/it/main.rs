@@ -1,6 +1,7 @@
 //! Integration tests of batara-core: one test binary (reth's habit), real RocksDB in temp dirs,
 //! real loopback sockets, real child processes.
 
+mod bench_flood;
 mod bft;
 mod cli;
 mod common;

@@ -1,4 +1,6 @@
-//! `batara bench transfers` and `batara bench network`: the end-to-end throughput benchmarks.
+//! `batara bench transfers` and `batara bench network`: the end-to-end throughput benchmarks;
+//! `batara bench flood` ([`flood()`], in `flood.rs`, with the raw HTTP client of `http.rs`): junk
+//! and an RPC flood against a network of `batara start` processes.
 //!
 //! `network` runs N BFT validators in this process (RocksDB on disk, fsync per block, libp2p over
 //! loopback TCP), submits the same kind of load to the nodes in turn, and measures at node 0:
@@ -10,6 +12,11 @@
 //! batch signature verification alone reaches on this machine, with the ratio of the two.
 //!
 //! Must never: be run as a test (it measures); tests check behaviour, this checks speed.
+
+mod flood;
+mod http;
+
+pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures};
 
 use std::collections::HashMap;
 use std::fmt;
