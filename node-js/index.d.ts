@@ -300,8 +300,10 @@ export interface NodeApi {
   submitBatch(raws: Bytes[]): Promise<Array<string | BataraError>>;
   /** Resolves when the transaction is committed; TIMEOUT after `timeoutMs` (default 60000). */
   wait(hash: string, opts?: { timeoutMs?: number }): Promise<TxInfo>;
-  /** Builds, signs (next nonce) and submits a transfer; with `wait` (default), resolves after the commit. */
-  /** `opts.fee` defaults to the node's minimum fee (`info().min_fee`). */
+  /**
+   * Builds, signs (next nonce) and submits a transfer; with `wait` (default), resolves after the
+   * commit. `opts.fee` defaults to the node's minimum fee (`info().min_fee`).
+   */
   transfer(keypair: Keypair, to: string, amount: Amount, opts?: { fee?: Amount; wait?: boolean }): Promise<string>;
   /** The next nonce of `address`, counting its gap-free pending transactions. */
   nextNonce(address: string): Promise<number>;
