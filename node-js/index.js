@@ -2,13 +2,13 @@
 /**
  * @batara/node: embed a Batara node or dev chain in Node.js, or talk to one over JSON-RPC.
  *
- * The public API is written here by hand over the internal addon (batara.node); types are in
+ * The public API is written here by hand over the internal addon (batara.node, found by addon.js); types are in
  * index.d.ts. Every call that reads storage or can wait returns a Promise and runs off the JS
  * thread, so the event loop never blocks; only key, signing and address computations and the
  * chainId / rpcUrl / height getters (in memory) are synchronous. Amounts are bigint. Errors are BataraError with a stable `code`. Node and Client share one surface
  * (`NodeApi` in index.d.ts; test/surface.test.mjs runs the same cases against both).
  */
-const native = require('./batara.node');
+const native = require('./addon.js').load();
 
 /** The node's one error table (kind, JSON-RPC code, Python class, JS code, C result). */
 const ERROR_TABLE = native.errorTable().map((r) => ({ kind: r.kind, rpc_code: r.rpcCode, python: r.python, js: r.js, c: r.c }));

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/py/batara" "$tmp/node_modules/@batara/node"
 cp python/batara/*.py python/batara/*.pyi "$tmp/py/batara/"
 cp target/release/lib_native.so "$tmp/py/batara/_native.abi3.so"
-cp node-js/index.js node-js/index.mjs node-js/package.json "$tmp/node_modules/@batara/node/"
+cp node-js/index.js node-js/index.mjs node-js/addon.js node-js/package.json "$tmp/node_modules/@batara/node/"
 cp target/release/libbatara_node.so "$tmp/node_modules/@batara/node/batara.node"
 cp benches/bindings.mjs "$tmp/"
 # The .venv of scripts/setup.sh has pandas for the analysis part.

@@ -5,6 +5,6 @@
 # in memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --build
 cargo build --bin batara
 exec ./target/debug/batara dev "$@"

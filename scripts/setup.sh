@@ -5,9 +5,17 @@
 #   - cbindgen (the C header generator), via cargo install
 #   - a Python virtualenv in .venv with the test extra of python/pyproject.toml (pytest, mypy,
 #     pandas, pyarrow, matplotlib, nbclient, ipykernel; from PyPI)
+# `scripts/setup.sh --build` stops after the Debian packages and the toolchain check: what a build
+# needs (scripts/dev.sh, scripts/package.sh), without the test tools.
 # A Rust toolchain (rustup, with rustfmt and clippy) and python3 are expected, not fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=false
+case "${1:-}" in
+  "") ;;
+  --build) build_only=true ;;
+  *) echo "setup: unknown argument $1 (expected --build or nothing)" >&2; exit 2 ;;
+esac
 
 need_pkgs=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
@@ -28,6 +36,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found. Install Rust (https://rustup.rs) and run this again." >&2
   exit 1
 fi
+$build_only && exit 0
 if command -v rustup >/dev/null 2>&1; then
   for c in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" >/dev/null 2>&1 || true
