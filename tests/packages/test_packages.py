@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tomllib
 import zipfile
@@ -100,6 +101,18 @@ def test_wheel_metadata_and_contents() -> None:
     assert "Requires-Python: >=3.9" in meta
     assert "Provides-Extra: analysis" in meta and "Provides-Extra: agents" in meta
     assert "Embed a Batara node or dev chain in Python" in meta  # the README is the description
+
+
+def test_wheel_passes_the_auditwheel_check_for_its_tag() -> None:
+    """auditwheel (not maturin, which chose the tag) agrees: the extension links only libraries the
+    manylinux policy allows, with symbol versions within it."""
+    wheel = artifact(f"batara-{VERSION}-*.whl")
+    tag = re.search(r"-(manylinux_\d+_\d+_x86_64)\.whl$", wheel.name)
+    assert tag, wheel.name
+    r = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(wheel)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    shown = " ".join(r.stdout.split())
+    assert f'is consistent with the following platform tag: "{tag[1]}"' in shown, r.stdout
 
 
 def test_wheel_installs_and_runs_without_cargo(tmp_path: Path, clean_env: dict[str, str]) -> None:
