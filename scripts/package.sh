@@ -32,8 +32,8 @@ stage="$target/package"
 rm -rf "$stage"
 mkdir -p "$stage"
 
-version=$(cargo metadata --no-deps --format-version 1 | python3 -c \
-  'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "batara-c"))')
+read -r version url < <(cargo metadata --no-deps --format-version 1 | python3 -c \
+  'import json, sys; c = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "batara-c"); print(c["version"], c["repository"] or "")')
 key=$(node -p "require('./node-js/addon.js').platformKey()")
 step "version $version, platform $key"
 
@@ -101,8 +101,6 @@ cp include/batara.h "$c_stage/include/"
 cp examples/c/embed.c bindings/c/sdk/Makefile "$c_stage/examples/"
 cp bindings/c/sdk/README.md "$c_stage/"
 cp -L LICENSE "$c_stage/"
-url=$(cargo metadata --no-deps --format-version 1 | python3 -c \
-  'import json, sys; print(next(p["repository"] or "" for p in json.load(sys.stdin)["packages"] if p["name"] == "batara-c"))')
 for pc in batara batara-static; do
   sed -e "s|@VERSION@|$version|" -e "s|@URL@|$url|" -e "s|@NATIVE_LIBS@|$native_libs|" \
     "bindings/c/sdk/$pc.pc.in" >"$c_stage/lib/pkgconfig/$pc.pc"
