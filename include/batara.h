@@ -76,7 +76,8 @@ typedef struct batara_node batara_node;
 
 // Options of `batara_node_start_dev`. Start from `batara_dev_options_default()`.
 typedef struct batara_dev_options {
-  // Funded dev accounts (see `batara_dev_account`).
+  // Funded dev accounts (see `batara_dev_account`), at most 10000 (more is
+  // `BATARA_RESULT_INVALID_INPUT`).
   uint32_t accounts;
   // Block mode: a `batara_dev_mode` value (an integer, so a bad value is an error, not UB).
   uint32_t mode;
@@ -263,7 +264,7 @@ enum batara_result batara_node_rpc_url(const struct batara_node *node,
                                        size_t len,
                                        size_t *written);
 
-// Makes `count` blocks now (dev chains).
+// Makes `count` blocks now (dev chains): 1 to 10000, else `BATARA_RESULT_INVALID_INPUT`.
 enum batara_result batara_node_mine(const struct batara_node *node, uint32_t count);
 
 // Calls `cb` for every block committed from now on, on a library thread, until the node is freed.

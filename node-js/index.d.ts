@@ -6,6 +6,11 @@
  * Promise: Node's run off the JS thread (storage reads, waits and dev controls never block the
  * event loop). Only key, signing and address computations are synchronous. Checked by
  * `npm run typecheck` (tsc over this file and test/typed-sample.ts).
+ *
+ * Arguments are checked before they reach the node: a count, height, index, nonce or timeout is
+ * a non-negative integer (number or bigint) in its range, an options object holds only the names
+ * declared here; anything else rejects (or throws, for the synchronous calls) a BataraError with
+ * code INVALID_INPUT.
  */
 
 /// <reference types="node" />
@@ -101,7 +106,7 @@ export interface Account {
 }
 
 export interface DevOptions {
-  /** Funded dev accounts (default 10). */
+  /** Funded dev accounts (default 10, at most 10000). */
   accounts?: number;
   /** 'auto' (a block as soon as transactions wait, the default), 'interval' or 'manual' (`mine()`). */
   mode?: 'auto' | 'interval' | 'manual';
@@ -325,7 +330,7 @@ export interface NodeApi {
   validators(height?: number | bigint | null): Promise<Validator[]>;
   /** NOT_FOUND if there is no such validator. */
   validator(address: string): Promise<ValidatorDetail>;
-  /** Makes `count` (default 1) blocks now (dev chains; NOT_DEV_CHAIN elsewhere). */
+  /** Makes `count` (default 1, at most 10000) blocks now (dev chains; NOT_DEV_CHAIN elsewhere). */
   mine(count?: number): Promise<Block[]>;
   /** Remembers the head (dev chains); the id for `revert`. */
   snapshot(): Promise<number>;

@@ -10,6 +10,11 @@
  */
 const native = require('./addon.js').load();
 
+// A process that exits (process.exit(), an uncaught exception) while a node is still starting
+// waits for that start and stops its node, instead of tearing down the addon's native libraries
+// under it (which crashed). Worker threads exiting leave the process and its starts alone.
+if (require('node:worker_threads').isMainThread) process.on('exit', () => native.prepareExit());
+
 /** The node's one error table (kind, JSON-RPC code, Python class, JS code, C result). */
 const ERROR_TABLE = native.errorTable().map((r) => ({ kind: r.kind, rpc_code: r.rpcCode, python: r.python, js: r.js, c: r.c }));
 const CODES = new Set(ERROR_TABLE.map((r) => r.js));
@@ -67,11 +72,36 @@ function str(v, what) {
   return v;
 }
 
-function u32(v, what) {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-    throw new BataraError('INVALID_INPUT', `${what} must be an integer in 0..2^32`);
+const U32_MAX = 0xffffffff;
+
+/**
+ * A non-negative integer argument up to `max` (a number or a bigint), as a number. Anything else
+ * (negative, fractional, NaN, too large, a string) is INVALID_INPUT: the addon's own conversions
+ * would wrap -1 to 2^32 - 1 or truncate 1.5.
+ */
+function uint(v, what, max = Number.MAX_SAFE_INTEGER) {
+  if ((typeof v === 'bigint' || Number.isInteger(v)) && v >= 0 && v <= max) return Number(v);
+  const shown = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  throw new BataraError('INVALID_INPUT', `${what} must be an integer from 0 to ${max}, got ${shown}`);
+}
+
+/** An options object (undefined is {}), refusing names it does not know (a misspelt option). */
+function options(opts, known, what) {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new BataraError('INVALID_INPUT', `${what} must be an object`);
   }
-  return v;
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) {
+      throw new BataraError('INVALID_INPUT', `${what}: unknown option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
+    }
+  }
+  return opts;
+}
+
+/** An optional string option. */
+function optStr(v, what) {
+  return v === undefined ? undefined : str(v, what);
 }
 
 /** A block id as the addon takes it: null (latest), "latest", a 0x hash or a decimal height. */
@@ -99,7 +129,7 @@ class Keypair {
   static fromSeed(seed) { return new Keypair(sync(() => native.NativeKeypair.fromSeed(bytes(seed, 'seed')))); }
   static fromFile(path) { return new Keypair(sync(() => native.NativeKeypair.fromFile(str(path, 'path')))); }
   /** Well-known funded dev account `index` (never for real value). */
-  static devAccount(index) { return new Keypair(native.NativeKeypair.devAccount(index)); }
+  static devAccount(index) { return new Keypair(sync(() => native.NativeKeypair.devAccount(uint(index, 'index', U32_MAX)))); }
   get address() { return this._inner.address; }
   get publicKey() { return this._inner.publicKey; }
   sign(message) { return this._inner.sign(bytes(message, 'message')); }
@@ -118,7 +148,7 @@ function addressOf(publicKey) {
 
 /** A block height for the addon: a number, or null for the head. */
 function nativeHeight(height) {
-  return height === undefined || height === null ? null : Number(height);
+  return height === undefined || height === null ? null : uint(height, 'height');
 }
 
 /**
@@ -157,7 +187,7 @@ class Transaction {
   /** Signs: `{ raw: Buffer, hash: string }`. */
   sign(keypair, nonce, chainId) {
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
-    return sync(() => keypair._inner.signTx(str(chainId, 'chainId'), Number(nonce), this._fee, JSON.stringify(this._kind)));
+    return sync(() => keypair._inner.signTx(str(chainId, 'chainId'), uint(nonce, 'nonce'), this._fee, JSON.stringify(this._kind)));
   }
 }
 
@@ -169,15 +199,25 @@ class Node {
   }
 
   /** A dev chain: `{ accounts = 10, mode = 'auto' | 'interval' | 'manual', blockTimeMs, dataDir, rpcAddr, chainId }`. */
-  static async dev(opts = {}) {
-    return new Node(await later(() => native.startDev(opts)));
+  static async dev(opts) {
+    const o = options(opts, ['accounts', 'mode', 'blockTimeMs', 'dataDir', 'rpcAddr', 'chainId'], 'Node.dev options');
+    const checked = {
+      accounts: o.accounts === undefined ? undefined : uint(o.accounts, 'accounts', U32_MAX),
+      mode: optStr(o.mode, 'mode'),
+      blockTimeMs: o.blockTimeMs === undefined ? undefined : uint(o.blockTimeMs, 'blockTimeMs', U32_MAX),
+      dataDir: optStr(o.dataDir, 'dataDir'),
+      rpcAddr: optStr(o.rpcAddr, 'rpcAddr'),
+      chainId: optStr(o.chainId, 'chainId'),
+    };
+    return new Node(await later(() => native.startDev(checked)));
   }
 
   /**
    * A node from `{ config, genesis, validatorKey }`: config and genesis each an object (the JSON
    * shapes of config.toml and genesis.json) or a file path; validatorKey a Keypair.
    */
-  static async start({ config, genesis, validatorKey } = {}) {
+  static async start(startOpts) {
+    const { config, genesis, validatorKey } = options(startOpts, ['config', 'genesis', 'validatorKey'], 'Node.start options');
     const opts = {};
     if (typeof config === 'string') opts.configPath = config;
     else if (config !== undefined) opts.configJson = JSON.stringify(config);
@@ -202,21 +242,26 @@ class Node {
   }
 
   async info() { return JSON.parse(await later(() => this._inner.info())); }
-  async submit(raw, { wait = false } = {}) { return later(() => this._inner.submit(bytes(raw, 'tx'), wait)); }
+  async submit(raw, opts) {
+    const { wait = false } = options(opts, ['wait'], 'submit options');
+    return later(() => this._inner.submit(bytes(raw, 'tx'), Boolean(wait)));
+  }
   /** One item per tx: its hash, or the BataraError it got (not thrown). */
   async submitBatch(raws) {
     if (!Array.isArray(raws)) throw new BataraError('INVALID_INPUT', 'raws must be an array');
     const out = JSON.parse(await later(() => this._inner.submitBatch(raws.map((r) => bytes(r, 'tx')))));
     return out.map((r) => (r.hash ? r.hash : new BataraError('TX_REJECTED', r.error, r.reason)));
   }
-  async wait(hash, { timeoutMs = 60000 } = {}) {
-    return JSON.parse(await later(() => this._inner.wait(str(hash, 'hash'), timeoutMs)));
+  async wait(hash, opts) {
+    const { timeoutMs = 60000 } = options(opts, ['timeoutMs'], 'wait options');
+    return JSON.parse(await later(() => this._inner.wait(str(hash, 'hash'), uint(timeoutMs, 'timeoutMs', U32_MAX))));
   }
   /** `fee` defaults to the node's minimum (`info().min_fee`). */
-  async transfer(keypair, to, amt, { fee, wait = true } = {}) {
+  async transfer(keypair, to, amt, opts) {
+    const { fee, wait = true } = options(opts, ['fee', 'wait'], 'transfer options');
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
     const f = fee === undefined ? null : amount(fee, 'fee');
-    return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), f, wait));
+    return later(() => this._inner.transfer(keypair._inner.seed, str(to, 'to'), amount(amt, 'amount'), f, Boolean(wait)));
   }
   async nextNonce(address) { return later(() => this._inner.nextNonce(str(address, 'address'))); }
   /** An account, at the head or after block `height`. */
@@ -234,8 +279,9 @@ class Node {
     return { hash: b.hash, header: b.header };
   }
   async receipts(id) { return JSON.parse(await later(() => this._inner.receipts(blockKey(id)))); }
-  async accountPage({ after = null, limit = 1000 } = {}) {
-    return JSON.parse(await later(() => this._inner.accountPage(after === null ? null : str(after, 'after'), u32(limit, 'limit'))));
+  async accountPage(opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'accountPage options');
+    return JSON.parse(await later(() => this._inner.accountPage(after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX))));
   }
   async transaction(hash) { return JSON.parse(await later(() => this._inner.transaction(str(hash, 'hash')))); }
   async validators(height) { return JSON.parse(await later(() => this._inner.validators(nativeHeight(height)))); }
@@ -258,11 +304,11 @@ class Node {
     Object.defineProperty(gen, 'missed', { get: () => stream.missed, enumerable: true });
     return gen;
   }
-  async mine(count = 1) { return JSON.parse(await later(() => this._inner.mine(count))); }
+  async mine(count = 1) { return JSON.parse(await later(() => this._inner.mine(uint(count, 'count', U32_MAX)))); }
   async snapshot() { return later(() => this._inner.snapshot()); }
-  async revert(id) { return later(() => this._inner.revert(id)); }
+  async revert(id) { return later(() => this._inner.revert(uint(id, 'snapshot id'))); }
   async setBalance(address, amt) { return later(() => this._inner.setBalance(str(address, 'address'), amount(amt, 'amount'))); }
-  async increaseTime(ms) { return later(() => this._inner.increaseTime(ms)); }
+  async increaseTime(ms) { return later(() => this._inner.increaseTime(uint(ms, 'ms'))); }
   async close() { return later(() => this._inner.stop()); }
   async [Symbol.asyncDispose]() { return this.close(); }
 }
@@ -275,7 +321,7 @@ function rpcBlock(id) {
 
 function rpcHeight(height) {
   if (height === undefined || height === null) return null;
-  return typeof height === 'bigint' ? height.toString() : height;
+  return uint(height, 'height');
 }
 
 /**
@@ -325,7 +371,8 @@ class Client {
   /** The head height (a Promise of a number). */
   get height() { return this.info().then((i) => Number(i.height)); }
   async info() { return this.call('node_info'); }
-  async submit(raw, { wait = false } = {}) {
+  async submit(raw, opts) {
+    const { wait = false } = options(opts, ['wait'], 'submit options');
     const hash = await this.call('tx_submit', '0x' + bytes(raw, 'tx').toString('hex'));
     if (wait) await this.wait(hash);
     return hash;
@@ -343,7 +390,9 @@ class Client {
    * a hash that is neither pending nor committed, JSON-RPC cannot tell such a hash from a pending
    * one: the client waits for it until TIMEOUT.
    */
-  async wait(hash, { timeoutMs = 60000 } = {}) {
+  async wait(hash, opts) {
+    const { timeoutMs = 60000 } = options(opts, ['timeoutMs'], 'wait options');
+    uint(timeoutMs, 'timeoutMs', U32_MAX);
     str(hash, 'hash');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -357,7 +406,8 @@ class Client {
     }
   }
   /** `fee` defaults to the node's minimum (`info().min_fee`). */
-  async transfer(keypair, to, amt, { fee, wait = true } = {}) {
+  async transfer(keypair, to, amt, opts) {
+    const { fee, wait = true } = options(opts, ['fee', 'wait'], 'transfer options');
     if (!(keypair instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'keypair must be a Keypair');
     const f = fee === undefined ? BigInt((await this.info()).min_fee) : fee;
     const tx = Transaction.transfer(to, amt, f);
@@ -372,8 +422,9 @@ class Client {
   /** A block's header: `{ hash, header }`. */
   async header(id) { return this.call('chain_getHeader', rpcBlock(id)); }
   async receipts(id) { return this.call('chain_getBlockReceipts', rpcBlock(id)); }
-  async accountPage({ after = null, limit = 1000 } = {}) {
-    return this.call('state_getAccounts', after === null ? null : str(after, 'after'), u32(limit, 'limit'));
+  async accountPage(opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'accountPage options');
+    return this.call('state_getAccounts', after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX));
   }
   async transaction(hash) { return this.call('chain_getTransaction', str(hash, 'hash')); }
   /**
@@ -389,13 +440,13 @@ class Client {
   async validator(address) { return this.call('staking_getValidator', str(address, 'address')); }
   /** Makes blocks now (dev chains); resolves to them, as `block()` gives them. */
   async mine(count = 1) {
-    const made = await this.call('dev_mine', u32(count, 'count'));
+    const made = await this.call('dev_mine', uint(count, 'count', U32_MAX));
     return Promise.all(made.map((b) => this.block(b.hash)));
   }
   async snapshot() { return Number(await this.call('dev_snapshot')); }
-  async revert(id) { await this.call('dev_revert', id); }
+  async revert(id) { await this.call('dev_revert', uint(id, 'snapshot id')); }
   async setBalance(address, amt) { await this.call('dev_setBalance', str(address, 'address'), amount(amt, 'amount')); }
-  async increaseTime(ms) { return Number(await this.call('dev_increaseTime', ms)); }
+  async increaseTime(ms) { return Number(await this.call('dev_increaseTime', uint(ms, 'ms'))); }
 }
 
 module.exports = { Node, Client, Keypair, Transaction, BataraError, ERROR_TABLE, verify, addressOf };

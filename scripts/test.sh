@@ -6,7 +6,7 @@
 # (node:test, the example), then the bindings' type declarations against their code: mypy's
 # stubtest over python/batara/_native.pyi and the built module, and tsc over node-js/index.d.ts
 # with a typed sample (`npm run typecheck`; its devDependencies are installed with `npm ci` when
-# missing); last, the release packages (scripts/package.sh: wheel, npm tarball, C SDK archive),
+# missing); the README's quick start and embedding blocks, run as written (tests/readme); last, the release packages (scripts/package.sh: wheel, npm tarball, C SDK archive),
 # each installed into a clean environment without cargo and run (tests/packages).
 # A cold run builds RocksDB's C++ once (~12 minutes on 2 cores); later runs reuse it.
 set -euo pipefail
@@ -48,6 +48,8 @@ if ! npm ls --prefix node-js --depth=0 >/dev/null 2>&1; then
   npm ci --prefix node-js --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 fi
 npm run --prefix node-js --silent typecheck
+echo "== README: the quick start and embedding sections run as written (tests/readme)" >&2
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/readme
 echo "== packages: scripts/package.sh, then each installed and run with no cargo on PATH" >&2
 scripts/package.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/packages

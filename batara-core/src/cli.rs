@@ -77,8 +77,8 @@ enum Cmd {
         /// Keep the chain in memory only; writes nothing.
         #[arg(long, conflicts_with = "home")]
         ephemeral: bool,
-        /// Funded accounts (for a new chain).
-        #[arg(long, default_value_t = 10)]
+        /// Funded accounts (for a new chain), at most 10,000.
+        #[arg(long, default_value_t = 10, value_parser = dev_accounts)]
         accounts: u32,
         /// Make a block every MS milliseconds instead of as soon as transactions wait.
         #[arg(long, value_name = "MS")]
@@ -125,8 +125,8 @@ enum Cmd {
         /// JSON-RPC port of node0 (node i serves on this + i).
         #[arg(long, default_value_t = 8545)]
         rpc_port: u16,
-        /// Funded well-known dev accounts (as `batara dev`'s).
-        #[arg(long, default_value_t = 10)]
+        /// Funded well-known dev accounts (as `batara dev`'s), at most 10,000.
+        #[arg(long, default_value_t = 10, value_parser = dev_accounts)]
         accounts: u32,
         /// Block interval of a healthy network, in ms (the BFT commit wait).
         #[arg(long, default_value_t = 500)]
@@ -182,10 +182,14 @@ enum KeysCmd {
 #[derive(Args)]
 struct TxArgs {
     /// Signer's key file.
-    #[arg(long)]
-    key: PathBuf,
+    #[arg(long, required_unless_present = "dev_account")]
+    key: Option<PathBuf>,
+    /// Sign with well-known dev account N instead of a key file (what `batara dev` funds; an
+    /// `--ephemeral` dev chain writes no key files).
+    #[arg(long, value_name = "N", conflicts_with = "key")]
+    dev_account: Option<u32>,
     /// Fee in the smallest unit (default: the node's minimum fee, from node_info).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = amount)]
     fee: Option<Amount>,
     /// Node JSON-RPC URL.
     #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
@@ -203,7 +207,7 @@ enum TxCmd {
         #[arg(long)]
         to: String,
         /// Amount in the smallest unit.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
         amount: Amount,
         #[command(flatten)]
         args: TxArgs,
@@ -215,7 +219,7 @@ enum TxCmd {
         #[arg(long)]
         validator_key: String,
         /// Amount in the smallest unit.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
         amount: Amount,
         #[command(flatten)]
         args: TxArgs,
@@ -226,7 +230,7 @@ enum TxCmd {
         #[arg(long)]
         validator: String,
         /// Amount in the smallest unit.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
         amount: Amount,
         #[command(flatten)]
         args: TxArgs,
@@ -259,8 +263,9 @@ enum QueryCmd {
     },
     /// A block (default: latest).
     Block {
-        /// Height.
-        height: Option<u64>,
+        /// A height, a 0x hash or `latest`.
+        #[arg(allow_hyphen_values = true)]
+        block: Option<String>,
     },
     /// A transaction and its receipt.
     Tx {
@@ -521,6 +526,25 @@ fn dispatch(cmd: Cmd) -> CliResult {
     }
 }
 
+/// How long `tx … --wait` waits for the commit.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `--accounts`: a count of dev accounts, 0 to [`crate::node::MAX_DEV_ACCOUNTS`].
+fn dev_accounts(s: &str) -> Result<u32, String> {
+    let max = crate::node::MAX_DEV_ACCOUNTS;
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| format!("expected a whole number from 0 to {max}"))
+}
+
+/// `--amount` and `--fee`: a whole number of the smallest unit (a negative one is refused with
+/// this message instead of being taken for a flag).
+fn amount(s: &str) -> Result<Amount, String> {
+    s.parse::<Amount>()
+        .map_err(|_| "expected a whole number of the smallest unit, from 0 to 2^128 - 1".into())
+}
+
 fn default_dev_home() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -553,6 +577,7 @@ fn dev(
     rpc_addr: SocketAddr,
     chain_id: &str,
 ) -> CliResult {
+    let shutdown = Shutdown::listen()?;
     let validator = genesis::dev_validator_key();
     let (mut config, genesis) = match &home {
         None => {
@@ -645,6 +670,9 @@ fn dev(
         );
         println!("    secret seed 0x{}{file}", hex::encode(k.seed()));
     }
+    if home.is_none() {
+        println!("    (--ephemeral writes no key files: sign with `batara tx … --dev-account N`)");
+    }
     println!();
     if let Some(addr) = node.rpc_addr() {
         println!("JSON-RPC  http://{addr}");
@@ -656,23 +684,55 @@ fn dev(
         DevMode::Manual => println!("Blocks: on dev_mine only"),
     }
     println!("Press Ctrl-C to stop.");
-    wait_for_signal(&node)
+    shutdown.wait(&node)
 }
 
-fn wait_for_signal(node: &NodeHandle) -> CliResult {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    })?;
-    eprintln!("shutting down");
-    node.stop();
-    Ok(())
+/// SIGINT and SIGTERM, listened for from before a command starts its node and prints that it
+/// runs: a signal sent right after the banner (a script, a test) stops the node cleanly instead of
+/// finding no handler yet and killing the process.
+struct Shutdown {
+    rt: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn listen() -> CliResult<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (interrupt, terminate) = {
+            let _in_runtime = rt.enter();
+            (
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            )
+        };
+        Ok(Self {
+            rt,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Waits for either signal, then stops `node`.
+    fn wait(self, node: &NodeHandle) -> CliResult {
+        let Self {
+            rt,
+            mut interrupt,
+            mut terminate,
+        } = self;
+        rt.block_on(async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        });
+        eprintln!("shutting down");
+        node.stop();
+        Ok(())
+    }
 }
 
 fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResult {
@@ -772,6 +832,7 @@ fn testnet(t: &Testnet) -> CliResult {
 }
 
 fn start(home: &Path) -> CliResult {
+    let shutdown = Shutdown::listen()?;
     let node = Node::start(NodeOptions::from_home(home)?)?;
     let info = node.info();
     println!(
@@ -785,7 +846,7 @@ fn start(home: &Path) -> CliResult {
     if let Some(net) = node.network() {
         println!("P2P peer id {}", net.peer_id());
     }
-    wait_for_signal(&node)
+    shutdown.wait(&node)
 }
 
 fn keys(cmd: KeysCmd) -> CliResult {
@@ -900,11 +961,16 @@ fn tx(cmd: TxCmd) -> CliResult {
     };
     let TxArgs {
         key,
+        dev_account,
         fee,
         rpc,
         wait,
     } = args;
-    let key = read_key_file(&key)?;
+    let key = match (key, dev_account) {
+        (Some(file), _) => read_key_file(&file)?,
+        (None, Some(i)) => genesis::dev_account_key(i),
+        (None, None) => return Err(usage("--key FILE or --dev-account N is required")),
+    };
     let info = rpc_call(&rpc, "node_info", vec![])?;
     let chain_id = info["chain_id"]
         .as_str()
@@ -934,7 +1000,7 @@ fn tx(cmd: TxCmd) -> CliResult {
     if !wait {
         return print_json(&json!({ "hash": hash }));
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
     loop {
         match rpc_call(&rpc, "chain_getTransaction", vec![json!(hash)]) {
             Ok(v) => {
@@ -946,7 +1012,15 @@ fn tx(cmd: TxCmd) -> CliResult {
                 }
                 return Ok(());
             }
-            Err(e) if e.msg.contains("not found") && std::time::Instant::now() < deadline => {
+            Err(e) if e.msg.contains("not found") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(format!(
+                        "transaction {hash} not committed within {} s (submitted; a chain in \
+                         manual mode makes blocks only on dev_mine)",
+                        WAIT_TIMEOUT.as_secs()
+                    )
+                    .into());
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => return Err(e),
@@ -962,11 +1036,16 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
                 .map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
             rpc_call(rpc, "state_getAccount", vec![json!(a)])?
         }
-        QueryCmd::Block { height } => rpc_call(
-            rpc,
-            "chain_getBlock",
-            height.map(|h| vec![json!(h)]).unwrap_or_default(),
-        )?,
+        QueryCmd::Block { block } => {
+            let params = match block {
+                None => vec![],
+                Some(b) => {
+                    crate::api::parse::block_id(&b).map_err(|e| usage(e.to_string()))?;
+                    vec![json!(b)]
+                }
+            };
+            rpc_call(rpc, "chain_getBlock", params)?
+        }
         QueryCmd::Tx { hash } => {
             let h: Hash = hash
                 .parse()

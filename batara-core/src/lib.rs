@@ -39,3 +39,9 @@ pub mod bench;
 pub mod cli;
 
 pub use api::{Error, ErrorKind, Result};
+
+/// The README's Rust code blocks, compiled and run as doc tests (`cargo test --doc`), so the
+/// README's Rust example cannot drift from the API. `tests/readme/` runs its other blocks.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -9,6 +9,11 @@ classes when ``batara`` is imported.
 Threads: every call of ``Node`` and ``ChainReader`` that reads storage or waits releases the GIL
 while it does (holding no lock across the release), so other Python threads run meanwhile; waits
 also stop on Ctrl-C.
+
+Arguments: an ``int`` parameter takes an int in its range (``Node.dev`` at most 10,000 accounts,
+``mine`` 1 to 10,000 blocks, amounts 0 to 2**128 - 1, heights, indexes and counts non-negative);
+anything else — negative, too large, a float, a bool, a str — raises ``InvalidInput`` (a note
+names the parameter), never ``OverflowError`` or ``TypeError``.
 """
 
 from os import PathLike

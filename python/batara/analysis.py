@@ -52,7 +52,8 @@ try:
     import pandas as pd
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "batara.analysis needs pandas and pyarrow: pip install 'batara[analysis]'"
+        "batara.analysis needs pandas and pyarrow: pip install 'batara[analysis]' "
+        "(from a checkout: pip install './python[analysis]')"
     ) from e
 
 __all__ = [

@@ -20,18 +20,16 @@ _U128 = 1 << 128
 
 
 def _amount(value: int, what: str) -> str:
-    """An amount as the node's JSON takes it; the errors are those of the native arguments
-    (``TypeError`` for a non-int, ``OverflowError`` outside u128), as in ``Node.transfer``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
-    if not 0 <= value < _U128:
-        raise OverflowError(f"{what} must be between 0 and 2**128 - 1, got {value}")
+    """An amount as the node's JSON takes it: an int from 0 to 2**128 - 1, else ``InvalidInput``
+    (as the native arguments of ``Node.transfer`` and the rest give)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _U128:
+        raise InvalidInput(f"{what}: expected an int from 0 to {_U128 - 1}, got {value!r}")
     return str(value)
 
 
 def _text(value: str, what: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+        raise InvalidInput(f"{what} must be a str, got {type(value).__name__}")
     return value
 
 

@@ -71,9 +71,9 @@ def test_bad_input_raises_and_never_crashes() -> None:
             node.account("bat1notanaddress")
         with pytest.raises(batara.InvalidInput):
             node.transfer(a, "cosmos1xyz", 1)
-        with pytest.raises(OverflowError):
+        with pytest.raises(batara.InvalidInput, match="expected an int from 0 to"):
             node.transfer(a, a.address, -1)
-        with pytest.raises(OverflowError):
+        with pytest.raises(batara.InvalidInput):
             node.transfer(a, a.address, 2**200)
         with pytest.raises(TypeError):
             node.transfer(a, None, 1)  # type: ignore[arg-type]

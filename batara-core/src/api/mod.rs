@@ -32,6 +32,9 @@ use crate::runtime::CommittedBlock;
 use crate::state::AccountProof;
 use crate::types::{Address, Amount, Hash, Header, Receipt};
 
+/// The most blocks one [`NodeApi::mine`] call makes (JSON-RPC `dev_mine` and every binding).
+pub const MAX_MINE_BLOCKS: u32 = 10_000;
+
 /// The result of submitting one transaction of a batch.
 pub type SubmitResult = std::result::Result<Hash, Rejection>;
 
@@ -114,10 +117,15 @@ pub trait NodeApi: Send + Sync {
         self.reader().validator(address)
     }
 
-    /// Makes `count` blocks now (dev chains).
+    /// Makes `count` blocks now (dev chains): 1 to [`MAX_MINE_BLOCKS`], else `InvalidInput`.
     fn mine(&self, count: u32) -> Result<Vec<BlockView>> {
-        Ok(self
-            .dev("dev_mine")?
+        let dev = self.dev("dev_mine")?;
+        if !(1..=MAX_MINE_BLOCKS).contains(&count) {
+            return Err(Error::InvalidInput(format!(
+                "blocks must be between 1 and {MAX_MINE_BLOCKS}, got {count}"
+            )));
+        }
+        Ok(dev
             .mine(count)?
             .iter()
             .map(BlockView::from_committed)

@@ -135,6 +135,16 @@ impl NodeHandle {
         self.inner.stop();
     }
 
+    /// What a timeout waiting for a pending transaction adds to its message: on a dev chain, that
+    /// blocks may be waiting for `mine` (manual mode); nothing on other chains.
+    pub fn pending_hint(&self) -> &'static str {
+        if self.inner.genesis.dev {
+            " (it is still pending: a dev chain in manual mode makes blocks only on mine / dev_mine)"
+        } else {
+            " (it is still pending)"
+        }
+    }
+
     /// True once stopped.
     pub fn is_stopped(&self) -> bool {
         self.inner.stopped.load(Ordering::SeqCst)
@@ -278,6 +288,8 @@ impl NodeApi for NodeHandle {
 
     /// Waits until transaction `hash` is in a committed block, at most `timeout`.
     fn wait_for_tx(&self, hash: &Hash, timeout: Duration) -> Result<TxInfo> {
+        // A timeout too long to add to now (u64::MAX ms from C) waits for a century instead.
+        let timeout = timeout.min(Duration::from_secs(100 * 365 * 24 * 3600));
         let deadline = Instant::now() + timeout;
         loop {
             let seen = self.inner.chain.head().header.height;
@@ -296,7 +308,8 @@ impl NodeApi for NodeHandle {
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::Timeout(format!(
-                    "transaction {hash} not committed within {timeout:?}"
+                    "transaction {hash} not committed within {timeout:?}{}",
+                    self.pending_hint()
                 )));
             }
             self.inner.sink.wait_head_change(seen, deadline - now);

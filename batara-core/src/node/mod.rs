@@ -61,12 +61,17 @@ pub struct NodeOptions {
     pub validator_key: Option<Keypair>,
 }
 
+/// The most funded accounts a dev chain has ([`DevOptions::accounts`]); more is `InvalidInput`.
+/// Each one is a key derivation and a genesis entry at start, so an out-of-range count (a negative
+/// number wrapped to 2³²−1 by a binding) would otherwise exhaust memory instead of failing.
+pub const MAX_DEV_ACCOUNTS: u32 = 10_000;
+
 /// Options of [`Node::dev`]: a one-validator chain with funded, well-known accounts.
 #[derive(Clone, Debug)]
 pub struct DevOptions {
     /// Chain id.
     pub chain_id: String,
-    /// Number of funded accounts ([`genesis::dev_account_key`]).
+    /// Number of funded accounts ([`genesis::dev_account_key`]), at most [`MAX_DEV_ACCOUNTS`].
     pub accounts: u32,
     /// Block mode.
     pub mode: DevMode,
@@ -403,6 +408,12 @@ impl Node {
     /// # Ok::<(), batara_core::Error>(())
     /// ```
     pub fn dev(opts: DevOptions) -> Result<NodeHandle> {
+        if opts.accounts > MAX_DEV_ACCOUNTS {
+            return Err(Error::InvalidInput(format!(
+                "accounts must be at most {MAX_DEV_ACCOUNTS}, got {}",
+                opts.accounts
+            )));
+        }
         let validator = genesis::dev_validator_key();
         let genesis = Genesis::dev(&opts.chain_id, opts.accounts, validator.public_key(), 0);
         let mut config = NodeConfig::default();

@@ -376,3 +376,62 @@ fn init_chain_runs_bft_refuses_dev_controls_jails_a_silent_joiner_and_survives_s
     wait_for("blocks after the restart", 30, || height(p.rpc) > last + 3);
     assert!(p.term().success());
 }
+
+/// A new user's first hour (issue 17) at the command line: an `--ephemeral` chain is usable
+/// without key files (`--dev-account`), `query block` takes what JSON-RPC takes, and bad numbers
+/// are usage errors naming the cause instead of aborts or "unexpected argument".
+#[test]
+fn ephemeral_dev_chain_with_dev_accounts_and_clear_usage_errors() {
+    let p = Proc::spawn(&["dev", "--ephemeral", "--rpc-addr", "127.0.0.1:0"], &[]);
+    assert!(p.banner.contains("--dev-account N"), "{}", p.banner);
+    let url = format!("http://{}", p.rpc);
+    let to = acct(1).address().to_string();
+    let transfer = |amount: &str| {
+        batara(&[
+            "tx",
+            "transfer",
+            "--dev-account",
+            "0",
+            "--to",
+            &to,
+            "--amount",
+            amount,
+            "--rpc",
+            &url,
+            "--wait",
+        ])
+    };
+    let (code, out, err) = transfer("9");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("success"), "{out}");
+    for id in ["latest", "1"] {
+        let (code, out, err) = batara(&["query", "block", id, "--rpc", &url]);
+        assert_eq!(code, 0, "{id}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["header"]["height"], "1", "{id}");
+        let hash = v["hash"].as_str().unwrap().to_owned();
+        let (code, out, _) = batara(&["query", "block", &hash, "--rpc", &url]);
+        assert_eq!(code, 0);
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["hash"], hash);
+    }
+    let (code, _, err) = batara(&["query", "block", "-1", "--rpc", &url]);
+    assert_eq!(code, 2);
+    assert!(err.contains("block must be a height"), "{err}");
+    // A negative amount was taken for a flag ("unexpected argument '-5'").
+    let (code, _, err) = transfer("-5");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("'-5'") && err.contains("whole number"),
+        "{err}"
+    );
+    let (code, _, err) = batara(&["tx", "transfer", "--to", &to, "--amount", "1"]);
+    assert_eq!(code, 2, "neither --key nor --dev-account");
+    assert!(err.contains("--key"), "{err}");
+    assert!(p.term().success());
+    // 2^32 - 1 accounts aborted the process after trying to allocate 206 GB.
+    let (code, _, err) = batara(&["dev", "--ephemeral", "--accounts", "4294967295"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("from 0 to 10000"), "{err}");
+    let (code, _, err) = batara(&["testnet", "--out", "/nonexistent/x", "--accounts", "10001"]);
+    assert_eq!(code, 2, "{err}");
+}

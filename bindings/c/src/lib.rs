@@ -435,7 +435,8 @@ pub enum batara_dev_mode {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct batara_dev_options {
-    /// Funded dev accounts (see `batara_dev_account`).
+    /// Funded dev accounts (see `batara_dev_account`), at most 10000 (more is
+    /// `BATARA_RESULT_INVALID_INPUT`).
     pub accounts: u32,
     /// Block mode: a `batara_dev_mode` value (an integer, so a bad value is an error, not UB).
     pub mode: u32,
@@ -786,7 +787,7 @@ pub extern "C" fn batara_node_rpc_url(
     })
 }
 
-/// Makes `count` blocks now (dev chains).
+/// Makes `count` blocks now (dev chains): 1 to 10000, else `BATARA_RESULT_INVALID_INPUT`.
 #[no_mangle]
 pub extern "C" fn batara_node_mine(node: *const batara_node, count: u32) -> batara_result {
     guard(|| {

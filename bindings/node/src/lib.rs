@@ -11,6 +11,9 @@
 //!   ([`Owned`]), so the finalizer never waits for the node to stop on the JS thread; when the
 //!   JS environment exits, those threads are joined (a cleanup hook), so the process exits after
 //!   the nodes stopped cleanly.
+//! * A node start in progress when the process exits (`process.exit()` or an uncaught exception
+//!   right after `Node.dev()`) is waited for ([`Starts`]) and the node it made is stopped, so no
+//!   start runs while the process tears down its native libraries.
 //! * Errors are JS `Error`s whose message is `CODE: text` with a stable code (`TX_REJECTED`,
 //!   `NOT_FOUND`, `INVALID_INPUT`, `TIMEOUT`, `NODE_STOPPED`, `NOT_DEV_CHAIN`, `CONFIG`, `IO`,
 //!   `INTERNAL`); for rejected transactions the text starts with `[reason] `. `index.js` turns them
@@ -21,8 +24,8 @@
 
 use std::cell::Cell;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -299,7 +302,7 @@ pub async fn start_dev(opts: DevOpts) -> Result<NativeNode> {
         data_dir: opts.data_dir.map(Into::into),
         rpc_addr,
     };
-    blocking(move || Node::dev(o).map(NativeNode::new).map_err(to_js)).await
+    blocking(move || STARTS.run(|| Node::dev(o))).await
 }
 
 /// Options of `startNode`: config and genesis each as JSON text or a file path.
@@ -340,15 +343,80 @@ pub async fn start_node(opts: StartOpts) -> Result<NativeNode> {
         None => None,
     };
     blocking(move || {
-        Node::start(NodeOptions {
-            config,
-            genesis,
-            validator_key,
+        STARTS.run(|| {
+            Node::start(NodeOptions {
+                config,
+                genesis,
+                validator_key,
+            })
         })
-        .map(NativeNode::new)
-        .map_err(to_js)
     })
     .await
+}
+
+/// How long an exiting process waits for node starts still running.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
+
+/// Node starts running on the blocking pool. A process that exits during one (`process.exit()`,
+/// an uncaught exception right after `Node.dev()` without `await`) would destroy RocksDB's and
+/// the runtime's static objects under the starting thread, which crashed natively ("pthread
+/// lock: Invalid argument", exit 134/139). The main thread's exit ([`prepare_exit`]) marks the
+/// process exiting and waits for the running starts; a start that finishes after that stops its
+/// node and reports `NODE_STOPPED`.
+struct Starts {
+    running: Mutex<usize>,
+    done: Condvar,
+    exiting: AtomicBool,
+}
+
+static STARTS: Starts = Starts {
+    running: Mutex::new(0),
+    done: Condvar::new(),
+    exiting: AtomicBool::new(false),
+};
+
+impl Starts {
+    /// Runs one start (on a blocking thread).
+    fn run(&self, start: impl FnOnce() -> batara_core::Result<NodeHandle>) -> Result<NativeNode> {
+        let exiting = || err("NODE_STOPPED", "the process is exiting");
+        {
+            let mut n = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            if self.exiting.load(Ordering::SeqCst) {
+                return Err(exiting());
+            }
+            *n += 1;
+        }
+        let started = start();
+        let out = match started {
+            Ok(h) if self.exiting.load(Ordering::SeqCst) => {
+                h.stop();
+                Err(exiting())
+            }
+            Ok(h) => Ok(NativeNode::new(h)),
+            Err(e) => Err(to_js(e)),
+        };
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.done.notify_all();
+        out
+    }
+
+    /// Marks the process exiting and waits (up to [`EXIT_WAIT`]) for the running starts.
+    fn wait_for_exit(&self) {
+        let n = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        self.exiting.store(true, Ordering::SeqCst);
+        let _ = self
+            .done
+            .wait_timeout_while(n, EXIT_WAIT, |n| *n > 0)
+            .map_err(|e| e.into_inner());
+    }
+}
+
+/// Called by `index.js` from the main thread's `process.on('exit')` (which `process.exit()`, an
+/// uncaught exception and a natural exit all emit; the environment's cleanup hooks do not run on
+/// `process.exit()`): waits for node starts still running and makes them stop their nodes.
+#[napi]
+pub fn prepare_exit() {
+    STARTS.wait_for_exit();
 }
 
 /// How often a waiting block stream also checks whether the node stopped by a path that did not

@@ -14,6 +14,9 @@
 //!   is garbage-collected. Objects are thread-safe (`frozen`); any thread may call them.
 //! * Errors are mapped in one place ([`to_py`]) to the exception classes declared here, all
 //!   subclasses of `BataraError`; `TxRejected.reason` is the stable reason code.
+//! * Integer and seconds arguments are extracted by [`uint`] / [`seconds`]: a value of the wrong
+//!   kind or out of range is `InvalidInput`, never `OverflowError`/`TypeError` (unknown keyword
+//!   arguments and non-str/bytes values keep Python's `TypeError`).
 //! * The sync API never touches asyncio, so it works inside Jupyter's running event loop.
 //!
 //! Must never: hold node logic — every call goes through `batara_core::node::NodeHandle`.
@@ -42,7 +45,7 @@ use batara_core::{Error, ErrorKind};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBool, PyBytes, PyInt};
 
 create_exception!(
     _native,
@@ -135,6 +138,69 @@ fn to_py(e: Error) -> PyErr {
 
 fn invalid(msg: impl Into<String>) -> PyErr {
     InvalidInput::new_err(msg.into())
+}
+
+/// The unsigned integer types of arguments ([`uint`]).
+trait UInt: Copy + std::fmt::Display + for<'a, 'py> FromPyObject<'a, 'py> {
+    const MAX: Self;
+}
+
+macro_rules! uint_types {
+    ($($t:ty),*) => { $(impl UInt for $t { const MAX: Self = <$t>::MAX; })* };
+}
+uint_types!(u32, u64, u128, usize);
+
+/// An unsigned integer argument (`#[pyo3(from_py_with = uint)]`): an int from 0 to `T::MAX`.
+/// Anything else — a negative or too large int, a bool, a float, a str — is `InvalidInput`
+/// stating the range, not Python's `OverflowError` or `TypeError`, so every bad argument is a
+/// `BataraError`; pyo3 adds the argument's name as a note ("while processing 'accounts'").
+fn uint<T: UInt>(v: &Bound<'_, PyAny>) -> PyResult<T> {
+    let int = v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>();
+    int.then(|| v.extract::<T>().ok()).flatten().ok_or_else(|| {
+        invalid(format!(
+            "expected an int from 0 to {}, got {}",
+            T::MAX,
+            shown(v)
+        ))
+    })
+}
+
+/// `repr(v)` for an error message.
+fn shown(v: &Bound<'_, PyAny>) -> String {
+    v.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+}
+
+/// `None`, or `f(v)`.
+fn optional<T>(
+    v: &Bound<'_, PyAny>,
+    f: fn(&Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Option<T>> {
+    if v.is_none() {
+        Ok(None)
+    } else {
+        f(v).map(Some)
+    }
+}
+
+/// An optional [`uint`] argument (None is None).
+fn opt_uint<T: UInt>(v: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
+    optional(v, uint)
+}
+
+/// A number of seconds (int or float; its range is checked where it is used, [`deadline_after`]).
+fn seconds(v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    match v.extract::<f64>() {
+        Ok(s) if !v.is_instance_of::<PyBool>() => Ok(s),
+        _ => Err(invalid(format!(
+            "timeout must be a number of seconds, got {}",
+            shown(v)
+        ))),
+    }
+}
+
+/// An optional [`seconds`] argument (None waits for ever).
+fn opt_seconds(v: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    optional(v, seconds)
 }
 
 fn parse_address(s: &str) -> PyResult<Address> {
@@ -356,7 +422,7 @@ fn address_of(public_key: &[u8]) -> PyResult<String> {
 
 /// Well-known funded dev account `index` (never for real value).
 #[pyfunction]
-fn dev_account(index: u32) -> Keypair {
+fn dev_account(#[pyo3(from_py_with = uint)] index: u32) -> Keypair {
     Keypair {
         inner: genesis::dev_account_key(index),
     }
@@ -406,7 +472,7 @@ impl Transaction {
     /// (`batara.Transaction.transfer`, …) are written in Python on top of this.
     #[staticmethod]
     #[pyo3(signature = (kind, fee = 0))]
-    fn from_kind(kind: &str, fee: u128) -> PyResult<Self> {
+    fn from_kind(kind: &str, #[pyo3(from_py_with = uint)] fee: u128) -> PyResult<Self> {
         Ok(Transaction {
             kind: api::parse::tx_kind(kind).map_err(|e| invalid(e.to_string()))?,
             fee,
@@ -420,7 +486,12 @@ impl Transaction {
     }
 
     /// Signs for `chain_id` with `nonce`.
-    fn sign(&self, keypair: &Keypair, nonce: u64, chain_id: &str) -> SignedTransaction {
+    fn sign(
+        &self,
+        keypair: &Keypair,
+        #[pyo3(from_py_with = uint)] nonce: u64,
+        chain_id: &str,
+    ) -> SignedTransaction {
         let tx = api::parse::sign(self.kind.clone(), self.fee, nonce, chain_id, &keypair.inner);
         SignedTransaction {
             raw: tx.to_bytes(),
@@ -477,7 +548,11 @@ impl BlockStream {
     /// channel wakes it (no polling). A stream that falls more than 1024 blocks behind skips the
     /// oldest ones, counted in `missed`.
     #[pyo3(signature = (timeout = None))]
-    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn next(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = opt_seconds)] timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         let deadline = deadline_after(timeout)?;
         let (rx, node, missed) = (&self.rx, &self.node, &self.missed);
         let b = wait_slices(
@@ -552,9 +627,9 @@ impl Node {
     #[pyo3(signature = (accounts = 10, mode = "auto", block_time_ms = 1000, data_dir = None, rpc_addr = None, chain_id = "batara-dev"))]
     fn dev(
         py: Python<'_>,
-        accounts: u32,
+        #[pyo3(from_py_with = uint)] accounts: u32,
         mode: &str,
-        block_time_ms: u64,
+        #[pyo3(from_py_with = uint)] block_time_ms: u64,
         data_dir: Option<PathBuf>,
         rpc_addr: Option<&str>,
         chain_id: &str,
@@ -667,7 +742,13 @@ impl Node {
 
     /// Submits signed transaction bytes; returns the hash. With `wait`, returns after it commits.
     #[pyo3(signature = (tx, wait = false, timeout = 60.0))]
-    fn submit(&self, py: Python<'_>, tx: &[u8], wait: bool, timeout: f64) -> PyResult<String> {
+    fn submit(
+        &self,
+        py: Python<'_>,
+        tx: &[u8],
+        wait: bool,
+        #[pyo3(from_py_with = seconds)] timeout: f64,
+    ) -> PyResult<String> {
         let h = py.detach(|| self.handle.submit(tx)).map_err(to_py)?;
         if wait {
             self.wait(py, &h.to_string(), timeout)?;
@@ -690,7 +771,12 @@ impl Node {
 
     /// Waits until transaction `hash` is committed; returns it with its receipt (dict).
     #[pyo3(signature = (hash, timeout = 60.0))]
-    fn wait(&self, py: Python<'_>, hash: &str, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn wait(
+        &self,
+        py: Python<'_>,
+        hash: &str,
+        #[pyo3(from_py_with = seconds)] timeout: f64,
+    ) -> PyResult<Py<PyAny>> {
         let h = parse_hash(hash)?;
         let deadline = deadline_after(Some(timeout))?;
         let t = wait_slices(
@@ -701,7 +787,7 @@ impl Node {
                 Err(Error::Timeout(_)) => Ok(None),
                 Err(e) => Err(e),
             },
-            &format!("waiting for transaction {h}"),
+            &format!("waiting for transaction {h}{}", self.handle.pending_hint()),
         )?;
         to_python(py, &t)
     }
@@ -714,8 +800,8 @@ impl Node {
         py: Python<'_>,
         keypair: &Keypair,
         to: &str,
-        amount: u128,
-        fee: Option<u128>,
+        #[pyo3(from_py_with = uint)] amount: u128,
+        #[pyo3(from_py_with = opt_uint)] fee: Option<u128>,
         wait: bool,
     ) -> PyResult<String> {
         let to = parse_address(to)?;
@@ -739,7 +825,12 @@ impl Node {
 
     /// An account at the head (or after block `height`).
     #[pyo3(signature = (address, height = None))]
-    fn account(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Account> {
+    fn account(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Account> {
         read_account(py, self.handle.reader(), address, height)
     }
 
@@ -750,7 +841,7 @@ impl Node {
         &self,
         py: Python<'_>,
         after: Option<&str>,
-        limit: usize,
+        #[pyo3(from_py_with = uint)] limit: usize,
     ) -> PyResult<Py<PyAny>> {
         read_accounts(py, self.handle.reader(), after, limit)
     }
@@ -774,14 +865,23 @@ impl Node {
 
     /// An account with a proof against a header's state root (dict).
     #[pyo3(signature = (address, height = None))]
-    fn proof(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Py<PyAny>> {
+    fn proof(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
         let a = parse_address(address)?;
         read_json(py, || self.handle.proof(&a, height))
     }
 
     /// The validator set of block `height`, or of the next block (list of dicts).
     #[pyo3(signature = (height = None))]
-    fn validators(&self, py: Python<'_>, height: Option<u64>) -> PyResult<Py<PyAny>> {
+    fn validators(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
         read_validators(py, self.handle.reader(), height)
     }
 
@@ -801,7 +901,11 @@ impl Node {
 
     /// Makes `blocks` blocks now (dev chains); returns them (dicts).
     #[pyo3(signature = (blocks = 1))]
-    fn mine(&self, py: Python<'_>, blocks: u32) -> PyResult<Py<PyAny>> {
+    fn mine(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = uint)] blocks: u32,
+    ) -> PyResult<Py<PyAny>> {
         let b = py.detach(|| self.handle.mine(blocks)).map_err(to_py)?;
         to_python(py, &b)
     }
@@ -812,12 +916,17 @@ impl Node {
     }
 
     /// Returns to a snapshot, which is used up (dev chains).
-    fn revert(&self, py: Python<'_>, snapshot: u64) -> PyResult<()> {
+    fn revert(&self, py: Python<'_>, #[pyo3(from_py_with = uint)] snapshot: u64) -> PyResult<()> {
         py.detach(|| self.handle.revert(snapshot)).map_err(to_py)
     }
 
     /// Sets a balance in a new block (dev chains).
-    fn set_balance(&self, py: Python<'_>, address: &str, amount: u128) -> PyResult<()> {
+    fn set_balance(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = uint)] amount: u128,
+    ) -> PyResult<()> {
         let a = parse_address(address)?;
         py.detach(|| self.handle.set_balance(&a, amount))
             .map_err(to_py)?;
@@ -825,7 +934,7 @@ impl Node {
     }
 
     /// Moves block time forward by `ms`; returns the total offset (dev chains).
-    fn increase_time(&self, py: Python<'_>, ms: u64) -> PyResult<u64> {
+    fn increase_time(&self, py: Python<'_>, #[pyo3(from_py_with = uint)] ms: u64) -> PyResult<u64> {
         py.detach(|| self.handle.increase_time(ms)).map_err(to_py)
     }
 
@@ -975,7 +1084,12 @@ impl ChainReader {
 
     /// An account at the head (or after block `height`).
     #[pyo3(signature = (address, height = None))]
-    fn account(&self, py: Python<'_>, address: &str, height: Option<u64>) -> PyResult<Account> {
+    fn account(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Account> {
         self.with(|r| read_account(py, r, address, height))
     }
 
@@ -985,7 +1099,7 @@ impl ChainReader {
         &self,
         py: Python<'_>,
         after: Option<&str>,
-        limit: usize,
+        #[pyo3(from_py_with = uint)] limit: usize,
     ) -> PyResult<Py<PyAny>> {
         self.with(|r| read_accounts(py, r, after, limit))
     }
@@ -1009,7 +1123,11 @@ impl ChainReader {
 
     /// The validator set of block `height`, or of the next block (list of dicts).
     #[pyo3(signature = (height = None))]
-    fn validators(&self, py: Python<'_>, height: Option<u64>) -> PyResult<Py<PyAny>> {
+    fn validators(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
         self.with(|r| read_validators(py, r, height))
     }
 

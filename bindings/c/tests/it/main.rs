@@ -260,3 +260,56 @@ fn reads_as_json_from_c() {
         "NOT_FOUND, INVALID_INPUT ×2, NULL_ARGUMENT"
     );
 }
+
+#[test]
+fn out_of_range_inputs_from_c_are_results_not_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("bounds");
+    compile(&root().join("bindings/c/tests/it/bounds.c"), &exe, false);
+    let out = Command::new(&exe).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let case = |name: &str| -> i32 {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("case {name} ")))
+            .unwrap_or_else(|| panic!("no case {name} in {stdout}"))
+            .parse()
+            .unwrap()
+    };
+    let (ok, invalid, not_found) = (0, 2, 4);
+    assert_eq!(
+        case("accounts_max"),
+        invalid,
+        "accounts = UINT32_MAX aborted before"
+    );
+    assert_eq!(case("accounts_10001"), invalid);
+    assert_eq!(case("bad_mode"), invalid);
+    assert_eq!(case("mine_0"), invalid);
+    assert_eq!(case("mine_max"), invalid);
+    assert_eq!(case("mine_10001"), invalid);
+    assert_eq!(case("mine_2"), ok);
+    // A timeout of UINT64_MAX ms overflowed the deadline (a panic) before.
+    assert_eq!(case("wait_forever_unknown"), not_found);
+    assert_eq!(case("block_far"), not_found);
+    assert_eq!(case("page_max"), invalid);
+    let fuzz = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("fuzz "))
+        .unwrap_or_else(|| panic!("no fuzz line in {stdout}"));
+    let mut parts = fuzz.split(' ');
+    assert_eq!(parts.next(), Some("300"));
+    for p in parts {
+        let (code, n) = p.split_once(':').unwrap();
+        let code: i32 = code.parse().unwrap();
+        assert!(
+            [ok, invalid, not_found].contains(&code),
+            "{n} fuzzed calls gave result {code}: {stdout}"
+        );
+    }
+}
