@@ -45,3 +45,12 @@ def test_stubs_type_check() -> None:
         cwd=ROOT / "python",
     )
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_analysis_without_its_extra_names_the_install_command() -> None:
+    # pandas hidden: the ImportError says how to get it, from PyPI and from a checkout.
+    code = "import sys; sys.modules['pandas'] = None\nimport batara.analysis"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "pip install 'batara[analysis]'" in r.stderr, r.stderr
+    assert "pip install './python[analysis]'" in r.stderr, r.stderr
