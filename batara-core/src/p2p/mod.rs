@@ -404,8 +404,7 @@ pub fn start(
         protocol_version,
         peer_id,
         max_peers: cfg.max_peers,
-        ban: Duration::from_secs(cfg.ban_seconds),
-        banned: HashMap::new(),
+        banned: BanList::new(Duration::from_secs(cfg.ban_seconds), MAX_BANNED),
         heads: HashMap::new(),
         connected: HashSet::new(),
         sync: SyncState::default(),
@@ -460,8 +459,7 @@ struct Service {
     protocol_version: String,
     peer_id: PeerId,
     max_peers: usize,
-    ban: Duration,
-    banned: HashMap<PeerId, Instant>,
+    banned: BanList,
     /// Peers' heads as last reported.
     heads: HashMap<PeerId, u64>,
     connected: HashSet<PeerId>,
@@ -553,7 +551,7 @@ impl Service {
 
     fn ban(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(target: "batara::p2p", %peer, reason, "banning peer");
-        self.banned.insert(peer, Instant::now() + self.ban);
+        self.banned.ban(peer, Instant::now());
         self.stats
             .banned
             .store(self.banned.len(), Ordering::Relaxed);
@@ -565,17 +563,11 @@ impl Service {
     }
 
     fn is_banned(&mut self, peer: &PeerId) -> bool {
-        match self.banned.get(peer) {
-            Some(until) if *until > Instant::now() => true,
-            Some(_) => {
-                self.banned.remove(peer);
-                self.stats
-                    .banned
-                    .store(self.banned.len(), Ordering::Relaxed);
-                false
-            }
-            None => false,
-        }
+        let banned = self.banned.is_banned(peer, Instant::now());
+        self.stats
+            .banned
+            .store(self.banned.len(), Ordering::Relaxed);
+        banned
     }
 
     fn on_swarm(&mut self, ev: SwarmEvent<BehaviourEvent>, done: &mpsc::UnboundedSender<Imported>) {
@@ -976,5 +968,88 @@ impl Service {
             let _ = self.swarm.behaviour_mut().kad.bootstrap();
         }
         self.maybe_request();
+    }
+}
+
+/// The most peer identities banned at once ([`BanList`]).
+const MAX_BANNED: usize = 10_000;
+
+/// Banned peers and when each ban ends. Bounded (issue 10, finding 8): expired bans are dropped
+/// at every new ban, and at [`MAX_BANNED`] the ban ending soonest makes room, so identities an
+/// attacker mints by the thousand cost bounded memory (the map used to keep every one for ever).
+struct BanList {
+    until: HashMap<PeerId, Instant>,
+    ttl: Duration,
+    max: usize,
+}
+
+impl BanList {
+    fn new(ttl: Duration, max: usize) -> Self {
+        Self {
+            until: HashMap::new(),
+            ttl,
+            max,
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, now: Instant) {
+        self.until.retain(|_, until| *until > now);
+        if self.until.len() >= self.max && !self.until.contains_key(&peer) {
+            let soonest = self.until.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p);
+            if let Some(p) = soonest {
+                self.until.remove(&p);
+            }
+        }
+        self.until.insert(peer, now + self.ttl);
+    }
+
+    /// True while `peer`'s ban lasts; an expired ban is forgotten.
+    fn is_banned(&mut self, peer: &PeerId, now: Instant) -> bool {
+        match self.until.get(peer) {
+            Some(until) if *until > now => true,
+            Some(_) => {
+                self.until.remove(peer);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.until.len()
+    }
+}
+
+#[cfg(test)]
+mod ban_tests {
+    use super::*;
+
+    #[test]
+    fn the_ban_list_forgets_expired_bans_and_stays_bounded() {
+        let ttl = Duration::from_secs(600);
+        let max = 100;
+        let mut bans = BanList::new(ttl, max);
+        let t0 = Instant::now();
+        let first = PeerId::random();
+        bans.ban(first, t0);
+        assert!(bans.is_banned(&first, t0 + ttl / 2));
+        // An attacker minting identities: the list never grows past its bound, and the oldest
+        // bans make room for the newest.
+        let mut last = first;
+        for i in 0..max + 50 {
+            last = PeerId::random();
+            bans.ban(last, t0 + Duration::from_millis(i as u64 + 1));
+        }
+        assert_eq!(bans.len(), max);
+        assert!(bans.is_banned(&last, t0 + ttl / 2));
+        assert!(
+            !bans.is_banned(&first, t0 + ttl / 2),
+            "the oldest ban made room"
+        );
+        // Every ban expired: the next ban drops them all.
+        let later = t0 + ttl * 2;
+        bans.ban(PeerId::random(), later);
+        assert_eq!(bans.len(), 1);
+        assert!(!bans.is_banned(&last, later));
     }
 }

@@ -371,6 +371,56 @@ fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
     // The test may have made it offend at more than one height before every node saw the first
     // punishment; a tombstoned validator is slashed once (the stake check above).
     assert!(with_evidence >= 1, "a block carries the evidence");
+
+    // Evidence spam (issue 10, finding 4): 150 signed pairs of the tombstoned offender, one per
+    // round of an old height. They verify, but no block can use them, so they are ignored (not
+    // relayed, not pooled). Before, each was accepted into a pool capped at 100 and pruned only of
+    // punished pieces, so the pool stayed full and a later offender went unpunished.
+    let signed = |key: &batara_core::crypto::Keypair, height: u64, round: u32, hash| {
+        let msg = Vote::sign_message("bft-test", VoteKind::Prevote, height, round, hash);
+        Vote {
+            kind: VoteKind::Prevote,
+            height,
+            round,
+            block_hash: hash.copied(),
+            validator: key.address(),
+            signature: key.sign(&msg),
+        }
+    };
+    let pair = |key: &batara_core::crypto::Keypair, height: u64, round: u32| {
+        let e = batara_core::types::DuplicateVoteEvidence::new(
+            signed(key, height, round, None),
+            signed(key, height, round, Some(&Hash([9; 32]))),
+        );
+        borsh::to_vec(&ConsensusMsg::Evidence(e)).unwrap()
+    };
+    for round in 0..150 {
+        assert_eq!(
+            net.node(0).broadcast_consensus(&pair(&offender, 2, round)),
+            MessageVerdict::Ignore,
+            "round {round}"
+        );
+    }
+    // A second offender (validator 2; 2 of the 3 remaining stay honest, so blocks go on) is
+    // still punished: its evidence is accepted and goes into a block.
+    let second = validator_key(2);
+    assert_eq!(
+        net.node(0).broadcast_consensus(&pair(&second, 2, 0)),
+        MessageVerdict::Accept
+    );
+    let punished = |n: &NodeHandle| {
+        ChainReader::new(n.chain().clone())
+            .validator(&second.address())
+            .is_ok_and(|v| v.record.tombstoned)
+    };
+    wait_for("the second offender is punished everywhere", 60, || {
+        net.live().all(punished)
+    });
+    let h = net.min_height();
+    wait_for("progress after the second jailing", 60, || {
+        net.min_height() >= h + 2
+    });
+    net.assert_agreement();
 }
 
 /// Σ balances over every account of a node's latest state.

@@ -27,7 +27,10 @@
 //!   a validator coming back hears everyone's current round within a second and joins it.
 //! * Evidence of double signing (detected here or gossiped) waits in a small pool, is gossiped, and
 //!   goes into the blocks this node proposes until a block carrying it is committed; executing that
-//!   block slashes and tombstones the offender on every node (staking).
+//!   block slashes and tombstones the offender on every node (staking). The pool keeps one piece
+//!   per offender and is pruned at every height of what no block can use any more; gossiped
+//!   evidence no block could use (too old, already punished, offender tombstoned) is ignored, not
+//!   relayed — so evidence spam cannot crowd out a real offence (issue 10, finding 4).
 //!
 //! Must never: sign without the guard, commit other than through [`BlockSink`], or block the
 //! network thread (checks are signature verifications; execution happens on this engine's thread).
@@ -239,8 +242,14 @@ impl BftEngine {
             ConsensusMsg::Evidence(e) => match self.set_of(e.vote_a.height) {
                 None => MessageVerdict::Ignore,
                 Some(set) => match e.verify(chain_id, &set) {
-                    Ok(()) => MessageVerdict::Accept,
                     Err(err) => MessageVerdict::Reject(format!("bad evidence: {err}")),
+                    // Signed, but no block could use it (too old, punished already, the offender
+                    // jailed for good): neither kept nor relayed. The sender is not blamed: an
+                    // honest peer may relay it before it saw the punishment.
+                    Ok(()) if self.sink.chain().evidence_problem(head + 1, e).is_some() => {
+                        MessageVerdict::Ignore
+                    }
+                    Ok(()) => MessageVerdict::Accept,
                 },
             },
         }
@@ -426,10 +435,11 @@ impl Host {
         self.blocks.clear();
         self.verdicts.clear();
         self.own.clear();
-        // Evidence in a committed block is punished; drop it (and anything that cannot be used).
+        // Evidence in a committed block is punished; drop it and anything else no block can use
+        // any more (too old, its offender jailed for good by other evidence).
         let chain = self.sink.chain();
         self.evidence
-            .retain(|e| matches!(chain.evidence_seen(&e.hash()), Ok(false)));
+            .retain(|e| chain.evidence_problem(height, e).is_none());
         tracing::debug!(target: "batara::bft", height, "starting height");
         self.feed(Input::StartHeight {
             height,
@@ -458,9 +468,14 @@ impl Host {
         }
     }
 
-    /// Keeps evidence for the next proposed block (at most [`MAX_PENDING_EVIDENCE`]).
+    /// Keeps evidence for the next proposed block: one piece per offender (one is enough to
+    /// punish it; a validator signing conflicting votes at many heights must not fill the pool
+    /// and crowd out the evidence against another), at most [`MAX_PENDING_EVIDENCE`].
     fn add_evidence(&mut self, e: DuplicateVoteEvidence) {
-        if self.evidence.len() < MAX_PENDING_EVIDENCE && !self.evidence.contains(&e) {
+        let offender = e.validator();
+        if self.evidence.len() < MAX_PENDING_EVIDENCE
+            && !self.evidence.iter().any(|x| x.validator() == offender)
+        {
             tracing::warn!(target: "batara::bft", validator = %e.validator(), height = e.vote_a.height, "evidence of double signing");
             self.evidence.push(e);
         }
