@@ -13,34 +13,36 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 start=$(date +%s)
-echo "== cargo fmt --check" >&2
+# Each step's header shows the seconds since the start, so a slow cold run shows where it went.
+step() { echo "== [$(( $(date +%s) - start )) s] $*" >&2; }
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== layers: imports point down only; batara-primitives stays pure" >&2
+step "layers: imports point down only; batara-primitives stays pure"
 python3 scripts/check-layers.py --check-primitives
-echo "== cargo build (all targets)" >&2
+step "cargo build (all targets)"
 cargo build --workspace --all-targets
-echo "== one feature set: the commands users type reuse this RocksDB build" >&2
+step "one feature set: the commands users type reuse this RocksDB build"
 python3 scripts/check-one-build.py build --bin batara   # scripts/dev.sh
 python3 scripts/check-one-build.py build -p batara-c
 python3 scripts/check-one-build.py test -p batara-core --no-run
-echo "== cargo clippy -D warnings" >&2
+step "cargo clippy -D warnings"
 # clippy runs librocksdb-sys' build script as a unit of its own, which would compile RocksDB's C++
 # a second time; point it at the library the build above produced (scripts/rocksdb-env.sh), in a
 # subshell so the later cargo commands keep their own, already built, unit.
 (. scripts/rocksdb-env.sh && cargo clippy --workspace --all-targets -- -D warnings)
-echo "== C header is fresh" >&2
+step "C header is fresh"
 scripts/gen-header.sh --check
-echo "== cargo test" >&2
+step "cargo test"
 cargo test --workspace
-echo "== Python tests" >&2
+step "Python tests"
 scripts/python-dev.sh
 PYTHONPATH=python .venv/bin/python -m pytest -q python/tests scripts/test_check_layers.py
-echo "== Node.js tests" >&2
+step "Node.js tests"
 scripts/node-dev.sh
 node --test node-js/test/
-echo "== Python stubs match the native module (mypy stubtest)" >&2
+step "Python stubs match the native module (mypy stubtest)"
 PYTHONPATH=python .venv/bin/python -m mypy.stubtest batara._native
-echo "== TypeScript declarations (tsc, declared vs runtime members)" >&2
+step "TypeScript declarations (tsc, declared vs runtime members)"
 # typescript and @types/node (node-js's devDependencies, pinned by its package-lock.json). Scripts
 # stay off: the package's own install script would build the addon with cargo again.
 if ! npm ls --prefix node-js --depth=0 >/dev/null 2>&1; then
@@ -48,9 +50,9 @@ if ! npm ls --prefix node-js --depth=0 >/dev/null 2>&1; then
   npm ci --prefix node-js --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 fi
 npm run --prefix node-js --silent typecheck
-echo "== README: the quick start and embedding sections run as written (tests/readme)" >&2
+step "README: the quick start and embedding sections run as written (tests/readme)"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/readme
-echo "== packages: scripts/package.sh, then each installed and run with no cargo on PATH" >&2
+step "packages: scripts/package.sh, then each installed and run with no cargo on PATH"
 scripts/package.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/packages
-echo "== all checks passed in $(( $(date +%s) - start )) s" >&2
+step "all checks passed in $(( $(date +%s) - start )) s"
