@@ -35,6 +35,10 @@ use crate::types::{Address, Amount, Hash, Header, Receipt};
 /// The most blocks one [`NodeApi::mine`] call makes (JSON-RPC `dev_mine` and every binding).
 pub const MAX_MINE_BLOCKS: u32 = 10_000;
 
+/// The longest any wait lasts (a century): a longer timeout, or none, is capped to it, so a
+/// deadline `now + timeout` never overflows.
+pub const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The result of submitting one transaction of a batch.
 pub type SubmitResult = std::result::Result<Hash, Rejection>;
 

@@ -289,7 +289,7 @@ impl NodeApi for NodeHandle {
     /// Waits until transaction `hash` is in a committed block, at most `timeout`.
     fn wait_for_tx(&self, hash: &Hash, timeout: Duration) -> Result<TxInfo> {
         // A timeout too long to add to now (u64::MAX ms from C) waits for a century instead.
-        let timeout = timeout.min(Duration::from_secs(100 * 365 * 24 * 3600));
+        let timeout = timeout.min(crate::api::MAX_WAIT);
         let deadline = Instant::now() + timeout;
         loop {
             let seen = self.inner.chain.head().header.height;

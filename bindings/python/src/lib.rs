@@ -259,7 +259,7 @@ fn read_json<T: serde::Serialize>(
 
 /// The deadline `seconds` from now; `None` or infinity waits (practically) for ever.
 fn deadline_after(seconds: Option<f64>) -> PyResult<Instant> {
-    const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    const FOREVER: Duration = api::MAX_WAIT;
     let d = match seconds {
         None => FOREVER,
         Some(s) if s == f64::INFINITY => FOREVER,
