@@ -210,6 +210,24 @@ export interface Block {
   /** The commit of the block before, as carried in this one (null for the first blocks). */
   last_commit: Commit | null;
   txs: Array<SignedTx & { hash: string }>;
+  /** Evidence of double signing the block carries (each offender was slashed and tombstoned). */
+  evidence: DuplicateVoteEvidence[];
+}
+
+export interface Vote {
+  kind: 'prevote' | 'precommit';
+  height: string;
+  round: number;
+  /** null for a vote for no block. */
+  block_hash: string | null;
+  validator: string;
+  signature: string;
+}
+
+/** Two votes of one validator for one height, round and kind, for different blocks. */
+export interface DuplicateVoteEvidence {
+  vote_a: Vote;
+  vote_b: Vote;
 }
 
 export interface Event {

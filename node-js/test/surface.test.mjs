@@ -56,6 +56,7 @@ const cases = [
     const height = Number(tx.height);
     const blk = await api.block(height);
     assert.deepEqual(blk.txs.map((t) => t.hash), [hash]);
+    assert.deepEqual(blk.evidence, []);
     assert.equal(blk.header.height, String(height));
     assert.deepEqual(await api.block(blk.hash), blk);
     assert.deepEqual(await api.block(BigInt(height)), blk);

@@ -132,6 +132,7 @@ def test_reads_of_a_block_and_tx_after_a_transfer(chain: Chain) -> None:
     height = int(tx["height"])
     blk = api.block(height)
     assert [t["hash"] for t in blk["txs"]] == [h]
+    assert blk["evidence"] == []  # double-signing evidence the block carries
     assert blk["header"]["height"] == str(height)
     assert api.block(blk["hash"]) == blk
     assert api.block() == api.block("latest") == api.block(api.height)

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::modules::staking::{Unbonding, Validator};
 use crate::runtime::{CommittedBlock, TxLookup};
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Block, Commit, Hash, Header, PublicKey, Receipt,
-    SignedTransaction,
+    dec_u128, dec_u64, Address, Amount, Block, Commit, DuplicateVoteEvidence, Hash, Header,
+    PublicKey, Receipt, SignedTransaction,
 };
 
 /// Which block.
@@ -105,6 +105,9 @@ pub struct BlockView {
     pub last_commit: Option<Commit>,
     /// Transactions.
     pub txs: Vec<TxView>,
+    /// Evidence of double signing the block carries (its offenders were slashed when it
+    /// executed).
+    pub evidence: Vec<DuplicateVoteEvidence>,
 }
 
 impl BlockView {
@@ -123,6 +126,7 @@ impl BlockView {
                     tx: t.clone(),
                 })
                 .collect(),
+            evidence: block.evidence.clone(),
         }
     }
 

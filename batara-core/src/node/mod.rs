@@ -370,19 +370,33 @@ impl Node {
                 )))
             }
         };
-        let guard_path = match &config.data_dir {
-            Some(d) if !config.storage.ephemeral => d.join("sign_state.json"),
-            _ => std::env::temp_dir().join(format!(
-                "batara-sign-state-{}-{}.json",
-                std::process::id(),
-                crypto::sha256(&SystemClock.now_ms().to_le_bytes())
-            )),
-        };
+        // A validator's guard and WAL must outlive the process, or a restart could sign what it
+        // signed before (or forget its lock): they live in the data directory in every storage
+        // mode. Only a lone validator with no network (its chain is its own) may go without.
+        let (guard_path, wal_path) =
+            match (&config.data_dir, &key) {
+                (Some(d), _) => (d.join("sign_state.json"), d.join("consensus.wal")),
+                (None, Some(_)) if config.p2p.enabled => return Err(Error::InvalidInput(
+                    "a validator of a network needs a data directory (data_dir; storage.ephemeral \
+                     may stay on): its double-sign guard and consensus WAL must survive restarts"
+                        .into(),
+                )),
+                (None, _) => {
+                    let tag = crypto::sha256(&SystemClock.now_ms().to_le_bytes());
+                    let tmp = std::env::temp_dir();
+                    let pid = std::process::id();
+                    (
+                        tmp.join(format!("batara-sign-state-{pid}-{tag}.json")),
+                        tmp.join(format!("batara-consensus-{pid}-{tag}.wal")),
+                    )
+                }
+            };
         let engine = crate::consensus::bft::BftEngine::start(
             sink.clone(),
             crate::consensus::bft::BftSetup {
                 signer: key.map(|k| Arc::new(LocalSigner(k)) as Arc<dyn Signer>),
                 guard_path,
+                wal_path,
                 timeouts: config.consensus.bft.clone(),
                 clock: Box::new(SystemClock),
                 outbox,

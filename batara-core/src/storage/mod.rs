@@ -1,8 +1,9 @@
 //! Storage: the node's only way to the disk.
 //!
 //! Owns: the [`Storage`] trait (a few key/value operations over named columns, and atomic batches)
-//! and its one implementation, [`RocksStore`] (RocksDB with one column family per [`Column`]).
-//! Nothing outside this module names RocksDB.
+//! and its one implementation, [`RocksStore`] (RocksDB with one column family per [`Column`]);
+//! and, in [`file`], the small files a validator keeps beside the database (the double-sign guard,
+//! the consensus WAL). Nothing outside this module names RocksDB.
 //!
 //! Invariant: everything a committed block changes — block, header, commit, receipts, tx index,
 //! state tree nodes, plain state, changeset, head pointer — goes to disk in one [`WriteBatch`], so a
@@ -10,6 +11,7 @@
 //!
 //! Must never: hold chain logic, or expose a partially applied batch to readers.
 
+pub mod file;
 mod rocks;
 
 use serde::{Deserialize, Serialize};

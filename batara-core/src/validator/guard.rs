@@ -16,7 +16,6 @@
 //! The file is JSON (like CometBFT's `priv_validator_state.json`) and names the public key, so a
 //! guard file cannot silently be reused for another key.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Signer;
 use crate::crypto;
+use crate::storage::file::replace_durably;
 use crate::types::{dec_u64, Hash, Proposal, PublicKey, Signature, Vote, VoteKind};
 
 /// The step of a signed message, in signing order within a round.
@@ -265,45 +265,20 @@ impl SignGuard {
         Ok(signature)
     }
 
-    /// Writes the record durably: temp file, fsync, rename, fsync of the directory.
+    /// Writes the record durably ([`replace_durably`]).
     fn persist(&self, record: &LastSigned) -> Result<(), GuardError> {
-        let io = |e: std::io::Error| GuardError::Io {
+        let mut text = serde_json::to_vec_pretty(record).expect("guard record serialises");
+        text.push(b'\n');
+        replace_durably(&self.path, &text).map_err(|e| GuardError::Io {
             path: self.path.display().to_string(),
             reason: e.to_string(),
-        };
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
-        let text = serde_json::to_vec_pretty(record).expect("guard record serialises");
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&text).map_err(io)?;
-            f.write_all(b"\n").map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        sync_dir(&dir).map_err(io)
+        })
     }
 
     /// The guard file.
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
-    // Directories cannot be opened for syncing on this platform; the rename is still atomic.
-    Ok(())
 }
 
 #[cfg(test)]

@@ -357,15 +357,15 @@ fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
         .unwrap()
         .iter()
         .all(|v| v.address != offender.address()));
+    // As clients see it: the block view lists the evidence, naming the offender.
     let with_evidence = (1..=net.min_height())
         .filter(|h| {
-            !net.node(2)
-                .chain()
-                .block(*h)
-                .unwrap()
-                .unwrap()
+            let view = net.node(2).block(BlockId::Height(*h)).unwrap();
+            assert!(view
                 .evidence
-                .is_empty()
+                .iter()
+                .all(|e| e.validator() == offender.address()));
+            !view.evidence.is_empty()
         })
         .count();
     // The test may have made it offend at more than one height before every node saw the first
@@ -573,4 +573,253 @@ fn a_staked_validator_joins_at_the_epoch_and_leaves_after_unstaking() {
     let h = net.min_height();
     wait_for("blocks after it left", 60, || net.min_height() >= h + 2);
     net.assert_agreement();
+}
+
+/// One validator's BFT engine over a real chain in RocksDB, driven by hand: the test signs the
+/// other validators' messages and reads what the engine sends.
+struct Rig {
+    sink: std::sync::Arc<batara_core::consensus::BlockSink>,
+    dir: tempfile::TempDir,
+    me: u8,
+    engine: Option<batara_core::consensus::bft::BftEngine>,
+    out: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>>,
+}
+
+impl Rig {
+    fn new(me: u8) -> Self {
+        use batara_core::storage::{RocksStore, StorageConfig};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksStore::open(&dir.path().join("db"), &StorageConfig::default()).unwrap();
+        let chain = Arc::new(batara_core::app::open_chain(Arc::new(store), &genesis(4)).unwrap());
+        let mempool = Arc::new(batara_core::mempool::Mempool::new(
+            Default::default(),
+            "bft-test".into(),
+            Arc::new(chain.registry().clone()),
+        ));
+        let sink = Arc::new(batara_core::consensus::BlockSink::new(
+            chain,
+            mempool,
+            tokio::sync::broadcast::channel(16).0,
+        ));
+        let mut rig = Rig {
+            sink,
+            dir,
+            me,
+            engine: None,
+            out: None,
+        };
+        rig.start();
+        rig
+    }
+
+    /// Starts (or restarts) the engine on the same chain, guard file and WAL.
+    fn start(&mut self) {
+        use batara_core::consensus::bft::{BftEngine, BftSetup, BftTimeouts};
+        use batara_core::validator::{LocalSigner, Signer};
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // Long timeouts: the engine moves only on the messages the test sends.
+        let timeouts = BftTimeouts {
+            propose_ms: 60_000,
+            prevote_ms: 60_000,
+            precommit_ms: 60_000,
+            ..Default::default()
+        };
+        let engine = BftEngine::start(
+            self.sink.clone(),
+            BftSetup {
+                signer: Some(std::sync::Arc::new(LocalSigner(validator_key(self.me)))
+                    as std::sync::Arc<dyn Signer>),
+                guard_path: self.dir.path().join("sign_state.json"),
+                wal_path: self.dir.path().join("consensus.wal"),
+                timeouts,
+                clock: Box::new(batara_core::consensus::SystemClock),
+                outbox: tx,
+            },
+        )
+        .unwrap();
+        self.engine = Some(engine);
+        self.out = Some(rx);
+    }
+
+    fn stop(&mut self) {
+        use batara_core::consensus::ConsensusEngine;
+        if let Some(e) = self.engine.take() {
+            e.stop();
+        }
+    }
+
+    fn inject(&self, m: &batara_core::consensus::bft::ConsensusMsg) {
+        use batara_core::consensus::{ConsensusEngine, MessageVerdict};
+        let verdict = self
+            .engine
+            .as_ref()
+            .unwrap()
+            .network_message(&borsh::to_vec(m).unwrap());
+        assert_eq!(verdict, MessageVerdict::Accept, "{m:?}");
+    }
+
+    /// Waits for this validator's vote of `kind` in `round`, and returns its block.
+    fn own_vote(
+        &mut self,
+        kind: batara_core::types::VoteKind,
+        round: u32,
+    ) -> Option<batara_core::types::Hash> {
+        use batara_core::consensus::bft::ConsensusMsg;
+        let me = validator_key(self.me).address();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            match self.out.as_mut().unwrap().try_recv() {
+                Ok(bytes) => {
+                    if let Ok(ConsensusMsg::Vote(v)) = borsh::from_slice(&bytes) {
+                        if v.validator == me && v.kind == kind && v.round == round {
+                            return v.block_hash;
+                        }
+                    }
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        panic!("validator {} sent no {kind:?} in round {round}", self.me);
+    }
+}
+
+fn signed_vote(
+    i: u8,
+    kind: batara_core::types::VoteKind,
+    round: u32,
+    block: Option<batara_core::types::Hash>,
+) -> batara_core::consensus::bft::ConsensusMsg {
+    let k = validator_key(i);
+    batara_core::consensus::bft::ConsensusMsg::Vote(batara_core::types::Vote {
+        kind,
+        height: 1,
+        round,
+        block_hash: block,
+        validator: k.address(),
+        signature: k.sign(&batara_core::types::Vote::sign_message(
+            "bft-test",
+            kind,
+            1,
+            round,
+            block.as_ref(),
+        )),
+    })
+}
+
+/// A block of height 1 proposed by validator `i` in `round`, with its signed proposal.
+fn signed_proposal(
+    rig: &Rig,
+    i: u8,
+    round: u32,
+) -> (
+    batara_core::consensus::bft::ConsensusMsg,
+    batara_core::types::Hash,
+) {
+    let k = validator_key(i);
+    let now = batara_core::consensus::Clock::now_ms(&batara_core::consensus::SystemClock);
+    let (ex, _) = rig
+        .sink
+        .chain()
+        .build_block(&[], k.address(), now + u64::from(round))
+        .unwrap();
+    let hash = ex.block.hash();
+    let proposal = batara_core::types::Proposal {
+        height: 1,
+        round,
+        pol_round: None,
+        block_hash: hash,
+        proposer: k.address(),
+        signature: k.sign(&batara_core::types::Proposal::sign_message(
+            "bft-test", 1, round, None, &hash,
+        )),
+    };
+    let m = batara_core::consensus::bft::ConsensusMsg::Proposal {
+        proposal,
+        block: Box::new(ex.block),
+    };
+    (m, hash)
+}
+
+/// Issue 10, part 3: a validator that precommitted block B (so it is locked on B), then was
+/// stopped, must after its restart still refuse to prevote another block B' proposed in a later
+/// round without a proof of lock — Tendermint's safety rests on it. The lock comes back from the
+/// consensus WAL: the same restart with the WAL file deleted prevotes B' (the control).
+#[test]
+fn a_restarted_validator_keeps_its_lock_from_the_consensus_wal() {
+    use batara_core::consensus::bft::BftValidatorSet;
+    use batara_core::types::VoteKind::{Precommit, Prevote};
+    let infos: Vec<_> = genesis(4)
+        .validators
+        .iter()
+        .map(|v| batara_core::types::ValidatorInfo {
+            address: v.pubkey.address(),
+            pubkey: v.pubkey,
+            power: v.power,
+        })
+        .collect();
+    let schedule = BftValidatorSet::new(infos).unwrap().schedule().clone();
+    let index = |round| {
+        (0..4u8)
+            .find(|i| validator_key(*i).address() == schedule.proposer_at_round(round))
+            .unwrap()
+    };
+    let (p0, p1) = (index(0), index(1));
+    let me = (0..4u8).find(|i| *i != p0 && *i != p1).unwrap();
+    let other = (0..4u8).find(|i| ![p0, p1, me].contains(i)).unwrap();
+
+    for keep_wal in [true, false] {
+        let mut rig = Rig::new(me);
+        // Round 0: p0 proposes B; this validator prevotes it, sees a polka, precommits B.
+        let (proposal, b) = signed_proposal(&rig, p0, 0);
+        rig.inject(&proposal);
+        assert_eq!(rig.own_vote(Prevote, 0), Some(b));
+        rig.inject(&signed_vote(p0, Prevote, 0, Some(b)));
+        rig.inject(&signed_vote(p1, Prevote, 0, Some(b)));
+        assert_eq!(rig.own_vote(Precommit, 0), Some(b), "locked on B");
+
+        rig.stop();
+        if !keep_wal {
+            std::fs::remove_file(rig.dir.path().join("consensus.wal")).unwrap();
+        }
+        rig.start();
+        if keep_wal {
+            // Its own precommit of the height is sent again at once.
+            assert_eq!(rig.own_vote(Precommit, 0), Some(b));
+        }
+        // Two validators move to round 1; p1 proposes another block B'.
+        rig.inject(&signed_vote(p1, Prevote, 1, None));
+        rig.inject(&signed_vote(other, Prevote, 1, None));
+        let (proposal, b2) = signed_proposal(&rig, p1, 1);
+        assert_ne!(b, b2);
+        rig.inject(&proposal);
+        let prevote = rig.own_vote(Prevote, 1);
+        if keep_wal {
+            assert_eq!(prevote, None, "locked on B: prevotes nil, not B'");
+        } else {
+            assert_eq!(
+                prevote,
+                Some(b2),
+                "the control: without its WAL it forgot the lock"
+            );
+        }
+        rig.stop();
+    }
+}
+
+/// A validator of a network without a data directory would get a fresh guard and WAL at every
+/// start; it is refused, with the reason.
+#[test]
+fn a_network_validator_without_a_data_directory_is_refused() {
+    let mut config = config(std::path::Path::new("/unused"), vec![]);
+    config.data_dir = None;
+    config.storage.ephemeral = true;
+    let err = Node::start(NodeOptions {
+        config,
+        genesis: genesis(4),
+        validator_key: Some(validator_key(0)),
+    })
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("needs a data directory"), "{err}");
 }

@@ -32,7 +32,16 @@
 //!   evidence no block could use (too old, already punished, offender tombstoned) is ignored, not
 //!   relayed — so evidence spam cannot crowd out a real offence (issue 10, finding 4).
 //!
-//! Must never: sign without the guard, commit other than through [`BlockSink`], or block the
+//! * A validator keeps a consensus WAL ([`super::wal`]): a new lock or valid value is written
+//!   (with its block) before the outputs that come with it are carried out, a block it builds
+//!   before its proposal is signed, and each own message after the guard signed it and before it
+//!   is sent. A restart at a height the WAL holds resumes it ([`Input::ResumeHeight`]): same lock
+//!   and valid value, same round and step, own messages fed back and re-sent, the block it had
+//!   built proposed again. If the WAL cannot be written, the engine signs nothing more at that
+//!   height (issue 10, part 3).
+//!
+//! Must never: sign without the guard, send an own message before the WAL holds it, commit other
+//! than through [`BlockSink`], or block the
 //! network thread (checks are signature verifications; execution happens on this engine's thread).
 
 use std::cmp::Reverse;
@@ -46,6 +55,7 @@ use std::time::{Duration, Instant};
 use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
+use super::wal::{Wal, WalEntry, WalError};
 use super::{BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind};
 use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
 use crate::runtime::Executed;
@@ -98,12 +108,25 @@ pub struct BftSetup {
     pub signer: Option<Arc<dyn Signer>>,
     /// The double-sign guard file (needed with a signer).
     pub guard_path: PathBuf,
+    /// The consensus WAL (needed with a signer).
+    pub wal_path: PathBuf,
     /// Timeouts.
     pub timeouts: BftTimeouts,
     /// Block time source.
     pub clock: Box<dyn Clock>,
     /// Gossip of consensus messages.
     pub outbox: Outbox,
+}
+
+/// Why the engine cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum BftStartError {
+    /// The double-sign guard file.
+    #[error(transparent)]
+    Guard(#[from] crate::validator::guard::GuardError),
+    /// The consensus WAL.
+    #[error(transparent)]
+    Wal(#[from] WalError),
 }
 
 /// The BFT consensus engine.
@@ -115,11 +138,8 @@ pub struct BftEngine {
 }
 
 impl BftEngine {
-    /// Starts the engine thread. Fails if the guard file cannot be opened.
-    pub fn start(
-        sink: Arc<BlockSink>,
-        setup: BftSetup,
-    ) -> Result<Self, crate::validator::guard::GuardError> {
+    /// Starts the engine thread. Fails if the guard file or the WAL cannot be opened.
+    pub fn start(sink: Arc<BlockSink>, setup: BftSetup) -> Result<Self, BftStartError> {
         let chain_id = sink.chain().spec().chain_id.clone();
         let guard = match &setup.signer {
             Some(s) => Some(SignGuard::open(
@@ -127,6 +147,10 @@ impl BftEngine {
                 chain_id.clone(),
                 s.clone(),
             )?),
+            None => None,
+        };
+        let wal = match &setup.signer {
+            Some(_) => Some(Wal::open(&setup.wal_path)?),
             None => None,
         };
         let (tx, rx) = mpsc::channel();
@@ -139,6 +163,10 @@ impl BftEngine {
             }),
             sink: sink.clone(),
             guard,
+            wal,
+            logged: (None, None),
+            wal_failed: false,
+            built: None,
             timeouts: setup.timeouts,
             clock: setup.clock,
             outbox: setup.outbox,
@@ -287,11 +315,23 @@ impl ConsensusEngine for BftEngine {
     }
 }
 
+/// A block hash and its round (a lock or a valid value), if set.
+type ValueRound = Option<(Hash, u32)>;
+
 /// The engine thread's state.
 struct Host {
     state: BftState,
     sink: Arc<BlockSink>,
     guard: Option<SignGuard>,
+    /// The consensus WAL (validators only).
+    wal: Option<Wal>,
+    /// The lock and valid value last written to the WAL.
+    logged: (ValueRound, ValueRound),
+    /// The WAL could not be written at this height: nothing more is signed until the next one.
+    wal_failed: bool,
+    /// The block this node built at this height before a restart (from the WAL): proposed again
+    /// rather than a new one, which the guard would refuse if the proposal was already signed.
+    built: Option<Hash>,
     timeouts: BftTimeouts,
     clock: Box<dyn Clock>,
     outbox: Outbox,
@@ -435,16 +475,65 @@ impl Host {
         self.blocks.clear();
         self.verdicts.clear();
         self.own.clear();
+        self.logged = (None, None);
+        self.wal_failed = false;
+        self.built = None;
+        let recovered = match self.wal.as_mut().map(|w| w.begin(height)) {
+            Some(Err(e)) => {
+                tracing::error!(target: "batara::bft", height, %e, "cannot write the consensus WAL: not signing at this height");
+                self.wal_failed = true;
+                None
+            }
+            Some(Ok(r)) => r,
+            None => None,
+        };
         // Evidence in a committed block is punished; drop it and anything else no block can use
         // any more (too old, its offender jailed for good by other evidence).
         let chain = self.sink.chain();
         self.evidence
             .retain(|e| chain.evidence_problem(height, e).is_none());
-        tracing::debug!(target: "batara::bft", height, "starting height");
-        self.feed(Input::StartHeight {
-            height,
-            validators: set,
-        });
+        match recovered {
+            Some(rec) => {
+                tracing::info!(target: "batara::bft", height, round = rec.resume.round, locked = ?rec.resume.locked, own = rec.own.len(), "resuming the height from the consensus WAL");
+                let me = self.state.params().address;
+                for b in rec.blocks {
+                    if Some(b.header.proposer) == me {
+                        self.built = Some(b.hash());
+                    }
+                    self.blocks.insert(b.hash(), b);
+                }
+                self.logged = (rec.resume.locked, rec.resume.valid);
+                self.feed(Input::ResumeHeight {
+                    height,
+                    validators: set,
+                    resume: rec.resume,
+                });
+                // Own messages count again (as every vote, only through this path) and are re-sent.
+                for m in rec.own {
+                    self.own.push(m.clone());
+                    if self.own.len() > 3 {
+                        self.own.remove(0);
+                    }
+                    match m {
+                        ConsensusMsg::Proposal { proposal, block } => {
+                            self.on_proposal(proposal, *block)
+                        }
+                        ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
+                        ConsensusMsg::Evidence(_) => {}
+                    }
+                }
+                for m in &self.own {
+                    self.send(m);
+                }
+            }
+            None => {
+                tracing::debug!(target: "batara::bft", height, "starting height");
+                self.feed(Input::StartHeight {
+                    height,
+                    validators: set,
+                });
+            }
+        }
         for (p, b) in std::mem::take(&mut self.next_height) {
             if p.height == height {
                 self.on_proposal(p, b);
@@ -539,10 +628,59 @@ impl Host {
     fn feed(&mut self, input: Input) {
         let mut queue = std::collections::VecDeque::from([input]);
         while let Some(i) = queue.pop_front() {
-            for out in self.state.handle(i) {
+            let outs = self.state.handle(i);
+            // A new lock goes to disk before the precommit that comes with it is signed.
+            self.log_values();
+            for out in outs {
                 if let Some(next) = self.carry_out(out) {
                     queue.push_back(next);
                 }
+            }
+        }
+    }
+
+    /// Writes a change of the lock or valid value to the WAL.
+    fn log_values(&mut self) {
+        let Some(wal) = self.wal.as_mut() else { return };
+        let now = (self.state.locked(), self.state.valid_value());
+        if now == self.logged || self.wal_failed {
+            return;
+        }
+        let mut write = || -> Result<(), WalError> {
+            if let (Some((block_hash, round)), true) = (now.0, now.0 != self.logged.0) {
+                wal.append_value(
+                    WalEntry::Locked { block_hash, round },
+                    self.blocks.get(&block_hash),
+                )?;
+            }
+            if let (Some((block_hash, round)), true) = (now.1, now.1 != self.logged.1) {
+                wal.append_value(
+                    WalEntry::Valid { block_hash, round },
+                    self.blocks.get(&block_hash),
+                )?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => self.logged = now,
+            Err(e) => {
+                tracing::error!(target: "batara::bft", height = self.height, %e, "cannot write the consensus WAL: not signing at this height");
+                self.wal_failed = true;
+            }
+        }
+    }
+
+    /// Logs a message this node signed; false when it must not be sent.
+    fn log_own(&mut self, m: &ConsensusMsg) -> bool {
+        let Some(wal) = self.wal.as_mut() else {
+            return true;
+        };
+        match wal.append(&WalEntry::Own(Box::new(m.clone()))) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(target: "batara::bft", height = self.height, %e, "cannot write the consensus WAL: not signing at this height");
+                self.wal_failed = true;
+                false
             }
         }
     }
@@ -564,6 +702,13 @@ impl Host {
     fn carry_out(&mut self, out: Output) -> Option<Input> {
         match out {
             Output::BuildBlock { height, round } => {
+                if let Some(block_hash) = self.built.take() {
+                    return Some(Input::BlockBuilt {
+                        height,
+                        round,
+                        block_hash,
+                    });
+                }
                 let chain = self.sink.chain();
                 let params = chain.spec();
                 let candidates = self
@@ -584,6 +729,15 @@ impl Host {
                     Ok((ex, left_out)) => {
                         self.sink.mempool().remove(&left_out);
                         let hash = ex.block.hash();
+                        // On disk before its proposal is signed (see `built`).
+                        if let Some(wal) = self.wal.as_mut() {
+                            if let Err(e) = wal.append(&WalEntry::Block(Box::new(ex.block.clone())))
+                            {
+                                tracing::error!(target: "batara::bft", height, %e, "cannot write the consensus WAL: not signing at this height");
+                                self.wal_failed = true;
+                                return None;
+                            }
+                        }
                         self.blocks.insert(hash, ex.block.clone());
                         self.executed.insert(hash, ex);
                         Some(Input::BlockBuilt {
@@ -604,6 +758,9 @@ impl Host {
                 pol_round,
                 block_hash,
             } => {
+                if self.wal_failed {
+                    return None;
+                }
                 let block = self.blocks.get(&block_hash)?.clone();
                 let proposal = match self
                     .guard
@@ -616,10 +773,14 @@ impl Host {
                         return None;
                     }
                 };
-                self.send_own(ConsensusMsg::Proposal {
+                let m = ConsensusMsg::Proposal {
                     proposal: proposal.clone(),
                     block: Box::new(block),
-                });
+                };
+                if !self.log_own(&m) {
+                    return None;
+                }
+                self.send_own(m);
                 Some(Input::Proposal {
                     proposal,
                     block_valid: true,
@@ -631,6 +792,9 @@ impl Host {
                 round,
                 block_hash,
             } => {
+                if self.wal_failed {
+                    return None;
+                }
                 let vote = match self
                     .guard
                     .as_mut()?
@@ -642,7 +806,11 @@ impl Host {
                         return None;
                     }
                 };
-                self.send_own(ConsensusMsg::Vote(vote.clone()));
+                let m = ConsensusMsg::Vote(vote.clone());
+                if !self.log_own(&m) {
+                    return None;
+                }
+                self.send_own(m);
                 Some(Input::Vote(vote))
             }
             Output::ScheduleTimeout {

@@ -71,13 +71,14 @@ mod proposer;
 mod state;
 #[cfg(test)]
 mod tests;
+pub mod wal;
 
-pub use engine::{BftEngine, BftSetup, ConsensusMsg, Outbox, MAX_ROUND};
+pub use engine::{BftEngine, BftSetup, BftStartError, ConsensusMsg, Outbox, MAX_ROUND};
 pub use proposer::{
     BftValidatorSet, ProposerSchedule, ValidatorSetError, PRIORITY_WINDOW_SIZE_FACTOR,
 };
 pub use state::{
-    BftParams, BftState, BftTimeouts, Input, Output, Step, TimeoutKind,
+    BftParams, BftState, BftTimeouts, Input, Output, Resume, Step, TimeoutKind,
     FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_PER_VALIDATOR, MAX_PROPOSALS_PER_ROUND,
     MAX_PROPOSAL_ROUNDS_AHEAD, MAX_VOTES_PER_SLOT,
 };

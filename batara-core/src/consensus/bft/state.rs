@@ -103,9 +103,10 @@ pub enum TimeoutKind {
 }
 
 /// The step within a round.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Waiting for the proposal.
+    #[default]
     Propose,
     /// Prevoted.
     Prevote,
@@ -133,6 +134,17 @@ pub enum Input {
         height: u64,
         /// Its validators and proposer schedule.
         validators: BftValidatorSet,
+    },
+    /// Start `height` again after a restart, where this node had got to before it (what its
+    /// consensus WAL recovered): with its lock and valid value, in the round and step of the last
+    /// message it signed. The host then feeds that height's own signed messages back in.
+    ResumeHeight {
+        /// The height.
+        height: u64,
+        /// Its validators and proposer schedule.
+        validators: BftValidatorSet,
+        /// Where this node was.
+        resume: Resume,
     },
     /// The block asked for by [`Output::BuildBlock`] is ready.
     BlockBuilt {
@@ -162,6 +174,22 @@ pub enum Input {
         /// Its round.
         round: u32,
     },
+}
+
+/// Where a node was in a height when it stopped: enough to keep Algorithm 1's promises across a
+/// restart (a validator that precommitted a block stays locked on it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// `(lockedValue, lockedRound)`.
+    pub locked: Option<(Hash, u32)>,
+    /// `(validValue, validRound)`.
+    pub valid: Option<(Hash, u32)>,
+    /// The round of the last message this node signed at the height.
+    pub round: u32,
+    /// The step that message put it in ([`Step::Propose`] after its own proposal).
+    pub step: Step,
+    /// It had signed its proposal of `round` (so it must not build another).
+    pub proposed: bool,
 }
 
 /// What the host must do.
@@ -419,7 +447,15 @@ impl BftState {
     fn handle_into(&mut self, input: Input, out: &mut Vec<Output>) {
         match input {
             Input::StartHeight { height, validators } => {
-                self.start_height(height, validators, out);
+                self.start_height(height, validators, None, out);
+                return;
+            }
+            Input::ResumeHeight {
+                height,
+                validators,
+                resume,
+            } => {
+                self.start_height(height, validators, Some(resume), out);
                 return;
             }
             Input::BlockBuilt {
@@ -441,7 +477,13 @@ impl BftState {
         self.run_rules(out);
     }
 
-    fn start_height(&mut self, height: u64, set: BftValidatorSet, out: &mut Vec<Output>) {
+    fn start_height(
+        &mut self,
+        height: u64,
+        set: BftValidatorSet,
+        resume: Option<Resume>,
+        out: &mut Vec<Output>,
+    ) {
         if self.h.as_ref().is_some_and(|h| height <= h.height) {
             tracing::warn!(target: "batara::consensus::bft", height, current = self.height(), "StartHeight for a height already started; ignored");
             return;
@@ -453,8 +495,8 @@ impl BftState {
             total,
             round: 0,
             step: Step::Propose,
-            locked: None,
-            valid: None,
+            locked: resume.and_then(|r| r.locked),
+            valid: resume.and_then(|r| r.valid),
             decided: false,
             rounds: BTreeMap::new(),
             blocks: BTreeMap::new(),
@@ -464,7 +506,21 @@ impl BftState {
             awaiting_block: None,
             set,
         });
-        self.start_round(0, out);
+        match resume {
+            Some(r) if r.step != Step::Propose || r.proposed => {
+                // Already past the start of that round: no second proposal, no new timeouts for
+                // steps already taken (the rules schedule the prevote and precommit ones).
+                if let Some(h) = self.h.as_mut() {
+                    h.round = r.round;
+                    h.step = r.step;
+                }
+                if r.step == Step::Propose {
+                    self.schedule(TimeoutKind::Propose, out);
+                }
+            }
+            Some(r) => self.start_round(r.round, out),
+            None => self.start_round(0, out),
+        }
         self.run_rules(out);
         // Replay what arrived early for this height; drop what is for another.
         self.buffered_by.clear();

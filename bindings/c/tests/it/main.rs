@@ -226,6 +226,7 @@ fn reads_as_json_from_c() {
     let block = doc("block");
     let receipts = doc("receipts");
     assert_eq!(block["txs"].as_array().unwrap().len(), 1);
+    assert_eq!(block["evidence"], serde_json::json!([]));
     assert_eq!(block["txs"][0]["body"]["kind"]["amount"], "77");
     assert_eq!(receipts[0]["tx_hash"], block["txs"][0]["hash"]);
     assert_eq!(receipts[0]["fee"], "3");
