@@ -171,6 +171,17 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// True when no node of this chain could ever accept the transaction, whatever its state
+    /// or config: undecodable, badly signed, for another chain, or failing a stateless rule.
+    /// (Stale nonces, balances, duplicates, full pools and fee floors depend on the node.) A
+    /// peer relaying such a transaction did not verify it, or made it.
+    pub fn is_invalid_everywhere(&self) -> bool {
+        matches!(
+            self,
+            Rejection::Malformed(_) | Rejection::BadSignature | Rejection::WrongChainId { .. }
+        )
+    }
+
     /// A stable, machine-readable name of the reason (used by the bindings and RPC error data).
     pub fn code(&self) -> &'static str {
         match self {

@@ -49,13 +49,26 @@ impl WeakNode for WeakNodeHandle {
 }
 
 impl NetworkHost for WeakNodeHandle {
-    fn gossiped_txs(&self, txs: Vec<Vec<u8>>) {
-        if let Some(n) = self.upgrade() {
-            for r in n.admit(&txs) {
-                if let Err(e) = r {
-                    tracing::trace!(target: "batara::p2p", %e, "gossiped tx not admitted");
-                }
-            }
+    fn gossiped_txs(&self, txs: Vec<Vec<u8>>) -> MessageVerdict {
+        let Some(n) = self.upgrade() else {
+            return MessageVerdict::Ignore;
+        };
+        let results = n.admit(&txs);
+        if let Some((i, e)) = results.iter().enumerate().find_map(|(i, r)| {
+            r.as_ref()
+                .err()
+                .filter(|e| e.is_invalid_everywhere())
+                .map(|e| (i, e))
+        }) {
+            return MessageVerdict::Reject(format!("transaction {i} of {}: {e}", txs.len()));
+        }
+        for e in results.iter().filter_map(|r| r.as_ref().err()) {
+            tracing::trace!(target: "batara::p2p", %e, "gossiped tx not admitted");
+        }
+        if results.iter().any(Result::is_ok) {
+            MessageVerdict::Accept
+        } else {
+            MessageVerdict::Ignore
         }
     }
 

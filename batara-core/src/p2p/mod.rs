@@ -15,11 +15,16 @@
 //!   carry the genesis hash, so two chains never exchange data.
 //! * Peer scoring is binary, as in CometBFT's early switch: a peer that sends an invalid block or
 //!   transaction batch it vouches for (sync), a malformed message, or belongs to another chain is
-//!   disconnected and banned for `ban_seconds`. Gossiped transactions that fail mempool checks are
-//!   only dropped (they may be stale, not malicious).
+//!   disconnected and banned for `ban_seconds`.
 //! * Transactions are gossiped in batches (see [`TX_GOSSIP_BATCH`]): one gossip message (and one
 //!   libp2p signature) per batch instead of per transaction, and the receiver admits a batch with
-//!   one batch signature verification, off the event loop.
+//!   one batch signature verification, off the event loop. A batch is relayed only after that
+//!   (issue 10, finding 2): with a transaction no node of this chain could accept (undecodable,
+//!   badly signed, another chain id, failing a stateless rule) it is rejected and its sender
+//!   banned — honest nodes relay only what they verified, so the sender made it; with nothing
+//!   new (duplicates, stale nonces) it is dropped without blame; otherwise relayed. The work
+//!   waits in a bounded, per-peer fair queue ([`txqueue`]); a batch of more than
+//!   [`TX_GOSSIP_BATCH`] transactions is rejected before any of it is verified.
 //! * Sync asks one peer at a time for up to [`SYNC_BATCH`] blocks (at most [`SYNC_BYTES`] per
 //!   response) after a `Status` exchange, and logs height, target and rate once a second.
 //!
@@ -45,6 +50,7 @@ use crate::runtime::CommittedBlock;
 use crate::types::{Block, Commit, Hash};
 
 mod bytes;
+mod txqueue;
 
 pub use bytes::Bytes;
 
@@ -152,7 +158,10 @@ struct Behaviour {
 pub trait NetworkHost: Send + Sync + 'static {
     /// Transactions gossiped by peers (canonical bytes); the host puts them in its mempool
     /// without gossiping them again.
-    fn gossiped_txs(&self, txs: Vec<Vec<u8>>);
+    /// Returns whether the batch may be relayed: [`MessageVerdict::Reject`] when a transaction
+    /// in it is invalid for every node of the chain (the sender's fault),
+    /// [`MessageVerdict::Ignore`] when nothing in it was new.
+    fn gossiped_txs(&self, txs: Vec<Vec<u8>>) -> MessageVerdict;
     /// A consensus message gossiped by a peer.
     fn consensus_message(&self, data: &[u8]) -> MessageVerdict;
 }
@@ -392,9 +401,12 @@ pub fn start(
     let stats = Arc::new(Stats::default());
     let listen = Arc::new(Mutex::new(Vec::new()));
     let holders = Holders::default();
+    let (tx_checked, checked_rx) = mpsc::unbounded_channel();
     let service = Service {
         tx_buf: Vec::new(),
         tx_bytes: 0,
+        tx_queue: Default::default(),
+        tx_checked,
         _held: holders.hold(),
         holders: holders.clone(),
         swarm,
@@ -412,7 +424,7 @@ pub fn start(
         listen: listen.clone(),
         bootnodes,
     };
-    rt.spawn(service.run(rx, blocks, consensus_out));
+    rt.spawn(service.run(checked_rx, rx, blocks, consensus_out));
     tracing::info!(target: "batara::p2p", %peer_id, listen = %cfg.listen, "p2p started");
     Ok(P2pHandle {
         commands,
@@ -467,6 +479,10 @@ struct Service {
     stats: Arc<Stats>,
     listen: Arc<Mutex<Vec<Multiaddr>>>,
     bootnodes: Vec<(PeerId, Multiaddr)>,
+    /// Gossiped transaction batches waiting for verification, and their running jobs.
+    tx_queue: txqueue::TxQueue,
+    /// Where finished verifications report.
+    tx_checked: mpsc::UnboundedSender<(txqueue::TxJob, MessageVerdict)>,
     /// Last field: fields drop in order, so the count falls only after `sink` is gone.
     _held: Held,
 }
@@ -478,6 +494,7 @@ fn decode_block(bytes: &[u8]) -> Result<(Block, Commit), String> {
 impl Service {
     async fn run(
         mut self,
+        checked_rx: mpsc::UnboundedReceiver<(txqueue::TxJob, MessageVerdict)>,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut blocks: broadcast::Receiver<CommittedBlock>,
         consensus_out: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
@@ -488,6 +505,7 @@ impl Service {
         let (_keep, idle) = mpsc::unbounded_channel();
         let mut consensus_out = consensus_out.unwrap_or(idle);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Imported>();
+        let mut checked_rx = checked_rx;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut flush = tokio::time::interval(TX_GOSSIP_EVERY);
         loop {
@@ -515,6 +533,9 @@ impl Service {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 done = done_rx.recv() => if let Some(d) = done { self.on_imported(d) },
+                checked = checked_rx.recv() => if let Some((job, verdict)) = checked {
+                    self.on_txs_checked(job, verdict)
+                },
                 m = consensus_out.recv(), if outbox_open => match m {
                     Some(m) => self.publish(self.topics.consensus.clone(), m),
                     None => outbox_open = false,
@@ -560,6 +581,13 @@ impl Service {
             self.sync.in_flight = None;
         }
         let _ = self.swarm.disconnect_peer_id(peer);
+        for id in self.tx_queue.forget(&peer) {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&id, &peer, MessageAcceptance::Ignore);
+        }
     }
 
     fn is_banned(&mut self, peer: &PeerId) -> bool {
@@ -713,13 +741,30 @@ impl Service {
         done: &mpsc::UnboundedSender<Imported>,
     ) {
         let verdict = if msg.topic == self.topics.txs.hash() {
+            // Bound: decoding one message of at most `max_message_bytes`; the verification of
+            // at most TX_GOSSIP_BATCH signatures runs later, off this loop, under the queue's
+            // bounds. The validation result is reported when it is done.
             match borsh::from_slice::<Vec<Vec<u8>>>(&msg.data) {
+                Ok(txs) if txs.len() > TX_GOSSIP_BATCH => {
+                    let n = txs.len();
+                    self.ban(
+                        source,
+                        &format!("transaction batch of {n} (most {TX_GOSSIP_BATCH})"),
+                    );
+                    MessageAcceptance::Reject
+                }
                 Ok(txs) => {
-                    // The mempool decides each one; a stale or duplicate tx is not the relayer's
-                    // fault. Verification runs off the event loop.
-                    let host = self.host.clone();
-                    tokio::task::spawn_blocking(move || host.gossiped_txs(txs));
-                    MessageAcceptance::Accept
+                    let job = txqueue::TxJob {
+                        peer: source,
+                        id: id.clone(),
+                        txs,
+                    };
+                    if self.tx_queue.push(job, msg.data.len()) {
+                        self.start_tx_jobs();
+                        return;
+                    }
+                    tracing::debug!(target: "batara::p2p", peer = %source, "transaction batch dropped: the peer's queue is full");
+                    MessageAcceptance::Ignore
                 }
                 Err(e) => {
                     self.ban(source, &format!("undecodable transaction batch: {e}"));
@@ -751,6 +796,37 @@ impl Service {
             .behaviour_mut()
             .gossipsub
             .report_message_validation_result(&id, &source, verdict);
+    }
+
+    /// Starts verification jobs for waiting transaction batches while slots are free.
+    fn start_tx_jobs(&mut self) {
+        while let Some(mut job) = self.tx_queue.next() {
+            let host = self.host.clone();
+            let report = self.tx_checked.clone();
+            tokio::task::spawn_blocking(move || {
+                let verdict = host.gossiped_txs(std::mem::take(&mut job.txs));
+                let _ = report.send((job, verdict));
+            });
+        }
+    }
+
+    /// A transaction batch was verified: relay it, drop it, or ban its sender.
+    fn on_txs_checked(&mut self, job: txqueue::TxJob, verdict: MessageVerdict) {
+        self.tx_queue.done();
+        let acceptance = match verdict {
+            MessageVerdict::Accept => MessageAcceptance::Accept,
+            MessageVerdict::Ignore => MessageAcceptance::Ignore,
+            MessageVerdict::Reject(reason) => {
+                self.ban(job.peer, &format!("invalid transaction batch: {reason}"));
+                MessageAcceptance::Reject
+            }
+        };
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&job.id, &job.peer, acceptance);
+        self.start_tx_jobs();
     }
 
     /// A gossiped committed block is relayed only once checked: for the next height, its body

@@ -10,6 +10,7 @@ mod fees;
 mod node;
 mod p2p;
 mod reader;
+mod rogue;
 mod rpc;
 mod rpc_perimeter;
 mod staking;

@@ -10,6 +10,7 @@ use batara_core::node::NodeConfig;
 use batara_core::node::{BlockId, Node, NodeHandle, NodeOptions};
 
 use crate::common::{acct, transfer, wait_for};
+use crate::rogue::Rogue;
 
 fn net_config(dir: &std::path::Path, bootnodes: Vec<String>) -> NodeConfig {
     let mut c = NodeConfig {
@@ -126,18 +127,9 @@ fn a_follower_syncs_follows_and_relays_transactions() {
 }
 
 /// A bare libp2p peer (identify + gossipsub, as a Batara node speaks them) that publishes a
-/// malformed consensus message: the node bans it. And a node's peer limit holds.
+/// transaction batch that does not decode: the node bans it. And a node's peer limit holds.
 #[test]
 fn a_peer_sending_garbage_is_banned_and_peer_limits_hold() {
-    use futures::StreamExt;
-    use libp2p::{gossipsub, identify, swarm::NetworkBehaviour};
-
-    #[derive(NetworkBehaviour)]
-    struct Rogue {
-        identify: identify::Behaviour,
-        gossipsub: gossipsub::Behaviour,
-    }
-
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let g = Genesis::dev("p2p-ban", 2, genesis::dev_validator_key().public_key(), 0);
     let mut cfg = net_config(dirs[0].path(), vec![]);
@@ -149,63 +141,14 @@ fn a_peer_sending_garbage_is_banned_and_peer_limits_hold() {
     })
     .unwrap();
     let boot = listen_addr(&v);
-    let info = v.info();
-    let genesis_hash = info.genesis_hash;
-    let short = hex::encode(&genesis_hash.0[..8]);
-
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let banned_after_garbage = rt.block_on(async {
-        let key = libp2p::identity::Keypair::generate_ed25519();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(
-                Default::default(),
-                libp2p::noise::Config::new,
-                libp2p::yamux::Config::default,
-            )
-            .unwrap()
-            .with_behaviour(|k| Rogue {
-                identify: identify::Behaviour::new(identify::Config::new(
-                    format!("/batara/1/p2p-ban/{genesis_hash}"),
-                    k.public(),
-                )),
-                gossipsub: gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(k.clone()),
-                    gossipsub::Config::default(),
-                )
-                .unwrap(),
-            })
-            .unwrap()
-            .build();
-        // A transaction batch that is not borsh (`Vec<Vec<u8>>`).
-        let topic = gossipsub::IdentTopic::new(format!("/batara/{short}/txs/1"));
-        swarm.behaviour_mut().gossipsub.subscribe(&topic).unwrap();
-        swarm
-            .dial(boot.parse::<libp2p::Multiaddr>().unwrap())
-            .unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let net = v.network().unwrap();
-        loop {
-            tokio::select! {
-                _ = swarm.select_next_some() => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {
-                    // Keep publishing until the node has seen it (the mesh forms after a heartbeat).
-                    let _ = swarm.behaviour_mut().gossipsub.publish(topic.clone(), vec![0xff; 7]);
-                    if net.banned() == 1 {
-                        return true;
-                    }
-                }
-            }
-            if tokio::time::Instant::now() > deadline {
-                return false;
-            }
-        }
+    let rogue = Rogue::connect(&boot, "p2p-ban", v.info().genesis_hash, &["txs"]);
+    // Not borsh (`Vec<Vec<u8>>`).
+    rogue.publish("txs", vec![0xff; 7]);
+    let net = v.network().unwrap();
+    wait_for("the node to ban a peer that sends garbage", 30, || {
+        net.banned() == 1
     });
-    assert!(
-        banned_after_garbage,
-        "the node bans a peer that sends garbage"
-    );
-    drop(rt);
+    drop(rogue);
     wait_for("the rogue to be gone", 10, || v.info().peers == 0);
 
     // Peer limit: with max_peers = 2, a third node is turned away.
@@ -218,4 +161,94 @@ fn a_peer_sending_garbage_is_banned_and_peer_limits_hold() {
     assert_eq!(v.info().peers, 2, "no more than max_peers");
     assert!(f1.info().peers + f2.info().peers >= 2);
     drop(f3);
+}
+
+/// Issue 10, finding 2: a gossiped transaction batch is relayed only after it was verified. A
+/// follower F between a rogue publisher and a listening peer: a good batch is admitted, relayed
+/// and reaches the validator; a batch with a badly signed transaction, or more transactions than
+/// a batch may hold, gets its sender banned and goes no further; a batch with nothing new is
+/// dropped, without blame.
+#[test]
+fn gossiped_transactions_are_verified_before_they_are_relayed() {
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let chain = "p2p-txs";
+    let g = Genesis::dev(chain, 4, genesis::dev_validator_key().public_key(), 0);
+    let v = start(dirs[0].path(), &g, true, vec![]);
+    let f = start(dirs[1].path(), &g, false, vec![listen_addr(&v)]);
+    wait_for("the follower to connect", 20, || f.info().peers == 1);
+    let gh = v.info().genesis_hash;
+    let at_f = listen_addr(&f);
+    let listener = Rogue::connect(&at_f, chain, gh, &["txs"]);
+    let batch = |txs: &[Vec<u8>]| borsh::to_vec(&txs.to_vec()).unwrap();
+    let banned = || f.network().unwrap().banned();
+
+    // A good batch: admitted by F, relayed to the listener, in the validator's pool.
+    let good = transfer(&acct(0), chain, 0, acct(1).address(), 5, 1);
+    let good_batch = batch(&[good.to_bytes()]);
+    let honest = Rogue::connect(&at_f, chain, gh, &[]);
+    honest.publish("txs", good_batch.clone());
+    wait_for("the good batch at the listener", 20, || {
+        listener.heard("txs").contains(&good_batch)
+    });
+    wait_for("the good tx in the validator's pool", 20, || {
+        v.mempool_stats().txs == 1
+    });
+
+    // The same transaction again (a new gossip message, nothing new in it): dropped, no blame.
+    honest.publish("txs", batch(&[good.to_bytes()]));
+    // A good transaction behind it shows the stale batch was handled first.
+    let next = transfer(&acct(0), chain, 1, acct(1).address(), 5, 1);
+    let next_batch = batch(&[next.to_bytes()]);
+    honest.publish("txs", next_batch.clone());
+    wait_for("the next good batch at the listener", 20, || {
+        listener.heard("txs").contains(&next_batch)
+    });
+    assert_eq!(
+        banned(),
+        0,
+        "a batch with nothing new costs its sender nothing"
+    );
+
+    // A badly signed transaction among good ones: its sender is banned, the batch not relayed.
+    let mut forged = transfer(&acct(2), chain, 0, acct(1).address(), 5, 1);
+    forged.signature.0[0] ^= 1;
+    let third = transfer(&acct(0), chain, 2, acct(1).address(), 5, 1);
+    let bad_batch = batch(&[third.to_bytes(), forged.to_bytes()]);
+    let forger = Rogue::connect(&at_f, chain, gh, &[]);
+    forger.publish("txs", bad_batch.clone());
+    wait_for("the forger banned", 20, || banned() == 1);
+
+    // More transactions than a batch holds: banned before any is verified.
+    let oversized = batch(&vec![
+        next.to_bytes();
+        batara_core::p2p::TX_GOSSIP_BATCH + 1
+    ]);
+    let flooder = Rogue::connect(&at_f, chain, gh, &[]);
+    flooder.publish("txs", oversized.clone());
+    wait_for("the flooder banned", 20, || banned() == 2);
+
+    // Neither reached the listener (a relay follows the verdict at once; allow two heartbeats).
+    std::thread::sleep(Duration::from_millis(1_500));
+    let heard = listener.heard("txs");
+    assert!(!heard.contains(&bad_batch), "the forged batch was relayed");
+    assert!(
+        !heard.contains(&oversized),
+        "the oversized batch was relayed"
+    );
+    assert_eq!(
+        heard
+            .iter()
+            .filter(|d| **d != good_batch && **d != next_batch)
+            .count(),
+        0,
+        "only the two good batches were relayed"
+    );
+    assert_eq!(
+        v.mempool_stats().txs,
+        2,
+        "the validator has the two good ones"
+    );
+    // F kept the valid transaction of the forged batch (each transaction stands on its own
+    // signature) but did not relay it with the forgery.
+    assert_eq!(f.mempool_stats().txs, 3);
 }
