@@ -690,21 +690,14 @@ fn signed_vote(
     round: u32,
     block: Option<batara_core::types::Hash>,
 ) -> batara_core::consensus::bft::ConsensusMsg {
-    let k = validator_key(i);
-    batara_core::consensus::bft::ConsensusMsg::Vote(batara_core::types::Vote {
+    batara_core::consensus::bft::ConsensusMsg::Vote(batara_core::types::Vote::new_signed(
+        &validator_key(i),
+        "bft-test",
         kind,
-        height: 1,
+        1,
         round,
-        block_hash: block,
-        validator: k.address(),
-        signature: k.sign(&batara_core::types::Vote::sign_message(
-            "bft-test",
-            kind,
-            1,
-            round,
-            block.as_ref(),
-        )),
-    })
+        block,
+    ))
 }
 
 /// A block of height 1 proposed by validator `i` in `round`, with its signed proposal.
@@ -724,16 +717,7 @@ fn signed_proposal(
         .build_block(&[], k.address(), now + u64::from(round))
         .unwrap();
     let hash = ex.block.hash();
-    let proposal = batara_core::types::Proposal {
-        height: 1,
-        round,
-        pol_round: None,
-        block_hash: hash,
-        proposer: k.address(),
-        signature: k.sign(&batara_core::types::Proposal::sign_message(
-            "bft-test", 1, round, None, &hash,
-        )),
-    };
+    let proposal = batara_core::types::Proposal::new_signed(&k, "bft-test", 1, round, None, hash);
     let m = batara_core::consensus::bft::ConsensusMsg::Proposal {
         proposal,
         block: Box::new(ex.block),

@@ -3,6 +3,7 @@
 
 mod bench_flood;
 mod bft;
+mod byzantine;
 mod cli;
 mod common;
 mod crash;

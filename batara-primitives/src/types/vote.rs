@@ -15,7 +15,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::{dec_u64, Address, Commit, Hash, PublicKey, Signature, ValidatorInfo};
-use crate::crypto::{self, CryptoError};
+use crate::crypto::{self, CryptoError, Keypair};
 
 /// Domain tag of prevotes and nil precommits.
 pub const VOTE_DOMAIN: &[u8] = b"batara/vote/v1";
@@ -109,6 +109,32 @@ impl Vote {
     pub fn verify(&self, chain_id: &str, public_key: &PublicKey) -> Result<(), CryptoError> {
         crypto::verify(public_key, &self.message(chain_id), &self.signature)
     }
+
+    /// A vote signed with `key` directly. A validator node signs through its double-sign guard
+    /// instead; this is for tools and tests that play a validator.
+    pub fn new_signed(
+        key: &Keypair,
+        chain_id: &str,
+        kind: VoteKind,
+        height: u64,
+        round: u32,
+        block_hash: Option<Hash>,
+    ) -> Self {
+        Self {
+            kind,
+            height,
+            round,
+            block_hash,
+            validator: key.address(),
+            signature: key.sign(&Self::sign_message(
+                chain_id,
+                kind,
+                height,
+                round,
+                block_hash.as_ref(),
+            )),
+        }
+    }
 }
 
 /// A signed proposal of a block for a round. The block itself travels beside it.
@@ -132,6 +158,31 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// A proposal signed with `key` directly (see [`Vote::new_signed`]).
+    pub fn new_signed(
+        key: &Keypair,
+        chain_id: &str,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        block_hash: Hash,
+    ) -> Self {
+        Self {
+            height,
+            round,
+            pol_round,
+            block_hash,
+            proposer: key.address(),
+            signature: key.sign(&Self::sign_message(
+                chain_id,
+                height,
+                round,
+                pol_round,
+                &block_hash,
+            )),
+        }
+    }
+
     /// The bytes a proposer signs.
     pub fn sign_message(
         chain_id: &str,

@@ -75,6 +75,13 @@ pub const MAX_PENDING_EVIDENCE: usize = 100;
 /// stepped once per round), so such messages are rejected before anything else is done.
 pub const MAX_ROUND: u32 = 10_000;
 
+/// Most proposals buffered for the next height per proposer (its rounds 0 and 1: faster nodes
+/// start the next height before this one decides).
+pub const NEXT_HEIGHT_PER_PROPOSER: usize = 2;
+
+/// Most bytes of blocks buffered for the next height, in block sizes (`max_block_bytes`).
+pub const NEXT_HEIGHT_BLOCKS: u64 = 4;
+
 /// How often a node re-sends its latest messages of an undecided height.
 pub const REBROADCAST: Duration = Duration::from_secs(1);
 
@@ -175,6 +182,7 @@ impl BftEngine {
             blocks: HashMap::new(),
             verdicts: HashMap::new(),
             next_height: Vec::new(),
+            proposed: HashMap::new(),
             sets: None,
             start_at: None,
             own: Vec::new(),
@@ -342,8 +350,14 @@ struct Host {
     blocks: HashMap<Hash, Block>,
     /// Verdicts on proposed blocks of the current height (each executed once).
     verdicts: HashMap<Hash, bool>,
-    /// Proposals for the next height, replayed when it starts (their blocks need the head).
-    next_height: Vec<(Proposal, Block)>,
+    /// Proposals for the next height, replayed when it starts (their blocks need the head), and
+    /// their blocks' size. Bounded (issue 10, finding 3): rounds 0 and 1 only,
+    /// [`NEXT_HEIGHT_PER_PROPOSER`] per proposer, [`NEXT_HEIGHT_BLOCKS`] blocks' worth of bytes.
+    next_height: Vec<(Proposal, Block, u64)>,
+    /// Distinct blocks proposed per round of the current height, each executed once: at most
+    /// `MAX_PROPOSALS_PER_ROUND` (the state machine keeps no more), so a proposer sending many
+    /// blocks for its round costs each node that many executions at most (issue 10, finding 3).
+    proposed: HashMap<u32, usize>,
     /// The validator set (with its proposer schedule) of `height`.
     sets: Option<BftValidatorSet>,
     /// When to start `height` (after a decision's commit wait).
@@ -474,6 +488,7 @@ impl Host {
         self.executed.clear();
         self.blocks.clear();
         self.verdicts.clear();
+        self.proposed.clear();
         self.own.clear();
         self.logged = (None, None);
         self.wal_failed = false;
@@ -534,7 +549,7 @@ impl Host {
                 });
             }
         }
-        for (p, b) in std::mem::take(&mut self.next_height) {
+        for (p, b, _) in std::mem::take(&mut self.next_height) {
             if p.height == height {
                 self.on_proposal(p, b);
             }
@@ -545,15 +560,41 @@ impl Host {
         match m {
             ConsensusMsg::Proposal { proposal, block } => {
                 if proposal.height == self.height + 1 {
-                    if self.next_height.len() < 64 {
-                        self.next_height.push((proposal, *block));
-                    }
+                    self.buffer_next_height(proposal, *block);
                 } else if proposal.height == self.height {
                     self.on_proposal(proposal, *block);
                 }
             }
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
             ConsensusMsg::Evidence(e) => self.add_evidence(e),
+        }
+    }
+
+    /// Keeps a proposal for the next height within the bounds of `next_height`.
+    fn buffer_next_height(&mut self, proposal: Proposal, block: Block) {
+        let size = borsh::object_length(&block).map_or(u64::MAX, |n| n as u64);
+        let budget = self
+            .sink
+            .chain()
+            .spec()
+            .max_block_bytes
+            .saturating_mul(NEXT_HEIGHT_BLOCKS);
+        let used: u64 = self.next_height.iter().map(|(_, _, n)| n).sum();
+        let by_proposer = self
+            .next_height
+            .iter()
+            .filter(|(p, _, _)| p.proposer == proposal.proposer)
+            .count();
+        let duplicate = self
+            .next_height
+            .iter()
+            .any(|(p, _, _)| p.round == proposal.round && p.proposer == proposal.proposer);
+        if proposal.round <= 1
+            && !duplicate
+            && by_proposer < NEXT_HEIGHT_PER_PROPOSER
+            && used.saturating_add(size) <= budget
+        {
+            self.next_height.push((proposal, block, size));
         }
     }
 
@@ -589,6 +630,14 @@ impl Host {
             return;
         }
         let hash = proposal.block_hash;
+        let known = self.executed.contains_key(&hash) || self.verdicts.contains_key(&hash);
+        let count = self.proposed.entry(proposal.round).or_default();
+        if !known {
+            if *count >= super::MAX_PROPOSALS_PER_ROUND {
+                return;
+            }
+            *count += 1;
+        }
         if block.hash() != hash || block.check_body().is_err() {
             return;
         }

@@ -36,31 +36,11 @@ fn infos(powers: &[u64]) -> Vec<ValidatorInfo> {
 }
 
 fn vote(k: &Keypair, kind: VoteKind, height: u64, round: u32, block: Option<Hash>) -> Vote {
-    Vote {
-        kind,
-        height,
-        round,
-        block_hash: block,
-        validator: k.address(),
-        signature: k.sign(&Vote::sign_message(
-            CHAIN,
-            kind,
-            height,
-            round,
-            block.as_ref(),
-        )),
-    }
+    Vote::new_signed(k, CHAIN, kind, height, round, block)
 }
 
 fn proposal(k: &Keypair, height: u64, round: u32, pol: Option<u32>, block: Hash) -> Proposal {
-    Proposal {
-        height,
-        round,
-        pol_round: pol,
-        block_hash: block,
-        proposer: k.address(),
-        signature: k.sign(&Proposal::sign_message(CHAIN, height, round, pol, &block)),
-    }
+    Proposal::new_signed(k, CHAIN, height, round, pol, block)
 }
 
 fn params(me: Option<&Keypair>) -> BftParams {

@@ -1,0 +1,216 @@
+//! Issue 10, part 4: one validator of four (a quarter of the power) is driven by an adversary that
+//! can sign anything, and speaks to the honest nodes as a bare libp2p peer ([`Rogue`]). For each
+//! behaviour the three honest validators keep finalizing — the mean block interval stays within a
+//! stated bound of the interval with the fourth validator simply offline — agree on every header,
+//! and ban the peer whose messages fail their checks.
+
+use std::time::{Duration, Instant};
+
+use batara_core::api::NodeApi;
+use batara_core::consensus::bft::{ConsensusMsg, MAX_ROUND};
+use batara_core::node::NodeHandle;
+use batara_core::types::{DuplicateVoteEvidence, Hash, Proposal, Vote, VoteKind};
+
+use crate::bft::{genesis, validator_key, Net};
+use crate::rogue::Rogue;
+
+const CHAIN: &str = "bft-test";
+/// Heights measured per behaviour.
+const HEIGHTS: u64 = 8;
+
+/// The adversary: validator 3's key, and a peer connected to honest node 0.
+struct Adversary {
+    rogue: Rogue,
+}
+
+impl Adversary {
+    fn connect(net: &Net) -> Self {
+        let n0 = net.node(0);
+        let addr = n0.network().unwrap().listen_addrs()[0].to_string();
+        Self {
+            rogue: Rogue::connect(&addr, CHAIN, n0.info().genesis_hash, &["consensus"]),
+        }
+    }
+
+    fn send(&self, m: &ConsensusMsg) {
+        self.rogue.publish("consensus", borsh::to_vec(m).unwrap());
+    }
+
+    fn send_raw(&self, bytes: Vec<u8>) {
+        self.rogue.publish("consensus", bytes);
+    }
+}
+
+fn vote(kind: VoteKind, height: u64, round: u32, block: Option<Hash>) -> Vote {
+    Vote::new_signed(&validator_key(3), CHAIN, kind, height, round, block)
+}
+
+fn hash_of(tag: u64) -> Hash {
+    batara_core::crypto::sha256(&tag.to_le_bytes())
+}
+
+/// A valid block for the next height of `node`'s chain, proposed by the adversary in `round`.
+fn proposal(node: &NodeHandle, round: u32, salt: u64) -> ConsensusMsg {
+    let k = validator_key(3);
+    let now = batara_core::consensus::Clock::now_ms(&batara_core::consensus::SystemClock);
+    let (ex, _) = node
+        .chain()
+        .build_block(&[], k.address(), now + salt)
+        .unwrap();
+    let (height, hash) = (ex.block.header.height, ex.block.hash());
+    ConsensusMsg::Proposal {
+        proposal: Proposal::new_signed(&k, CHAIN, height, round, None, hash),
+        block: Box::new(ex.block),
+    }
+}
+
+/// Runs `attack` (given the next height of node 0) every 50 ms until every honest node has
+/// finalized [`HEIGHTS`] more blocks; returns the mean block interval.
+fn measure(net: &Net, mut attack: impl FnMut(u64)) -> Duration {
+    let start = net.min_height();
+    let t0 = Instant::now();
+    while net.min_height() < start + HEIGHTS {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the honest validators stalled at {} (from {start})",
+            net.min_height()
+        );
+        attack(net.height(0) + 1);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t0.elapsed() / HEIGHTS as u32
+}
+
+#[test]
+fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
+    // Three nodes with validator keys 0..2 of a four-validator genesis.
+    let net = Net::with_genesis(3, genesis(4));
+    crate::common::wait_for("height 2", 60, || net.min_height() >= 2);
+    let banned = || net.node(0).network().unwrap().banned();
+    let mut report = vec![];
+
+    // The honest figure: the fourth validator offline (its rounds time out).
+    let offline = measure(&net, |_| {});
+    report.push(("offline (baseline)", offline));
+    // The bound each behaviour must stay within.
+    let bound = offline * 2 + Duration::from_millis(500);
+
+    // Votes for far rounds of the current height (at most MAX_ROUND: signed, accepted, kept in
+    // bounded memory) and for far heights (ignored), many per burst.
+    let adv = Adversary::connect(&net);
+    let mut round = 0u32;
+    let t = measure(&net, |h| {
+        for _ in 0..20 {
+            round = (round + 97) % MAX_ROUND;
+            adv.send(&ConsensusMsg::Vote(vote(
+                VoteKind::Prevote,
+                h,
+                round,
+                Some(hash_of(u64::from(round))),
+            )));
+            adv.send(&ConsensusMsg::Vote(vote(
+                VoteKind::Precommit,
+                h + 1_000,
+                round,
+                None,
+            )));
+        }
+    });
+    report.push(("far rounds and heights", t));
+    assert_eq!(
+        banned(),
+        0,
+        "signed messages within bounds cost the sender nothing"
+    );
+
+    // Many distinct valid blocks for rounds 0 and 1 of every height (executed only where the
+    // adversary is the round's proposer, and then at most MAX_PROPOSALS_PER_ROUND per round).
+    let mut salt = 0;
+    let n0 = net.node(0).clone();
+    let t = measure(&net, |_| {
+        for r in 0..2 {
+            salt += 1;
+            adv.send(&proposal(&n0, r, salt));
+        }
+    });
+    report.push(("many blocks per round", t));
+    net.assert_agreement();
+
+    // Bad signatures: the sender is banned at the first one.
+    let adv = Adversary::connect(&net);
+    let before = banned();
+    let t = measure(&net, |h| {
+        let mut v = vote(VoteKind::Prevote, h, 0, Some(hash_of(h)));
+        v.signature.0[0] ^= 1;
+        adv.send(&ConsensusMsg::Vote(v));
+    });
+    report.push(("bad signatures", t));
+    assert_eq!(banned(), before + 1, "the forger is banned");
+
+    // Malformed messages and rounds past MAX_ROUND: banned.
+    let adv = Adversary::connect(&net);
+    let before = banned();
+    let t = measure(&net, |h| {
+        adv.send_raw(vec![0xff; 1_000]);
+        adv.send(&ConsensusMsg::Vote(vote(
+            VoteKind::Prevote,
+            h,
+            MAX_ROUND + 1,
+            None,
+        )));
+    });
+    report.push(("malformed and past MAX_ROUND", t));
+    assert_eq!(banned(), before + 1, "the sender of garbage is banned");
+
+    // Evidence spam: pairs that do not verify (the second vote's signature is broken).
+    let adv = Adversary::connect(&net);
+    let before = banned();
+    let t = measure(&net, |h| {
+        let a = vote(VoteKind::Prevote, h.saturating_sub(1), 0, Some(hash_of(1)));
+        let mut b = vote(VoteKind::Prevote, h.saturating_sub(1), 0, Some(hash_of(2)));
+        b.signature.0[1] ^= 1;
+        adv.send(&ConsensusMsg::Evidence(DuplicateVoteEvidence::new(a, b)));
+    });
+    report.push(("evidence that does not verify", t));
+    assert_eq!(banned(), before + 1, "the evidence forger is banned");
+
+    // Equivocation: two prevotes and two precommits for different blocks in each round. The
+    // honest nodes punish it (evidence in a block: slashed, tombstoned, out of the set) and go on.
+    let adv = Adversary::connect(&net);
+    let v3 = validator_key(3).address();
+    let t = measure(&net, |h| {
+        for r in 0..2 {
+            for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                adv.send(&ConsensusMsg::Vote(vote(
+                    kind,
+                    h,
+                    r,
+                    Some(hash_of(h * 10 + 1)),
+                )));
+                adv.send(&ConsensusMsg::Vote(vote(
+                    kind,
+                    h,
+                    r,
+                    Some(hash_of(h * 10 + 2)),
+                )));
+            }
+        }
+    });
+    report.push(("equivocating votes", t));
+    crate::common::wait_for("the equivocator tombstoned on every node", 60, || {
+        net.live()
+            .all(|n| n.validator(&v3).is_ok_and(|d| d.record.tombstoned))
+    });
+
+    net.assert_agreement();
+    eprintln!("mean block interval over {HEIGHTS} heights, one validator of four Byzantine:");
+    for (what, t) in &report {
+        eprintln!("  {what:<32} {:>6} ms", t.as_millis());
+    }
+    for (what, t) in &report {
+        assert!(
+            *t <= bound,
+            "{what}: {t:?} per block, bound {bound:?} (offline {offline:?})"
+        );
+    }
+}
