@@ -26,7 +26,11 @@
 //!   waits in a bounded, per-peer fair queue ([`txqueue`]); a batch of more than
 //!   [`TX_GOSSIP_BATCH`] transactions is rejected before any of it is verified.
 //! * Sync asks one peer at a time for up to [`SYNC_BATCH`] blocks (at most [`SYNC_BYTES`] per
-//!   response) after a `Status` exchange, and logs height, target and rate once a second.
+//!   response) after a `Status` exchange, and logs height, target and rate once a second. A
+//!   peer's height is a claim: peers that withhold, answer with nothing or with the wrong blocks
+//!   are struck, rotated out and banned at the third strike, and serving is budgeted per peer
+//!   and runs off the event loop ([`syncpeers`], issue 10 findings 5 and 6). Gossiped blocks are
+//!   imported while a sync request is out.
 //!
 //! Must never: commit a block other than through [`BlockSink`], block the event loop on block
 //! execution (imports run on the blocking pool), or trust a peer's block without its commit.
@@ -50,6 +54,7 @@ use crate::runtime::CommittedBlock;
 use crate::types::{Block, Commit, Hash};
 
 mod bytes;
+mod syncpeers;
 mod txqueue;
 
 pub use bytes::Bytes;
@@ -144,6 +149,9 @@ pub enum SyncResponse {
     },
     /// borsh `(Block, Commit)` per height, in order.
     Blocks(Vec<Bytes>),
+    /// Not now (the responder's serving budget for the asker, or its serving slots, are used
+    /// up): ask another peer.
+    Busy,
 }
 
 #[derive(NetworkBehaviour)]
@@ -402,6 +410,7 @@ pub fn start(
     let listen = Arc::new(Mutex::new(Vec::new()));
     let holders = Holders::default();
     let (tx_checked, checked_rx) = mpsc::unbounded_channel();
+    let (served, served_rx) = mpsc::unbounded_channel();
     let service = Service {
         tx_buf: Vec::new(),
         tx_bytes: 0,
@@ -417,14 +426,15 @@ pub fn start(
         peer_id,
         max_peers: cfg.max_peers,
         banned: BanList::new(Duration::from_secs(cfg.ban_seconds), MAX_BANNED),
-        heads: HashMap::new(),
+        peers: Default::default(),
+        served,
         connected: HashSet::new(),
         sync: SyncState::default(),
         stats: stats.clone(),
         listen: listen.clone(),
         bootnodes,
     };
-    rt.spawn(service.run(checked_rx, rx, blocks, consensus_out));
+    rt.spawn(service.run(checked_rx, served_rx, rx, blocks, consensus_out));
     tracing::info!(target: "batara::p2p", %peer_id, listen = %cfg.listen, "p2p started");
     Ok(P2pHandle {
         commands,
@@ -441,10 +451,21 @@ struct Topics {
     consensus: IdentTopic,
 }
 
+/// The one outstanding sync request: who was asked, since when, from which height, and whether
+/// its blocks arrived and are being imported.
+#[derive(Clone, Copy)]
+struct InFlight {
+    peer: PeerId,
+    since: Instant,
+    from: u64,
+    importing: bool,
+}
+
 #[derive(Default)]
 struct SyncState {
-    /// The peer asked (or whose blocks are being imported) and since when.
-    in_flight: Option<(PeerId, Instant)>,
+    in_flight: Option<InFlight>,
+    /// A gossiped block is being imported.
+    gossip_import: bool,
     /// When catching up began, and the head then (for the rate).
     began: Option<(Instant, u64)>,
     last_log: Option<Instant>,
@@ -452,12 +473,22 @@ struct SyncState {
 }
 
 /// What a finished import tells the event loop.
-enum Imported {
-    /// Imported up to this height.
-    Ok(u64),
-    /// `peer` sent something invalid.
-    Invalid { peer: PeerId, reason: String },
+struct Imported {
+    /// The peer the blocks came from.
+    peer: PeerId,
+    /// They answered a sync request (else: gossip).
+    sync: bool,
+    /// Imported up to this height, or why the peer's block is invalid.
+    result: Result<u64, String>,
 }
+
+/// A sync response built off the event loop, to send.
+type Served = (
+    PeerId,
+    request_response::ResponseChannel<SyncResponse>,
+    SyncResponse,
+    usize,
+);
 
 struct Service {
     holders: Holders,
@@ -472,8 +503,10 @@ struct Service {
     peer_id: PeerId,
     max_peers: usize,
     banned: BanList,
-    /// Peers' heads as last reported.
-    heads: HashMap<PeerId, u64>,
+    /// What block sync knows of each peer.
+    peers: syncpeers::SyncPeers,
+    /// Where sync responses built off the loop come back.
+    served: mpsc::UnboundedSender<Served>,
     connected: HashSet<PeerId>,
     sync: SyncState,
     stats: Arc<Stats>,
@@ -491,10 +524,34 @@ fn decode_block(bytes: &[u8]) -> Result<(Block, Commit), String> {
     borsh::from_slice(bytes).map_err(|e| format!("undecodable block: {e}"))
 }
 
+/// The committed blocks `from..` (at most `max`, [`SYNC_BATCH`] and about [`SYNC_BYTES`]; at
+/// least one if there is one) and their size.
+fn read_blocks(chain: &crate::runtime::Chain, from: u64, max: u32) -> (SyncResponse, usize) {
+    let mut out = Vec::new();
+    let mut size = 0;
+    let head = chain.head().header.height;
+    let last = from
+        .saturating_add(u64::from(max.min(SYNC_BATCH)))
+        .min(head + 1);
+    for h in from.max(1)..last {
+        let (Ok(Some(b)), Ok(Some(c))) = (chain.block(h), chain.commit_at(h)) else {
+            break;
+        };
+        let bytes = borsh::to_vec(&(b, c)).expect("borsh into Vec");
+        size += bytes.len();
+        out.push(Bytes(bytes));
+        if size >= SYNC_BYTES {
+            break;
+        }
+    }
+    (SyncResponse::Blocks(out), size)
+}
+
 impl Service {
     async fn run(
         mut self,
         checked_rx: mpsc::UnboundedReceiver<(txqueue::TxJob, MessageVerdict)>,
+        mut served_rx: mpsc::UnboundedReceiver<Served>,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut blocks: broadcast::Receiver<CommittedBlock>,
         consensus_out: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
@@ -536,6 +593,10 @@ impl Service {
                 checked = checked_rx.recv() => if let Some((job, verdict)) = checked {
                     self.on_txs_checked(job, verdict)
                 },
+                served = served_rx.recv() => if let Some((peer, channel, resp, bytes)) = served {
+                    self.peers.served(peer, bytes, Instant::now());
+                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
+                },
                 m = consensus_out.recv(), if outbox_open => match m {
                     Some(m) => self.publish(self.topics.consensus.clone(), m),
                     None => outbox_open = false,
@@ -576,8 +637,12 @@ impl Service {
         self.stats
             .banned
             .store(self.banned.len(), Ordering::Relaxed);
-        self.heads.remove(&peer);
-        if self.sync.in_flight.is_some_and(|(p, _)| p == peer) {
+        self.peers.remove(&peer);
+        if self
+            .sync
+            .in_flight
+            .is_some_and(|f| f.peer == peer && !f.importing)
+        {
             self.sync.in_flight = None;
         }
         let _ = self.swarm.disconnect_peer_id(peer);
@@ -631,13 +696,18 @@ impl Service {
                 ..
             } => {
                 self.connected.remove(&peer_id);
-                self.heads.remove(&peer_id);
+                self.peers.remove(&peer_id);
                 self.stats
                     .peers
                     .store(self.connected.len(), Ordering::Relaxed);
-                if self.sync.in_flight.is_some_and(|(p, _)| p == peer_id) {
+                if self
+                    .sync
+                    .in_flight
+                    .is_some_and(|f| f.peer == peer_id && !f.importing)
+                {
                     self.sync.in_flight = None;
                 }
+                self.maybe_request();
             }
             // Discovery: dial peers Kademlia learns about while there is room.
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
@@ -680,10 +750,7 @@ impl Service {
             })) => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => {
-                    let resp = self.answer(request);
-                    let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
-                }
+                } => self.answer(peer, request, channel),
                 request_response::Message::Response { response, .. } => {
                     self.on_response(peer, response, done)
                 }
@@ -692,45 +759,54 @@ impl Service {
                 request_response::Event::OutboundFailure { peer, error, .. },
             )) => {
                 tracing::debug!(target: "batara::p2p", %peer, %error, "sync request failed");
-                if self.sync.in_flight.is_some_and(|(p, _)| p == peer) {
+                if self
+                    .sync
+                    .in_flight
+                    .is_some_and(|f| f.peer == peer && !f.importing)
+                {
                     self.sync.in_flight = None;
+                    self.strike(peer, "its sync request failed");
                 }
             }
             _ => {}
         }
     }
 
-    fn answer(&self, req: SyncRequest) -> SyncResponse {
-        let chain = self.sink.chain();
-        match req {
+    /// Answers a sync request: `Status` at once; blocks off the event loop, within the
+    /// asker's serving budget (bound: at most [`SYNC_BATCH`] blocks / [`SYNC_BYTES`] read per
+    /// request, `syncpeers::MAX_SERVE_JOBS` requests at once), else `Busy`.
+    fn answer(
+        &mut self,
+        peer: PeerId,
+        req: SyncRequest,
+        channel: request_response::ResponseChannel<SyncResponse>,
+    ) {
+        let resp = match req {
             SyncRequest::Status => {
-                let head = chain.head();
+                let head = self.sink.chain().head();
                 SyncResponse::Status {
                     height: head.header.height,
                     hash: head.hash,
                 }
             }
             SyncRequest::Blocks { from, max } => {
-                let mut out = Vec::new();
-                let mut size = 0;
-                let head = chain.head().header.height;
-                let last = from
-                    .saturating_add(u64::from(max.min(SYNC_BATCH)))
-                    .min(head + 1);
-                for h in from.max(1)..last {
-                    let (Ok(Some(b)), Ok(Some(c))) = (chain.block(h), chain.commit_at(h)) else {
-                        break;
-                    };
-                    let bytes = borsh::to_vec(&(b, c)).expect("borsh into Vec");
-                    size += bytes.len();
-                    out.push(Bytes(bytes));
-                    if size >= SYNC_BYTES {
-                        break;
-                    }
+                if !self.peers.start_serving(peer, Instant::now()) {
+                    SyncResponse::Busy
+                } else {
+                    let sink = self.sink.clone();
+                    let served = self.served.clone();
+                    let held = self.holders.hold();
+                    tokio::task::spawn_blocking(move || {
+                        let _held = held;
+                        let (resp, bytes) = read_blocks(sink.chain(), from, max);
+                        drop(sink);
+                        let _ = served.send((peer, channel, resp, bytes));
+                    });
+                    return;
                 }
-                SyncResponse::Blocks(out)
             }
-        }
+        };
+        let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
     }
 
     fn on_gossip(
@@ -853,10 +929,12 @@ impl Service {
         });
         match checked {
             Ok(()) => {
-                let known = self.heads.entry(source).or_default();
-                *known = (*known).max(h);
-                if self.sync.in_flight.is_none() {
-                    self.spawn_import(source, vec![(block, commit)], done);
+                self.peers.saw(source, h, Instant::now());
+                // Imported even while a sync request is out (a liar's slow answer must not
+                // stop a node from following the chain); one gossip import at a time.
+                if !self.sync.gossip_import {
+                    self.sync.gossip_import = true;
+                    self.spawn_import(source, vec![(block, commit)], false, done);
                 }
                 MessageAcceptance::Accept
             }
@@ -873,33 +951,63 @@ impl Service {
         resp: SyncResponse,
         done: &mpsc::UnboundedSender<Imported>,
     ) {
+        let now = Instant::now();
         match resp {
             SyncResponse::Status { height, .. } => {
-                self.heads.insert(peer, height);
+                self.peers.claim(peer, height, now);
                 self.maybe_request();
             }
-            SyncResponse::Blocks(list) => {
-                if self.sync.in_flight.map(|(p, _)| p) != Some(peer) {
-                    return;
-                }
-                if list.is_empty() {
-                    // It has nothing past our head after all.
-                    self.heads.insert(peer, self.head());
+            SyncResponse::Busy => {
+                if self
+                    .sync
+                    .in_flight
+                    .is_some_and(|f| f.peer == peer && !f.importing)
+                {
                     self.sync.in_flight = None;
-                    return;
+                    self.peers.busy(peer, now);
+                    self.maybe_request();
                 }
+            }
+            SyncResponse::Blocks(list) => {
+                let Some(f) = self
+                    .sync
+                    .in_flight
+                    .filter(|f| f.peer == peer && !f.importing)
+                else {
+                    return; // late (it timed out), or not asked
+                };
+                self.sync.in_flight = None;
                 let mut blocks = Vec::with_capacity(list.len());
                 for b in list {
                     match decode_block(&b.0) {
                         Ok(x) => blocks.push(x),
                         Err(reason) => {
                             self.ban(peer, &reason);
+                            self.maybe_request();
                             return;
                         }
                     }
                 }
-                self.spawn_import(peer, blocks, done);
+                let first = blocks.first().map(|(b, _)| b.header.height);
+                if first.is_none() || first.is_some_and(|h| h != f.from) {
+                    // Nothing (after claiming more), or not the blocks asked for.
+                    self.strike(peer, "its sync answer did not have the blocks asked for");
+                    self.maybe_request();
+                    return;
+                }
+                self.spawn_import(peer, blocks, true, done);
             }
+        }
+    }
+
+    /// Counts a strike against `peer` (see [`syncpeers`]); the third in a row bans it.
+    fn strike(&mut self, peer: PeerId, why: &str) {
+        tracing::debug!(target: "batara::sync", %peer, why, "strike");
+        if self.peers.strike(peer, self.head(), Instant::now()) {
+            self.ban(
+                peer,
+                &format!("{} sync strikes in a row: {why}", syncpeers::MAX_STRIKES),
+            );
         }
     }
 
@@ -908,9 +1016,17 @@ impl Service {
         &mut self,
         peer: PeerId,
         blocks: Vec<(Block, Commit)>,
+        sync: bool,
         done: &mpsc::UnboundedSender<Imported>,
     ) {
-        self.sync.in_flight = Some((peer, Instant::now()));
+        if sync {
+            self.sync.in_flight = Some(InFlight {
+                peer,
+                since: Instant::now(),
+                from: blocks.first().map_or(0, |(b, _)| b.header.height),
+                importing: true,
+            });
+        }
         let sink = self.sink.clone();
         let done = done.clone();
         let held = self.holders.hold();
@@ -936,49 +1052,63 @@ impl Service {
                             last = sink.chain().head().header.height;
                             continue;
                         }
-                        let _ = done.send(Imported::Invalid {
+                        let _ = done.send(Imported {
                             peer,
-                            reason: e.to_string(),
+                            sync,
+                            result: Err(e.to_string()),
                         });
                         return;
                     }
                 }
             }
-            let _ = done.send(Imported::Ok(last));
+            let _ = done.send(Imported {
+                peer,
+                sync,
+                result: Ok(last),
+            });
         });
     }
 
     fn on_imported(&mut self, d: Imported) {
-        self.sync.in_flight = None;
-        match d {
-            Imported::Ok(h) => tracing::trace!(target: "batara::sync", height = h, "imported"),
-            Imported::Invalid { peer, reason } => {
-                self.ban(peer, &format!("invalid block: {reason}"))
+        if d.sync {
+            self.sync.in_flight = None;
+        } else {
+            self.sync.gossip_import = false;
+        }
+        match d.result {
+            Ok(h) => {
+                tracing::trace!(target: "batara::sync", height = h, "imported");
+                if d.sync {
+                    self.peers.delivered(d.peer, Instant::now());
+                }
             }
+            Err(reason) => self.ban(d.peer, &format!("invalid block: {reason}")),
         }
         self.maybe_request();
     }
 
-    /// Asks the best peer for the next blocks if we are behind and nothing is in flight.
+    /// Asks the best candidate for the next blocks if we are behind and nothing is in flight.
     fn maybe_request(&mut self) {
         if self.sync.in_flight.is_some() {
             return;
         }
         let head = self.head();
-        let best = self
-            .heads
-            .iter()
-            .filter(|(p, _)| self.connected.contains(*p))
-            .max_by_key(|(_, h)| **h)
-            .map(|(p, h)| (*p, *h));
-        match best {
-            Some((peer, target)) if target > head => {
+        let now = Instant::now();
+        let connected = &self.connected;
+        match self.peers.pick(head, |p| connected.contains(p), now) {
+            Some((peer, _)) => {
+                let target = self.peers.best_claim(|p| connected.contains(p));
                 if !self.stats.syncing.swap(true, Ordering::Relaxed) {
-                    self.sync.began = Some((Instant::now(), head));
+                    self.sync.began = Some((now, head));
                     tracing::info!(target: "batara::sync", height = head, target, "catching up");
                 }
                 self.stats.target.store(target, Ordering::Relaxed);
-                self.sync.in_flight = Some((peer, Instant::now()));
+                self.sync.in_flight = Some(InFlight {
+                    peer,
+                    since: now,
+                    from: head + 1,
+                    importing: false,
+                });
                 self.swarm.behaviour_mut().sync.send_request(
                     &peer,
                     SyncRequest::Blocks {
@@ -987,7 +1117,7 @@ impl Service {
                     },
                 );
             }
-            _ => {
+            None => {
                 if self.stats.syncing.swap(false, Ordering::Relaxed) {
                     tracing::info!(target: "batara::sync", height = head, "caught up");
                 }
@@ -996,13 +1126,14 @@ impl Service {
     }
 
     fn on_tick(&mut self) {
-        // A request stuck longer than the protocol timeout frees the slot.
-        if self
+        // A request unanswered for SYNC_TIMEOUT was withheld: a strike, and the next peer.
+        if let Some(f) = self
             .sync
             .in_flight
-            .is_some_and(|(_, t)| t.elapsed() > Duration::from_secs(40))
+            .filter(|f| !f.importing && f.since.elapsed() > syncpeers::SYNC_TIMEOUT)
         {
             self.sync.in_flight = None;
+            self.strike(f.peer, "it withheld the blocks asked for");
         }
         if self.stats.syncing.load(Ordering::Relaxed) {
             let now = Instant::now();

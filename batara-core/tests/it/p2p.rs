@@ -252,3 +252,81 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
     // signature) but did not relay it with the forgery.
     assert_eq!(f.mempool_stats().txs, 3);
 }
+
+/// Issue 10, findings 5 and 6: liars during block sync get nowhere. A new follower F syncs 300
+/// blocks from the validator while four rogue peers claim far higher heads: one withholds every
+/// answer, one has nothing, one sends old blocks, one sends garbage. F reaches the validator's
+/// head anyway (each liar costs it one try, the withholder one timeout), the garbage one is
+/// banned; and once F is at the tip, a new withholder holding F's only request does not stop
+/// F from following gossiped blocks.
+#[test]
+fn liars_during_sync_are_rotated_out_and_gossip_keeps_a_node_following() {
+    use crate::rogue::SyncLie;
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let chain = "p2p-liars";
+    let g = Genesis::dev(chain, 2, genesis::dev_validator_key().public_key(), 0);
+    let v = start(dirs[0].path(), &g, true, vec![]);
+    v.mine(300).unwrap();
+    let gh = v.info().genesis_hash;
+    let old: Vec<Vec<u8>> = (1..=3)
+        .map(|h| {
+            let b = v.chain().block(h).unwrap().unwrap();
+            let c = v.chain().commit_at(h).unwrap().unwrap();
+            borsh::to_vec(&(b, c)).unwrap()
+        })
+        .collect();
+    let f = start(dirs[1].path(), &g, false, vec![listen_addr(&v)]);
+    let at_f = listen_addr(&f);
+    let liars: Vec<Rogue> = [
+        SyncLie::Withhold { claim: u64::MAX },
+        SyncLie::Empty {
+            claim: u64::MAX - 1,
+        },
+        SyncLie::Old {
+            claim: u64::MAX - 2,
+            blocks: old,
+        },
+        SyncLie::Garbage {
+            claim: u64::MAX - 3,
+        },
+    ]
+    .into_iter()
+    .map(|lie| Rogue::liar(&at_f, chain, gh, &[], Some(lie)))
+    .collect();
+    let t0 = std::time::Instant::now();
+    wait_for("F to sync 300 blocks past the liars", 60, || {
+        f.chain().head().header.height == 300
+    });
+    let took = t0.elapsed();
+    assert_eq!(f.chain().head().hash, v.chain().head().hash);
+    wait_for("the garbage sender banned", 20, || {
+        f.network().unwrap().banned() >= 1
+    });
+    eprintln!("synced 300 blocks past 4 liars in {took:?}");
+
+    // At the tip: a withholder claiming more takes F's one sync request for SYNC_TIMEOUT; the
+    // validator's new blocks still arrive by gossip and are imported meanwhile.
+    let _withholder = Rogue::liar(
+        &at_f,
+        chain,
+        gh,
+        &[],
+        Some(SyncLie::Withhold { claim: u64::MAX }),
+    );
+    std::thread::sleep(Duration::from_secs(4)); // its Status is in; F has asked it
+    let t1 = std::time::Instant::now();
+    for i in 1..=5 {
+        v.mine(1).unwrap();
+        wait_for(
+            "F to follow by gossip while its request is withheld",
+            5,
+            || f.chain().head().header.height == 300 + i,
+        );
+    }
+    assert!(
+        t1.elapsed() < Duration::from_secs(8),
+        "followed within the withholder's timeout: {:?}",
+        t1.elapsed()
+    );
+    drop(liars);
+}

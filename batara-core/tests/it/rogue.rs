@@ -1,21 +1,49 @@
 //! A bare libp2p peer that speaks a Batara node's wire protocols (identify with the chain's
 //! protocol version, gossipsub on the chain's topics) and sends whatever a test tells it to:
-//! the outside-peer half of the Byzantine harness (issue 10, part 4).
+//! the outside-peer half of the Byzantine harness (issue 10, part 4). It can also answer block
+//! sync as a liar ([`SyncLie`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::{gossipsub, identify, swarm::NetworkBehaviour};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::{gossipsub, identify, swarm::NetworkBehaviour, StreamProtocol};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
+use batara_core::p2p::{Bytes, SyncRequest, SyncResponse};
 use batara_core::types::Hash;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     identify: identify::Behaviour,
     gossipsub: gossipsub::Behaviour,
+    sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+}
+
+/// How a rogue answers block sync: it claims `claim` as its head, and asked for blocks it…
+#[derive(Clone, Debug)]
+pub enum SyncLie {
+    /// …never answers.
+    Withhold { claim: u64 },
+    /// …has none.
+    Empty { claim: u64 },
+    /// …sends these instead (old blocks: not the ones asked for).
+    Old { claim: u64, blocks: Vec<Vec<u8>> },
+    /// …sends bytes that are no block.
+    Garbage { claim: u64 },
+}
+
+impl SyncLie {
+    fn claim(&self) -> u64 {
+        match self {
+            SyncLie::Withhold { claim }
+            | SyncLie::Empty { claim }
+            | SyncLie::Old { claim, .. }
+            | SyncLie::Garbage { claim } => *claim,
+        }
+    }
 }
 
 /// The gossip topic `kind` (`txs`, `blocks`, `consensus`) of the chain with `genesis_hash`.
@@ -39,6 +67,18 @@ impl Rogue {
     /// Dials `addr` (a node's listen multiaddr) as a peer of chain `chain_id`, subscribed to the
     /// topics `kinds` (what it hears on them is kept).
     pub fn connect(addr: &str, chain_id: &str, genesis_hash: Hash, kinds: &[&str]) -> Rogue {
+        Self::liar(addr, chain_id, genesis_hash, kinds, None)
+    }
+
+    /// [`Rogue::connect`], answering block sync as `lie` says (`None`: sync requests go
+    /// unanswered and are dropped at once).
+    pub fn liar(
+        addr: &str,
+        chain_id: &str,
+        genesis_hash: Hash,
+        kinds: &[&str],
+        lie: Option<SyncLie>,
+    ) -> Rogue {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -50,6 +90,9 @@ impl Rogue {
         let version = format!("/batara/1/{chain_id}/{genesis_hash}");
         let topics: Vec<_> = kinds.iter().map(|k| topic(genesis_hash, k)).collect();
         let addr: libp2p::Multiaddr = addr.parse().unwrap();
+        let short = hex::encode(&genesis_hash.0[..8]);
+        let sync_protocol =
+            StreamProtocol::try_from_owned(format!("/batara/{short}/sync/1")).unwrap();
         let heard = received.clone();
         rt.spawn(async move {
             let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -71,9 +114,16 @@ impl Rogue {
                             .unwrap(),
                     )
                     .unwrap(),
+                    sync: request_response::cbor::Behaviour::new(
+                        [(sync_protocol, ProtocolSupport::Full)],
+                        request_response::Config::default()
+                            .with_request_timeout(Duration::from_secs(120)),
+                    ),
                 })
                 .unwrap()
                 .build();
+            // Withheld answers: kept open, never sent.
+            let mut withheld = Vec::new();
             for t in &topics {
                 swarm.behaviour_mut().gossipsub.subscribe(t).unwrap();
             }
@@ -83,14 +133,40 @@ impl Rogue {
             let mut retry = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tokio::select! {
-                    ev = swarm.select_next_some() => {
-                        if let libp2p::swarm::SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
+                    ev = swarm.select_next_some() => match ev {
+                        libp2p::swarm::SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(
                             gossipsub::Event::Message { message, .. },
-                        )) = ev
-                        {
-                            heard.lock().push((message.topic.into_string(), message.data));
+                        )) => heard.lock().push((message.topic.into_string(), message.data)),
+                        libp2p::swarm::SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                            request_response::Event::Message {
+                                message: request_response::Message::Request { request, channel, .. },
+                                ..
+                            },
+                        )) => {
+                            let Some(lie) = &lie else { continue };
+                            let resp = match (request, lie) {
+                                (SyncRequest::Status, l) => SyncResponse::Status {
+                                    height: l.claim(),
+                                    hash: Hash([0; 32]),
+                                },
+                                (SyncRequest::Blocks { .. }, SyncLie::Withhold { .. }) => {
+                                    withheld.push(channel);
+                                    continue;
+                                }
+                                (SyncRequest::Blocks { .. }, SyncLie::Empty { .. }) => {
+                                    SyncResponse::Blocks(vec![])
+                                }
+                                (SyncRequest::Blocks { .. }, SyncLie::Old { blocks, .. }) => {
+                                    SyncResponse::Blocks(blocks.iter().cloned().map(Bytes).collect())
+                                }
+                                (SyncRequest::Blocks { .. }, SyncLie::Garbage { .. }) => {
+                                    SyncResponse::Blocks(vec![Bytes(vec![0xff; 100])])
+                                }
+                            };
+                            let _ = swarm.behaviour_mut().sync.send_response(channel, resp);
                         }
-                    }
+                        _ => {}
+                    },
                     m = rx.recv() => match m {
                         Some(m) => waiting.push_back(m),
                         None => break,
