@@ -182,6 +182,16 @@ impl Rejection {
         )
     }
 
+    /// True when the node refused the transaction on its own limits (size, fee floor, or being
+    /// stopped) before checking its chain id, rules and signature: it says nothing of whether
+    /// the transaction is valid, so the node must not vouch for it by relaying it.
+    pub fn is_unchecked(&self) -> bool {
+        matches!(
+            self,
+            Rejection::TooLarge { .. } | Rejection::FeeTooLow { .. } | Rejection::Unavailable(_)
+        )
+    }
+
     /// A stable, machine-readable name of the reason (used by the bindings and RPC error data).
     pub fn code(&self) -> &'static str {
         match self {

@@ -65,7 +65,13 @@ impl NetworkHost for WeakNodeHandle {
         for e in results.iter().filter_map(|r| r.as_ref().err()) {
             tracing::trace!(target: "batara::p2p", %e, "gossiped tx not admitted");
         }
-        if results.iter().any(Result::is_ok) {
+        // Relaying vouches for every transaction of the batch, so only a batch whose every
+        // transaction was checked in full (a peer with lower limits would otherwise find a bad
+        // signature behind one this node stopped at, and ban this node).
+        let checked = results
+            .iter()
+            .all(|r| r.as_ref().err().is_none_or(|e| !e.is_unchecked()));
+        if checked && results.iter().any(Result::is_ok) {
             MessageVerdict::Accept
         } else {
             MessageVerdict::Ignore

@@ -646,6 +646,11 @@ impl Service {
             self.sync.in_flight = None;
         }
         let _ = self.swarm.disconnect_peer_id(peer);
+        self.forget_txs(peer);
+    }
+
+    /// Drops the transaction batches of `peer` still waiting for verification (unrelayed).
+    fn forget_txs(&mut self, peer: PeerId) {
         for id in self.tx_queue.forget(&peer) {
             let _ = self
                 .swarm
@@ -697,6 +702,7 @@ impl Service {
             } => {
                 self.connected.remove(&peer_id);
                 self.peers.remove(&peer_id);
+                self.forget_txs(peer_id);
                 self.stats
                     .peers
                     .store(self.connected.len(), Ordering::Relaxed);
@@ -880,7 +886,12 @@ impl Service {
             let host = self.host.clone();
             let report = self.tx_checked.clone();
             tokio::task::spawn_blocking(move || {
-                let verdict = host.gossiped_txs(std::mem::take(&mut job.txs));
+                let txs = std::mem::take(&mut job.txs);
+                // A panic must still free the job's slot and report the message.
+                let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    host.gossiped_txs(txs)
+                }))
+                .unwrap_or(MessageVerdict::Ignore);
                 let _ = report.send((job, verdict));
             });
         }
@@ -888,7 +899,7 @@ impl Service {
 
     /// A transaction batch was verified: relay it, drop it, or ban its sender.
     fn on_txs_checked(&mut self, job: txqueue::TxJob, verdict: MessageVerdict) {
-        self.tx_queue.done();
+        self.tx_queue.done(&job.peer);
         let acceptance = match verdict {
             MessageVerdict::Accept => MessageAcceptance::Accept,
             MessageVerdict::Ignore => MessageAcceptance::Ignore,

@@ -9,13 +9,14 @@
 //!   [`MAX_TX_QUEUED_BYTES_PER_PEER`] bytes, and all peers together at most
 //!   [`MAX_TX_QUEUED_BYTES`]; a batch over a bound is dropped unrelayed (gossip's other paths, and
 //!   the sender's re-gossip, bring honest transactions again);
-//! * queues are served round-robin, one batch per peer per turn, so a peer that floods only
-//!   delays its own batches.
+//! * queues are served round-robin, one batch per peer per turn, and a peer has at most one
+//!   batch being verified: a peer that floods only delays its own batches, and its batches get
+//!   their verdicts in the order they came.
 //!
 //! Must never: hold a batch of a peer after [`TxQueue::forget`] (a banned or gone peer), or run
 //! more than [`MAX_TX_JOBS`] jobs.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use libp2p::gossipsub::MessageId;
 use libp2p::PeerId;
@@ -52,7 +53,8 @@ pub struct TxQueue {
     /// Peers with waiting batches, in serving order.
     turn: VecDeque<PeerId>,
     bytes: usize,
-    running: usize,
+    /// Peers with a batch being verified.
+    running: HashSet<PeerId>,
 }
 
 impl TxQueue {
@@ -77,12 +79,22 @@ impl TxQueue {
         true
     }
 
-    /// The next batch to verify, if a job slot is free; counts it as running.
+    /// The next batch to verify, if a job slot is free, of a peer with none running; counts it
+    /// as running until [`TxQueue::done`].
     pub fn next(&mut self) -> Option<TxJob> {
-        if self.running >= MAX_TX_JOBS {
+        if self.running.len() >= MAX_TX_JOBS {
             return None;
         }
-        let peer = self.turn.pop_front()?;
+        // Peers whose batch is being verified wait for their next turn.
+        let peer = (0..self.turn.len()).find_map(|_| {
+            let p = self.turn.pop_front()?;
+            if self.running.contains(&p) {
+                self.turn.push_back(p);
+                None
+            } else {
+                Some(p)
+            }
+        })?;
         let q = self
             .peers
             .get_mut(&peer)
@@ -95,13 +107,13 @@ impl TxQueue {
         } else {
             self.turn.push_back(peer);
         }
-        self.running += 1;
+        self.running.insert(peer);
         Some(job)
     }
 
-    /// A job finished.
-    pub fn done(&mut self) {
-        self.running = self.running.saturating_sub(1);
+    /// `peer`'s running job finished.
+    pub fn done(&mut self, peer: &PeerId) {
+        self.running.remove(peer);
     }
 
     /// Drops `peer`'s waiting batches and returns their ids.
@@ -151,9 +163,12 @@ mod tests {
         let first = q.next().unwrap();
         let second = q.next().unwrap();
         assert_eq!((first.peer, second.peer), (flooder, honest));
-        // No more than MAX_TX_JOBS at once.
+        // No more than MAX_TX_JOBS at once, and one per peer: the flooder's next batch waits for
+        // its running one even with a slot free.
         assert!(q.next().is_none());
-        q.done();
+        q.done(&honest);
+        assert!(q.next().is_none(), "one running batch per peer");
+        q.done(&flooder);
         assert_eq!(q.next().unwrap().peer, flooder);
         // Bytes bound per peer.
         let big = PeerId::random();
@@ -162,8 +177,7 @@ mod tests {
         // Forgetting a peer drops its batches and its turn.
         let dropped = q.forget(&flooder);
         assert_eq!(dropped.len(), MAX_TX_QUEUED_PER_PEER - 2);
-        q.done();
-        q.done();
+        q.done(&flooder);
         assert_eq!(q.next().unwrap().peer, big);
         assert!(q.next().is_none(), "nothing else waits");
         assert_eq!(q.bytes, 0);

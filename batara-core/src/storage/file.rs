@@ -95,6 +95,8 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 pub struct RecordLog {
     path: PathBuf,
     file: File,
+    /// Bytes of whole records: a failed append is cut back to it.
+    len: u64,
 }
 
 impl RecordLog {
@@ -125,6 +127,7 @@ impl RecordLog {
         let log = Self {
             path: path.to_owned(),
             file,
+            len: good as u64,
         };
         Ok((log, records))
     }
@@ -147,9 +150,7 @@ impl RecordLog {
             }
             let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
             if len > MAX_RECORD_BYTES {
-                if rest.len() < 8 + MAX_RECORD_BYTES {
-                    break;
-                }
+                // An unfinished append leaves a prefix of a whole frame, whose length is right.
                 return torn("length out of range");
             }
             if rest.len() < 8 + len {
@@ -182,20 +183,31 @@ impl RecordLog {
                 ),
             });
         }
-        self.file
-            .write_all(&frame(payload))
-            .map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))
+        let framed = frame(payload);
+        let written = self
+            .file
+            .write_all(&framed)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // No torn record may stay in the middle of the log: cut back to the whole ones
+            // (if even that fails, the next open cuts it off as the torn tail it then is).
+            let _ = self.file.set_len(self.len);
+            return Err(io(&self.path)(e));
+        }
+        self.len += framed.len() as u64;
+        Ok(())
     }
 
     /// Replaces the whole log by one record (atomically: a crash leaves the old log or the new).
     pub fn reset(&mut self, first: &[u8]) -> Result<(), FileError> {
-        replace_durably(&self.path, &frame(first))?;
+        let framed = frame(first);
+        replace_durably(&self.path, &framed)?;
         self.file = OpenOptions::new()
             .read(true)
             .append(true)
             .open(&self.path)
             .map_err(io(&self.path))?;
+        self.len = framed.len() as u64;
         Ok(())
     }
 }
@@ -237,6 +249,14 @@ mod tests {
         bytes[last] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(RecordLog::open(&path).unwrap().1, vec![b"one".to_vec()]);
+        // A damaged length is never a torn write.
+        let mut bytes = whole.clone();
+        bytes[3] = 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(matches!(
+            RecordLog::open(&path).unwrap_err(),
+            FileError::Corrupt { offset: 0, .. }
+        ));
         let mut bytes = whole.clone();
         bytes[9] ^= 1;
         std::fs::write(&path, &bytes).unwrap();

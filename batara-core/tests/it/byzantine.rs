@@ -134,6 +134,11 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
         }
     });
     report.push(("many blocks per round", t));
+    assert_eq!(
+        banned(),
+        0,
+        "valid proposals, even many, cost the proposer nothing"
+    );
     net.assert_agreement();
 
     // Bad signatures: the sender is banned at the first one.

@@ -174,7 +174,15 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
     let chain = "p2p-txs";
     let g = Genesis::dev(chain, 4, genesis::dev_validator_key().public_key(), 0);
     let v = start(dirs[0].path(), &g, true, vec![]);
-    let f = start(dirs[1].path(), &g, false, vec![listen_addr(&v)]);
+    // F's fee floor is above the chain's: it refuses cheaper transactions unchecked.
+    let mut cfg = net_config(dirs[1].path(), vec![listen_addr(&v)]);
+    cfg.mempool.min_fee = 2;
+    let f = Node::start(NodeOptions {
+        config: cfg,
+        genesis: g.clone(),
+        validator_key: None,
+    })
+    .unwrap();
     wait_for("the follower to connect", 20, || f.info().peers == 1);
     let gh = v.info().genesis_hash;
     let at_f = listen_addr(&f);
@@ -183,7 +191,7 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
     let banned = || f.network().unwrap().banned();
 
     // A good batch: admitted by F, relayed to the listener, in the validator's pool.
-    let good = transfer(&acct(0), chain, 0, acct(1).address(), 5, 1);
+    let good = transfer(&acct(0), chain, 0, acct(1).address(), 5, 2);
     let good_batch = batch(&[good.to_bytes()]);
     let honest = Rogue::connect(&at_f, chain, gh, &[]);
     honest.publish("txs", good_batch.clone());
@@ -196,8 +204,9 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
 
     // The same transaction again (a new gossip message, nothing new in it): dropped, no blame.
     honest.publish("txs", batch(&[good.to_bytes()]));
-    // A good transaction behind it shows the stale batch was handled first.
-    let next = transfer(&acct(0), chain, 1, acct(1).address(), 5, 1);
+    // A good batch behind it from the same peer: a peer's batches are verified one at a time,
+    // in order, so once this one is relayed the stale one had its verdict.
+    let next = transfer(&acct(0), chain, 1, acct(1).address(), 5, 2);
     let next_batch = batch(&[next.to_bytes()]);
     honest.publish("txs", next_batch.clone());
     wait_for("the next good batch at the listener", 20, || {
@@ -209,10 +218,33 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
         "a batch with nothing new costs its sender nothing"
     );
 
+    // A new good transaction beside a forged one below F's fee floor (F stops at the fee and
+    // never sees the bad signature): F keeps the good one but must not relay the batch — a
+    // node with a lower floor would find the forgery and ban F.
+    let cheap = {
+        let mut t = transfer(&acct(3), chain, 0, acct(1).address(), 5, 1);
+        t.signature.0[0] ^= 1;
+        t
+    };
+    let fresh = transfer(&acct(1), chain, 0, acct(2).address(), 5, 2);
+    let cheap_batch = batch(&[fresh.to_bytes(), cheap.to_bytes()]);
+    honest.publish("txs", cheap_batch.clone());
+    let after = transfer(&acct(1), chain, 1, acct(2).address(), 5, 2);
+    let after_batch = batch(&[after.to_bytes()]);
+    honest.publish("txs", after_batch.clone());
+    wait_for("the batch after it at the listener", 20, || {
+        listener.heard("txs").contains(&after_batch)
+    });
+    assert!(
+        !listener.heard("txs").contains(&cheap_batch),
+        "a batch not checked in full was relayed"
+    );
+    assert_eq!(banned(), 0);
+
     // A badly signed transaction among good ones: its sender is banned, the batch not relayed.
-    let mut forged = transfer(&acct(2), chain, 0, acct(1).address(), 5, 1);
+    let mut forged = transfer(&acct(2), chain, 0, acct(1).address(), 5, 2);
     forged.signature.0[0] ^= 1;
-    let third = transfer(&acct(0), chain, 2, acct(1).address(), 5, 1);
+    let third = transfer(&acct(0), chain, 2, acct(1).address(), 5, 2);
     let bad_batch = batch(&[third.to_bytes(), forged.to_bytes()]);
     let forger = Rogue::connect(&at_f, chain, gh, &[]);
     forger.publish("txs", bad_batch.clone());
@@ -238,19 +270,17 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
     assert_eq!(
         heard
             .iter()
-            .filter(|d| **d != good_batch && **d != next_batch)
+            .filter(|d| ![&good_batch, &next_batch, &after_batch].contains(d))
             .count(),
         0,
-        "only the two good batches were relayed"
+        "only the three good batches were relayed"
     );
-    assert_eq!(
-        v.mempool_stats().txs,
-        2,
-        "the validator has the two good ones"
-    );
-    // F kept the valid transaction of the forged batch (each transaction stands on its own
-    // signature) but did not relay it with the forgery.
-    assert_eq!(f.mempool_stats().txs, 3);
+    // The validator got those three: `after` waits in its future queue for `fresh` (nonce 0
+    // of the same sender), which was only in the unrelayed batch.
+    assert_eq!(v.mempool_stats().txs, 3);
+    // F kept the valid transactions of the unrelayed batches (each transaction stands on its
+    // own signature): `fresh` and the one beside the forgery.
+    assert_eq!(f.mempool_stats().txs, 5);
 }
 
 /// Issue 10, findings 5 and 6: liars during block sync get nowhere. A new follower F syncs 300

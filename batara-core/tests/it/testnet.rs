@@ -201,9 +201,9 @@ fn testnet_of_processes_survives_sigkill_and_a_late_node_syncs() {
 }
 
 /// Issue 10, part 5 (crash points): validator 0 of a 4-process network is SIGKILLed 50 times, each
-/// time a different delay after its start (so the kills land in every step: building, proposing,
-/// prevoting, precommitting, committing, writing its guard file and WAL), and restarted from its
-/// home. Nothing it signed conflicts with anything else it signed (no evidence against it in any
+/// time a different delay (0–490 ms) after it printed its RPC address — heights take 50–150 ms
+/// here, so the kills fall at different points of a height (syncing, building, proposing, voting,
+/// committing, writing its guard file and WAL) — and restarted from its home. Nothing it signed conflicts with anything else it signed (no evidence against it in any
 /// block, it is not tombstoned), it never refuses to start over what a kill left behind, and every
 /// node agrees on every header.
 #[test]
@@ -226,7 +226,6 @@ fn fifty_sigkills_of_a_validator_sign_nothing_conflicting() {
         top(&procs.0.iter().flatten().map(|p| p.rpc).collect::<Vec<_>>()) >= 2
     });
     let v0 = summary["nodes"][0]["validator"].clone();
-    let mut signed_after_restart = 0;
     for kill in 0..50u64 {
         // 0..=490 ms in steps that walk through the ~50-150 ms a height takes here.
         let delay = (kill * 137) % 500;
@@ -234,12 +233,9 @@ fn fifty_sigkills_of_a_validator_sign_nothing_conflicting() {
         procs.0[0].take().unwrap().kill9();
         procs.0[0] = Some(start(&homes[0]));
         if kill % 10 == 9 {
-            // The network keeps finalizing, and validator 0 takes part again between kills.
+            // The network keeps finalizing.
             let h = top(&others);
             wait_for("progress", 60, || top(&others) >= h + 3);
-            if head_signed_by(others[0], &v0) {
-                signed_after_restart += 1;
-            }
         }
     }
     // After the last restart it catches up and signs again.
@@ -261,5 +257,5 @@ fn fifty_sigkills_of_a_validator_sign_nothing_conflicting() {
         assert_eq!(v["tombstoned"], false, "{v}");
         assert_eq!(v["jailed"], false, "{v}");
     }
-    eprintln!("50 kills over {head} heights; validator 0 signed the head commit at {signed_after_restart} of 5 checkpoints");
+    eprintln!("50 kills over {head} heights");
 }

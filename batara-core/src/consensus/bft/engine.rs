@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
-use super::wal::{Wal, WalEntry, WalError};
+use super::wal::{Begin, Wal, WalEntry, WalError};
 use super::{BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind};
 use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
 use crate::runtime::Executed;
@@ -183,6 +183,7 @@ impl BftEngine {
             verdicts: HashMap::new(),
             next_height: Vec::new(),
             proposed: HashMap::new(),
+            next_set: None,
             sets: None,
             start_at: None,
             own: Vec::new(),
@@ -335,7 +336,8 @@ struct Host {
     wal: Option<Wal>,
     /// The lock and valid value last written to the WAL.
     logged: (ValueRound, ValueRound),
-    /// The WAL could not be written at this height: nothing more is signed until the next one.
+    /// The WAL could not be written at this height, or is for a higher one: nothing more is
+    /// signed until the next height.
     wal_failed: bool,
     /// The block this node built at this height before a restart (from the WAL): proposed again
     /// rather than a new one, which the guard would refuse if the proposal was already signed.
@@ -358,6 +360,9 @@ struct Host {
     /// `MAX_PROPOSALS_PER_ROUND` (the state machine keeps no more), so a proposer sending many
     /// blocks for its round costs each node that many executions at most (issue 10, finding 3).
     proposed: HashMap<u32, usize>,
+    /// The validator set of the next height, once this one is committed (checks proposals
+    /// buffered for it).
+    next_set: Option<(u64, BftValidatorSet)>,
     /// The validator set (with its proposer schedule) of `height`.
     sets: Option<BftValidatorSet>,
     /// When to start `height` (after a decision's commit wait).
@@ -499,8 +504,13 @@ impl Host {
                 self.wal_failed = true;
                 None
             }
-            Some(Ok(r)) => r,
-            None => None,
+            Some(Ok(Begin::Below { wal_height })) => {
+                tracing::warn!(target: "batara::bft", height, wal_height, "below the consensus WAL's height (this node decided it before): not signing until then");
+                self.wal_failed = true;
+                None
+            }
+            Some(Ok(Begin::Resume(r))) => Some(r),
+            Some(Ok(Begin::Fresh)) | None => None,
         };
         // Evidence in a committed block is punished; drop it and anything else no block can use
         // any more (too old, its offender jailed for good by other evidence).
@@ -572,6 +582,22 @@ impl Host {
 
     /// Keeps a proposal for the next height within the bounds of `next_height`.
     fn buffer_next_height(&mut self, proposal: Proposal, block: Block) {
+        if proposal.round > 1 {
+            return;
+        }
+        // Once this height is committed the next one's schedule is known: only its proposers
+        // of rounds 0 and 1 are buffered (before, any validator's, within the bounds below).
+        let next = self.height + 1;
+        if self.sink.chain().head().header.height >= self.height {
+            if self.next_set.as_ref().is_none_or(|(h, _)| *h != next) {
+                self.next_set = self.schedule_for(next).map(|s| (next, s));
+            }
+            if let Some((_, set)) = &self.next_set {
+                if set.schedule().proposer_at_round(proposal.round) != proposal.proposer {
+                    return;
+                }
+            }
+        }
         let size = borsh::object_length(&block).map_or(u64::MAX, |n| n as u64);
         let budget = self
             .sink
@@ -589,8 +615,7 @@ impl Host {
             .next_height
             .iter()
             .any(|(p, _, _)| p.round == proposal.round && p.proposer == proposal.proposer);
-        if proposal.round <= 1
-            && !duplicate
+        if !duplicate
             && by_proposer < NEXT_HEIGHT_PER_PROPOSER
             && used.saturating_add(size) <= budget
         {
@@ -751,6 +776,9 @@ impl Host {
     fn carry_out(&mut self, out: Output) -> Option<Input> {
         match out {
             Output::BuildBlock { height, round } => {
+                if self.wal_failed {
+                    return None;
+                }
                 if let Some(block_hash) = self.built.take() {
                     return Some(Input::BlockBuilt {
                         height,

@@ -19,7 +19,10 @@
 //! Choices: only this node's own decisions are logged, not every message received (CometBFT logs
 //! those too, to replay the round exactly); messages of others come back through gossip, whose
 //! engines re-send their current messages every second. A node below the WAL's height (its store
-//! was ephemeral, or it is syncing) leaves the file alone until it reaches that height.
+//! was ephemeral, or lost its last blocks to a power cut with `sync_writes` off) leaves the file
+//! alone and signs nothing until it reaches that height: it had decided every height below it,
+//! and its lock at those heights is gone with the reset, so it must not vote there again —
+//! the network decided them, and block sync brings them.
 
 use std::path::Path;
 
@@ -34,7 +37,8 @@ use crate::types::{Block, Hash, VoteKind};
 pub enum WalEntry {
     /// The height of every entry after it (always the first entry).
     Height(u64),
-    /// A block the lock or valid value names.
+    /// A block the lock or valid value names, or that this node built for its proposal (logged
+    /// before the proposal is signed, so a restart proposes the same block again).
     Block(Box<Block>),
     /// The lock changed.
     Locked {
@@ -54,12 +58,26 @@ pub enum WalEntry {
     Own(Box<ConsensusMsg>),
 }
 
+/// What starting a height finds in the WAL.
+#[derive(Debug)]
+pub enum Begin {
+    /// Nothing for this height: a fresh start.
+    Fresh,
+    /// This node was deciding this height before it stopped.
+    Resume(Recovered),
+    /// The WAL is for a higher height: this node must not sign here (see the module docs).
+    Below {
+        /// The WAL's height.
+        wal_height: u64,
+    },
+}
+
 /// What the WAL held for the height being resumed.
 #[derive(Debug, Default)]
 pub struct Recovered {
     /// Lock, valid value, round and step.
     pub resume: Resume,
-    /// The blocks of the lock, the valid value and own proposals.
+    /// The blocks of the lock, the valid value, own proposals and the block this node built.
     pub blocks: Vec<Block>,
     /// Own signed messages, in signing order.
     pub own: Vec<ConsensusMsg>,
@@ -131,14 +149,16 @@ impl Wal {
     /// The host starts `height`: returns what the WAL holds for it when this is the height it
     /// was deciding before a restart. Below the WAL's height nothing is written (the file is
     /// kept for when the node gets there); above it, the file starts over with `height`.
-    pub fn begin(&mut self, height: u64) -> Result<Option<Recovered>, WalError> {
+    pub fn begin(&mut self, height: u64) -> Result<Begin, WalError> {
         if height < self.height {
             self.active = false;
-            return Ok(None);
+            return Ok(Begin::Below {
+                wal_height: self.height,
+            });
         }
         self.active = true;
         if height == self.height && !self.pending.is_empty() {
-            return Ok(Some(self.recover()));
+            return Ok(Begin::Resume(self.recover()));
         }
         if height > self.height {
             self.log
@@ -147,7 +167,7 @@ impl Wal {
             self.pending.clear();
             self.blocks.clear();
         }
-        Ok(None)
+        Ok(Begin::Fresh)
     }
 
     fn recover(&mut self) -> Recovered {
@@ -283,7 +303,10 @@ mod tests {
         let b = block(1);
         {
             let mut wal = Wal::open(&path).unwrap();
-            assert!(wal.begin(5).unwrap().is_none(), "a new WAL has nothing");
+            assert!(
+                matches!(wal.begin(5).unwrap(), Begin::Fresh),
+                "a new WAL has nothing"
+            );
             wal.append(&WalEntry::Own(Box::new(vote(
                 VoteKind::Prevote,
                 2,
@@ -316,12 +339,17 @@ mod tests {
         // A node below the height (an ephemeral store syncing) leaves the file as it is.
         {
             let mut wal = Wal::open(&path).unwrap();
-            assert!(wal.begin(3).unwrap().is_none());
+            assert!(matches!(
+                wal.begin(3).unwrap(),
+                Begin::Below { wal_height: 5 }
+            ));
             wal.append(&WalEntry::Own(Box::new(vote(VoteKind::Prevote, 0, None))))
                 .unwrap();
         }
         let mut wal = Wal::open(&path).unwrap();
-        let rec = wal.begin(5).unwrap().expect("height 5 is recovered");
+        let Begin::Resume(rec) = wal.begin(5).unwrap() else {
+            panic!("height 5 is recovered")
+        };
         assert_eq!(
             rec.resume,
             Resume {
@@ -337,10 +365,10 @@ mod tests {
         assert_eq!(rec.blocks.len(), 1);
         assert_eq!(rec.blocks[0].hash(), b.hash());
         // A higher height starts the file over.
-        assert!(wal.begin(6).unwrap().is_none());
+        assert!(matches!(wal.begin(6).unwrap(), Begin::Fresh));
         drop(wal);
         let mut wal = Wal::open(&path).unwrap();
-        assert!(wal.begin(6).unwrap().is_none());
+        assert!(matches!(wal.begin(6).unwrap(), Begin::Fresh));
     }
 
     #[test]
