@@ -16,7 +16,7 @@
 mod flood;
 mod http;
 
-pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures};
+pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures, Rng};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -7,6 +7,7 @@ mod byzantine;
 mod cli;
 mod common;
 mod crash;
+mod decoders;
 mod fees;
 mod node;
 mod p2p;
