@@ -24,7 +24,9 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 python3 scripts/fuzz_seeds.py fuzz/corpus >/dev/null
 mkdir -p fuzz/logs
 sanitizer=${FUZZ_SANITIZER:-none}
-(cd fuzz && cargo +nightly fuzz build --sanitizer "$sanitizer" "${targets[@]}")
+for t in "${targets[@]}"; do
+  (cd fuzz && cargo +nightly fuzz build --sanitizer "$sanitizer" "$t")
+done
 printf '%-14s %14s %9s %12s %8s\n' target executions seconds exec/s crashes
 status=0
 for t in "${targets[@]}"; do

@@ -854,6 +854,9 @@ impl Service {
                 }
             }
         } else if msg.topic == self.topics.blocks.hash() {
+            // Bound: decoding one message, hashing its body and verifying its commit (one batch
+            // verification of at most the set's signatures); only a block for head + 1 gets
+            // that far, and only a checked one is imported (one gossip import at a time).
             match decode_block(&msg.data) {
                 Ok((block, commit)) => self.check_gossiped_block(source, block, commit, done),
                 Err(reason) => {
@@ -862,6 +865,9 @@ impl Service {
                 }
             }
         } else if msg.topic == self.topics.consensus.hash() {
+            // Bound: decoding, one signature verification (a proposal also hashes its block and
+            // checks its body), before anything is kept; what the state machine keeps per
+            // validator, round and height is bounded there (`consensus::bft`).
             match self.host.consensus_message(&msg.data) {
                 MessageVerdict::Accept => MessageAcceptance::Accept,
                 MessageVerdict::Ignore => MessageAcceptance::Ignore,
