@@ -482,7 +482,12 @@ impl Host {
     }
 
     fn start_height(&mut self, height: u64) {
-        let Some(set) = self.schedule_for(height) else {
+        // The schedule computed for buffering this height's early proposals, if any.
+        let known = match self.next_set.take() {
+            Some((h, set)) if h == height => Some(set),
+            _ => None,
+        };
+        let Some(set) = known.or_else(|| self.schedule_for(height)) else {
             tracing::error!(target: "batara::bft", height, "no validator set for the height");
             self.start_at = Some(Instant::now() + Duration::from_secs(1));
             return;
