@@ -138,6 +138,10 @@ pub trait ConsensusEngine: Send + Sync {
     fn dev_controls(&self) -> Option<&dyn DevControls> {
         None
     }
+    /// What the engine holds in memory, by what peers can make it keep (BFT only).
+    fn footprint(&self) -> Option<bft::BftFootprint> {
+        None
+    }
     /// A consensus message gossiped by a peer (proposal, vote, evidence). The verdict decides
     /// whether gossip relays it, and a rejected one gets its sender banned.
     fn network_message(&self, _data: &[u8]) -> MessageVerdict {

@@ -174,6 +174,13 @@ impl NodeHandle {
         self.inner.p2p.get()
     }
 
+    /// What this node's consensus holds in memory, counted by what peers can make it keep, each
+    /// with a bound that does not grow with what they send ([`crate::consensus::bft::BftFootprint`]); `None` for the
+    /// dev engines. For tests and the metrics.
+    pub fn consensus_footprint(&self) -> Option<crate::consensus::bft::BftFootprint> {
+        self.inner.engine.footprint()
+    }
+
     /// Relays a signed consensus message (borsh `ConsensusMsg`: a proposal, vote or evidence) to
     /// this node's engine and, when the engine accepts it, to its peers — as if a peer had gossiped
     /// it. For remote signers and test tools.

@@ -102,26 +102,46 @@ impl<'a, 'b> TxContext<'a, 'b> {
         self.objects.insert(key, None);
     }
 
-    /// Module objects with keys in `[from, to)` as this context sees them, in key order.
-    pub fn objects_in(&self, from: &[u8], to: &[u8]) -> Result<Vec<Entry>, StateError> {
+    /// The first `limit` module objects with keys in `[from, to)` as this context sees them, in
+    /// key order. Reads at most `limit` plus the number of keys this block deleted in the range
+    /// from the store, so a bounded query stays bounded however large the range is.
+    pub fn objects_in(
+        &self,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StateError> {
+        let range = (
+            std::ops::Bound::Included(from),
+            std::ops::Bound::Excluded(to),
+        );
+        let layers = [&self.block.objects, &self.objects];
+        // Every key a layer deletes may hide one stored entry; reading that many more keeps the
+        // first `limit` live entries complete.
+        let deleted = layers
+            .iter()
+            .map(|l| {
+                l.range::<[u8], _>(range)
+                    .filter(|(_, v)| v.is_none())
+                    .count()
+            })
+            .sum::<usize>();
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .block
             .state
-            .objects_in(from, to, usize::MAX)?
+            .objects_in(from, to, limit.saturating_add(deleted))?
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
             .collect();
-        for layer in [&self.block.objects, &self.objects] {
-            for (k, v) in layer.range::<[u8], _>((
-                std::ops::Bound::Included(from),
-                std::ops::Bound::Excluded(to),
-            )) {
+        for layer in layers {
+            for (k, v) in layer.range::<[u8], _>(range) {
                 merged.insert(k.clone(), v.clone());
             }
         }
         Ok(merged
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .take(limit)
             .collect())
     }
 

@@ -2,12 +2,18 @@
 //! can sign anything, and speaks to the honest nodes as a bare libp2p peer ([`Rogue`]). For each
 //! behaviour the three honest validators keep finalizing — the mean block interval stays within a
 //! stated bound of the interval with the fourth validator simply offline — agree on every header,
-//! and ban the peer whose messages fail their checks.
+//! keep bounded memory (each node's [`BftFootprint`] sampled every 50 ms stays within the bounds
+//! its docs state, which do not grow with what the adversary sends), and ban the peer whose
+//! messages fail their checks.
 
 use std::time::{Duration, Instant};
 
 use batara_core::api::NodeApi;
-use batara_core::consensus::bft::{ConsensusMsg, MAX_ROUND};
+use batara_core::consensus::bft::{
+    BftFootprint, ConsensusMsg, FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_PER_VALIDATOR,
+    MAX_PENDING_EVIDENCE, MAX_PROPOSALS_PER_ROUND, MAX_ROUND, MAX_VOTES_PER_SLOT,
+    NEXT_HEIGHT_BLOCKS, NEXT_HEIGHT_PER_PROPOSER,
+};
 use batara_core::node::NodeHandle;
 use batara_core::types::{DuplicateVoteEvidence, Hash, Proposal, Vote, VoteKind};
 
@@ -64,21 +70,98 @@ fn proposal(node: &NodeHandle, round: u32, salt: u64) -> ConsensusMsg {
     }
 }
 
+/// Validators of the genesis (three honest, one adversary).
+const VALIDATORS: usize = 4;
+
+/// Checks one node's footprint against the bounds [`BftFootprint`] documents, for a network of
+/// [`VALIDATORS`] with blocks of at most `max_block_bytes`.
+fn assert_bounded(f: &BftFootprint, max_block_bytes: u64, what: &str) {
+    let round = f.round as usize;
+    let bounds = [
+        (
+            "rounds",
+            f.rounds,
+            round + 1 + VALIDATORS * FUTURE_ROUNDS_PER_VALIDATOR,
+        ),
+        (
+            "votes",
+            f.votes,
+            f.rounds * VALIDATORS * 2 * MAX_VOTES_PER_SLOT,
+        ),
+        ("proposals", f.proposals, f.rounds * MAX_PROPOSALS_PER_ROUND),
+        (
+            "next-height messages",
+            f.next_height_messages,
+            VALIDATORS * MAX_BUFFERED_PER_VALIDATOR,
+        ),
+        (
+            "blocks",
+            f.blocks,
+            (round + 2) * MAX_PROPOSALS_PER_ROUND + 1,
+        ),
+        ("executed blocks", f.executed, f.blocks),
+        (
+            "next-height proposals",
+            f.next_height_proposals,
+            VALIDATORS * NEXT_HEIGHT_PER_PROPOSER,
+        ),
+        ("evidence", f.evidence, VALIDATORS.min(MAX_PENDING_EVIDENCE)),
+    ];
+    for (name, n, bound) in bounds {
+        assert!(n <= bound, "{what}: {n} {name} held, bound {bound} ({f:?})");
+    }
+    let bytes = [
+        (
+            "block bytes",
+            f.block_bytes,
+            f.blocks as u64 * max_block_bytes,
+        ),
+        (
+            "next-height bytes",
+            f.next_height_bytes,
+            NEXT_HEIGHT_BLOCKS * max_block_bytes,
+        ),
+    ];
+    for (name, n, bound) in bytes {
+        assert!(n <= bound, "{what}: {n} {name} held, bound {bound} ({f:?})");
+    }
+}
+
+/// The most each honest node held during a behaviour.
+#[derive(Default)]
+struct Peak {
+    rounds: usize,
+    votes: usize,
+    blocks: usize,
+    next_height_bytes: u64,
+}
+
 /// Runs `attack` (given the next height of node 0) every 50 ms until every honest node has
-/// finalized [`HEIGHTS`] more blocks; returns the mean block interval.
-fn measure(net: &Net, mut attack: impl FnMut(u64)) -> Duration {
+/// finalized [`HEIGHTS`] more blocks, checking every node's footprint each time; returns the
+/// mean block interval and the peak footprint.
+fn measure(net: &Net, what: &str, mut attack: impl FnMut(u64)) -> (Duration, Peak) {
     let start = net.min_height();
+    let max_block_bytes = net.node(0).chain().spec().max_block_bytes;
+    let mut peak = Peak::default();
     let t0 = Instant::now();
     while net.min_height() < start + HEIGHTS {
         assert!(
             t0.elapsed() < Duration::from_secs(120),
-            "the honest validators stalled at {} (from {start})",
+            "{what}: the honest validators stalled at {} (from {start})",
             net.min_height()
         );
         attack(net.height(0) + 1);
+        for n in net.live() {
+            let f = n.consensus_footprint().expect("a BFT node's footprint");
+            assert_bounded(&f, max_block_bytes, what);
+            peak.rounds = peak.rounds.max(f.rounds);
+            peak.votes = peak.votes.max(f.votes);
+            peak.blocks = peak.blocks.max(f.blocks);
+            peak.next_height_bytes = peak.next_height_bytes.max(f.next_height_bytes);
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    t0.elapsed() / HEIGHTS as u32
+    (t0.elapsed() / HEIGHTS as u32, peak)
 }
 
 #[test]
@@ -90,8 +173,9 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     let mut report = vec![];
 
     // The honest figure: the fourth validator offline (its rounds time out).
-    let offline = measure(&net, |_| {});
-    report.push(("offline (baseline)", offline));
+    let what = "offline (baseline)";
+    let (offline, peak) = measure(&net, what, |_| {});
+    report.push((what, offline, peak));
     // The bound each behaviour must stay within.
     let bound = offline * 2 + Duration::from_millis(500);
 
@@ -99,7 +183,8 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     // bounded memory) and for far heights (ignored), many per burst.
     let adv = Adversary::connect(&net);
     let mut round = 0u32;
-    let t = measure(&net, |h| {
+    let what = "far rounds and heights";
+    let (t, peak) = measure(&net, what, |h| {
         for _ in 0..20 {
             round = (round + 97) % MAX_ROUND;
             adv.send(&ConsensusMsg::Vote(vote(
@@ -116,7 +201,7 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
             )));
         }
     });
-    report.push(("far rounds and heights", t));
+    report.push((what, t, peak));
     assert_eq!(
         banned(),
         0,
@@ -127,13 +212,14 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     // adversary is the round's proposer, and then at most MAX_PROPOSALS_PER_ROUND per round).
     let mut salt = 0;
     let n0 = net.node(0).clone();
-    let t = measure(&net, |_| {
+    let what = "many blocks per round";
+    let (t, peak) = measure(&net, what, |_| {
         for r in 0..2 {
             salt += 1;
             adv.send(&proposal(&n0, r, salt));
         }
     });
-    report.push(("many blocks per round", t));
+    report.push((what, t, peak));
     assert_eq!(
         banned(),
         0,
@@ -144,18 +230,20 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     // Bad signatures: the sender is banned at the first one.
     let adv = Adversary::connect(&net);
     let before = banned();
-    let t = measure(&net, |h| {
+    let what = "bad signatures";
+    let (t, peak) = measure(&net, what, |h| {
         let mut v = vote(VoteKind::Prevote, h, 0, Some(hash_of(h)));
         v.signature.0[0] ^= 1;
         adv.send(&ConsensusMsg::Vote(v));
     });
-    report.push(("bad signatures", t));
+    report.push((what, t, peak));
     assert_eq!(banned(), before + 1, "the forger is banned");
 
     // Malformed messages and rounds past MAX_ROUND: banned.
     let adv = Adversary::connect(&net);
     let before = banned();
-    let t = measure(&net, |h| {
+    let what = "malformed and past MAX_ROUND";
+    let (t, peak) = measure(&net, what, |h| {
         adv.send_raw(vec![0xff; 1_000]);
         adv.send(&ConsensusMsg::Vote(vote(
             VoteKind::Prevote,
@@ -164,26 +252,28 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
             None,
         )));
     });
-    report.push(("malformed and past MAX_ROUND", t));
+    report.push((what, t, peak));
     assert_eq!(banned(), before + 1, "the sender of garbage is banned");
 
     // Evidence spam: pairs that do not verify (the second vote's signature is broken).
     let adv = Adversary::connect(&net);
     let before = banned();
-    let t = measure(&net, |h| {
+    let what = "evidence that does not verify";
+    let (t, peak) = measure(&net, what, |h| {
         let a = vote(VoteKind::Prevote, h.saturating_sub(1), 0, Some(hash_of(1)));
         let mut b = vote(VoteKind::Prevote, h.saturating_sub(1), 0, Some(hash_of(2)));
         b.signature.0[1] ^= 1;
         adv.send(&ConsensusMsg::Evidence(DuplicateVoteEvidence::new(a, b)));
     });
-    report.push(("evidence that does not verify", t));
+    report.push((what, t, peak));
     assert_eq!(banned(), before + 1, "the evidence forger is banned");
 
     // Equivocation: two prevotes and two precommits for different blocks in each round. The
     // honest nodes punish it (evidence in a block: slashed, tombstoned, out of the set) and go on.
     let adv = Adversary::connect(&net);
     let v3 = validator_key(3).address();
-    let t = measure(&net, |h| {
+    let what = "equivocating votes";
+    let (t, peak) = measure(&net, what, |h| {
         for r in 0..2 {
             for kind in [VoteKind::Prevote, VoteKind::Precommit] {
                 adv.send(&ConsensusMsg::Vote(vote(
@@ -201,7 +291,7 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
             }
         }
     });
-    report.push(("equivocating votes", t));
+    report.push((what, t, peak));
     crate::common::wait_for("the equivocator tombstoned on every node", 60, || {
         net.live()
             .all(|n| n.validator(&v3).is_ok_and(|d| d.record.tombstoned))
@@ -209,10 +299,21 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
 
     net.assert_agreement();
     eprintln!("mean block interval over {HEIGHTS} heights, one validator of four Byzantine:");
-    for (what, t) in &report {
-        eprintln!("  {what:<32} {:>6} ms", t.as_millis());
+    eprintln!(
+        "  {:<32} {:>9} {:>6} {:>5} {:>6} {:>16}",
+        "behaviour", "interval", "rounds", "votes", "blocks", "next-height bytes"
+    );
+    for (what, t, p) in &report {
+        eprintln!(
+            "  {what:<32} {:>6} ms {:>6} {:>5} {:>6} {:>16}",
+            t.as_millis(),
+            p.rounds,
+            p.votes,
+            p.blocks,
+            p.next_height_bytes
+        );
     }
-    for (what, t) in &report {
+    for (what, t, _) in &report {
         assert!(
             *t <= bound,
             "{what}: {t:?} per block, bound {bound:?} (offline {offline:?})"

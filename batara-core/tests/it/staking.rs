@@ -84,7 +84,10 @@ impl Net {
     }
 
     fn tx(&mut self, signer: u8, kind: TxKind) -> SignedTransaction {
-        let k = key(signer);
+        self.tx_by(&key(signer), kind)
+    }
+
+    fn tx_by(&mut self, k: &Keypair, kind: TxKind) -> SignedTransaction {
         let nonce = self.nonces.entry(k.address()).or_default();
         let t = TxBody {
             chain_id: "stake-test".into(),
@@ -93,7 +96,7 @@ impl Net {
             fee: 7,
             kind,
         }
-        .sign(&k);
+        .sign(k);
         *nonce += 1;
         t
     }
@@ -485,4 +488,141 @@ fn downtime_jails_slashes_and_unjail_brings_it_back() {
     assert_eq!(net.block(vec![unjail]), vec![TxStatus::Success]); // 10 (epoch)
     assert!(!reader.validator(&v4).unwrap().record.jailed);
     assert_eq!(net.chain.validators().unwrap().len(), 4);
+}
+
+/// The set comes from the power index (the first `max_validators` eligible validators by stake,
+/// ties by lower address) and follows every stake change; unbonding funds are found per operator
+/// and paid to any operator — also one whose address starts with 0xff, which a range end made by
+/// appending 0xff to the key prefix used to miss.
+#[test]
+fn the_set_follows_stake_through_the_power_index_and_every_operator_is_unbonded() {
+    let params = StakingParams {
+        max_validators: 4,
+        ..params()
+    };
+    let mut net = Net::new(3, params);
+    // Twelve more validators operated by account 100 (keys 4..=15; the harness signs commits
+    // with keys 1..=20), stakes 5..=15 coins, the two largest equal.
+    let mut stakes: BTreeMap<Address, Amount> =
+        (1..=3u8).map(|i| (key(i).address(), 10 * COIN)).collect();
+    let mut txs = vec![];
+    for (n, i) in (4..16u8).enumerate() {
+        let amount = (5 + n.min(10) as u128) * COIN;
+        stakes.insert(key(i).address(), amount);
+        txs.push(net.tx(
+            100,
+            TxKind::Stake {
+                validator_key: key(i).public_key(),
+                amount,
+            },
+        ));
+    }
+    // An operator whose address starts with 0xff, funded by account 100.
+    let far = (0u32..)
+        .map(|n| {
+            let mut seed = [7u8; 32];
+            seed[..4].copy_from_slice(&n.to_le_bytes());
+            Keypair::from_seed(&seed)
+        })
+        .find(|k| k.address().0[0] == 0xff)
+        .unwrap();
+    txs.push(net.tx(
+        100,
+        TxKind::Transfer {
+            to: far.address(),
+            amount: 20 * COIN,
+        },
+    ));
+    assert!(net.block(txs).iter().all(|s| *s == TxStatus::Success));
+    let far_val = key(16);
+    let stake = net.tx_by(
+        &far,
+        TxKind::Stake {
+            validator_key: far_val.public_key(),
+            amount: 6 * COIN,
+        },
+    );
+    assert_eq!(net.block(vec![stake]), vec![TxStatus::Success]);
+    stakes.insert(far_val.address(), 6 * COIN);
+
+    let expected = |stakes: &BTreeMap<Address, Amount>| -> Vec<(Address, u64)> {
+        let mut v: Vec<_> = stakes
+            .iter()
+            .filter(|(_, s)| **s >= 5 * COIN)
+            .map(|(a, s)| (*a, *s))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.into_iter()
+            .take(4)
+            .map(|(a, s)| (a, (s / COIN) as u64))
+            .collect()
+    };
+    let actual = |net: &Net| -> Vec<(Address, u64)> {
+        net.chain
+            .validators()
+            .unwrap()
+            .iter()
+            .map(|v| (v.address, v.power))
+            .collect()
+    };
+    net.blocks_until(5);
+    let first = expected(&stakes);
+    assert_eq!(
+        first[0].1, 15,
+        "the two validators of 15 coins lead, lower address first"
+    );
+    assert_eq!(first[1].1, 15);
+    assert_eq!(actual(&net), first);
+
+    // The top validator drops to 5 coins, the next one leaves entirely, the 0xff operator's
+    // validator leaves too: the next epoch's set follows.
+    let (top, second) = (first[0].0, first[1].0);
+    let txs = vec![
+        net.tx(
+            100,
+            TxKind::Unstake {
+                validator: top,
+                amount: 10 * COIN,
+            },
+        ),
+        net.tx(
+            100,
+            TxKind::Unstake {
+                validator: second,
+                amount: 15 * COIN,
+            },
+        ),
+    ];
+    let unstake_far = net.tx_by(
+        &far,
+        TxKind::Unstake {
+            validator: far_val.address(),
+            amount: 6 * COIN,
+        },
+    );
+    let txs = [txs, vec![unstake_far]].concat();
+    assert!(net.block(txs).iter().all(|s| *s == TxStatus::Success)); // block 6: due at 11
+    *stakes.get_mut(&top).unwrap() = 5 * COIN;
+    stakes.remove(&second);
+    stakes.remove(&far_val.address());
+    net.blocks_until(10);
+    assert_eq!(actual(&net), expected(&stakes));
+
+    // Each operator sees its own unbonding entries only.
+    let staking = StakingReader(net.chain.state());
+    let far_unbonding = staking.unbonding(&far.address()).unwrap();
+    assert_eq!(far_unbonding.len(), 1);
+    assert_eq!(
+        (far_unbonding[0].height, far_unbonding[0].amount),
+        (11, 6 * COIN)
+    );
+    let op_unbonding = staking.unbonding(&key(100).address()).unwrap();
+    assert_eq!(op_unbonding.len(), 1);
+    assert_eq!(op_unbonding[0].amount, 25 * COIN);
+    let before = net.balance(&far.address());
+    net.block(vec![]); // 11: both paid
+    assert_eq!(net.balance(&far.address()), before + 6 * COIN);
+    let staking = StakingReader(net.chain.state());
+    assert!(staking.unbonding(&far.address()).unwrap().is_empty());
+    assert!(staking.unbonding(&key(100).address()).unwrap().is_empty());
 }

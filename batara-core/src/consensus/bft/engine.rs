@@ -56,7 +56,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
 use super::wal::{Begin, Wal, WalEntry, WalError};
-use super::{BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind};
+use super::{
+    BftFootprint, BftParams, BftState, BftTimeouts, BftValidatorSet, Input, Output, TimeoutKind,
+};
 use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
 use crate::runtime::Executed;
 use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
@@ -103,6 +105,8 @@ pub enum ConsensusMsg {
 
 enum Event {
     Net(Box<ConsensusMsg>),
+    /// Asks for the engine's footprint (answered on the engine thread, between messages).
+    Footprint(mpsc::Sender<BftFootprint>),
     Stop,
 }
 
@@ -276,17 +280,19 @@ impl BftEngine {
                     Some(_) => MessageVerdict::Accept,
                 }
             }
+            // The chain's own check verifies the pair against its height's set: usable evidence
+            // costs one verification. Only evidence it refuses is verified again here, to tell a
+            // forgery (the sender is banned) from a signed pair no block could use (too old,
+            // punished already, the offender jailed for good: neither kept nor relayed, and the
+            // sender not blamed — an honest peer may relay it before it saw the punishment).
             ConsensusMsg::Evidence(e) => match self.set_of(e.vote_a.height) {
                 None => MessageVerdict::Ignore,
-                Some(set) => match e.verify(chain_id, &set) {
-                    Err(err) => MessageVerdict::Reject(format!("bad evidence: {err}")),
-                    // Signed, but no block could use it (too old, punished already, the offender
-                    // jailed for good): neither kept nor relayed. The sender is not blamed: an
-                    // honest peer may relay it before it saw the punishment.
-                    Ok(()) if self.sink.chain().evidence_problem(head + 1, e).is_some() => {
-                        MessageVerdict::Ignore
-                    }
-                    Ok(()) => MessageVerdict::Accept,
+                Some(set) => match self.sink.chain().evidence_problem(head + 1, e) {
+                    None => MessageVerdict::Accept,
+                    Some(_) => match e.verify(chain_id, &set) {
+                        Err(err) => MessageVerdict::Reject(format!("bad evidence: {err}")),
+                        Ok(()) => MessageVerdict::Ignore,
+                    },
                 },
             },
         }
@@ -309,6 +315,12 @@ impl ConsensusEngine for BftEngine {
         if let Some(t) = self.thread.lock().take() {
             let _ = t.join();
         }
+    }
+
+    fn footprint(&self) -> Option<BftFootprint> {
+        let (tx, rx) = mpsc::channel();
+        self.events.send(Event::Footprint(tx)).ok()?;
+        rx.recv_timeout(Duration::from_secs(5)).ok()
     }
 
     fn network_message(&self, data: &[u8]) -> MessageVerdict {
@@ -377,6 +389,11 @@ struct Host {
     height: u64,
 }
 
+/// A block's encoded size (what it costs to hold).
+fn encoded_size(b: &Block) -> u64 {
+    borsh::object_length(b).map_or(u64::MAX, |n| n as u64)
+}
+
 fn kind_code(k: TimeoutKind) -> u8 {
     match k {
         TimeoutKind::Propose => 0,
@@ -406,11 +423,26 @@ impl Host {
                 });
             match rx.recv_timeout(wait) {
                 Ok(Event::Net(m)) => self.on_message(*m),
+                Ok(Event::Footprint(reply)) => {
+                    let _ = reply.send(self.footprint());
+                }
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {}
             }
         }
         tracing::info!(target: "batara::bft", "engine stopped");
+    }
+
+    fn footprint(&self) -> BftFootprint {
+        BftFootprint {
+            blocks: self.blocks.len(),
+            block_bytes: self.blocks.values().map(encoded_size).sum(),
+            executed: self.executed.len(),
+            next_height_proposals: self.next_height.len(),
+            next_height_bytes: self.next_height.iter().map(|(_, _, n)| n).sum(),
+            evidence: self.evidence.len(),
+            ..self.state.footprint()
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -603,7 +635,7 @@ impl Host {
                 }
             }
         }
-        let size = borsh::object_length(&block).map_or(u64::MAX, |n| n as u64);
+        let size = encoded_size(&block);
         let budget = self
             .sink
             .chain()
@@ -668,9 +700,8 @@ impl Host {
             }
             *count += 1;
         }
-        if block.hash() != hash || block.check_body().is_err() {
-            return;
-        }
+        // The block matches its proposal and its body is well formed: `check` saw to it before
+        // the message came here (and the WAL's checksums for this node's own proposal).
         let valid = if self.executed.contains_key(&hash) {
             true
         } else if let Some(v) = self.verdicts.get(&hash) {

@@ -73,12 +73,15 @@ mod state;
 mod tests;
 pub mod wal;
 
-pub use engine::{BftEngine, BftSetup, BftStartError, ConsensusMsg, Outbox, MAX_ROUND};
+pub use engine::{
+    BftEngine, BftSetup, BftStartError, ConsensusMsg, Outbox, MAX_PENDING_EVIDENCE, MAX_ROUND,
+    NEXT_HEIGHT_BLOCKS, NEXT_HEIGHT_PER_PROPOSER,
+};
 pub use proposer::{
     BftValidatorSet, ProposerSchedule, ValidatorSetError, PRIORITY_WINDOW_SIZE_FACTOR,
 };
 pub use state::{
-    BftParams, BftState, BftTimeouts, Input, Output, Resume, Step, TimeoutKind,
+    BftFootprint, BftParams, BftState, BftTimeouts, Input, Output, Resume, Step, TimeoutKind,
     FUTURE_ROUNDS_PER_VALIDATOR, MAX_BUFFERED_PER_VALIDATOR, MAX_PROPOSALS_PER_ROUND,
     MAX_PROPOSAL_ROUNDS_AHEAD, MAX_VOTES_PER_SLOT,
 };

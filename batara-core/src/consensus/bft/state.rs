@@ -39,6 +39,42 @@ pub const MAX_VOTES_PER_SLOT: usize = 3;
 /// by a validator of the current height (checked with its current key) are kept.
 pub const MAX_BUFFERED_PER_VALIDATOR: usize = 32;
 
+/// What a node's consensus holds in memory, by what a peer can make it keep
+/// ([`crate::consensus::ConsensusEngine::footprint`]). Each count has a bound that does not grow
+/// with what peers send (issue 10): the Byzantine tests check them while under attack, and the
+/// metrics can export them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BftFootprint {
+    /// The height being decided.
+    pub height: u64,
+    /// Its current round.
+    pub round: u32,
+    /// Rounds of the height with messages kept: at most `round + 1` plus
+    /// [`FUTURE_ROUNDS_PER_VALIDATOR`] per validator.
+    pub rounds: usize,
+    /// Votes kept over those rounds: at most 2 kinds × [`MAX_VOTES_PER_SLOT`] per validator and
+    /// round.
+    pub votes: usize,
+    /// Proposals kept: at most [`MAX_PROPOSALS_PER_ROUND`] per round.
+    pub proposals: usize,
+    /// Messages kept for the next height: at most [`MAX_BUFFERED_PER_VALIDATOR`] per validator.
+    pub next_height_messages: usize,
+    /// Blocks of the height held (proposed or built): at most [`MAX_PROPOSALS_PER_ROUND`] per
+    /// round up to `round + 1`, and this node's own.
+    pub blocks: usize,
+    /// Their encoded size.
+    pub block_bytes: u64,
+    /// Of them, executed (with their state changes).
+    pub executed: usize,
+    /// Proposals with blocks kept for the next height: at most `NEXT_HEIGHT_PER_PROPOSER` per
+    /// proposer.
+    pub next_height_proposals: usize,
+    /// Their blocks' encoded size: at most `NEXT_HEIGHT_BLOCKS` × `max_block_bytes`.
+    pub next_height_bytes: u64,
+    /// Evidence waiting for a block: at most `MAX_PENDING_EVIDENCE`, one per offender.
+    pub evidence: usize,
+}
+
 /// Timeouts of a round, growing linearly with the round: `base + round × delta`. Defaults are
 /// CometBFT's. In the node's TOML config, every field is optional.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -435,6 +471,28 @@ impl BftState {
     /// The parameters.
     pub fn params(&self) -> &BftParams {
         &self.params
+    }
+
+    /// What this state machine holds, counted by the things a peer can make it keep (the
+    /// engine's own parts of the footprint are zero here).
+    pub fn footprint(&self) -> BftFootprint {
+        let mut f = BftFootprint {
+            next_height_messages: self.next_height.len(),
+            ..BftFootprint::default()
+        };
+        if let Some(h) = &self.h {
+            f.height = h.height;
+            f.round = h.round;
+            f.rounds = h.rounds.len();
+            for r in h.rounds.values() {
+                f.proposals += r.proposals.len();
+                f.votes += [&r.prevotes, &r.precommits]
+                    .iter()
+                    .map(|s| s.votes.values().map(Vec::len).sum::<usize>())
+                    .sum::<usize>();
+            }
+        }
+        f
     }
 
     /// Feeds one input; returns what the host must do, in order.

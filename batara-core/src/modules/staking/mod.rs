@@ -34,6 +34,14 @@
 //! Must never: change the set other than at an epoch boundary or a jailing, mint anything but the
 //! block reward, or let supply change otherwise (Σ balances + Σ stake + Σ unbonding changes only by
 //! rewards minted and stake slashed).
+//!
+//! Keeps: every read a block or a query makes is bounded by what it is about, never by how many
+//! validators or unbondings the chain ever had (issue 10, finding 8). Two indexes written beside
+//! the records they mirror, in the same context, so they cannot drift: `stk/pow/<!stake><address>`
+//! holds exactly the eligible validators (not jailed, at least `min_self_stake`) in set order —
+//! the recomputation reads the first `max_validators` of it —, and `stk/unbop/<operator><height>`
+//! mirrors `stk/unb/<height><operator>` so an operator's unbonding funds are read alone. Every
+//! validator write goes through `save_validator`, which moves its index entry.
 
 use std::collections::BTreeMap;
 
@@ -185,6 +193,13 @@ const SET_KEY: &[u8] = b"stk/set";
 const VAL_PREFIX: &[u8] = b"stk/val/";
 const BOND_PREFIX: &[u8] = b"stk/bond/";
 const UNB_PREFIX: &[u8] = b"stk/unb/";
+/// The same unbonding entries by operator first (`stk/unbop/<operator><height>` → amount), so
+/// an operator's entries are read without scanning everyone's.
+const UNB_BY_OP_PREFIX: &[u8] = b"stk/unbop/";
+/// The validators eligible for the set, by stake (`stk/pow/<!stake><address>` → consensus key):
+/// highest stake first, ties by lower address, so a recomputation reads `max_validators`
+/// entries however many validators were ever registered (Cosmos's `ValidatorsByPowerIndex`).
+const POWER_PREFIX: &[u8] = b"stk/pow/";
 const EVIDENCE_PREFIX: &[u8] = b"stk/ev/";
 
 fn evidence_key(h: &crate::types::Hash) -> Vec<u8> {
@@ -209,6 +224,10 @@ fn bond_key(a: &Address) -> Vec<u8> {
 
 fn unbonding_key(height: u64, op: &Address) -> Vec<u8> {
     key(UNB_PREFIX, &[&height.to_be_bytes(), &op.0])
+}
+
+fn unbonding_by_op_key(op: &Address, height: u64) -> Vec<u8> {
+    key(UNB_BY_OP_PREFIX, &[&op.0, &height.to_be_bytes()])
 }
 
 fn enc<T: BorshSerialize>(v: &T) -> Vec<u8> {
@@ -273,25 +292,25 @@ impl StakingReader<'_> {
         Ok(self.0.object(&evidence_key(hash))?.is_some())
     }
 
-    /// Funds of `operator` still unbonding (latest state).
+    /// Funds of `operator` still unbonding (latest state), earliest first. Reads that
+    /// operator's entries only.
     pub fn unbonding(&self, operator: &Address) -> Result<Vec<Unbonding>, StateError> {
+        let prefix = key(UNB_BY_OP_PREFIX, &[&operator.0]);
         let rows = self
             .0
-            .objects_in(UNB_PREFIX, &prefix_end(UNB_PREFIX), usize::MAX)?;
-        let mut out = Vec::new();
-        for (k, v) in rows {
-            let rest = &k[UNB_PREFIX.len()..];
-            if rest.len() != 28 || rest[8..] != operator.0 {
-                continue;
-            }
-            let height = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
-            out.push(Unbonding {
-                operator: *operator,
-                height,
-                amount: decode("unbonding", &v)?,
-            });
-        }
-        Ok(out)
+            .objects_in(&prefix, &prefix_end(&prefix), usize::MAX)?;
+        rows.into_iter()
+            .map(|(k, v)| {
+                let height = k[prefix.len()..].try_into().map_err(|_| {
+                    StateError::Tree(format!("bad unbonding key of {} bytes", k.len()))
+                })?;
+                Ok(Unbonding {
+                    operator: *operator,
+                    height: u64::from_be_bytes(height),
+                    amount: decode("unbonding", &v)?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -369,6 +388,34 @@ impl StakingModule {
         TxFailure::Rule(msg.into())
     }
 
+    /// The power index key of `v` (address `addr`), if it is eligible for the set: not jailed,
+    /// at least `min_self_stake` bonded.
+    fn power_key(&self, addr: &Address, v: &Validator) -> Option<Vec<u8>> {
+        (!v.jailed && v.stake >= self.params.min_self_stake)
+            .then(|| key(POWER_PREFIX, &[&(!v.stake).to_be_bytes(), &addr.0]))
+    }
+
+    /// Writes validator `addr`'s record and keeps the power index in step with it; `old` is the
+    /// power key of the record as it was ([`Self::power_key`] before the change).
+    fn save_validator(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        addr: &Address,
+        old: Option<Vec<u8>>,
+        v: &Validator,
+    ) {
+        let new = self.power_key(addr, v);
+        if old != new {
+            if let Some(k) = old {
+                ctx.delete_object(k);
+            }
+            if let Some(k) = new {
+                ctx.set_object(k, enc(&v.pubkey));
+            }
+        }
+        ctx.set_object(validator_key(addr), enc(v));
+    }
+
     fn operated(
         ctx: &TxContext<'_, '_>,
         validator: &Address,
@@ -416,7 +463,7 @@ impl StakingModule {
         }
         let addr = validator_key_.address();
         let existing: Option<Validator> = get(ctx, "validator", &validator_key(&addr))?;
-        let mut v = match existing {
+        let mut v = match existing.clone() {
             Some(v) => {
                 if v.operator != signer {
                     return Err(Self::rule(format!(
@@ -467,7 +514,8 @@ impl StakingModule {
             .stake
             .checked_add(amount)
             .ok_or_else(|| Self::rule("stake overflow"))?;
-        ctx.set_object(validator_key(&addr), enc(&v));
+        let old = existing.and_then(|e| self.power_key(&addr, &e));
+        self.save_validator(ctx, &addr, old, &v);
         Self::add_bonded(ctx, &signer, amount as i128)?;
         ctx.events.push(Event {
             kind: "stake".into(),
@@ -506,13 +554,16 @@ impl StakingModule {
                 self.params.min_self_stake, v.stake
             )));
         }
+        let old = self.power_key(validator, &v);
         v.stake = rest;
-        ctx.set_object(validator_key(validator), enc(&v));
+        self.save_validator(ctx, validator, old, &v);
         Self::add_bonded(ctx, &signer, -(amount as i128))?;
         let due = height.saturating_add(self.params.unbonding_blocks.max(1));
         let k = unbonding_key(due, &signer);
         let pending: Amount = get(ctx, "unbonding", &k)?.unwrap_or(0);
-        ctx.set_object(k, enc(&pending.saturating_add(amount)));
+        let pending = enc(&pending.saturating_add(amount));
+        ctx.set_object(unbonding_by_op_key(&signer, due), pending.clone());
+        ctx.set_object(k, pending);
         ctx.events.push(Event {
             kind: "unstake".into(),
             attributes: vec![
@@ -552,8 +603,9 @@ impl StakingModule {
                 v.stake, self.params.min_self_stake
             )));
         }
+        let old = self.power_key(validator, &v);
         v.jailed = false;
-        ctx.set_object(validator_key(validator), enc(&v));
+        self.save_validator(ctx, validator, old, &v);
         ctx.events.push(Event {
             kind: "unjail".into(),
             attributes: vec![("validator".into(), validator.to_string())],
@@ -582,12 +634,14 @@ impl StakingModule {
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
         let prefix = key(UNB_PREFIX, &[&info.height.to_be_bytes()]);
-        for (k, v) in ctx.objects_in(&prefix, &prefix_end(&prefix))? {
+        // As many entries as unstakes became due here: bounded by that block's transactions.
+        for (k, v) in ctx.objects_in(&prefix, &prefix_end(&prefix), usize::MAX)? {
             let amount: Amount = decode("unbonding", &v)?;
             let op = Address(k[prefix.len()..].try_into().map_err(|_| {
                 StateError::Tree(format!("bad unbonding key of {} bytes", k.len()))
             })?);
             Self::credit(ctx, &op, amount)?;
+            ctx.delete_object(unbonding_by_op_key(&op, info.height));
             ctx.delete_object(k);
         }
         let (Some(commit), Some(last_set)) = (info.last_commit, info.last_set) else {
@@ -601,14 +655,15 @@ impl StakingModule {
             else {
                 continue;
             };
-            let before = v.missed.len();
+            let missed_before = v.missed.len();
             v.missed.retain(|h| *h >= window_start);
             if !signed {
                 v.missed.push(missed_height);
             }
-            if v.missed.len() == before && signed {
+            if v.missed.len() == missed_before && signed {
                 continue;
             }
+            let old = self.power_key(&val.address, &v);
             if v.missed.len() as u64 > self.params.downtime_max_missed && !v.jailed {
                 let missed = v.missed.len();
                 v.missed.clear();
@@ -619,7 +674,7 @@ impl StakingModule {
                 Self::add_bonded(ctx, &v.operator, -(cut as i128))?;
                 tracing::warn!(target: "batara::staking", validator = %val.address, missed, slashed = %cut, "jailed for downtime");
             }
-            ctx.set_object(validator_key(&val.address), enc(&v));
+            self.save_validator(ctx, &val.address, old, &v);
         }
         Ok(())
     }
@@ -658,29 +713,30 @@ impl StakingModule {
         Ok(())
     }
 
+    /// The set for the next block: the first `max_validators` entries of the power index (the
+    /// eligible validators, highest stake first). Reads that many entries, not every validator.
     fn recompute_set(&self, ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
-        let mut candidates: Vec<Validator> = Vec::new();
-        for (_, b) in ctx.objects_in(VAL_PREFIX, &prefix_end(VAL_PREFIX))? {
-            let v: Validator = decode("validator", &b)?;
-            if !v.jailed && v.stake >= self.params.min_self_stake {
-                candidates.push(v);
+        let rows = ctx.objects_in(
+            POWER_PREFIX,
+            &prefix_end(POWER_PREFIX),
+            self.params.max_validators as usize,
+        )?;
+        let mut set = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            let rest = &k[POWER_PREFIX.len()..];
+            if rest.len() != 16 + 20 {
+                return Err(StateError::Tree(format!(
+                    "bad power index key of {} bytes",
+                    k.len()
+                )));
             }
+            let stake = !Amount::from_be_bytes(rest[..16].try_into().expect("16 bytes"));
+            set.push(ValidatorInfo {
+                address: Address(rest[16..].try_into().expect("20 bytes")),
+                pubkey: decode("consensus key", &v)?,
+                power: self.params.power_of(stake),
+            });
         }
-        candidates.sort_by(|a, b| {
-            b.stake
-                .cmp(&a.stake)
-                .then_with(|| a.pubkey.address().cmp(&b.pubkey.address()))
-        });
-        let set: Vec<ValidatorInfo> = candidates
-            .into_iter()
-            .take(self.params.max_validators as usize)
-            .map(|v| ValidatorInfo {
-                address: v.pubkey.address(),
-                pubkey: v.pubkey,
-                power: self.params.power_of(v.stake),
-            })
-            .filter(|v| v.power > 0)
-            .collect();
         if set.is_empty() {
             tracing::error!(target: "batara::staking", "no eligible validators: keeping the current set");
             return Ok(());
@@ -690,11 +746,18 @@ impl StakingModule {
     }
 }
 
-/// The first key after every key that starts with `prefix` (prefixes here never end in 0xff).
+/// The first key after every key that starts with `prefix`: the prefix with its last byte that
+/// is not 0xff incremented (appending 0xff would miss keys that continue with 0xff, such as an
+/// address starting with it).
 fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
-    end.push(0xff);
-    end
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    unreachable!("staking keys start with `stk/`")
 }
 
 fn slash_amount(stake: Amount, ppm: u32) -> Amount {
@@ -717,12 +780,13 @@ impl StakingModule {
         if v.tombstoned {
             return Ok(());
         }
+        let old = self.power_key(validator, &v);
         let cut = slash_amount(v.stake, self.params.double_sign_slash_ppm);
         v.stake -= cut;
         v.jailed = true;
         v.tombstoned = true;
         v.jailed_until = u64::MAX;
-        ctx.set_object(validator_key(validator), enc(&v));
+        self.save_validator(ctx, validator, old, &v);
         Self::add_bonded(ctx, &v.operator, -(cut as i128))?;
         tracing::warn!(target: "batara::staking", %validator, slashed = %cut, "jailed for good: double signing");
         Ok(())
@@ -765,7 +829,7 @@ impl Module for StakingModule {
                 tombstoned: false,
                 missed: vec![],
             };
-            ctx.set_object(validator_key(&addr), enc(&rec));
+            self.save_validator(ctx, &addr, None, &rec);
             *bonded.entry(addr).or_default() += stake;
         }
         for (op, amount) in bonded {
