@@ -17,7 +17,7 @@ use batara_core::consensus::bft::{
 use batara_core::node::NodeHandle;
 use batara_core::types::{DuplicateVoteEvidence, Hash, Proposal, Vote, VoteKind};
 
-use crate::bft::{genesis, validator_key, Net};
+use crate::bft::{genesis_with, validator_key, Net};
 use crate::rogue::Rogue;
 
 const CHAIN: &str = "bft-test";
@@ -57,12 +57,18 @@ fn hash_of(tag: u64) -> Hash {
 
 /// A valid block for the next height of `node`'s chain, proposed by the adversary in `round`.
 fn proposal(node: &NodeHandle, round: u32, salt: u64) -> ConsensusMsg {
+    proposal_ahead(node, round, salt, 0)
+}
+
+/// [`proposal`], with the block's height (and the proposal's) raised by `ahead`.
+fn proposal_ahead(node: &NodeHandle, round: u32, salt: u64, ahead: u64) -> ConsensusMsg {
     let k = validator_key(3);
     let now = batara_core::consensus::Clock::now_ms(&batara_core::consensus::SystemClock);
-    let (ex, _) = node
+    let (mut ex, _) = node
         .chain()
         .build_block(&[], k.address(), now + salt)
         .unwrap();
+    ex.block.header.height += ahead;
     let (height, hash) = (ex.block.header.height, ex.block.hash());
     ConsensusMsg::Proposal {
         proposal: Proposal::new_signed(&k, CHAIN, height, round, None, hash),
@@ -167,7 +173,15 @@ fn measure(net: &Net, what: &str, mut attack: impl FnMut(u64)) -> (Duration, Pea
 #[test]
 fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     // Three nodes with validator keys 0..2 of a four-validator genesis.
-    let net = Net::with_genesis(3, genesis(4));
+    // The fourth validator never signs a commit: downtime must not jail it before the last
+    // behaviour (equivocation, which must end in its punishment for double signing).
+    let net = Net::with_genesis(
+        3,
+        genesis_with(4, |g| {
+            g.params.staking.downtime_window = 1_000;
+            g.params.staking.downtime_max_missed = 900;
+        }),
+    );
     crate::common::wait_for("height 2", 60, || net.min_height() >= 2);
     let banned = || net.node(0).network().unwrap().banned();
     let mut report = vec![];
@@ -180,11 +194,15 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     let bound = offline * 2 + Duration::from_millis(500);
 
     // Votes for far rounds of the current height (at most MAX_ROUND: signed, accepted, kept in
-    // bounded memory) and for far heights (ignored), many per burst.
+    // bounded memory) and for far heights (ignored), many per burst; proposals with valid blocks
+    // for the last round allowed (never executed: not the next round) and for a far height.
     let adv = Adversary::connect(&net);
     let mut round = 0u32;
+    let n0 = net.node(0).clone();
     let what = "far rounds and heights";
     let (t, peak) = measure(&net, what, |h| {
+        adv.send(&proposal(&n0, MAX_ROUND, u64::from(round)));
+        adv.send(&proposal_ahead(&n0, 0, u64::from(round), 1_000));
         for _ in 0..20 {
             round = (round + 97) % MAX_ROUND;
             adv.send(&ConsensusMsg::Vote(vote(
@@ -211,7 +229,6 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     // Many distinct valid blocks for rounds 0 and 1 of every height (executed only where the
     // adversary is the round's proposer, and then at most MAX_PROPOSALS_PER_ROUND per round).
     let mut salt = 0;
-    let n0 = net.node(0).clone();
     let what = "many blocks per round";
     let (t, peak) = measure(&net, what, |_| {
         for r in 0..2 {
@@ -254,6 +271,30 @@ fn one_byzantine_validator_of_four_cannot_stall_or_split_the_honest_three() {
     });
     report.push((what, t, peak));
     assert_eq!(banned(), before + 1, "the sender of garbage is banned");
+
+    // Oversized messages, past the 20 MiB gossip limit: refused by the codec on their announced
+    // length (nothing of them is buffered or decoded), so never relayed — a second peer that
+    // listens hears none of them.
+    let adv = Adversary::connect(&net);
+    let listener = Adversary::connect(&net);
+    let limit = batara_core::p2p::P2pConfig::default().max_message_bytes;
+    let mut tick = 0;
+    let what = "oversized messages";
+    let (t, peak) = measure(&net, what, |_| {
+        if tick % 10 == 0 {
+            adv.send_raw(vec![0xab; limit + 1024]);
+        }
+        tick += 1;
+    });
+    report.push((what, t, peak));
+    assert!(
+        listener
+            .rogue
+            .heard("consensus")
+            .iter()
+            .all(|m| m.len() <= limit),
+        "an oversized message was relayed"
+    );
 
     // Evidence spam: pairs that do not verify (the second vote's signature is broken).
     let adv = Adversary::connect(&net);

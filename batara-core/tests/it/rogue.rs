@@ -109,7 +109,8 @@ impl Rogue {
                         gossipsub::MessageAuthenticity::Signed(k.clone()),
                         gossipsub::ConfigBuilder::default()
                             .heartbeat_interval(Duration::from_millis(200))
-                            .max_transmit_size(4 << 20)
+                            // Above the nodes' limit, to send them oversized messages.
+                            .max_transmit_size(64 << 20)
                             .build()
                             .unwrap(),
                     )
