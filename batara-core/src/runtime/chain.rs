@@ -273,6 +273,35 @@ impl Chain {
         self.head.read().clone()
     }
 
+    /// Adds a precommit that came after the head block was decided to the head's commit, so the
+    /// next block's `last_commit` credits every validator that signed it in time (downtime is
+    /// counted from it; CometBFT gathers these during its commit timeout too). Only a signature
+    /// for the head's block and commit round by a validator not yet in it; the caller verified
+    /// it. In memory: the stored commit stays the one the block was committed with (any commit
+    /// with more than 2/3 of the power is valid). True when it was added.
+    pub fn add_head_signature(
+        &self,
+        height: u64,
+        round: u32,
+        block: &Hash,
+        sig: CommitSig,
+    ) -> bool {
+        let mut head = self.head.write();
+        if head.header.height != height || head.hash != *block {
+            return false;
+        }
+        match head.commit.as_mut() {
+            Some(c)
+                if c.round == round
+                    && c.signatures.iter().all(|s| s.validator != sig.validator) =>
+            {
+                c.signatures.push(sig);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The chain id, genesis time and block limits this chain was opened with.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec

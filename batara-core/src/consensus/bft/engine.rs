@@ -16,7 +16,11 @@
 //!   clock (a proposer cannot push block time out of reach); each block is executed once.
 //! * A decided block is committed at once; the next height starts after `commit_ms`, during which
 //!   transactions collect (CometBFT's `timeout_commit`: the block interval when the network is
-//!   healthy).
+//!   healthy) and late precommits for the decided block join its commit
+//!   ([`Chain::add_head_signature`](crate::runtime::Chain::add_head_signature)), so the next
+//!   block's `last_commit` credits every validator that signed in time — downtime is counted from
+//!   it, and a commit of exactly the first 2/3 would count a quarter of a healthy network as
+//!   missing every block.
 //! * Messages are checked before gossip relays them ([`BftEngine::check`]): a malformed message, a
 //!   vote or proposal not signed by the key of a validator of that height, or a proposal whose block
 //!   does not hash to the proposal's hash is rejected (the sender is banned); messages for heights
@@ -61,7 +65,9 @@ use super::{
 };
 use crate::consensus::{BlockSink, Clock, ConsensusEngine, MessageVerdict};
 use crate::runtime::Executed;
-use crate::types::{Block, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote};
+use crate::types::{
+    Block, CommitSig, DuplicateVoteEvidence, Hash, Proposal, ValidatorInfo, Vote, VoteKind,
+};
 use crate::validator::guard::SignGuard;
 use crate::validator::Signer;
 
@@ -217,6 +223,45 @@ impl BftEngine {
         chain.set_for(height).ok().flatten()
     }
 
+    /// A vote for the head's height: useful only as a precommit for the head block in its
+    /// commit's round by a validator missing from that commit, which then joins it (and is
+    /// relayed, so every node can credit it). Bound: one signature verification per validator
+    /// and height — everything else is ignored before any verification.
+    fn late_precommit(&self, v: &Vote) -> MessageVerdict {
+        let chain = self.sink.chain();
+        let head = chain.head();
+        let Some(commit) = head.commit else {
+            return MessageVerdict::Ignore;
+        };
+        if v.kind != VoteKind::Precommit
+            || v.round != commit.round
+            || v.block_hash != Some(head.hash)
+            || commit.signatures.iter().any(|s| s.validator == v.validator)
+        {
+            return MessageVerdict::Ignore;
+        }
+        let Some(set) = self.set_of(v.height) else {
+            return MessageVerdict::Ignore;
+        };
+        match set.iter().find(|x| x.address == v.validator) {
+            None => MessageVerdict::Reject(format!("vote by non-validator {}", v.validator)),
+            Some(x) if v.verify(&chain.spec().chain_id, &x.pubkey).is_err() => {
+                MessageVerdict::Reject(format!("bad vote signature from {}", v.validator))
+            }
+            Some(_) => {
+                let sig = CommitSig {
+                    validator: v.validator,
+                    signature: v.signature,
+                };
+                if chain.add_head_signature(v.height, v.round, &head.hash, sig) {
+                    MessageVerdict::Accept
+                } else {
+                    MessageVerdict::Ignore
+                }
+            }
+        }
+    }
+
     /// Checks a message from the network before it is relayed (see the module docs).
     pub fn check(&self, msg: &ConsensusMsg) -> MessageVerdict {
         let chain_id = &self.sink.chain().spec().chain_id;
@@ -227,7 +272,10 @@ impl BftEngine {
         };
         match msg {
             ConsensusMsg::Vote(v) => {
-                if v.height <= head {
+                if v.height == head {
+                    return self.late_precommit(v);
+                }
+                if v.height < head {
                     return MessageVerdict::Ignore;
                 }
                 if v.round > MAX_ROUND {
@@ -612,6 +660,8 @@ impl Host {
                     self.on_proposal(proposal, *block);
                 }
             }
+            // A late precommit for a height already committed joined its commit in `check`.
+            ConsensusMsg::Vote(v) if v.height < self.height => {}
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
             ConsensusMsg::Evidence(e) => self.add_evidence(e),
         }
