@@ -224,9 +224,10 @@ impl BftEngine {
     }
 
     /// A vote for the head's height: useful only as a precommit for the head block in its
-    /// commit's round by a validator missing from that commit, which then joins it (and is
-    /// relayed, so every node can credit it). Bound: one signature verification per validator
-    /// and height — everything else is ignored before any verification.
+    /// commit's round by a validator missing from that commit, which then joins it on the engine
+    /// thread ([`Host::late_precommit`]) and is relayed, so every node can credit it. Bound: one
+    /// signature verification per validator and height — everything else is ignored before any
+    /// verification.
     fn late_precommit(&self, v: &Vote) -> MessageVerdict {
         let chain = self.sink.chain();
         let head = chain.head();
@@ -248,17 +249,7 @@ impl BftEngine {
             Some(x) if v.verify(&chain.spec().chain_id, &x.pubkey).is_err() => {
                 MessageVerdict::Reject(format!("bad vote signature from {}", v.validator))
             }
-            Some(_) => {
-                let sig = CommitSig {
-                    validator: v.validator,
-                    signature: v.signature,
-                };
-                if chain.add_head_signature(v.height, v.round, &head.hash, sig) {
-                    MessageVerdict::Accept
-                } else {
-                    MessageVerdict::Ignore
-                }
-            }
+            Some(_) => MessageVerdict::Accept,
         }
     }
 
@@ -660,10 +651,32 @@ impl Host {
                     self.on_proposal(proposal, *block);
                 }
             }
-            // A late precommit for a height already committed joined its commit in `check`.
-            ConsensusMsg::Vote(v) if v.height < self.height => {}
+            // For a committed height (checked against its set, and perhaps while this node was
+            // committing it): a precommit that may join the head's commit.
+            ConsensusMsg::Vote(v) if v.height <= self.sink.chain().head().header.height => {
+                self.late_precommit(v)
+            }
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
             ConsensusMsg::Evidence(e) => self.add_evidence(e),
+        }
+    }
+
+    /// Adds a verified precommit for the head block to the head's commit, if it belongs there
+    /// (its round, a validator not in it yet): the next block this node builds carries it.
+    fn late_precommit(&mut self, v: Vote) {
+        let (VoteKind::Precommit, Some(block)) = (v.kind, v.block_hash) else {
+            return;
+        };
+        let sig = CommitSig {
+            validator: v.validator,
+            signature: v.signature,
+        };
+        if self
+            .sink
+            .chain()
+            .add_head_signature(v.height, v.round, &block, sig)
+        {
+            tracing::debug!(target: "batara::bft", height = v.height, validator = %v.validator, "late precommit joined the commit");
         }
     }
 
