@@ -241,12 +241,17 @@ impl BftEngine {
         {
             return MessageVerdict::Ignore;
         }
-        let Some(set) = self.set_of(v.height) else {
-            return MessageVerdict::Ignore;
-        };
+        match self.set_of(v.height) {
+            Some(set) => Self::check_signer(&chain.spec().chain_id, &set, v),
+            None => MessageVerdict::Ignore,
+        }
+    }
+
+    /// A vote of a validator of `set`, signed with its key: Accept, else Reject.
+    fn check_signer(chain_id: &str, set: &[ValidatorInfo], v: &Vote) -> MessageVerdict {
         match set.iter().find(|x| x.address == v.validator) {
             None => MessageVerdict::Reject(format!("vote by non-validator {}", v.validator)),
-            Some(x) if v.verify(&chain.spec().chain_id, &x.pubkey).is_err() => {
+            Some(x) if v.verify(chain_id, &x.pubkey).is_err() => {
                 MessageVerdict::Reject(format!("bad vote signature from {}", v.validator))
             }
             Some(_) => MessageVerdict::Accept,
@@ -278,15 +283,7 @@ impl BftEngine {
                 let Some(set) = self.set_of(v.height) else {
                     return MessageVerdict::Ignore;
                 };
-                match set.iter().find(|x| x.address == v.validator) {
-                    None => {
-                        MessageVerdict::Reject(format!("vote by non-validator {}", v.validator))
-                    }
-                    Some(x) if v.verify(chain_id, &x.pubkey).is_err() => {
-                        MessageVerdict::Reject(format!("bad vote signature from {}", v.validator))
-                    }
-                    Some(_) => MessageVerdict::Accept,
-                }
+                Self::check_signer(chain_id, &set, v)
             }
             ConsensusMsg::Proposal { proposal, block } => {
                 if proposal.height <= head {
@@ -651,9 +648,13 @@ impl Host {
                     self.on_proposal(proposal, *block);
                 }
             }
-            // For a committed height (checked against its set, and perhaps while this node was
-            // committing it): a precommit that may join the head's commit.
-            ConsensusMsg::Vote(v) if v.height <= self.sink.chain().head().header.height => {
+            // For a height this node decided (and so committed, at once): a precommit, checked
+            // against its set, perhaps while this node was committing it, that may join the
+            // head's commit.
+            ConsensusMsg::Vote(v)
+                if v.height < self.height
+                    || (v.height == self.height && self.state.is_decided()) =>
+            {
                 self.late_precommit(v)
             }
             ConsensusMsg::Vote(v) => self.feed(Input::Vote(v)),
