@@ -754,6 +754,7 @@ fn init(home: &Path, chain_id: &str, moniker: &str, fund: &[String]) -> CliResul
         genesis_time: now_ms(),
         params: genesis::ChainParams {
             min_fee: genesis::DEFAULT_MIN_FEE,
+            min_gas_price: genesis::DEFAULT_MIN_GAS_PRICE,
             ..Default::default()
         },
         accounts,

@@ -13,7 +13,7 @@ use jmt::{KeyHash, RootHash};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::types::{dec_u128, dec_u64, Address, Amount, Hash};
+use crate::types::{dec_u128, dec_u64, hex_bytes, Address, Amount, Hash};
 
 /// An account: balance and the nonce its next transaction must carry.
 #[derive(
@@ -64,24 +64,42 @@ pub struct AccountProof {
     pub height: u64,
 }
 
-/// serde for byte vectors as 0x-hex.
-pub mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-    /// Writes 0x-hex.
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(v)))
-    }
-    /// Reads 0x-hex (the prefix is optional).
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        hex::decode(s.strip_prefix("0x").unwrap_or(&s)).map_err(serde::de::Error::custom)
-    }
-}
-
 /// A proof that does not verify (or does not decode).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ProofError(pub String);
+
+/// A module object (a contract's storage slot, a validator record) with a proof against a
+/// state root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectProof {
+    /// The tree key.
+    #[serde(with = "hex_bytes")]
+    pub key: Vec<u8>,
+    /// The stored bytes; `None` proves the key is absent.
+    pub value: Option<Vec<u8>>,
+    /// borsh bytes of the `jmt` sparse Merkle proof.
+    #[serde(with = "hex_bytes")]
+    pub proof: Vec<u8>,
+    /// The root it verifies against (the header's `state_root` at `height`).
+    pub state_root: Hash,
+    /// Height of that state.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+}
+
+/// Checks that `proof` shows tree key `key` holding `value` (or being absent) under `state_root`.
+pub fn verify_object_proof(
+    state_root: &Hash,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &[u8],
+) -> Result<(), ProofError> {
+    let p: jmt::proof::SparseMerkleProof<Sha256> =
+        borsh::from_slice(proof).map_err(|e| ProofError(e.to_string()))?;
+    p.verify(RootHash(state_root.0), key_hash(key), value)
+        .map_err(|e| ProofError(e.to_string()))
+}
 
 /// Checks that `proof` shows `address` holding `value` (or being absent) under `state_root`.
 pub fn verify_account_proof(
@@ -90,13 +108,6 @@ pub fn verify_account_proof(
     value: Option<&Account>,
     proof: &[u8],
 ) -> Result<(), ProofError> {
-    let p: jmt::proof::SparseMerkleProof<Sha256> =
-        borsh::from_slice(proof).map_err(|e| ProofError(e.to_string()))?;
     let bytes = value.map(|a| borsh::to_vec(a).expect("borsh into Vec"));
-    p.verify(
-        RootHash(state_root.0),
-        key_hash(&account_key(address)),
-        bytes,
-    )
-    .map_err(|e| ProofError(e.to_string()))
+    verify_object_proof(state_root, &account_key(address), bytes.as_deref(), proof)
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{self, Keypair};
 pub use crate::modules::bank::GenesisAccount;
 pub use crate::modules::staking::GenesisValidator;
-use crate::modules::{bank, staking};
+use crate::modules::{bank, staking, vm};
 use crate::runtime::ChainSpec;
 use crate::types::{dec_u128, dec_u64, Amount, PublicKey};
 
@@ -45,8 +45,18 @@ pub struct ChainParams {
     /// invalid; mempools refuse them (`fee_too_low`). Absent from the JSON when 0.
     #[serde(with = "dec_u128", skip_serializing_if = "is_zero")]
     pub min_fee: Amount,
+    /// Most gas the contract transactions of one block may use (a block is full when the gas
+    /// used so far plus the next transaction's limit would pass it).
+    #[serde(with = "dec_u64")]
+    pub max_block_gas: u64,
+    /// Least gas price of a contract transaction (0: none, as on dev chains). Absent from the
+    /// JSON when 0.
+    #[serde(with = "dec_u128", skip_serializing_if = "is_zero")]
+    pub min_gas_price: Amount,
     /// Staking: epochs, set size, minimum stake, unbonding, rewards, downtime and slashing.
     pub staking: staking::StakingParams,
+    /// Contracts: limits of code, memory, calls, storage, events, and the gas schedule.
+    pub vm: vm::VmParams,
 }
 
 fn is_zero(a: &Amount) -> bool {
@@ -57,13 +67,24 @@ fn is_zero(a: &Amount) -> bool {
 /// millionth of a coin — nothing for a user, a million coins for a billion junk transactions.
 pub const DEFAULT_MIN_FEE: Amount = 1_000_000_000_000;
 
+/// The minimum gas price `batara init` and `batara testnet` write into genesis: 10⁶ units, so a
+/// token transfer of about 50,000 gas costs a twentieth of the minimum fee on top of it.
+pub const DEFAULT_MIN_GAS_PRICE: Amount = 1_000_000;
+
+/// Default `max_block_gas`: 10⁹, about one second of contract execution on one core of this
+/// project's benchmark machine (one gas is about one interpreted Wasm instruction).
+pub const DEFAULT_MAX_BLOCK_GAS: u64 = 1_000_000_000;
+
 impl Default for ChainParams {
     fn default() -> Self {
         Self {
             max_block_txs: 20_000,
             max_block_bytes: 16 << 20,
             min_fee: 0,
+            max_block_gas: DEFAULT_MAX_BLOCK_GAS,
+            min_gas_price: 0,
             staking: Default::default(),
+            vm: Default::default(),
         }
     }
 }
@@ -182,6 +203,11 @@ impl Genesis {
         if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
             return bad("block limits must be positive".into());
         }
+        if self.params.max_block_gas == 0 {
+            return bad("max_block_gas must be positive".into());
+        }
+        vm::validate_params(&self.params.vm, self.params.max_block_gas)
+            .map_err(GenesisError::Invalid)?;
         staking::validate_genesis(&self.params.staking, &self.validators)
             .map_err(GenesisError::Invalid)?;
         bank::validate_genesis(&self.accounts).map_err(GenesisError::Invalid)?;
@@ -197,6 +223,8 @@ impl Genesis {
             max_block_txs: self.params.max_block_txs,
             max_block_bytes: self.params.max_block_bytes,
             min_fee: self.params.min_fee,
+            max_block_gas: self.params.max_block_gas,
+            min_gas_price: self.params.min_gas_price,
             fingerprint: crypto::sha256(self.to_json().as_bytes()),
         }
     }

@@ -15,6 +15,7 @@ pub use genesis::Genesis;
 
 use crate::modules::bank::BankModule;
 use crate::modules::staking::StakingModule;
+use crate::modules::vm::VmModule;
 use crate::runtime::{Chain, ChainError, Registry};
 use crate::storage::Storage;
 
@@ -29,6 +30,7 @@ pub fn registry(genesis: &Genesis) -> Registry {
         vec![
             Arc::new(BankModule::new(genesis.accounts.clone())),
             staking.clone(),
+            Arc::new(VmModule::new(genesis.params.vm.clone(), genesis.dev)),
         ],
         staking,
     )

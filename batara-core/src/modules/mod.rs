@@ -6,3 +6,4 @@
 
 pub mod bank;
 pub mod staking;
+pub mod vm;

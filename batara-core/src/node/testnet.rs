@@ -126,6 +126,7 @@ pub fn write_testnet(t: &TestnetSpec) -> Result<Vec<TestnetNode>> {
         genesis_time: now_ms(),
         params: genesis::ChainParams {
             min_fee: genesis::DEFAULT_MIN_FEE,
+            min_gas_price: genesis::DEFAULT_MIN_GAS_PRICE,
             ..Default::default()
         },
         accounts,

@@ -106,6 +106,11 @@ pub struct ChainSpec {
     pub max_block_bytes: u64,
     /// Least fee of a transaction in a block (a block with a cheaper one is invalid).
     pub min_fee: crate::types::Amount,
+    /// Most gas the metered transactions of a block may reserve: a transaction is includable
+    /// while the gas used so far plus its gas limit fits.
+    pub max_block_gas: u64,
+    /// Least gas price of a metered transaction in a block.
+    pub min_gas_price: crate::types::Amount,
     /// SHA-256 of the genesis document's JSON: a data directory belongs to one genesis.
     pub fingerprint: Hash,
 }
@@ -206,7 +211,7 @@ impl Chain {
         spec: &ChainSpec,
         registry: &Registry,
     ) -> Result<Head, ChainError> {
-        let mut bs = BlockState::new(state, 0);
+        let mut bs = BlockState::new(state, 0, spec.genesis_time);
         for m in registry.modules() {
             let mut ctx = TxContext::new(&bs);
             m.init_genesis(&mut ctx)?;

@@ -2,9 +2,14 @@
 //! made elsewhere (or replayed).
 //!
 //! Rules of a transaction in a block: its fee must be at least the chain's `min_fee`, its nonce must
-//! equal the sender's account nonce and the sender must be able to pay the fee — otherwise the block is invalid (a builder leaves such transactions
-//! out). The fee is then charged and the nonce consumed whatever happens next; the module's effects
-//! apply only if it succeeds, else the receipt is `failed` with the reason. Modules' `begin_block`
+//! equal the sender's account nonce and the sender must be able to pay the fee — otherwise the
+//! block is invalid (a builder leaves such transactions out). A metered kind (contracts,
+//! [`TxKind::gas`](crate::types::TxKind::gas)) also needs a gas price of at least `min_gas_price`,
+//! a gas limit that fits in what is left of the block's `max_block_gas`, and a balance for the fee
+//! plus gas limit × gas price. The fee and that allowance are charged and the nonce consumed
+//! whatever happens next; the module's effects apply only if it succeeds, else the receipt is
+//! `failed` with the reason. Unused gas is refunded either way: the receipt's `fee` is the fee
+//! plus gas used × gas price, and the block counts the gas used. Modules' `begin_block`
 //! hooks run before the transactions and `end_block` hooks after them (fees of the block are
 //! handed to `end_block`), in registry order.
 //!
@@ -74,6 +79,30 @@ impl Chain {
                 tx.body.fee, self.spec.min_fee
             )));
         }
+        let metered = tx.body.kind.gas();
+        let (gas_limit, gas_price) = metered.unwrap_or((0, 0));
+        if metered.is_some() {
+            if gas_price < self.spec.min_gas_price {
+                return Ok(Err(format!(
+                    "gas price {gas_price} below the chain's minimum {}",
+                    self.spec.min_gas_price
+                )));
+            }
+            let room = self.spec.max_block_gas.saturating_sub(bs.gas_used);
+            if gas_limit > room {
+                return Ok(Err(format!(
+                    "gas limit {gas_limit} does not fit in the block ({room} of {} left)",
+                    self.spec.max_block_gas
+                )));
+            }
+        }
+        // The fee and the whole gas allowance are taken up front; unused gas is refunded below.
+        let Some(upfront) = (gas_limit as u128)
+            .checked_mul(gas_price)
+            .and_then(|g| g.checked_add(tx.body.fee))
+        else {
+            return Ok(Err("fee plus gas limit × gas price overflows".into()));
+        };
         let sender = tx.sender();
         let mut acct = bs.get(&sender)?;
         if tx.body.nonce != acct.nonce {
@@ -82,13 +111,13 @@ impl Chain {
                 tx.body.nonce, acct.nonce
             )));
         }
-        if acct.balance < tx.body.fee {
+        if acct.balance < upfront {
             return Ok(Err(format!(
-                "cannot pay fee {} with balance {}",
-                tx.body.fee, acct.balance
+                "cannot pay fee and gas {upfront} with balance {}",
+                acct.balance
             )));
         }
-        acct.balance -= tx.body.fee;
+        acct.balance -= upfront;
         acct.nonce += 1;
         bs.changed.insert(sender, acct);
         let module = self.registry.module_for(&tx.body.kind);
@@ -99,23 +128,33 @@ impl Chain {
                 "no module handles this transaction kind".into(),
             )),
         };
-        let receipt = |status, events, error| Receipt {
-            tx_hash: hash,
-            status,
-            fee: tx.body.fee,
-            gas_used: 0,
-            events,
-            error,
-        };
-        Ok(Ok(match outcome {
+        let gas_used = ctx.gas_used.min(gas_limit);
+        let (status, events, error, output) = match outcome {
             Ok(()) => {
+                let output = std::mem::take(&mut ctx.output);
                 let (accounts, objects, events) = ctx.into_writes();
                 bs.changed.extend(accounts);
                 bs.objects.extend(objects);
-                receipt(TxStatus::Success, events, None)
+                (TxStatus::Success, events, None, output)
             }
-            Err(TxFailure::Rule(reason)) => receipt(TxStatus::Failed, vec![], Some(reason)),
+            Err(TxFailure::Rule(reason)) => (TxStatus::Failed, vec![], Some(reason), vec![]),
             Err(TxFailure::State(e)) => return Err(e.into()),
+        };
+        let refund = (gas_limit - gas_used) as u128 * gas_price;
+        if refund > 0 {
+            let mut acct = bs.get(&sender)?;
+            acct.balance += refund;
+            bs.changed.insert(sender, acct);
+        }
+        bs.gas_used += gas_used;
+        Ok(Ok(Receipt {
+            tx_hash: hash,
+            status,
+            fee: upfront - refund,
+            gas_used,
+            events,
+            error,
+            output,
         }))
     }
 
@@ -124,6 +163,7 @@ impl Chain {
     fn start_block(
         &self,
         height: u64,
+        time: u64,
         proposer: Address,
         last_commit: Option<&Commit>,
         evidence: &[DuplicateVoteEvidence],
@@ -133,7 +173,7 @@ impl Chain {
             current: vs.next_set(&self.state)?,
             last: vs.set_for(&self.state, height - 1)?,
         };
-        let mut bs = BlockState::new(&self.state, height);
+        let mut bs = BlockState::new(&self.state, height, time);
         let info = sets.info(height, proposer, last_commit, evidence, 0);
         self.run_hooks(&mut bs, &info, false)?;
         Ok((bs, sets))
@@ -211,7 +251,7 @@ impl Chain {
         let header = Header {
             chain_id: self.spec.chain_id.clone(),
             height: head.header.height + 1,
-            time: time.max(head.header.time.saturating_add(1)),
+            time,
             parent: head.hash,
             proposer,
             txs_root: Hash::ZERO,
@@ -221,6 +261,20 @@ impl Chain {
             evidence_root: evidence_root(evidence),
         };
         (header, head.commit)
+    }
+
+    /// Runs `f` in a transaction context over the latest state, as in the next block, and keeps
+    /// nothing it writes: read-only contract calls and gas estimates.
+    pub fn simulate<R>(&self, f: impl FnOnce(&mut TxContext<'_, '_>) -> R) -> R {
+        let _exec = self.exec.read();
+        let head = self.head();
+        let bs = BlockState::new(
+            &self.state,
+            head.header.height + 1,
+            head.header.time.saturating_add(1),
+        );
+        let mut ctx = TxContext::new(&bs);
+        f(&mut ctx)
     }
 
     /// Builds the next block from mempool candidates (already signature-checked), leaving out any
@@ -293,8 +347,10 @@ impl Chain {
     ) -> Result<(Executed, Vec<Hash>), ChainError> {
         let _exec = self.exec.read();
         let head = self.head();
+        let time = time.max(head.header.time.saturating_add(1));
         let (mut bs, sets) = self.start_block(
             head.header.height + 1,
+            time,
             proposer,
             head.commit.as_ref(),
             &evidence,
@@ -393,6 +449,7 @@ impl Chain {
         }
         let (mut bs, sets) = self.start_block(
             h.height,
+            h.time,
             h.proposer,
             block.last_commit.as_ref(),
             &block.evidence,

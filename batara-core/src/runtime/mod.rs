@@ -19,5 +19,5 @@ mod registry;
 
 pub use chain::{Chain, ChainSpec, CommittedBlock, Executed, Head, TxLookup};
 pub use error::ChainError;
-pub use module::{BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
+pub use module::{prefix_end, BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
 pub use registry::Registry;

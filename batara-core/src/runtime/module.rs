@@ -17,17 +17,22 @@ use crate::types::{
 pub struct BlockState<'a> {
     pub(super) state: &'a StateManager,
     pub(super) height: u64,
+    pub(super) time: u64,
     pub(super) changed: BTreeMap<Address, Account>,
     pub(super) objects: ObjectWrites,
+    /// Gas used by the block's metered transactions so far.
+    pub(super) gas_used: u64,
 }
 
 impl<'a> BlockState<'a> {
-    pub(super) fn new(state: &'a StateManager, height: u64) -> Self {
+    pub(super) fn new(state: &'a StateManager, height: u64, time: u64) -> Self {
         Self {
             state,
             height,
+            time,
             changed: BTreeMap::new(),
             objects: ObjectWrites::new(),
+            gas_used: 0,
         }
     }
 
@@ -54,6 +59,11 @@ pub struct TxContext<'a, 'b> {
     objects: ObjectWrites,
     /// Events the module emits.
     pub events: Vec<Event>,
+    /// Gas the transaction used (metered kinds set it, whether they succeed or fail; the
+    /// executor charges it, capped at the transaction's limit).
+    pub gas_used: u64,
+    /// What the transaction returns (a contract call's return data), kept in its receipt.
+    pub output: Vec<u8>,
 }
 
 impl<'a, 'b> TxContext<'a, 'b> {
@@ -63,12 +73,19 @@ impl<'a, 'b> TxContext<'a, 'b> {
             scratch: BTreeMap::new(),
             objects: ObjectWrites::new(),
             events: vec![],
+            gas_used: 0,
+            output: vec![],
         }
     }
 
     /// Height of the block being executed.
     pub fn height(&self) -> u64 {
         self.block.height
+    }
+
+    /// Time of the block being executed (ms since the Unix epoch).
+    pub fn time(&self) -> u64 {
+        self.block.time
     }
 
     /// Reads an account.
@@ -151,6 +168,20 @@ impl<'a, 'b> TxContext<'a, 'b> {
     }
 }
 
+/// The first key after every key that starts with `prefix` (for ranges over a key prefix): the
+/// prefix with its last byte that is not 0xff incremented (appending 0xff would miss keys that
+/// continue with 0xff, such as an address starting with it).
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    unreachable!("module key prefixes are not all 0xff")
+}
+
 /// What modules are told about the block being executed (block hooks).
 pub struct BlockInfo<'a> {
     /// Its height.
@@ -220,6 +251,9 @@ pub trait Module: Send + Sync {
     ) -> Result<(), StateError> {
         Ok(())
     }
+    /// The module itself, for [`Registry::module`](super::Registry::module) (the API layer
+    /// finds a module's queries by its type).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Where the runtime and consensus learn validator sets. The staking module implements it; the

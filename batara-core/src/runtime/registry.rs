@@ -39,7 +39,14 @@ impl Registry {
             .map(|m| m.as_ref())
     }
 
-    /// Every module, in hook order.
+    /// The module of type `M`, if the registry has one.
+    pub fn module<M: 'static>(&self) -> Option<&M> {
+        self.modules
+            .iter()
+            .find_map(|m| m.as_any().downcast_ref::<M>())
+    }
+
+    /// The modules in hook order.
     pub fn modules(&self) -> impl Iterator<Item = &dyn Module> {
         self.modules.iter().map(|m| m.as_ref())
     }
@@ -53,7 +60,10 @@ impl Registry {
 impl TxRules for Registry {
     fn max_cost(&self, tx: &SignedTransaction) -> Option<Amount> {
         let m = self.module_for(&tx.body.kind)?;
-        m.spend(&tx.body.kind).checked_add(tx.body.fee)
+        let (gas_limit, gas_price) = tx.body.kind.gas().unwrap_or((0, 0));
+        m.spend(&tx.body.kind)
+            .checked_add(tx.body.fee)?
+            .checked_add((gas_limit as u128).checked_mul(gas_price)?)
     }
 
     fn check(&self, tx: &SignedTransaction) -> Result<(), String> {
@@ -93,6 +103,9 @@ mod tests {
         }
         fn apply(&self, _: &mut TxContext<'_, '_>, _: &SignedTransaction) -> Result<(), TxFailure> {
             Ok(())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
         }
     }
 

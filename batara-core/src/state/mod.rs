@@ -25,7 +25,8 @@ use sha2::Sha256;
 
 use batara_primitives::proof::key_hash;
 pub use batara_primitives::proof::{
-    account_key, verify_account_proof, Account, AccountProof, ProofError,
+    account_key, verify_account_proof, verify_object_proof, Account, AccountProof, ObjectProof,
+    ProofError,
 };
 
 use crate::storage::{decode, height_key, Column, Entry, Storage, StorageError, WriteBatch};
@@ -206,17 +207,29 @@ impl StateManager {
 
     /// The account at `height` with a proof against that height's state root.
     pub fn prove(&self, addr: &Address, height: u64) -> Result<AccountProof, StateError> {
-        let state_root = self.root_at(height)?;
-        let reader = TreeStore(self.store.as_ref());
-        let tree = JellyfishMerkleTree::<_, Sha256>::new(&reader);
-        let (value, proof) = tree
-            .get_with_proof(key_hash(&account_key(addr)), height)
-            .map_err(|e| StateError::Tree(e.to_string()))?;
-        let value = match value {
+        let p = self.prove_object(&account_key(addr), height)?;
+        let value = match p.value {
             Some(b) => Some(decode::<Account>("account", &b)?),
             None => None,
         };
         Ok(AccountProof {
+            value,
+            proof: p.proof,
+            state_root: p.state_root,
+            height,
+        })
+    }
+
+    /// The value of tree key `key` at `height` with a proof against that height's state root.
+    pub fn prove_object(&self, key: &[u8], height: u64) -> Result<ObjectProof, StateError> {
+        let state_root = self.root_at(height)?;
+        let reader = TreeStore(self.store.as_ref());
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(&reader);
+        let (value, proof) = tree
+            .get_with_proof(key_hash(key), height)
+            .map_err(|e| StateError::Tree(e.to_string()))?;
+        Ok(ObjectProof {
+            key: key.to_vec(),
             value,
             proof: borsh::to_vec(&proof).expect("borsh into Vec"),
             state_root,

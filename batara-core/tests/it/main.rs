@@ -6,6 +6,7 @@ mod bft;
 mod byzantine;
 mod cli;
 mod common;
+mod contracts;
 mod crash;
 mod decoders;
 mod fees;

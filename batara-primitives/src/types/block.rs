@@ -187,4 +187,11 @@ pub struct Receipt {
     pub events: Vec<Event>,
     /// Why it failed.
     pub error: Option<String>,
+    /// What it returned (a contract call's return data; empty for other kinds).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "super::hex_bytes"
+    )]
+    pub output: Vec<u8>,
 }

@@ -270,6 +270,21 @@ pub mod dec_u64 {
     }
 }
 
+/// serde for byte strings as `0x`-hex (contract code, call arguments, salts).
+pub mod hex_bytes {
+    use super::*;
+    /// Writes `0x`-hex.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("0x{}", hex::encode(v)))
+    }
+    /// Reads hex, with or without `0x`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        hex::decode(s.strip_prefix("0x").unwrap_or(&s))
+            .map_err(|e| serde::de::Error::custom(format!("invalid hex bytes: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

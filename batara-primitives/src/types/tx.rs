@@ -8,7 +8,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
-use super::{dec_u128, dec_u64, Address, Amount, Hash, PublicKey, Signature};
+use super::{dec_u128, dec_u64, hex_bytes, Address, Amount, Hash, PublicKey, Signature};
 use crate::crypto::{self, CryptoError, Keypair};
 
 /// Domain tag prefixed to every transaction signing message.
@@ -52,6 +52,83 @@ pub enum TxKind {
         /// The validator.
         validator: Address,
     },
+    /// Store contract code (WebAssembly binary) under its SHA-256 hash, paying a deposit per
+    /// byte (see `batara-core/src/modules/vm/`).
+    Upload {
+        /// The WebAssembly module.
+        #[serde(with = "hex_bytes")]
+        code: Vec<u8>,
+        /// Most gas the transaction may use.
+        #[serde(with = "dec_u64")]
+        gas_limit: u64,
+        /// Price of one unit of gas (at least the chain's `min_gas_price`).
+        #[serde(with = "dec_u128")]
+        gas_price: Amount,
+    },
+    /// Create a contract from uploaded code: its address follows from the signer, the code hash
+    /// and the salt; its `init` export runs with `args`, and `value` moves to it.
+    Instantiate {
+        /// Hash of the uploaded code.
+        code_hash: Hash,
+        /// Input of `init` (JSON by the calling convention).
+        #[serde(with = "hex_bytes")]
+        args: Vec<u8>,
+        /// Chosen by the creator, so one creator can make many instances of one code.
+        #[serde(with = "hex_bytes")]
+        salt: Vec<u8>,
+        /// Amount moved from the signer to the new contract.
+        #[serde(with = "dec_u128")]
+        value: Amount,
+        /// Most gas the transaction may use.
+        #[serde(with = "dec_u64")]
+        gas_limit: u64,
+        /// Price of one unit of gas.
+        #[serde(with = "dec_u128")]
+        gas_price: Amount,
+    },
+    /// Call method `method` (an export) of contract `contract` with `args`, moving `value` to it.
+    Call {
+        /// The contract.
+        contract: Address,
+        /// The exported function to run.
+        method: String,
+        /// Its input (JSON by the calling convention).
+        #[serde(with = "hex_bytes")]
+        args: Vec<u8>,
+        /// Amount moved from the signer to the contract.
+        #[serde(with = "dec_u128")]
+        value: Amount,
+        /// Most gas the transaction may use.
+        #[serde(with = "dec_u64")]
+        gas_limit: u64,
+        /// Price of one unit of gas.
+        #[serde(with = "dec_u128")]
+        gas_price: Amount,
+    },
+}
+
+impl TxKind {
+    /// The gas limit and gas price of a metered kind (contracts); `None` for the others.
+    pub fn gas(&self) -> Option<(u64, Amount)> {
+        match self {
+            TxKind::Upload {
+                gas_limit,
+                gas_price,
+                ..
+            }
+            | TxKind::Instantiate {
+                gas_limit,
+                gas_price,
+                ..
+            }
+            | TxKind::Call {
+                gas_limit,
+                gas_price,
+                ..
+            } => Some((*gas_limit, *gas_price)),
+            _ => None,
+        }
+    }
 }
 
 /// The signed part of a transaction.

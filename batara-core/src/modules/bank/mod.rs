@@ -115,4 +115,8 @@ impl Module for BankModule {
         });
         Ok(())
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }

@@ -49,7 +49,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto;
-use crate::runtime::{BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
+use crate::runtime::{prefix_end, BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
 use crate::state::{Account, StateError, StateManager};
 use crate::storage::decode;
 use crate::types::{
@@ -746,20 +746,6 @@ impl StakingModule {
     }
 }
 
-/// The first key after every key that starts with `prefix`: the prefix with its last byte that
-/// is not 0xff incremented (appending 0xff would miss keys that continue with 0xff, such as an
-/// address starting with it).
-fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    unreachable!("staking keys start with `stk/`")
-}
-
 fn slash_amount(stake: Amount, ppm: u32) -> Amount {
     // stake × ppm / 10⁶ without overflow: split stake into whole millions and the rest.
     let ppm = Amount::from(ppm);
@@ -851,7 +837,7 @@ impl Module for StakingModule {
                 self.unstake(ctx, height, signer, validator, *amount)
             }
             TxKind::Unjail { validator } => self.unjail(ctx, height, signer, validator),
-            TxKind::Transfer { .. } => Err(Self::rule("not a staking transaction")),
+            _ => Err(Self::rule("not a staking transaction")),
         }
     }
 
@@ -873,6 +859,10 @@ impl Module for StakingModule {
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
         self.pay_and_rotate(ctx, info)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -1,0 +1,718 @@
+//! Contracts on a chain driven block by block (RocksDB in temp dirs): WAT contracts are uploaded,
+//! instantiated and called; every block is imported into a replica that must reach the same state
+//! root. Covers gas and fees, events, return data, storage proofs, queries and estimates,
+//! cross-contract calls (value, caught failures, reentrancy, depth), and the bad contracts of
+//! issue 11: each ends in a failed receipt or a rejected upload naming the cause, and the chain
+//! goes on.
+
+use std::sync::Arc;
+
+use batara_core::app::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use batara_core::app::open_chain;
+use batara_core::crypto::Keypair;
+use batara_core::mempool::PoolTx;
+use batara_core::modules::vm::{
+    contract_address, deposit_account, CallError, VmModule, VmParams, VmReader,
+};
+use batara_core::runtime::Chain;
+use batara_core::state::verify_object_proof;
+use batara_core::storage::RocksStore;
+use batara_core::types::{Address, Amount, Hash, Receipt, TxBody, TxKind, TxStatus};
+use batara_core::validator::LocalSigner;
+
+const COIN: Amount = 1_000_000_000_000_000_000;
+const CHAIN: &str = "vm-test";
+const FEE: Amount = 7;
+const PRICE: Amount = 3;
+const GAS: u64 = 5_000_000;
+
+fn key(i: u8) -> Keypair {
+    Keypair::from_seed(&[i; 32])
+}
+
+struct Net {
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    chain: Arc<Chain>,
+    replica: Chain,
+    validator: LocalSigner,
+    nonce: u64,
+    time: u64,
+}
+
+impl Net {
+    fn new(vm: VmParams) -> Self {
+        Self::with(|g| g.params.vm = vm)
+    }
+
+    fn with(configure: impl FnOnce(&mut Genesis)) -> Self {
+        let mut g = Genesis {
+            chain_id: CHAIN.into(),
+            genesis_time: 1_000,
+            params: Default::default(),
+            accounts: vec![
+                GenesisAccount {
+                    address: key(100).address(),
+                    balance: 1_000 * COIN,
+                },
+                GenesisAccount {
+                    address: key(101).address(),
+                    balance: 1_000 * COIN,
+                },
+            ],
+            validators: vec![GenesisValidator {
+                pubkey: key(1).public_key(),
+                power: 10,
+                name: "v1".into(),
+            }],
+            dev: false,
+        };
+        g.params.min_gas_price = 1;
+        configure(&mut g);
+        g.validate().unwrap();
+        let open = |d: &tempfile::TempDir| {
+            open_chain(
+                Arc::new(RocksStore::open(d.path(), &Default::default()).unwrap()),
+                &g,
+            )
+            .unwrap()
+        };
+        let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (chain, replica) = (Arc::new(open(&dirs.0)), open(&dirs.1));
+        Self {
+            _dirs: dirs,
+            chain,
+            replica,
+            validator: LocalSigner(key(1)),
+            nonce: 0,
+            time: 1_000,
+        }
+    }
+
+    fn vm(&self) -> &VmModule {
+        self.chain.registry().module::<VmModule>().unwrap()
+    }
+
+    /// One block with `kinds` signed by account 100; every one must be includable.
+    fn block(&mut self, kinds: Vec<TxKind>) -> Vec<Receipt> {
+        let k = key(100);
+        let cands: Vec<Arc<PoolTx>> = kinds
+            .into_iter()
+            .map(|kind| {
+                let t = TxBody {
+                    chain_id: CHAIN.into(),
+                    signer: k.public_key(),
+                    nonce: self.nonce,
+                    fee: FEE,
+                    kind,
+                }
+                .sign(&k);
+                self.nonce += 1;
+                let len = t.to_bytes().len();
+                Arc::new(PoolTx::new(t.clone(), t.hash(), len, self.chain.registry()).unwrap())
+            })
+            .collect();
+        self.time += 1_000;
+        let (ex, left_out) = self
+            .chain
+            .build_block(&cands, self.validator.0.address(), self.time)
+            .unwrap();
+        assert!(left_out.is_empty(), "every test tx is includable");
+        let block = ex.block.clone();
+        let commit = self.chain.sign_commit(&ex, &self.validator);
+        let cb = self.chain.commit(ex, commit.clone()).unwrap();
+        let replayed = self.replica.import(&block, commit).unwrap();
+        assert_eq!(replayed.block.header.state_root, block.header.state_root);
+        cb.receipts.to_vec()
+    }
+
+    fn one(&mut self, kind: TxKind) -> Receipt {
+        self.block(vec![kind]).pop().unwrap()
+    }
+
+    fn balance(&self, a: &Address) -> Amount {
+        self.chain.state().account(a).unwrap().balance
+    }
+
+    /// Uploads `wat`; returns its code hash.
+    fn upload(&mut self, wat: &str) -> Hash {
+        let code = wat::parse_str(wat).unwrap();
+        let r = self.one(upload(code.clone()));
+        assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+        batara_core::crypto::sha256(&code)
+    }
+
+    /// Instantiates `code` with `args` and salt `salt`; returns the contract's address.
+    fn instantiate(&mut self, code: Hash, args: &[u8], salt: &[u8]) -> Address {
+        let r = self.one(instantiate(code, args, salt, 0));
+        assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+        contract_address(&key(100).address(), &code, salt)
+    }
+
+    fn query(&self, contract: &Address, method: &str, args: &[u8]) -> Result<Vec<u8>, CallError> {
+        let vm = self.vm();
+        self.chain
+            .simulate(|ctx| vm.query(ctx, CHAIN, key(100).address(), contract, method, args, GAS))
+            .unwrap()
+            .result
+    }
+}
+
+fn upload(code: Vec<u8>) -> TxKind {
+    TxKind::Upload {
+        code,
+        gas_limit: GAS,
+        gas_price: PRICE,
+    }
+}
+
+fn instantiate(code_hash: Hash, args: &[u8], salt: &[u8], value: Amount) -> TxKind {
+    TxKind::Instantiate {
+        code_hash,
+        args: args.to_vec(),
+        salt: salt.to_vec(),
+        value,
+        gas_limit: GAS,
+        gas_price: PRICE,
+    }
+}
+
+fn call(contract: Address, method: &str, args: &[u8], value: Amount, gas_limit: u64) -> TxKind {
+    TxKind::Call {
+        contract,
+        method: method.into(),
+        args: args.to_vec(),
+        value,
+        gas_limit,
+        gas_price: PRICE,
+    }
+}
+
+/// A counter: `init` takes an optional 8-byte start value; `increment` adds one and emits
+/// `counted` with the new value; `get` returns it; `fail` writes 999 and reverts with "nope";
+/// `pay` sends 5 units of its balance to the 20-byte address it is given.
+const COUNTER: &str = r#"(module
+  (import "env" "input_len" (func $input_len (result i32)))
+  (import "env" "input_read" (func $input_read (param i32)))
+  (import "env" "storage_get" (func $get (param i32 i32 i32 i32) (result i32)))
+  (import "env" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "env" "return_data" (func $ret (param i32 i32)))
+  (import "env" "emit" (func $emit (param i32 i32 i32 i32)))
+  (import "env" "revert" (func $revert (param i32 i32)))
+  (import "env" "transfer" (func $transfer (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "n")
+  (data (i32.const 16) "\07counted")
+  (data (i32.const 48) "nope")
+  (data (i32.const 64) "\05")
+  (func $load (result i64)
+    (if (i32.eq (call $get (i32.const 0) (i32.const 1) (i32.const 32) (i32.const 8)) (i32.const -1))
+      (then (return (i64.const 0))))
+    (i64.load (i32.const 32)))
+  (func $store (param i64)
+    (i64.store (i32.const 32) (local.get 0))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 32) (i32.const 8)))
+  (func (export "init")
+    (if (i32.eq (call $input_len) (i32.const 8))
+      (then (call $input_read (i32.const 40)) (call $store (i64.load (i32.const 40))))))
+  (func (export "increment")
+    (call $store (i64.add (call $load) (i64.const 1)))
+    (call $emit (i32.const 16) (i32.const 8) (i32.const 32) (i32.const 8)))
+  (func (export "get")
+    (i64.store (i32.const 32) (call $load))
+    (call $ret (i32.const 32) (i32.const 8)))
+  (func (export "fail")
+    (call $store (i64.const 999))
+    (call $revert (i32.const 48) (i32.const 4)))
+  (func (export "pay")
+    (call $input_read (i32.const 100))
+    (if (call $transfer (i32.const 100) (i32.const 64)) (then unreachable))))"#;
+
+/// Calls a counter (its address is the input): `bump` calls `increment` and reverts with the
+/// callee's error if it fails; `bump_catch` calls `fail` and returns the callee's revert data
+/// without failing; `bump_self` calls itself; `bump_value` forwards 9 units with the call.
+const ROUTER: &str = r#"(module
+  (import "env" "input_read" (func $input_read (param i32)))
+  (import "env" "call" (func $call (param i32 i32 i32 i32 i32 i32 i64) (result i32)))
+  (import "env" "result_len" (func $result_len (result i32)))
+  (import "env" "result_read" (func $result_read (param i32)))
+  (import "env" "return_data" (func $ret (param i32 i32)))
+  (import "env" "revert" (func $revert (param i32 i32)))
+  (import "env" "self_address" (func $self (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 200) "increment")
+  (data (i32.const 220) "fail")
+  (data (i32.const 230) "bump_self")
+  (data (i32.const 300) "\09")
+  (func $forward (param $code i32)
+    (if (local.get $code) (then
+      (call $result_read (i32.const 1000))
+      (call $revert (i32.const 1000) (call $result_len)))))
+  (func (export "bump")
+    (call $input_read (i32.const 0))
+    (call $forward (call $call (i32.const 0) (i32.const 200) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 100) (i64.const 0))))
+  (func (export "bump_value")
+    (call $input_read (i32.const 0))
+    (call $forward (call $call (i32.const 0) (i32.const 200) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 300) (i64.const 0))))
+  (func (export "bump_catch")
+    (call $input_read (i32.const 0))
+    (drop (call $call (i32.const 0) (i32.const 220) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 100) (i64.const 0)))
+    (call $result_read (i32.const 1000))
+    (call $ret (i32.const 1000) (call $result_len)))
+  (func (export "bump_self")
+    (call $self (i32.const 0))
+    (call $forward (call $call (i32.const 0) (i32.const 230) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 100) (i64.const 0)))))"#;
+
+fn u64_of(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap())
+}
+
+#[test]
+fn a_counter_is_uploaded_instantiated_called_and_queried_with_gas_paid_and_state_proven() {
+    let mut net = Net::new(VmParams::default());
+    let me = key(100).address();
+    let before = net.balance(&me);
+    let code = wat::parse_str(COUNTER).unwrap();
+    let r = net.one(upload(code.clone()));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let hash = batara_core::crypto::sha256(&code);
+    assert_eq!(r.output, hash.0.to_vec());
+    let p = VmParams::default();
+    let deposit = code.len() as Amount * p.code_deposit_per_byte;
+    assert_eq!(
+        r.gas_used,
+        p.gas.upload + code.len() as u64 * p.gas.upload_per_byte
+    );
+    assert_eq!(
+        r.fee,
+        FEE + r.gas_used as Amount * PRICE,
+        "unused gas is refunded"
+    );
+    assert_eq!(net.balance(&me), before - r.fee - deposit);
+    assert_eq!(net.balance(&deposit_account()), deposit);
+    let (info, wasm) = VmReader(net.chain.state()).code(&hash).unwrap().unwrap();
+    assert_eq!(
+        (info.uploader, info.size, info.deposit),
+        (me, code.len() as u32, deposit)
+    );
+    assert_eq!(wasm, code);
+
+    // Uploading the same code again stores nothing and charges no deposit.
+    let before = net.balance(&me);
+    let r = net.one(upload(code.clone()));
+    assert_eq!(r.status, TxStatus::Success);
+    assert_eq!(net.balance(&me), before - r.fee);
+
+    let counter = net.instantiate(hash, &41u64.to_le_bytes(), b"a");
+    let ci = VmReader(net.chain.state())
+        .contract(&counter, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!((ci.code_hash, ci.creator), (hash, me));
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 41);
+
+    let r = net.one(call(counter, "increment", &[], 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert!(r.gas_used > 0 && r.gas_used < GAS);
+    let ev = r.events.iter().find(|e| e.kind == "contract").unwrap();
+    let attr = |k: &str| {
+        ev.attributes
+            .iter()
+            .find(|(a, _)| a == k)
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(attr("contract"), counter.to_string());
+    assert_eq!(attr("topic0"), "counted");
+    assert_eq!(
+        attr("data"),
+        format!("0x{}", hex::encode(42u64.to_le_bytes()))
+    );
+    let r = net.one(call(counter, "get", &[], 0, GAS));
+    assert_eq!(u64_of(&r.output), 42);
+
+    // A query writes nothing: increment in a query leaves the stored value alone.
+    net.query(&counter, "increment", &[]).unwrap();
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 42);
+
+    // The storage slot is in the state tree, proven against the header's state root.
+    let h = net.chain.head().header.height;
+    let proof = VmReader(net.chain.state())
+        .storage(&counter, b"n", h)
+        .unwrap();
+    assert_eq!(proof.value.as_deref(), Some(&42u64.to_le_bytes()[..]));
+    assert_eq!(proof.state_root, net.chain.head().header.state_root);
+    verify_object_proof(
+        &proof.state_root,
+        &proof.key,
+        proof.value.as_deref(),
+        &proof.proof,
+    )
+    .unwrap();
+    assert!(
+        verify_object_proof(&proof.state_root, &proof.key, Some(&[0; 8]), &proof.proof).is_err()
+    );
+
+    // An estimate is what the call then uses.
+    let vm = net.vm();
+    let (est, err) = net
+        .chain
+        .simulate(|ctx| vm.estimate(ctx, CHAIN, me, &call(counter, "increment", &[], 0, 1)))
+        .unwrap();
+    assert_eq!(err, None);
+    let r = net.one(call(counter, "increment", &[], 0, est));
+    assert_eq!((r.status, r.gas_used), (TxStatus::Success, est));
+    let r = net.one(call(counter, "increment", &[], 0, est - 1));
+    assert_eq!(r.status, TxStatus::Failed);
+    assert_eq!(
+        r.error.as_deref(),
+        Some(format!("contract {counter}: out of gas").as_str())
+    );
+    assert_eq!(
+        r.fee,
+        FEE + (est - 1) as Amount * PRICE,
+        "out of gas pays the whole limit"
+    );
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 43);
+
+    // A revert undoes the write and carries its data; a missing method and init are refused.
+    let r = net.one(call(counter, "fail", &[], 0, GAS));
+    assert_eq!(
+        r.error.as_deref(),
+        Some(format!("contract {counter}: reverted: nope").as_str())
+    );
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 43);
+    let r = net.one(call(counter, "missing", &[], 0, GAS));
+    assert!(r.error.unwrap().contains("has no method \"missing\""));
+    let r = net.one(call(counter, "init", &[], 0, GAS));
+    assert!(r.error.unwrap().contains("init runs once"));
+
+    // The same salt cannot make the same address twice; another salt can.
+    let r = net.one(instantiate(hash, &[], b"a", 0));
+    assert!(r.error.unwrap().contains("already exists"));
+    let other = net.instantiate(hash, &[], b"b");
+    assert_ne!(other, counter);
+    assert_eq!(u64_of(&net.query(&other, "get", &[]).unwrap()), 0);
+}
+
+#[test]
+fn cross_contract_calls_move_value_undo_failed_callees_and_refuse_reentry() {
+    let mut net = Net::new(VmParams::default());
+    let counter_code = net.upload(COUNTER);
+    let counter = net.instantiate(counter_code, &[], b"c");
+    let router_code = net.upload(ROUTER);
+    let router = net.instantiate(router_code, &[], b"r");
+
+    let r = net.one(call(router, "bump", &counter.0, 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 1);
+    // The callee's event is in the receipt, under the callee's address.
+    assert!(r.events.iter().any(|e| e.kind == "contract"
+        && e.attributes
+            .contains(&("contract".into(), counter.to_string()))));
+
+    // The caller catches a failing callee: the callee's write is undone, its revert data read.
+    let r = net.one(call(router, "bump_catch", &counter.0, 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(r.output, b"nope");
+    assert_eq!(u64_of(&net.query(&counter, "get", &[]).unwrap()), 1);
+
+    // Value: the router forwards 9 of the 20 it is sent; the counter pays 5 on.
+    let r = net.one(call(router, "bump_value", &counter.0, 20, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!((net.balance(&router), net.balance(&counter)), (11, 9));
+    let sink = key(101).address();
+    let before = net.balance(&sink);
+    let r = net.one(call(counter, "pay", &sink.0, 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!((net.balance(&counter), net.balance(&sink)), (4, before + 5));
+    // Paying more than it holds traps, and nothing moves.
+    let r = net.one(call(counter, "pay", &sink.0, 0, GAS));
+    assert_eq!(r.status, TxStatus::Failed);
+    assert_eq!((net.balance(&counter), net.balance(&sink)), (4, before + 5));
+
+    // Reentrancy: the router calling itself is refused; it reverts with the reason.
+    let r = net.one(call(router, "bump_self", &[], 0, GAS));
+    assert_eq!(r.status, TxStatus::Failed);
+    assert!(
+        r.error.unwrap().contains("reentrancy into"),
+        "reentry refused"
+    );
+
+    // A call to an address without a contract fails the sub-call with the reason.
+    let r = net.one(call(router, "bump", &[7; 20], 0, GAS));
+    assert!(r.error.unwrap().contains("no contract at"));
+}
+
+/// A module with the counter's imports and `body` as its exports.
+fn module(imports: &str, body: &str) -> String {
+    format!("(module {imports} (memory (export \"memory\") 1) {body})")
+}
+
+#[test]
+fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_on() {
+    let p = VmParams {
+        max_code_bytes: 4096,
+        ..Default::default()
+    };
+    let mut net = Net::new(p.clone());
+    let rejected = |net: &mut Net, wat: &str| -> String {
+        let code = wat::parse_str(wat).unwrap();
+        let r = net.one(upload(code));
+        assert_eq!(r.status, TxStatus::Failed);
+        r.error.unwrap()
+    };
+    // Uploads refused with their cause.
+    let e = rejected(
+        &mut net,
+        &module("", r#"(func (export "f") (drop (f32.const 1)))"#),
+    );
+    assert!(e.contains("floating-point"), "{e}");
+    let e = rejected(&mut net, &module(r#"(import "env" "launch" (func))"#, ""));
+    assert!(
+        e.contains("imports env.launch, which the host does not provide"),
+        "{e}"
+    );
+    let e = rejected(
+        &mut net,
+        &module(r#"(import "env" "caller" (func (param i64)))"#, ""),
+    );
+    assert!(e.contains("imports env.caller as"), "{e}");
+    let e = rejected(&mut net, r#"(module (func (export "f")))"#);
+    assert!(e.contains("exports no memory"), "{e}");
+    let e = rejected(&mut net, r#"(module (memory (export "memory") 17))"#);
+    assert!(
+        e.contains("memory of 17 pages is over the limit of 16"),
+        "{e}"
+    );
+    let big = format!(
+        r#"(module (memory (export "memory") 1) (data (i32.const 0) "{}"))"#,
+        "x".repeat(5000)
+    );
+    let e = rejected(&mut net, &big);
+    assert!(
+        e.contains("code of") && e.contains("over the limit of 4096"),
+        "{e}"
+    );
+    // Exactly at the code limit is accepted.
+    let pad = |n: usize| {
+        format!(
+            r#"(module (memory (export "memory") 1) (data (i32.const 0) "{}"))"#,
+            "x".repeat(n)
+        )
+    };
+    let mut n: i64 = 4000;
+    let at_limit = loop {
+        let code = wat::parse_str(pad(n as usize)).unwrap();
+        if code.len() == 4096 {
+            break code;
+        }
+        n += 4096 - code.len() as i64;
+    };
+    assert_eq!(at_limit.len(), 4096);
+    assert_eq!(net.one(upload(at_limit)).status, TxStatus::Success);
+
+    let imports = r#"
+      (import "env" "storage_set" (func $set (param i32 i32 i32 i32)))
+      (import "env" "return_data" (func $ret (param i32 i32)))
+      (import "env" "input_read" (func $input_read (param i32)))"#;
+    let bad = module(
+        imports,
+        r#"
+      (func (export "spin") (loop $l (br $l)))
+      (func $r (export "recurse") (call $r))
+      (func (export "grow_to_limit") (if (i32.eq (memory.grow (i32.const 15)) (i32.const -1)) (then unreachable)))
+      (func (export "grow_past") (if (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then unreachable)))
+      (func (export "huge_return") (call $ret (i32.const 0) (i32.const 16385)))
+      (func (export "max_return") (call $ret (i32.const 0) (i32.const 16384)))
+      (func (export "storage_bomb") (local $i i32)
+        (loop $l
+          (i32.store (i32.const 0) (local.get $i))
+          (call $set (i32.const 0) (i32.const 4) (i32.const 100) (i32.const 1024))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+      (func (export "big_key") (call $set (i32.const 0) (i32.const 129) (i32.const 0) (i32.const 1)))
+      (func (export "key_at_limit") (call $set (i32.const 0) (i32.const 128) (i32.const 0) (i32.const 1)))
+      (func (export "big_value") (call $set (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 16385)))
+      (func (export "oob") (call $input_read (i32.const 70000)))
+      (func (export "unreachable") unreachable)"#,
+    );
+    let code = net.upload(&bad);
+    let c = net.instantiate(code, &[], b"bad");
+    let fail = |net: &mut Net, method: &str, gas: u64| -> Receipt {
+        let r = net.one(call(c, method, &[], 0, gas));
+        assert_eq!(r.status, TxStatus::Failed, "{method}");
+        r
+    };
+    let r = fail(&mut net, "spin", 1_000_000);
+    assert!(r.error.as_ref().unwrap().ends_with("out of gas"));
+    assert_eq!((r.gas_used, r.fee), (1_000_000, FEE + 1_000_000 * PRICE));
+    let r = fail(&mut net, "recurse", GAS);
+    assert!(r.error.unwrap().contains("stack overflow"));
+    let ok = net.one(call(c, "grow_to_limit", &[], 0, GAS));
+    assert_eq!(
+        ok.status,
+        TxStatus::Success,
+        "growing to the limit works: {:?}",
+        ok.error
+    );
+    let r = fail(&mut net, "grow_past", GAS);
+    assert!(r.error.unwrap().contains("unreachable"));
+    let r = fail(&mut net, "huge_return", GAS);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("return data of 16385 bytes is over the limit of 16384"));
+    assert_eq!(
+        net.one(call(c, "max_return", &[], 0, GAS)).status,
+        TxStatus::Success
+    );
+    let r = fail(&mut net, "storage_bomb", 20_000_000);
+    assert!(r.error.as_ref().unwrap().ends_with("out of gas"));
+    let r = fail(&mut net, "big_key", GAS);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("storage key of 129 bytes is over the limit of 128"));
+    assert_eq!(
+        net.one(call(c, "key_at_limit", &[], 0, GAS)).status,
+        TxStatus::Success
+    );
+    let r = fail(&mut net, "big_value", GAS);
+    assert!(r.error.unwrap().contains("storage value of 16385 bytes"));
+    let r = fail(&mut net, "oob", GAS);
+    assert!(r.error.unwrap().contains("out of bounds"));
+    let r = fail(&mut net, "unreachable", GAS);
+    assert!(r.error.unwrap().contains("unreachable"));
+    // Gas limit past the transaction limit: refused.
+    let r = net.one(call(c, "spin", &[], 0, p.max_tx_gas + 1));
+    assert!(r.error.unwrap().contains("over the transaction limit"));
+
+    // A constructor that traps: no contract is made.
+    let trap_init = module("", r#"(func (export "init") unreachable)"#);
+    let code = net.upload(&trap_init);
+    let r = net.one(instantiate(code, &[], b"t", 0));
+    assert_eq!(r.status, TxStatus::Failed);
+    assert!(r.error.unwrap().contains("unreachable"));
+    let addr = contract_address(&key(100).address(), &code, b"t");
+    assert!(VmReader(net.chain.state())
+        .contract(&addr, None)
+        .unwrap()
+        .is_none());
+
+    // A call-depth bomb: each level instantiates a copy of itself and calls it.
+    let bomb = module(
+        r#"
+      (import "env" "input_read" (func $input_read (param i32)))
+      (import "env" "instantiate" (func $inst (param i32 i32 i32 i32 i32 i32 i64 i32) (result i32)))
+      (import "env" "call" (func $call (param i32 i32 i32 i32 i32 i32 i64) (result i32)))
+      (import "env" "result_len" (func $result_len (result i32)))
+      (import "env" "result_read" (func $result_read (param i32)))
+      (import "env" "revert" (func $revert (param i32 i32)))"#,
+        r#"
+      (data (i32.const 400) "dive")
+      (func $forward (param $code i32)
+        (if (local.get $code) (then
+          (call $result_read (i32.const 1000))
+          (call $revert (i32.const 1000) (call $result_len)))))
+      (func (export "dive")
+        (call $input_read (i32.const 100))
+        (i32.store8 (i32.const 132) (i32.add (i32.load8_u (i32.const 132)) (i32.const 1)))
+        (call $forward (call $inst (i32.const 100) (i32.const 0) (i32.const 0) (i32.const 132) (i32.const 1) (i32.const 200) (i64.const 0) (i32.const 300)))
+        (call $forward (call $call (i32.const 300) (i32.const 400) (i32.const 4) (i32.const 100) (i32.const 33) (i32.const 200) (i64.const 0))))"#,
+    );
+    let code = net.upload(&bomb);
+    let b = net.instantiate(code, &[], b"bomb");
+    let mut input = code.0.to_vec();
+    input.push(0);
+    let r = net.one(call(b, "dive", &input, 0, GAS * 10));
+    assert_eq!(r.status, TxStatus::Failed);
+    assert!(r.error.unwrap().contains("call depth limit 5 reached"));
+
+    // Through all of it the chain kept making blocks, and the replica agrees on every root.
+    let r = net.one(TxKind::Transfer {
+        to: key(101).address(),
+        amount: 1,
+    });
+    assert_eq!(r.status, TxStatus::Success);
+}
+
+#[test]
+fn gas_prices_below_the_minimum_and_limits_past_the_block_are_left_out() {
+    let mut net = Net::new(VmParams::default());
+    let k = key(100);
+    let mk = |nonce, kind| {
+        let t = TxBody {
+            chain_id: CHAIN.into(),
+            signer: k.public_key(),
+            nonce,
+            fee: FEE,
+            kind,
+        }
+        .sign(&k);
+        let len = t.to_bytes().len();
+        Arc::new(PoolTx::new(t.clone(), t.hash(), len, net.chain.registry()).unwrap())
+    };
+    let cheap = mk(
+        0,
+        TxKind::Upload {
+            code: vec![],
+            gas_limit: 1,
+            gas_price: 0,
+        },
+    );
+    let (_, left) = net
+        .chain
+        .build_block(&[cheap.clone()], net.validator.0.address(), 5_000)
+        .unwrap();
+    assert_eq!(left, vec![cheap.hash]);
+    let huge = mk(
+        0,
+        TxKind::Upload {
+            code: vec![],
+            gas_limit: u64::MAX,
+            gas_price: 1,
+        },
+    );
+    let (_, left) = net
+        .chain
+        .build_block(&[huge.clone()], net.validator.0.address(), 5_000)
+        .unwrap();
+    assert_eq!(left, vec![huge.hash]);
+    let _ = net.block(vec![]);
+}
+
+#[test]
+fn a_block_takes_contract_transactions_while_their_gas_limits_fit() {
+    let mut net = Net::with(|g| {
+        g.params.max_block_gas = 3 * GAS;
+        g.params.vm.max_tx_gas = GAS;
+    });
+    let code = net.upload(&module("", r#"(func (export "spin") (loop $l (br $l)))"#));
+    let c = net.instantiate(code, &[], b"s");
+    let k = key(100);
+    let first = net.nonce;
+    let txs: Vec<_> = (0..4)
+        .map(|n| {
+            let t = TxBody {
+                chain_id: CHAIN.into(),
+                signer: k.public_key(),
+                nonce: first + n,
+                fee: FEE,
+                kind: call(c, "spin", &[], 0, GAS),
+            }
+            .sign(&k);
+            let len = t.to_bytes().len();
+            Arc::new(PoolTx::new(t.clone(), t.hash(), len, net.chain.registry()).unwrap())
+        })
+        .collect();
+    let (ex, left) = net
+        .chain
+        .build_block(&txs, net.validator.0.address(), 50_000)
+        .unwrap();
+    assert_eq!(ex.receipts.len(), 3, "three limits fill the block");
+    assert!(ex.receipts.iter().all(|r| r.gas_used == GAS));
+    assert_eq!(left, vec![txs[3].hash]);
+    // Another node executing the block counts the same gas and accepts it.
+    net.replica.execute_block(&ex.block).unwrap();
+}
