@@ -12,7 +12,7 @@ use batara_core::app::open_chain;
 use batara_core::crypto::Keypair;
 use batara_core::mempool::PoolTx;
 use batara_core::modules::vm::{
-    contract_address, deposit_account, CallError, VmModule, VmParams, VmReader,
+    contract_address, deposit_account, CallError, Query, VmModule, VmParams, VmReader,
 };
 use batara_core::runtime::Chain;
 use batara_core::state::verify_object_proof;
@@ -151,7 +151,16 @@ impl Net {
     fn query(&self, contract: &Address, method: &str, args: &[u8]) -> Result<Vec<u8>, CallError> {
         let vm = self.vm();
         self.chain
-            .simulate(|ctx| vm.query(ctx, CHAIN, key(100).address(), contract, method, args, GAS))
+            .simulate(|ctx| {
+                let q = Query {
+                    caller: key(100).address(),
+                    contract: *contract,
+                    method,
+                    args,
+                    gas: GAS,
+                };
+                vm.query(ctx, CHAIN, &q)
+            })
             .unwrap()
             .result
     }
@@ -663,7 +672,11 @@ fn gas_prices_below_the_minimum_and_limits_past_the_block_are_left_out() {
     );
     let (_, left) = net
         .chain
-        .build_block(&[cheap.clone()], net.validator.0.address(), 5_000)
+        .build_block(
+            std::slice::from_ref(&cheap),
+            net.validator.0.address(),
+            5_000,
+        )
         .unwrap();
     assert_eq!(left, vec![cheap.hash]);
     let huge = mk(
@@ -676,7 +689,11 @@ fn gas_prices_below_the_minimum_and_limits_past_the_block_are_left_out() {
     );
     let (_, left) = net
         .chain
-        .build_block(&[huge.clone()], net.validator.0.address(), 5_000)
+        .build_block(
+            std::slice::from_ref(&huge),
+            net.validator.0.address(),
+            5_000,
+        )
         .unwrap();
     assert_eq!(left, vec![huge.hash]);
     let _ = net.block(vec![]);

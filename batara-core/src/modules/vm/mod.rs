@@ -258,6 +258,21 @@ impl VmCore {
     }
 }
 
+/// A read-only call: method `method` of `contract` with `args`, as `caller`, capped at `gas`.
+#[derive(Clone, Debug)]
+pub struct Query<'a> {
+    /// Who the contract sees as its caller and origin.
+    pub caller: Address,
+    /// The contract.
+    pub contract: Address,
+    /// The method.
+    pub method: &'a str,
+    /// Its input.
+    pub args: &'a [u8],
+    /// Most gas it may use.
+    pub gas: u64,
+}
+
 /// What a read-only call returned.
 #[derive(Clone, Debug)]
 pub struct QueryOutcome {
@@ -509,30 +524,26 @@ impl VmModule {
         }
     }
 
-    /// Runs method `method` of `contract` as `caller` against `ctx` without keeping anything:
-    /// what `vm_query` answers. `gas` caps it.
+    /// Runs `q` against `ctx` without keeping anything: what `vm_query` answers.
     pub fn query(
         &self,
         ctx: &TxContext<'_, '_>,
         chain_id: &str,
-        caller: Address,
-        contract: &Address,
-        method: &str,
-        args: &[u8],
-        gas: u64,
+        q: &Query<'_>,
     ) -> Result<QueryOutcome, TxFailure> {
-        let info = Self::contract(ctx, contract)?;
-        let store = host::new_store(ctx, &self.core, Self::env(ctx, caller, chain_id), gas);
+        let info = Self::contract(ctx, &q.contract)?;
+        let env = Self::env(ctx, q.caller, chain_id);
+        let store = host::new_store(ctx, &self.core, env, q.gas);
         let call = Invoke {
-            caller,
-            contract: *contract,
+            caller: q.caller,
+            contract: q.contract,
             code_hash: info.code_hash,
-            entry: method.to_owned(),
-            input: args.to_vec(),
+            entry: q.method.to_owned(),
+            input: q.args.to_vec(),
             value: 0,
             optional: false,
         };
-        let out = host::run(store, gas, Layer::default(), call)?;
+        let out = host::run(store, q.gas, Layer::default(), call)?;
         Ok(QueryOutcome {
             result: out.result,
             gas_used: out.gas_used,
