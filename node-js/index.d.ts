@@ -81,6 +81,12 @@ export class Transaction {
   static unstake(validator: string, amount: Amount, fee?: Amount): Transaction;
   /** Bring `validator` back after a downtime jailing. */
   static unjail(validator: string, fee?: Amount): Transaction;
+  /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
+  static upload(code: Bytes, gasLimit: number | bigint, gasPrice: Amount, fee?: Amount): Transaction;
+  /** Create a contract from uploaded code `codeHash`; `init` runs with `args` (bytes, or a value sent as JSON). */
+  static instantiate(codeHash: string, args?: unknown, salt?: Bytes, value?: Amount, gasLimit?: number | bigint, gasPrice?: Amount, fee?: Amount): Transaction;
+  /** Call `method` of `contract` with `args` (bytes, or a value sent as JSON), moving `value` to it. */
+  static call(contract: string, method: string, args?: unknown, value?: Amount, gasLimit?: number | bigint, gasPrice?: Amount, fee?: Amount): Transaction;
   /** Signs for `chainId` with `nonce`. */
   sign(keypair: Keypair, nonce: number | bigint, chainId: string): SignedTransaction;
 }
@@ -186,7 +192,10 @@ export type TxKind =
   | { type: 'transfer'; to: string; amount: string }
   | { type: 'stake'; validator_key: string; amount: string }
   | { type: 'unstake'; validator: string; amount: string }
-  | { type: 'unjail'; validator: string };
+  | { type: 'unjail'; validator: string }
+  | { type: 'upload'; code: string; gas_limit: string; gas_price: string }
+  | { type: 'instantiate'; code_hash: string; args: string; salt: string; value: string; gas_limit: string; gas_price: string }
+  | { type: 'call'; contract: string; method: string; args: string; value: string; gas_limit: string; gas_price: string };
 
 export interface TxBody {
   chain_id: string;

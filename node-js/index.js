@@ -147,6 +147,12 @@ function addressOf(publicKey) {
 }
 
 /** A block height for the addon: a number, or null for the head. */
+/** Arguments by the calling convention (docs/CONTRACTS.md): bytes as they are, anything else as JSON text. */
+function encodeArgs(args) {
+  if (Buffer.isBuffer(args) || args instanceof Uint8Array) return Buffer.from(args);
+  return Buffer.from(JSON.stringify(args, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
 function nativeHeight(height) {
   return height === undefined || height === null ? null : uint(height, 'height');
 }
@@ -183,6 +189,29 @@ class Transaction {
   /** Bring `validator` back after a downtime jailing. */
   static unjail(validator, fee = 0n) {
     return new Transaction({ type: 'unjail', validator: str(validator, 'validator') }, fee);
+  }
+  /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
+  static upload(code, gasLimit, gasPrice, fee = 0n) {
+    return new Transaction({
+      type: 'upload', code: '0x' + bytes(code, 'code').toString('hex'),
+      gas_limit: uint(gasLimit, 'gasLimit').toString(), gas_price: amount(gasPrice, 'gasPrice'),
+    }, fee);
+  }
+  /** Create a contract from uploaded code `codeHash`; `init` runs with `args` (bytes, or a value sent as JSON). */
+  static instantiate(codeHash, args = Buffer.alloc(0), salt = Buffer.alloc(0), value = 0n, gasLimit = 0n, gasPrice = 0n, fee = 0n) {
+    return new Transaction({
+      type: 'instantiate', code_hash: str(codeHash, 'codeHash'), args: '0x' + encodeArgs(args).toString('hex'),
+      salt: '0x' + bytes(salt, 'salt').toString('hex'), value: amount(value, 'value'),
+      gas_limit: uint(gasLimit, 'gasLimit').toString(), gas_price: amount(gasPrice, 'gasPrice'),
+    }, fee);
+  }
+  /** Call `method` of `contract` with `args` (bytes, or a value sent as JSON), moving `value` to it. */
+  static call(contract, method, args = Buffer.alloc(0), value = 0n, gasLimit = 0n, gasPrice = 0n, fee = 0n) {
+    return new Transaction({
+      type: 'call', contract: str(contract, 'contract'), method: str(method, 'method'),
+      args: '0x' + encodeArgs(args).toString('hex'), value: amount(value, 'value'),
+      gas_limit: uint(gasLimit, 'gasLimit').toString(), gas_price: amount(gasPrice, 'gasPrice'),
+    }, fee);
   }
   /** Signs: `{ raw: Buffer, hash: string }`. */
   sign(keypair, nonce, chainId) {

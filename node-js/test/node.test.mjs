@@ -48,6 +48,11 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
       stake: () => Transaction.stake(unhex(k.validator_key), BigInt(k.amount), fee),
       unstake: () => Transaction.unstake(k.validator, BigInt(k.amount), fee),
       unjail: () => Transaction.unjail(k.validator, fee),
+      upload: () => Transaction.upload(unhex(k.code), BigInt(k.gas_limit), BigInt(k.gas_price), fee),
+      instantiate: () => Transaction.instantiate(k.code_hash, JSON.parse(unhex(k.args).toString()), unhex(k.salt),
+        BigInt(k.value), BigInt(k.gas_limit), BigInt(k.gas_price), fee),
+      call: () => Transaction.call(k.contract, k.method, JSON.parse(unhex(k.args).toString()),
+        BigInt(k.value), BigInt(k.gas_limit), BigInt(k.gas_price), fee),
     }[k.type]();
     kinds.add(k.type);
     const s = tx.sign(kp, BigInt(b.nonce), b.chain_id);
@@ -56,7 +61,7 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
     // Any kind signs from its JSON alone, the same bytes as the typed builder's.
     assert.deepEqual(new Transaction(k, fee).sign(kp, BigInt(b.nonce), b.chain_id).raw, s.raw);
   }
-  assert.deepEqual([...kinds].sort(), ['stake', 'transfer', 'unjail', 'unstake']);
+  assert.deepEqual([...kinds].sort(), ['call', 'instantiate', 'stake', 'transfer', 'unjail', 'unstake', 'upload']);
   const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));
   let n = 0;
   for (const g of w.testGroups) {

@@ -27,6 +27,26 @@ def _amount(value: int, what: str) -> str:
     return str(value)
 
 
+def _gas(value: int, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
+        raise InvalidInput(f"{what}: expected an int from 0 to {(1 << 64) - 1}, got {value!r}")
+    return str(value)
+
+
+def _hex(value: Union[bytes, bytearray], what: str) -> str:
+    if not isinstance(value, (bytes, bytearray)):
+        raise TypeError(f"{what} must be bytes, got {type(value).__name__}")
+    return "0x" + bytes(value).hex()
+
+
+def encode_args(args: Any) -> bytes:
+    """Arguments by the calling convention (``docs/CONTRACTS.md``): bytes as they are, anything
+    else as compact JSON text."""
+    if isinstance(args, (bytes, bytearray)):
+        return bytes(args)
+    return json.dumps(args, separators=(",", ":")).encode()
+
+
 def _text(value: str, what: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a str, got {type(value).__name__}")
@@ -80,6 +100,69 @@ class Transaction:
     def unjail(validator: str, fee: int = 0) -> Transaction:
         """Bring ``validator`` back after a downtime jailing."""
         return Transaction({"type": "unjail", "validator": _text(validator, "validator")}, fee)
+
+    @staticmethod
+    def upload(code: Union[bytes, bytearray], gas_limit: int, gas_price: int, fee: int = 0) -> Transaction:
+        """Store WebAssembly ``code`` (binary) under its SHA-256 hash, paying its deposit."""
+        return Transaction(
+            {
+                "type": "upload",
+                "code": _hex(code, "code"),
+                "gas_limit": _gas(gas_limit, "gas_limit"),
+                "gas_price": _amount(gas_price, "gas_price"),
+            },
+            fee,
+        )
+
+    @staticmethod
+    def instantiate(
+        code_hash: str,
+        args: Any = b"",
+        salt: Union[bytes, bytearray] = b"",
+        value: int = 0,
+        gas_limit: int = 0,
+        gas_price: int = 0,
+        fee: int = 0,
+    ) -> Transaction:
+        """Create a contract from uploaded code ``code_hash``; ``init`` runs with ``args`` (bytes,
+        or a value sent as JSON) and ``value`` moves to it."""
+        return Transaction(
+            {
+                "type": "instantiate",
+                "code_hash": _text(code_hash, "code_hash"),
+                "args": "0x" + encode_args(args).hex(),
+                "salt": _hex(salt, "salt"),
+                "value": _amount(value, "value"),
+                "gas_limit": _gas(gas_limit, "gas_limit"),
+                "gas_price": _amount(gas_price, "gas_price"),
+            },
+            fee,
+        )
+
+    @staticmethod
+    def call(
+        contract: str,
+        method: str,
+        args: Any = b"",
+        value: int = 0,
+        gas_limit: int = 0,
+        gas_price: int = 0,
+        fee: int = 0,
+    ) -> Transaction:
+        """Call ``method`` of ``contract`` with ``args`` (bytes, or a value sent as JSON),
+        moving ``value`` to it."""
+        return Transaction(
+            {
+                "type": "call",
+                "contract": _text(contract, "contract"),
+                "method": _text(method, "method"),
+                "args": "0x" + encode_args(args).hex(),
+                "value": _amount(value, "value"),
+                "gas_limit": _gas(gas_limit, "gas_limit"),
+                "gas_price": _amount(gas_price, "gas_price"),
+            },
+            fee,
+        )
 
     @property
     def kind(self) -> dict[str, Any]:

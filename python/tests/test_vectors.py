@@ -15,7 +15,7 @@ def unhex(s: str) -> bytes:
 def test_keys_and_transactions() -> None:
     v = json.loads((VECTORS / "batara.json").read_text())
     assert {t["body"]["kind"]["type"] for t in v["transactions"]} == {
-        "transfer", "stake", "unstake", "unjail"
+        "transfer", "stake", "unstake", "unjail", "upload", "instantiate", "call"
     }
     for k in v["keys"]:
         kp = batara.Keypair.from_seed(unhex(k["seed"]))
@@ -34,9 +34,23 @@ def test_keys_and_transactions() -> None:
             tx = batara.Transaction.stake(unhex(kind["validator_key"]), int(kind["amount"]), fee)
         elif kind["type"] == "unstake":
             tx = batara.Transaction.unstake(kind["validator"], int(kind["amount"]), fee)
-        else:
-            assert kind["type"] == "unjail"
+        elif kind["type"] == "unjail":
             tx = batara.Transaction.unjail(kind["validator"], fee)
+        elif kind["type"] == "upload":
+            tx = batara.Transaction.upload(
+                unhex(kind["code"]), int(kind["gas_limit"]), int(kind["gas_price"]), fee
+            )
+        elif kind["type"] == "instantiate":
+            tx = batara.Transaction.instantiate(
+                kind["code_hash"], json.loads(unhex(kind["args"])), unhex(kind["salt"]),
+                int(kind["value"]), int(kind["gas_limit"]), int(kind["gas_price"]), fee,
+            )
+        else:
+            assert kind["type"] == "call"
+            tx = batara.Transaction.call(
+                kind["contract"], kind["method"], json.loads(unhex(kind["args"])),
+                int(kind["value"]), int(kind["gas_limit"]), int(kind["gas_price"]), fee,
+            )
         assert tx.kind == kind
         signed = tx.sign(kp, int(body["nonce"]), body["chain_id"])
         assert "0x" + signed.raw.hex() == t["signed_bytes"]
