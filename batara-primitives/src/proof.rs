@@ -13,7 +13,7 @@ use jmt::{KeyHash, RootHash};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::types::{dec_u128, dec_u64, hex_bytes, Address, Amount, Hash};
+use crate::types::{dec_u128, dec_u64, hex_bytes, opt_hex_bytes, Address, Amount, Hash};
 
 /// An account: balance and the nonce its next transaction must carry.
 #[derive(
@@ -77,6 +77,7 @@ pub struct ObjectProof {
     #[serde(with = "hex_bytes")]
     pub key: Vec<u8>,
     /// The stored bytes; `None` proves the key is absent.
+    #[serde(with = "opt_hex_bytes")]
     pub value: Option<Vec<u8>>,
     /// borsh bytes of the `jmt` sparse Merkle proof.
     #[serde(with = "hex_bytes")]

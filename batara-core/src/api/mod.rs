@@ -22,15 +22,16 @@ use tokio::sync::broadcast;
 pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
 pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
 pub use views::{
-    AccountInfo, AccountPage, BlockId, BlockView, NodeInfo, TxInfo, TxView, ValidatorDetail,
-    ValidatorView,
+    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView, NodeInfo,
+    QueryView, StorageView, TxInfo, TxView, ValidatorDetail, ValidatorView,
 };
 
 use crate::consensus::DevControls;
 use crate::mempool::Rejection;
+use crate::modules::vm::Query;
 use crate::runtime::CommittedBlock;
 use crate::state::AccountProof;
-use crate::types::{Address, Amount, Hash, Header, Receipt};
+use crate::types::{Address, Amount, Hash, Header, Receipt, TxKind};
 
 /// The most blocks one [`NodeApi::mine`] call makes (JSON-RPC `dev_mine` and every binding).
 pub const MAX_MINE_BLOCKS: u32 = 10_000;
@@ -119,6 +120,37 @@ pub trait NodeApi: Send + Sync {
     /// A validator's staking record, unbonding funds and current power.
     fn validator(&self, address: &Address) -> Result<ValidatorDetail> {
         self.reader().validator(address)
+    }
+
+    /// A contract, at the head or after block `height`.
+    fn contract(&self, address: &Address, height: Option<u64>) -> Result<ContractView> {
+        self.reader().contract(address, height)
+    }
+
+    /// Stored contract code.
+    fn code(&self, hash: &Hash) -> Result<CodeView> {
+        self.reader().code(hash)
+    }
+
+    /// A contract's storage slot, with a proof if `prove`.
+    fn storage(
+        &self,
+        contract: &Address,
+        slot: &[u8],
+        height: Option<u64>,
+        prove: bool,
+    ) -> Result<StorageView> {
+        self.reader().storage(contract, slot, height, prove)
+    }
+
+    /// A read-only contract call against the latest state.
+    fn query_contract(&self, q: &Query<'_>, height: Option<u64>) -> Result<QueryView> {
+        self.reader().query_contract(q, height)
+    }
+
+    /// The gas a contract transaction would use.
+    fn estimate_gas(&self, sender: &Address, kind: &TxKind) -> Result<EstimateView> {
+        self.reader().estimate_gas(sender, kind)
     }
 
     /// Makes `count` blocks now (dev chains): 1 to [`MAX_MINE_BLOCKS`], else `InvalidInput`.

@@ -17,14 +17,17 @@ use std::sync::Arc;
 
 use crate::app::{self, Genesis};
 use crate::modules::staking::StakingReader;
+use crate::modules::vm::{Query, VmModule, VmReader};
 use crate::runtime::Chain;
+use crate::runtime::TxFailure;
 use crate::state::AccountProof;
 use crate::storage::RocksStore;
-use crate::types::{Address, Hash, Header, Receipt};
+use crate::types::{Address, Hash, Header, Receipt, TxKind};
 
 use super::error::{Error, Result};
 use super::views::{
-    AccountInfo, AccountPage, BlockId, BlockView, TxInfo, ValidatorDetail, ValidatorView,
+    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView, QueryView,
+    StorageView, TxInfo, ValidatorDetail, ValidatorView,
 };
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
@@ -257,5 +260,115 @@ impl ChainReader {
             voting_power,
             unbonding,
         })
+    }
+
+    fn vm(&self) -> Result<&VmModule> {
+        self.chain
+            .registry()
+            .module::<VmModule>()
+            .ok_or_else(|| Error::NotFound("this chain runs no contract VM".into()))
+    }
+
+    /// A contract, at the head or after block `height`.
+    pub fn contract(&self, address: &Address, height: Option<u64>) -> Result<ContractView> {
+        let h = height
+            .map(|h| self.height_of(BlockId::Height(h)))
+            .transpose()?;
+        let info = VmReader(self.chain.state())
+            .contract(address, h)?
+            .ok_or_else(|| Error::NotFound(format!("contract {address}")))?;
+        Ok(ContractView {
+            address: *address,
+            code_hash: info.code_hash,
+            creator: info.creator,
+            instantiated_at: info.instantiated_at,
+            balance: self.account(address, h)?.balance,
+        })
+    }
+
+    /// Stored code.
+    pub fn code(&self, hash: &Hash) -> Result<CodeView> {
+        let (info, wasm) = VmReader(self.chain.state())
+            .code(hash)?
+            .ok_or_else(|| Error::NotFound(format!("code {hash}")))?;
+        Ok(CodeView {
+            code_hash: *hash,
+            uploader: info.uploader,
+            size: info.size,
+            deposit: info.deposit,
+            uploaded_at: info.uploaded_at,
+            wasm,
+        })
+    }
+
+    /// A contract's storage slot after block `height` (default: head), with a proof if `prove`.
+    pub fn storage(
+        &self,
+        contract: &Address,
+        slot: &[u8],
+        height: Option<u64>,
+        prove: bool,
+    ) -> Result<StorageView> {
+        let h = self.height_of(height.map_or(BlockId::Latest, BlockId::Height))?;
+        let p = VmReader(self.chain.state()).storage(contract, slot, h)?;
+        Ok(StorageView {
+            contract: *contract,
+            slot: slot.to_vec(),
+            value: p.value.clone(),
+            height: h,
+            proof: prove.then_some(p),
+        })
+    }
+
+    /// A read-only call against the latest state (`height`, if given, must be the head): nothing
+    /// is written. Gas is capped at the chain's `max_tx_gas` (and at `q.gas` when not 0).
+    pub fn query_contract(&self, q: &Query<'_>, height: Option<u64>) -> Result<QueryView> {
+        let head = self.height();
+        if let Some(h) = height.filter(|h| *h != head) {
+            return Err(Error::InvalidInput(format!(
+                "vm_query runs against the latest state (height {head}), not height {h}"
+            )));
+        }
+        let vm = self.vm()?;
+        let max = vm.params().max_tx_gas;
+        let q = Query {
+            gas: if q.gas == 0 { max } else { q.gas.min(max) },
+            ..q.clone()
+        };
+        let chain_id = &self.chain.spec().chain_id;
+        let out = self
+            .chain
+            .simulate(|ctx| vm.query(ctx, chain_id, &q))
+            .map_err(|e| match e {
+                TxFailure::Rule(m) => Error::NotFound(m),
+                TxFailure::State(e) => e.into(),
+            })?;
+        let (output, error) = match out.result {
+            Ok(o) => (o, None),
+            Err(e) => (vec![], Some(e.to_string())),
+        };
+        Ok(QueryView {
+            output,
+            gas_used: out.gas_used,
+            events: out.events,
+            error,
+            logs: out.logs,
+        })
+    }
+
+    /// The gas `kind` (a contract kind) sent by `sender` would use against the latest state, with
+    /// its error if it would fail (the fee and the sender's balance are not checked).
+    pub fn estimate_gas(&self, sender: &Address, kind: &TxKind) -> Result<EstimateView> {
+        if kind.gas().is_none() {
+            return Err(Error::InvalidInput(
+                "vm_estimateGas takes an upload, instantiate or call".into(),
+            ));
+        }
+        let vm = self.vm()?;
+        let chain_id = &self.chain.spec().chain_id;
+        let (gas_used, error) = self
+            .chain
+            .simulate(|ctx| vm.estimate(ctx, chain_id, *sender, kind))?;
+        Ok(EstimateView { gas_used, error })
     }
 }

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::modules::staking::{Unbonding, Validator};
 use crate::runtime::{CommittedBlock, TxLookup};
+use crate::state::ObjectProof;
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, Block, Commit, DuplicateVoteEvidence, Hash, Header,
-    PublicKey, Receipt, SignedTransaction,
+    dec_u128, dec_u64, hex_bytes, opt_hex_bytes, Address, Amount, Block, Commit,
+    DuplicateVoteEvidence, Event, Hash, Header, PublicKey, Receipt, SignedTransaction,
 };
 
 /// Which block.
@@ -196,4 +197,88 @@ pub struct NodeInfo {
     /// higher `mempool.min_fee`): the default fee of the SDKs and the CLI.
     #[serde(with = "dec_u128")]
     pub min_fee: Amount,
+}
+
+/// A contract (`vm_getContract`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContractView {
+    /// Its address.
+    pub address: Address,
+    /// Hash of its code.
+    pub code_hash: Hash,
+    /// Who instantiated it.
+    pub creator: Address,
+    /// Height of the instantiation.
+    #[serde(with = "dec_u64")]
+    pub instantiated_at: u64,
+    /// Its balance.
+    #[serde(with = "dec_u128")]
+    pub balance: Amount,
+}
+
+/// Stored code (`vm_getCode`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeView {
+    /// SHA-256 of the module.
+    pub code_hash: Hash,
+    /// Uploader.
+    pub uploader: Address,
+    /// Bytes.
+    pub size: u32,
+    /// Deposit paid for it.
+    #[serde(with = "dec_u128")]
+    pub deposit: Amount,
+    /// Height of the upload.
+    #[serde(with = "dec_u64")]
+    pub uploaded_at: u64,
+    /// The WebAssembly module.
+    #[serde(with = "hex_bytes")]
+    pub wasm: Vec<u8>,
+}
+
+/// A contract's storage slot (`vm_getStorage`), with a proof on request.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StorageView {
+    /// The contract.
+    pub contract: Address,
+    /// The slot (the contract's own key).
+    #[serde(with = "hex_bytes")]
+    pub slot: Vec<u8>,
+    /// The value; `None` when the slot is empty.
+    #[serde(with = "opt_hex_bytes")]
+    pub value: Option<Vec<u8>>,
+    /// Height of the state read.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Proof of the value (or of its absence) against the state root at `height`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ObjectProof>,
+}
+
+/// A read-only call's result (`vm_query`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueryView {
+    /// What the method returned (empty when it failed).
+    #[serde(with = "hex_bytes")]
+    pub output: Vec<u8>,
+    /// Gas it used.
+    #[serde(with = "dec_u64")]
+    pub gas_used: u64,
+    /// Events it would emit.
+    pub events: Vec<Event>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// `debug_log` lines (dev chains).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+}
+
+/// A gas estimate (`vm_estimateGas`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EstimateView {
+    /// Gas the transaction would use against the latest state.
+    #[serde(with = "dec_u64")]
+    pub gas_used: u64,
+    /// Why it would fail.
+    pub error: Option<String>,
 }

@@ -74,8 +74,9 @@ use tower::layer::util::{Identity, Stack};
 
 use self::limits::{LimitsLayer, RateLimiter};
 use self::perimeter::{Perimeter, Verdict};
-use crate::api::{BlockId, Error, NodeApi, WeakNode};
-use crate::types::{dec_u128, Address, Amount, Hash};
+use crate::api::{parse, BlockId, Error, NodeApi, WeakNode};
+use crate::modules::vm::Query;
+use crate::types::{dec_u128, Address, Amount, Hash, SignedTransaction};
 use serde::{Deserialize, Serialize};
 
 /// JSON-RPC server settings (`[rpc]` in `config.toml`).
@@ -250,6 +251,30 @@ fn node<W: WeakNode>(ctx: &W) -> RpcResult<W::Node> {
     ctx.upgrade().ok_or_else(|| to_rpc(Error::Stopped))
 }
 
+fn hex_param(s: &str, what: &str) -> RpcResult<Vec<u8>> {
+    hex::decode(s.strip_prefix("0x").unwrap_or(s))
+        .map_err(|e| bad_params(format!("{what} must be 0x-hex: {e}")))
+}
+
+/// A call's input: `args` (any JSON value, sent as its compact text: the calling convention) or
+/// `raw_args` (0x-hex bytes), not both; none is empty input.
+fn call_args(a: &Args, json_at: usize, raw_at: usize) -> RpcResult<Vec<u8>> {
+    match (&a.0[json_at], a.opt::<String>(raw_at, "raw_args")?) {
+        (Some(_), Some(_)) => Err(bad_params("give args or raw_args, not both")),
+        (Some(v), None) => Ok(v.to_string().into_bytes()),
+        (None, Some(h)) => hex_param(&h, "raw_args"),
+        (None, None) => Ok(vec![]),
+    }
+}
+
+/// `v` with `result`: the output read as JSON, when it is JSON (the calling convention).
+fn with_result(mut v: Value, output: &[u8]) -> Value {
+    if let Ok(r) = serde_json::from_slice::<Value>(output) {
+        v["result"] = r;
+    }
+    v
+}
+
 fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
     let h = s.strip_prefix("0x").unwrap_or(s);
     hex::decode(h).map_err(|e| bad_params(format!("transaction must be 0x-hex: {e}")))
@@ -317,6 +342,78 @@ fn build_module<W: WeakNode>(
         let a = Args::parse(&p, &["block"])?;
         Ok(json!(node(ctx)?
             .receipts(block_id(&a, 0)?)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("vm_getContract", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["address", "height"])?;
+        let addr: Address = a.req(0, "address")?;
+        let h = opt_u64(&a, 1, "height")?;
+        Ok(json!(node(ctx)?.contract(&addr, h).map_err(to_rpc)?))
+    })?;
+    m.register_method("vm_getCode", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["code_hash"])?;
+        let h: Hash = a.req(0, "code_hash")?;
+        Ok(json!(node(ctx)?.code(&h).map_err(to_rpc)?))
+    })?;
+    m.register_method("vm_getStorage", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["contract", "slot", "height", "prove"])?;
+        let contract: Address = a.req(0, "contract")?;
+        let slot = hex_param(&a.req::<String>(1, "slot")?, "slot")?;
+        let h = opt_u64(&a, 2, "height")?;
+        let prove = a.opt::<bool>(3, "prove")?.unwrap_or(false);
+        Ok(json!(node(ctx)?
+            .storage(&contract, &slot, h, prove)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("vm_query", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(
+            &p,
+            &[
+                "contract", "method", "args", "height", "caller", "gas", "raw_args",
+            ],
+        )?;
+        let contract: Address = a.req(0, "contract")?;
+        let method: String = a.req(1, "method")?;
+        let args = call_args(&a, 2, 6)?;
+        let h = opt_u64(&a, 3, "height")?;
+        let caller: Option<Address> = a.opt(4, "caller")?;
+        let gas = opt_u64(&a, 5, "gas")?.unwrap_or(0);
+        let q = Query {
+            caller: caller.unwrap_or(Address([0; 20])),
+            contract,
+            method: &method,
+            args: &args,
+            gas,
+        };
+        let view = node(ctx)?.query_contract(&q, h).map_err(to_rpc)?;
+        Ok(with_result(json!(view), &view.output))
+    })?;
+    m.register_method("vm_estimateGas", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["tx"])?;
+        let tx: Value = a.req(0, "tx")?;
+        let (sender, kind) = match &tx {
+            Value::String(s) => {
+                let t = SignedTransaction::from_bytes(&decode_tx_hex(s)?)
+                    .map_err(|e| bad_params(format!("invalid transaction: {e}")))?;
+                (t.sender(), t.body.kind)
+            }
+            Value::Object(o) => {
+                let from: Address =
+                    serde_json::from_value(o.get("from").cloned().unwrap_or_default())
+                        .map_err(|e| bad_params(format!("tx.from: {e}")))?;
+                let kind = o.get("kind").ok_or_else(|| bad_params("missing tx.kind"))?;
+                let kind =
+                    parse::tx_kind(&kind.to_string()).map_err(|e| bad_params(e.to_string()))?;
+                (from, kind)
+            }
+            _ => {
+                return Err(bad_params(
+                    "tx must be signed 0x-hex or {\"from\": address, \"kind\": {...}}",
+                ))
+            }
+        };
+        Ok(json!(node(ctx)?
+            .estimate_gas(&sender, &kind)
             .map_err(to_rpc)?))
     })?;
     m.register_method("state_getAccounts", |p, ctx, _| -> RpcResult<Value> {

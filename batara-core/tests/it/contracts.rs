@@ -20,6 +20,8 @@ use batara_core::storage::RocksStore;
 use batara_core::types::{Address, Amount, Hash, Receipt, TxBody, TxKind, TxStatus};
 use batara_core::validator::LocalSigner;
 
+use crate::common;
+
 const COIN: Amount = 1_000_000_000_000_000_000;
 const CHAIN: &str = "vm-test";
 const FEE: Amount = 7;
@@ -232,6 +234,9 @@ const COUNTER: &str = r#"(module
   (func (export "fail")
     (call $store (i64.const 999))
     (call $revert (i32.const 48) (i32.const 4)))
+  (func (export "echo")
+    (call $input_read (i32.const 2000))
+    (call $ret (i32.const 2000) (call $input_len)))
   (func (export "pay")
     (call $input_read (i32.const 100))
     (if (call $transfer (i32.const 100) (i32.const 64)) (then unreachable))))"#;
@@ -732,4 +737,140 @@ fn a_block_takes_contract_transactions_while_their_gas_limits_fit() {
     assert_eq!(left, vec![txs[3].hash]);
     // Another node executing the block counts the same gas and accepts it.
     net.replica.execute_block(&ex.block).unwrap();
+}
+
+#[test]
+fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
+    use batara_core::api::NodeApi;
+    use batara_core::state::ObjectProof;
+    use serde_json::json;
+
+    let (n, addr) = common::dev_rpc(batara_core::consensus::DevMode::Auto);
+    let k = common::acct(0);
+    let chain_id = n.info().chain_id;
+    let mut nonce = 0;
+    let mut send = |kind: TxKind| {
+        let t = TxBody {
+            chain_id: chain_id.clone(),
+            signer: k.public_key(),
+            nonce,
+            fee: 0,
+            kind,
+        }
+        .sign(&k);
+        nonce += 1;
+        let h = n.submit(&t.to_bytes()).unwrap();
+        n.wait_for_tx(&h, std::time::Duration::from_secs(10))
+            .unwrap()
+    };
+    let code = wat::parse_str(COUNTER).unwrap();
+    let hash = batara_core::crypto::sha256(&code);
+    let t = send(upload(code.clone()));
+    assert_eq!(t.receipt.status, TxStatus::Success, "{:?}", t.receipt.error);
+    send(instantiate(hash, &5u64.to_le_bytes(), b"", 0));
+    let c = contract_address(&k.address(), &hash, b"");
+    let t = send(call(c, "increment", &[], 0, GAS));
+    assert_eq!(t.receipt.status, TxStatus::Success, "{:?}", t.receipt.error);
+
+    // The receipt over JSON-RPC: gas, events and output.
+    let tx = common::rpc(addr, "chain_getTransaction", json!([t.hash]));
+    assert_eq!(
+        tx["receipt"]["gas_used"],
+        json!(t.receipt.gas_used.to_string())
+    );
+    assert_eq!(tx["receipt"]["events"][1]["kind"], "contract");
+
+    let info = common::rpc(addr, "vm_getCode", json!([hash]));
+    assert_eq!(info["wasm"], format!("0x{}", hex::encode(&code)));
+    assert_eq!(info["size"], code.len());
+    let ci = common::rpc(addr, "vm_getContract", json!({ "address": c }));
+    assert_eq!(ci["code_hash"], json!(hash));
+    assert_eq!(ci["creator"], json!(k.address()));
+    let e = common::rpc_err(addr, "vm_getContract", json!([Address([3; 20])]));
+    assert_eq!(e["code"], -32021);
+
+    let st = common::rpc(
+        addr,
+        "vm_getStorage",
+        json!({ "contract": c, "slot": "0x6e", "prove": true }),
+    );
+    assert_eq!(
+        st["value"],
+        format!("0x{}", hex::encode(6u64.to_le_bytes()))
+    );
+    let proof: ObjectProof = serde_json::from_value(st["proof"].clone()).unwrap();
+    let head = n.header(batara_core::api::BlockId::Latest).unwrap();
+    assert_eq!(proof.state_root, head.state_root);
+    verify_object_proof(
+        &proof.state_root,
+        &proof.key,
+        proof.value.as_deref(),
+        &proof.proof,
+    )
+    .unwrap();
+    let empty = common::rpc(addr, "vm_getStorage", json!([c, "0x00"]));
+    assert_eq!(empty["value"], json!(null));
+
+    // A query decodes JSON output into `result`; raw input works too; nothing is written.
+    let q = common::rpc(
+        addr,
+        "vm_query",
+        json!({ "contract": c, "method": "echo", "args": { "a": [1, "x"] } }),
+    );
+    assert_eq!(q["result"], json!({ "a": [1, "x"] }));
+    assert_eq!(q["error"], json!(null));
+    let q = common::rpc(addr, "vm_query", json!({ "contract": c, "method": "get" }));
+    assert_eq!(
+        q["output"],
+        format!("0x{}", hex::encode(6u64.to_le_bytes()))
+    );
+    let q = common::rpc(addr, "vm_query", json!({ "contract": c, "method": "fail" }));
+    assert_eq!(q["error"], "reverted: nope");
+    let e = common::rpc_err(
+        addr,
+        "vm_query",
+        json!({ "contract": c, "method": "get", "height": 1 }),
+    );
+    assert!(e["message"].as_str().unwrap().contains("latest state"));
+
+    // Estimates: unsigned {from, kind} and signed bytes agree, and match what the call uses.
+    let kind = call(c, "increment", &[], 0, 1);
+    let est = common::rpc(
+        addr,
+        "vm_estimateGas",
+        json!([{ "from": k.address(), "kind": kind }]),
+    );
+    assert_eq!(est["error"], json!(null));
+    let signed = TxBody {
+        chain_id: chain_id.clone(),
+        signer: k.public_key(),
+        nonce: 99,
+        fee: 0,
+        kind: kind.clone(),
+    }
+    .sign(&k);
+    let est2 = common::rpc(
+        addr,
+        "vm_estimateGas",
+        json!([format!("0x{}", hex::encode(signed.to_bytes()))]),
+    );
+    assert_eq!(est, est2);
+    let gas: u64 = est["gas_used"].as_str().unwrap().parse().unwrap();
+    let t = send(call(c, "increment", &[], 0, gas));
+    assert_eq!(
+        (t.receipt.status, t.receipt.gas_used),
+        (TxStatus::Success, gas)
+    );
+    let est = common::rpc(
+        addr,
+        "vm_estimateGas",
+        json!([{ "from": k.address(), "kind": call(c, "fail", &[], 0, 1) }]),
+    );
+    assert_eq!(est["error"], format!("contract {c}: reverted: nope"));
+    let e = common::rpc_err(
+        addr,
+        "vm_estimateGas",
+        json!([{ "from": k.address(), "kind": { "type": "transfer", "to": c, "amount": "1" } }]),
+    );
+    assert_eq!(e["code"], -32602);
 }

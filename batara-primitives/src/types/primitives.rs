@@ -285,6 +285,27 @@ pub mod hex_bytes {
     }
 }
 
+/// serde for optional byte strings as `0x`-hex or `null`.
+pub mod opt_hex_bytes {
+    use super::*;
+    /// Writes `0x`-hex, or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => hex_bytes::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+    /// Reads hex (with or without `0x`), or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match <Option<String> as Deserialize>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => hex::decode(s.strip_prefix("0x").unwrap_or(&s))
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("invalid hex bytes: {e}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
