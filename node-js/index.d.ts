@@ -158,6 +158,8 @@ export interface NodeInfo {
   mempool_txs: number;
   /** The least fee this node accepts (decimal string): the default fee of `transfer` and the CLI. */
   min_fee: string;
+  /** The least gas price of a contract transaction (decimal string). */
+  min_gas_price: string;
 }
 
 export interface Header {

@@ -199,6 +199,17 @@ struct TxArgs {
     wait: bool,
 }
 
+/// Gas of a contract transaction.
+#[derive(Args)]
+struct GasArgs {
+    /// Gas limit (default: the node's estimate plus a quarter).
+    #[arg(long)]
+    gas: Option<u64>,
+    /// Gas price in the smallest unit (default: the chain's minimum, from node_info).
+    #[arg(long, allow_hyphen_values = true, value_parser = amount)]
+    gas_price: Option<Amount>,
+}
+
 #[derive(Subcommand)]
 enum TxCmd {
     /// Transfers coins.
@@ -243,6 +254,54 @@ enum TxCmd {
         #[command(flatten)]
         args: TxArgs,
     },
+    /// Uploads contract code: a WebAssembly binary, or the text format (a `.wat` file).
+    Upload {
+        /// The module (`.wasm`, or `.wat` text).
+        #[arg(long)]
+        wasm: PathBuf,
+        #[command(flatten)]
+        gas: GasArgs,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Instantiates uploaded code: runs its `init` with `--args`; prints the new address.
+    Instantiate {
+        /// Code hash (0x…, printed by `tx upload --wait` and `query code`).
+        #[arg(long)]
+        code: String,
+        /// Arguments of `init`, as JSON (the calling convention).
+        #[arg(long)]
+        args: Option<String>,
+        /// Salt, 0x-hex (one creator makes different addresses from one code with it).
+        #[arg(long, default_value = "0x")]
+        salt: String,
+        /// Amount moved to the new contract.
+        #[arg(long, default_value_t = 0, value_parser = amount)]
+        value: Amount,
+        #[command(flatten)]
+        gas: GasArgs,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Calls a contract method with arguments as JSON.
+    Call {
+        /// Contract address (bat1…).
+        #[arg(long)]
+        contract: String,
+        /// The method (an export of the contract).
+        #[arg(long)]
+        method: String,
+        /// Arguments, as JSON (the calling convention).
+        #[arg(long)]
+        args: Option<String>,
+        /// Amount moved to the contract.
+        #[arg(long, default_value_t = 0, value_parser = amount)]
+        value: Amount,
+        #[command(flatten)]
+        gas: GasArgs,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Signs and submits a transaction of any kind, given as JSON in the shape JSON-RPC prints,
     /// e.g. `--kind '{"type":"transfer","to":"bat1…","amount":"5"}'`.
     Send {
@@ -281,6 +340,28 @@ enum QueryCmd {
     },
     /// Node status.
     Info,
+    /// A contract: code hash, creator, height, balance.
+    Contract {
+        /// Contract address (bat1…).
+        address: String,
+    },
+    /// Stored code: uploader, size, deposit and the module's bytes.
+    Code {
+        /// Code hash (0x…).
+        hash: String,
+    },
+    /// Calls a contract method read-only (nothing is written) and prints its result.
+    Call {
+        /// Contract address (bat1…).
+        #[arg(long)]
+        contract: String,
+        /// The method.
+        #[arg(long)]
+        method: String,
+        /// Arguments, as JSON.
+        #[arg(long)]
+        args: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -905,14 +986,68 @@ fn parse_address(flag: &str, s: &str) -> Result<Address, CliError> {
         .map_err(|e: crate::types::TypeError| usage(format!("{flag}: {e}")))
 }
 
+/// A contract module from a file: WebAssembly binary, or the text format (compiled here; the
+/// chain only ever takes binaries).
+fn read_module(path: &Path) -> Result<Vec<u8>, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::from(format!("reading {}: {e}", path.display())))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    wat::parse_bytes(&bytes)
+        .map(|c| c.into_owned())
+        .map_err(|e| {
+            usage(format!(
+                "{}: neither WebAssembly nor its text format: {e}",
+                path.display()
+            ))
+        })
+}
+
+/// `--args` checked as JSON and sent as its compact text (the calling convention).
+fn json_args(args: Option<&str>) -> Result<Option<Value>, CliError> {
+    args.map(|a| {
+        serde_json::from_str::<Value>(a).map_err(|e| usage(format!("--args is not JSON: {e}")))
+    })
+    .transpose()
+}
+
+fn arg_bytes(args: Option<&str>) -> Result<Vec<u8>, CliError> {
+    Ok(json_args(args)?.map_or_else(Vec::new, |v| v.to_string().into_bytes()))
+}
+
+/// Sets the gas limit and price of a contract kind (others have none).
+fn set_gas(kind: &mut TxKind, limit: u64, price: Amount) {
+    if let TxKind::Upload {
+        gas_limit,
+        gas_price,
+        ..
+    }
+    | TxKind::Instantiate {
+        gas_limit,
+        gas_price,
+        ..
+    }
+    | TxKind::Call {
+        gas_limit,
+        gas_price,
+        ..
+    } = kind
+    {
+        *gas_limit = limit;
+        *gas_price = price;
+    }
+}
+
 fn tx(cmd: TxCmd) -> CliResult {
-    let (kind, args) = match cmd {
+    let (kind, args, gas) = match cmd {
         TxCmd::Transfer { to, amount, args } => (
             TxKind::Transfer {
                 to: parse_address("--to", &to)?,
                 amount,
             },
             args,
+            None,
         ),
         TxCmd::Stake {
             validator_key,
@@ -936,6 +1071,7 @@ fn tx(cmd: TxCmd) -> CliResult {
                     amount,
                 },
                 args,
+                None,
             )
         }
         TxCmd::Unstake {
@@ -948,16 +1084,72 @@ fn tx(cmd: TxCmd) -> CliResult {
                 amount,
             },
             args,
+            None,
         ),
         TxCmd::Unjail { validator, args } => (
             TxKind::Unjail {
                 validator: parse_address("--validator", &validator)?,
             },
             args,
+            None,
         ),
+        TxCmd::Upload { wasm, gas, args } => {
+            let code = read_module(&wasm)?;
+            (
+                TxKind::Upload {
+                    code,
+                    gas_limit: 0,
+                    gas_price: 0,
+                },
+                args,
+                Some(gas),
+            )
+        }
+        TxCmd::Instantiate {
+            code,
+            args,
+            salt,
+            value,
+            gas,
+            tx,
+        } => {
+            let code_hash: Hash = code
+                .parse()
+                .map_err(|e: crate::types::TypeError| usage(format!("--code: {e}")))?;
+            let salt = hex::decode(salt.strip_prefix("0x").unwrap_or(&salt))
+                .map_err(|e| usage(format!("--salt must be 0x-hex: {e}")))?;
+            let kind = TxKind::Instantiate {
+                code_hash,
+                args: arg_bytes(args.as_deref())?,
+                salt,
+                value,
+                gas_limit: 0,
+                gas_price: 0,
+            };
+            (kind, tx, Some(gas))
+        }
+        TxCmd::Call {
+            contract,
+            method,
+            args,
+            value,
+            gas,
+            tx,
+        } => {
+            let kind = TxKind::Call {
+                contract: parse_address("--contract", &contract)?,
+                method,
+                args: arg_bytes(args.as_deref())?,
+                value,
+                gas_limit: 0,
+                gas_price: 0,
+            };
+            (kind, tx, Some(gas))
+        }
         TxCmd::Send { kind, args } => (
             crate::api::parse::tx_kind(&kind).map_err(|e| usage(format!("--kind: {e}")))?,
             args,
+            None,
         ),
     };
     let TxArgs {
@@ -984,6 +1176,36 @@ fn tx(cmd: TxCmd) -> CliResult {
             .and_then(|s| s.parse().ok())
             .ok_or("node_info has no min_fee")?,
     };
+    let mut kind = kind;
+    if let Some(gas) = gas {
+        let price = match gas.gas_price {
+            Some(p) => p,
+            None => info["min_gas_price"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or("node_info has no min_gas_price")?,
+        };
+        let limit = match gas.gas {
+            Some(g) => g,
+            None => {
+                let est = rpc_call(
+                    &rpc,
+                    "vm_estimateGas",
+                    vec![json!({ "from": key.address(), "kind": kind })],
+                )?;
+                if let Some(e) = est["error"].as_str() {
+                    return Err(CliError::from(format!("the transaction would fail: {e}")));
+                }
+                let used: u64 = est["gas_used"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("vm_estimateGas returned no gas")?;
+                // State can change before the block: a quarter more, as wallets add a margin.
+                used.saturating_add(used / 4)
+            }
+        };
+        set_gas(&mut kind, limit, price);
+    }
     let nonce: u64 = rpc_call(&rpc, "tx_nextNonce", vec![json!(key.address())])?
         .as_str()
         .and_then(|s| s.parse().ok())
@@ -1060,6 +1282,34 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
             vec![json!(parse_address("address", &address)?)],
         )?,
         QueryCmd::Info => rpc_call(rpc, "node_info", vec![])?,
+        QueryCmd::Contract { address } => rpc_call(
+            rpc,
+            "vm_getContract",
+            vec![json!(parse_address("address", &address)?)],
+        )?,
+        QueryCmd::Code { hash } => {
+            let h: Hash = hash
+                .parse()
+                .map_err(|e: crate::types::TypeError| usage(e.to_string()))?;
+            rpc_call(rpc, "vm_getCode", vec![json!(h)])?
+        }
+        QueryCmd::Call {
+            contract,
+            method,
+            args,
+        } => {
+            let c = parse_address("--contract", &contract)?;
+            let args = json_args(args.as_deref())?;
+            let v = rpc_call(
+                rpc,
+                "vm_query",
+                vec![json!(c), json!(method), args.map_or(Value::Null, |a| a)],
+            )?;
+            if let Some(e) = v["error"].as_str() {
+                return Err(CliError::from(format!("call failed: {e}")));
+            }
+            v
+        }
     };
     print_json(&v)
 }

@@ -197,6 +197,10 @@ pub struct NodeInfo {
     /// higher `mempool.min_fee`): the default fee of the SDKs and the CLI.
     #[serde(with = "dec_u128")]
     pub min_fee: Amount,
+    /// The least gas price of a contract transaction (the chain's `params.min_gas_price`): the
+    /// default gas price of the SDKs and the CLI.
+    #[serde(with = "dec_u128")]
+    pub min_gas_price: Amount,
 }
 
 /// A contract (`vm_getContract`).

@@ -294,6 +294,7 @@ impl NodeApi for NodeHandle {
             engine: self.inner.engine.name().to_owned(),
             mempool_txs: self.inner.mempool.stats().txs,
             min_fee: self.inner.mempool.min_fee(),
+            min_gas_price: self.inner.chain.spec().min_gas_price,
         }
     }
 

@@ -435,3 +435,87 @@ fn ephemeral_dev_chain_with_dev_accounts_and_clear_usage_errors() {
     let (code, _, err) = batara(&["testnet", "--out", "/nonexistent/x", "--accounts", "10001"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Contracts at the command line: the example counter (WAT text) is uploaded, instantiated and
+/// called with gas estimated, and read back with `query call`, `query contract` and `query code`.
+#[test]
+fn contracts_from_the_command_line_with_estimated_gas() {
+    let p = Proc::spawn(&["dev", "--ephemeral", "--rpc-addr", "127.0.0.1:0"], &[]);
+    let url = format!("http://{}", p.rpc);
+    let wat = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/contracts/counter.wat"
+    );
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--rpc", &url]);
+        let (code, out, err) = batara(&all);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let dev = ["--dev-account", "0", "--wait"];
+    let up = run(&[&["tx", "upload", "--wasm", wat][..], &dev].concat());
+    assert_eq!(up["receipt"]["status"], "success");
+    let hash = up["receipt"]["output"].as_str().unwrap().to_owned();
+    let code = run(&["query", "code", &hash]);
+    assert!(
+        code["wasm"].as_str().unwrap().starts_with("0x0061736d"),
+        "stored as binary"
+    );
+    let inst = run(&[
+        &["tx", "instantiate", "--code", &hash, "--salt", "0x01"][..],
+        &dev,
+    ]
+    .concat());
+    let event = &inst["receipt"]["events"][0];
+    assert_eq!(event["kind"], "instantiate");
+    let addr = event["attributes"][0][1].as_str().unwrap().to_owned();
+    assert!(addr.starts_with("bat1"), "{event}");
+    for _ in 0..3 {
+        let c = run(&[
+            &["tx", "call", "--contract", &addr, "--method", "increment"][..],
+            &dev,
+        ]
+        .concat());
+        assert_eq!(c["receipt"]["status"], "success");
+    }
+    let q = run(&["query", "call", "--contract", &addr, "--method", "get"]);
+    assert_eq!(q["result"], 3);
+    let info = run(&["query", "contract", &addr]);
+    assert_eq!(info["code_hash"], hash);
+    // A call that would fail is refused before it is sent, with the reason.
+    let (code, _, err) = batara(&[
+        "tx",
+        "call",
+        "--contract",
+        &addr,
+        "--method",
+        "nope",
+        "--dev-account",
+        "0",
+        "--rpc",
+        &url,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("would fail") && err.contains("no method"),
+        "{err}"
+    );
+    let (code, _, err) = batara(&[
+        "tx",
+        "call",
+        "--contract",
+        &addr,
+        "--method",
+        "get",
+        "--args",
+        "{bad",
+        "--dev-account",
+        "0",
+        "--rpc",
+        &url,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--args is not JSON"), "{err}");
+    assert!(p.term().success());
+}
