@@ -874,3 +874,177 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
     );
     assert_eq!(e["code"], -32602);
 }
+
+/// The AssemblyScript token of `examples/contracts/token`, compiled with `asc` (installed with
+/// `npm ci` when missing) once per test run.
+pub fn token_wasm() -> Vec<u8> {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    WASM.get_or_init(|| {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/token");
+        let npm = |args: &[&str]| {
+            let out = std::process::Command::new("npm")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("npm runs");
+            assert!(
+                out.status.success(),
+                "npm {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        if !dir.join("node_modules/.bin/asc").exists() {
+            npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+        }
+        npm(&["run", "--silent", "build"]);
+        std::fs::read(dir.join("build/token.wasm")).unwrap()
+    })
+    .clone()
+}
+
+fn json_bytes(v: serde_json::Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+#[test]
+fn the_assemblyscript_token_mints_transfers_approves_and_refuses_overdrafts() {
+    use serde_json::json;
+    let mut net = Net::new(VmParams::default());
+    let code = token_wasm();
+    let r = net.one(upload(code.clone()));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let hash = batara_core::crypto::sha256(&code);
+    let me = key(100).address();
+    let bob = key(101).address();
+    let init = json!({ "name": "Batara Token", "symbol": "BTK", "supply": "1000000" });
+    let r = net.one(instantiate(hash, &json_bytes(init), b"t", 0));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let token = contract_address(&me, &hash, b"t");
+    let q = |net: &Net, method: &str, args: serde_json::Value| -> serde_json::Value {
+        let out = net.query(&token, method, &json_bytes(args)).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    };
+    assert_eq!(q(&net, "total_supply", json!({})), json!("1000000"));
+    assert_eq!(q(&net, "symbol", json!({})), json!("BTK"));
+    assert_eq!(
+        q(&net, "balance_of", json!({ "owner": me })),
+        json!("1000000")
+    );
+
+    let r = net.one(call(
+        token,
+        "transfer",
+        &json_bytes(json!({ "to": bob, "amount": "250" })),
+        0,
+        GAS,
+    ));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let ev = r.events.iter().find(|e| e.kind == "contract").unwrap();
+    assert!(ev
+        .attributes
+        .contains(&("topic0".into(), "transfer".into())));
+    let data = &ev.attributes.iter().find(|(k, _)| k == "data").unwrap().1;
+    let data: serde_json::Value =
+        serde_json::from_slice(&hex::decode(&data[2..]).unwrap()).unwrap();
+    assert_eq!(data, json!({ "from": me, "to": bob, "amount": "250" }));
+    assert_eq!(q(&net, "balance_of", json!({ "owner": bob })), json!("250"));
+    assert_eq!(
+        q(&net, "balance_of", json!({ "owner": me })),
+        json!("999750")
+    );
+
+    // Overdraft and bad input: failed receipts naming the cause, balances untouched.
+    let r = net.one(call(
+        token,
+        "transfer",
+        &json_bytes(json!({ "to": bob, "amount": "9999999" })),
+        0,
+        GAS,
+    ));
+    assert_eq!(
+        r.error.as_deref(),
+        Some(
+            format!("contract {token}: reverted: insufficient balance: 999750 < 9999999").as_str()
+        )
+    );
+    let r = net.one(call(
+        token,
+        "transfer",
+        &json_bytes(json!({ "to": "bat1nope", "amount": "1" })),
+        0,
+        GAS,
+    ));
+    assert!(r.error.unwrap().contains("to is not an address"));
+    let r = net.one(call(
+        token,
+        "transfer",
+        &json_bytes(json!({ "to": bob })),
+        0,
+        GAS,
+    ));
+    assert!(r.error.unwrap().contains("missing argument amount"));
+    let r = net.one(call(token, "transfer", b"[1]", 0, GAS));
+    assert!(r.error.unwrap().contains("arguments must be a JSON object"));
+
+    // approve + transfer_from (bob spends from me within his allowance).
+    let r = net.one(call(
+        token,
+        "approve",
+        &json_bytes(json!({ "spender": bob, "amount": "100" })),
+        0,
+        GAS,
+    ));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(
+        q(&net, "allowance", json!({ "owner": me, "spender": bob })),
+        json!("100")
+    );
+    let k = key(101);
+    let spend = |amount: &str| {
+        TxBody {
+            chain_id: CHAIN.into(),
+            signer: k.public_key(),
+            nonce: 0,
+            fee: FEE,
+            kind: call(
+                token,
+                "transfer_from",
+                &json_bytes(json!({ "from": me, "to": bob, "amount": amount })),
+                0,
+                GAS,
+            ),
+        }
+        .sign(&k)
+    };
+    let t = spend("60");
+    let len = t.to_bytes().len();
+    let cand = Arc::new(PoolTx::new(t.clone(), t.hash(), len, net.chain.registry()).unwrap());
+    net.time += 1_000;
+    let (ex, _) = net
+        .chain
+        .build_block(&[cand], net.validator.0.address(), net.time)
+        .unwrap();
+    assert_eq!(
+        ex.receipts[0].status,
+        TxStatus::Success,
+        "{:?}",
+        ex.receipts[0].error
+    );
+    let commit = net.chain.sign_commit(&ex, &net.validator);
+    let block = ex.block.clone();
+    net.chain.commit(ex, commit.clone()).unwrap();
+    net.replica.import(&block, commit).unwrap();
+    assert_eq!(
+        q(&net, "allowance", json!({ "owner": me, "spender": bob })),
+        json!("40")
+    );
+    assert_eq!(q(&net, "balance_of", json!({ "owner": bob })), json!("310"));
+    // Past the allowance: refused.
+    let vm = net.vm();
+    let (_, err) = net
+        .chain
+        .simulate(|ctx| vm.estimate(ctx, CHAIN, bob, &spend("41").body.kind))
+        .unwrap();
+    assert!(err.unwrap().contains("allowance exceeded: 40 < 41"));
+}

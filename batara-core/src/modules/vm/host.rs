@@ -1059,6 +1059,38 @@ fn host_funcs<'r>(store: &mut Store<HostData<'r>>) -> Vec<(&'static str, Func)> 
             ),
         ),
         (
+            "addr_canonicalize",
+            Func::wrap(
+                &mut *s,
+                |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<i32, WasmError> {
+                    base(&mut c)?;
+                    let text = read(&mut c, ptr, len, 128, "address text")?;
+                    let parsed = std::str::from_utf8(&text)
+                        .ok()
+                        .and_then(|t| t.parse::<Address>().ok());
+                    match parsed {
+                        Some(a) => write(&mut c, out, &a.0).map(|()| 0),
+                        None => Ok(1),
+                    }
+                },
+            ),
+        ),
+        (
+            "addr_humanize",
+            Func::wrap(
+                &mut *s,
+                |mut c: C<'_, 'r>, ptr: u32, out: u32, cap: u32| -> Result<u32, WasmError> {
+                    base(&mut c)?;
+                    let a = read_address(&mut c, ptr)?;
+                    let text = a.to_string().into_bytes();
+                    if text.len() <= cap as usize {
+                        write(&mut c, out, &text)?;
+                    }
+                    Ok(text.len() as u32)
+                },
+            ),
+        ),
+        (
             "gas_left",
             Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
                 base(&mut c)?;

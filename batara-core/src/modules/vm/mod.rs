@@ -12,8 +12,10 @@
 //! deterministic use); fuel metering is on and one unit of fuel is one unit of gas; floats are
 //! rejected at upload (pallet-contracts' rule rather than CosmWasm's canonicalisation: a contract
 //! that needs fractions uses fixed point); SIMD, threads, reference types, tail calls, multiple
-//! memories, 64-bit memories and start functions are rejected too. Contracts import host
-//! functions from `env` only (the list and the calling convention: `docs/CONTRACTS.md`).
+//! memories and 64-bit memories are rejected too. A start function (AssemblyScript emits one for
+//! its globals) runs, metered, each time the module is instantiated, i.e. at every call.
+//! Contracts import host functions from `env` only (the list and the calling convention:
+//! `docs/CONTRACTS.md`).
 //!
 //! Calls: a method is an export `() -> ()`; it reads its input with `input_len`/`input_read` and
 //! sets its output with `return_data`; `revert` ends it with data. `init` runs once, when the
@@ -164,7 +166,6 @@ impl VmCore {
             .wasm_multi_memory(false)
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false)
-            .allow_start_fn(false)
             .set_max_recursion_depth(params.max_recursion_depth as usize);
         let mut core = Self {
             engine: Engine::new(&c),
