@@ -366,6 +366,23 @@ enum QueryCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Token transfers through the AssemblyScript token contract, committed by an embedded node
+    /// with state roots; the native transfer figure of the same load; upload and instantiate
+    /// cost; the gas of each host call against its time.
+    Contracts {
+        /// The token module (build it: `npm ci && npm run build` in examples/contracts/token).
+        #[arg(long, default_value = "examples/contracts/token/build/token.wasm")]
+        wasm: PathBuf,
+        /// Number of token transfers.
+        #[arg(long, default_value_t = 100_000)]
+        txs: usize,
+        /// Number of sending accounts.
+        #[arg(long, default_value_t = 2_000)]
+        senders: usize,
+        /// Transactions per submit call.
+        #[arg(long, default_value_t = 4_096)]
+        batch: usize,
+    },
     /// Signed transfers through an embedded node, committed to RocksDB with state roots.
     Transfers {
         /// Number of transfers.
@@ -523,6 +540,22 @@ fn dispatch(cmd: Cmd) -> CliResult {
         Cmd::Tx { cmd } => tx(cmd),
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
         Cmd::Bench { cmd } => match cmd {
+            BenchCmd::Contracts {
+                wasm,
+                txs,
+                senders,
+                batch,
+            } => {
+                let wasm = read_module(&wasm)?;
+                let report = crate::bench::contracts(&crate::bench::ContractBench {
+                    wasm,
+                    txs,
+                    senders,
+                    batch,
+                })?;
+                println!("{report}");
+                Ok(())
+            }
             BenchCmd::Transfers {
                 txs,
                 senders,

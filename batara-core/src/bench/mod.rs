@@ -13,9 +13,11 @@
 //!
 //! Must never: be run as a test (it measures); tests check behaviour, this checks speed.
 
+mod contracts;
 mod flood;
 mod http;
 
+pub use contracts::{contracts, Calibration, ContractBench, ContractReport};
 pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures, Rng};
 
 use std::collections::HashMap;
@@ -144,7 +146,12 @@ impl Load {
                 .sign(k)
             })
             .collect();
-        let raw: Vec<Vec<u8>> = signed.par_iter().map(|t| t.to_bytes()).collect();
+        Load::from_signed(keys, signed)
+    }
+
+    /// Load of already signed transactions from `keys`.
+    fn from_signed(keys: Vec<Keypair>, txs: Vec<SignedTransaction>) -> Load {
+        let raw: Vec<Vec<u8>> = txs.par_iter().map(|t| t.to_bytes()).collect();
         let index = raw
             .iter()
             .enumerate()
@@ -152,7 +159,7 @@ impl Load {
             .collect();
         Load {
             keys,
-            txs: signed,
+            txs,
             raw,
             index,
         }

@@ -141,7 +141,8 @@ pub(super) struct HostData<'r> {
     env: Env,
     frames: Vec<Frame>,
     layers: Vec<Layer>,
-    funcs: Vec<(&'static str, Func)>,
+    /// Host functions made in this store so far, by index in [`HOST_NAMES`].
+    funcs: Vec<Option<Func>>,
     limits: StoreLimits,
     instances: u32,
     events: u32,
@@ -280,7 +281,7 @@ pub(super) fn new_store<'r>(
         env,
         frames: vec![],
         layers: vec![Layer::default()],
-        funcs: vec![],
+        funcs: vec![None; HOST_NAMES.len()],
         limits,
         instances: 0,
         events: 0,
@@ -290,8 +291,6 @@ pub(super) fn new_store<'r>(
     let mut store = Store::new(&vm.engine, data);
     store.limiter(|d| &mut d.limits);
     store.set_fuel(gas).expect("fuel metering is on");
-    let funcs = host_funcs(&mut store);
-    store.data_mut().funcs = funcs;
     store
 }
 
@@ -443,14 +442,19 @@ fn start<'r>(
     if value > 0 && !sc.data_mut().transfer(caller, contract, value)? {
         return Err(rule(format!("{caller} cannot pay the value {value}")));
     }
-    let imports: Vec<Extern> = {
-        let d = sc.data_mut();
-        compiled
-            .imports
-            .iter()
-            .map(|i| Extern::Func(d.funcs[*i].1))
-            .collect()
-    };
+    // Only the host functions this module imports are made, once per store.
+    let mut imports = Vec::with_capacity(compiled.imports.len());
+    for &i in &compiled.imports {
+        let f = match sc.data_mut().funcs[i] {
+            Some(f) => f,
+            None => {
+                let f = host_func(&mut sc, HOST_NAMES[i]);
+                sc.data_mut().funcs[i] = Some(f);
+                f
+            }
+        };
+        imports.push(Extern::Func(f));
+    }
     let instance = Instance::new(&mut sc, &compiled.module, &imports)?;
     let Some(func) = instance.get_func(&sc, entry) else {
         if optional {
@@ -465,12 +469,13 @@ fn start<'r>(
 }
 
 /// Host functions in `env`, with the type a contract must import each with.
-pub(super) fn host_types(store: &Store<HostData<'_>>) -> Vec<(&'static str, FuncType)> {
-    store
-        .data()
-        .funcs
+pub(super) fn host_types(store: &mut Store<HostData<'_>>) -> Vec<(&'static str, FuncType)> {
+    HOST_NAMES
         .iter()
-        .map(|(n, f)| (*n, f.ty(store)))
+        .map(|n| {
+            let f = host_func(&mut *store, n);
+            (*n, f.ty(&*store))
+        })
         .collect()
 }
 
@@ -560,544 +565,469 @@ pub(super) fn contract_record(layer: &mut Layer, address: Address, info: &Contra
     );
 }
 
-fn host_funcs<'r>(store: &mut Store<HostData<'r>>) -> Vec<(&'static str, Func)> {
-    let s = &mut *store;
-    vec![
-        (
-            "input_len",
-            Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u32, WasmError> {
+/// The host functions contracts may import from `env`, in a fixed order (the indexes of
+/// [`Compiled`](super::Compiled)'s imports).
+pub(super) const HOST_NAMES: [&str; 30] = [
+    "input_len",
+    "input_read",
+    "return_data",
+    "revert",
+    "storage_get",
+    "storage_has",
+    "storage_set",
+    "storage_remove",
+    "storage_next",
+    "caller",
+    "origin",
+    "self_address",
+    "value",
+    "balance",
+    "balance_of",
+    "transfer",
+    "block_height",
+    "block_time",
+    "chain_id",
+    "emit",
+    "call",
+    "instantiate",
+    "result_len",
+    "result_read",
+    "sha256",
+    "ed25519_verify",
+    "debug_log",
+    "addr_canonicalize",
+    "addr_humanize",
+    "gas_left",
+];
+
+/// The host function `name` (one of [`HOST_NAMES`]) in the store of `cx`.
+fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func {
+    match name {
+        "input_len" => Func::wrap(cx, |mut c: C<'_, 'r>| -> Result<u32, WasmError> {
+            base(&mut c)?;
+            Ok(c.data_mut().frame().input.len() as u32)
+        }),
+        "input_read" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let input = c.data_mut().frame().input.clone();
+            write(&mut c, ptr, &input)
+        }),
+        "return_data" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
                 base(&mut c)?;
-                Ok(c.data_mut().frame().input.len() as u32)
-            }),
+                let max = c.data().vm.params.max_return_bytes;
+                let out = read(&mut c, ptr, len, max, "return data")?;
+                c.data_mut().frame().output = out;
+                Ok(())
+            },
         ),
-        (
-            "input_read",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let input = c.data_mut().frame().input.clone();
-                    write(&mut c, ptr, &input)
-                },
-            ),
+        "revert" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
+                base(&mut c)?;
+                let max = c.data().vm.params.max_return_bytes;
+                let data = read(&mut c, ptr, len, max, "revert data")?;
+                Err(WasmError::host(Trap::Revert(data)))
+            },
         ),
-        (
-            "return_data",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let max = c.data().vm.params.max_return_bytes;
-                    let out = read(&mut c, ptr, len, max, "return data")?;
-                    c.data_mut().frame().output = out;
-                    Ok(())
-                },
-            ),
-        ),
-        (
-            "revert",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let max = c.data().vm.params.max_return_bytes;
-                    let data = read(&mut c, ptr, len, max, "revert data")?;
-                    Err(WasmError::host(Trap::Revert(data)))
-                },
-            ),
-        ),
-        (
-            "storage_get",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, cap: u32| -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.storage_read;
-                    charge(&mut c, g)?;
-                    let key = storage_key(&mut c, kp, kl)?;
-                    match c.data_mut().object(&key)? {
-                        None => Ok(-1),
-                        Some(v) => {
-                            if v.len() <= cap as usize {
-                                write(&mut c, vp, &v)?;
-                            }
-                            Ok(v.len() as i32)
+        "storage_get" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, cap: u32| -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.storage_read;
+                charge(&mut c, g)?;
+                let key = storage_key(&mut c, kp, kl)?;
+                match c.data_mut().object(&key)? {
+                    None => Ok(-1),
+                    Some(v) => {
+                        if v.len() <= cap as usize {
+                            write(&mut c, vp, &v)?;
                         }
+                        Ok(v.len() as i32)
                     }
-                },
-            ),
+                }
+            },
         ),
-        (
-            "storage_has",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.storage_read;
-                    charge(&mut c, g)?;
-                    let key = storage_key(&mut c, kp, kl)?;
-                    Ok(c.data_mut().object(&key)?.is_some() as i32)
-                },
-            ),
+        "storage_has" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.storage_read;
+                charge(&mut c, g)?;
+                let key = storage_key(&mut c, kp, kl)?;
+                Ok(c.data_mut().object(&key)?.is_some() as i32)
+            },
         ),
-        (
-            "storage_set",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, vl: u32| -> Result<(), WasmError> {
-                    let (g, per, max) = {
-                        let p = &c.data().vm.params;
-                        (
-                            p.gas.storage_write,
-                            p.gas.storage_write_per_byte,
-                            p.max_value_bytes,
-                        )
-                    };
-                    charge(&mut c, g + per * (kl as u64 + vl as u64))?;
-                    let key = storage_key(&mut c, kp, kl)?;
-                    let value = read(&mut c, vp, vl, max, "storage value")?;
-                    c.data_mut().top().objects.insert(key, Some(value));
-                    Ok(())
-                },
-            ),
-        ),
-        (
-            "storage_remove",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.storage_write;
-                    charge(&mut c, g)?;
-                    let key = storage_key(&mut c, kp, kl)?;
-                    let d = c.data_mut();
-                    let existed = d.object(&key)?.is_some();
-                    d.top().objects.insert(key, None);
-                    Ok(existed as i32)
-                },
-            ),
-        ),
-        (
-            "storage_next",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>,
-                 fp: u32,
-                 fl: u32,
-                 tp: u32,
-                 tl: u32,
-                 op: u32,
-                 cap: u32|
-                 -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.storage_read;
-                    charge(&mut c, g)?;
-                    let from = storage_key(&mut c, fp, fl)?;
-                    let to = if tl == 0 {
-                        let contract = c.data_mut().frame().contract;
-                        prefix_end(&storage_prefix(&contract))
-                    } else {
-                        storage_key(&mut c, tp, tl)?
-                    };
-                    let prefix_len = from.len() - fl as usize;
-                    match c.data_mut().first_in(&from, &to)? {
-                        None => Ok(-1),
-                        Some((k, _)) => {
-                            let key = &k[prefix_len..];
-                            if key.len() <= cap as usize {
-                                write(&mut c, op, key)?;
-                            }
-                            Ok(key.len() as i32)
-                        }
-                    }
-                },
-            ),
-        ),
-        (
-            "caller",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let a = c.data_mut().frame().caller;
-                    write(&mut c, ptr, &a.0)
-                },
-            ),
-        ),
-        (
-            "origin",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let a = c.data().env.origin;
-                    write(&mut c, ptr, &a.0)
-                },
-            ),
-        ),
-        (
-            "self_address",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let a = c.data_mut().frame().contract;
-                    write(&mut c, ptr, &a.0)
-                },
-            ),
-        ),
-        (
-            "value",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let v = c.data_mut().frame().value;
-                    write(&mut c, ptr, &v.to_le_bytes())
-                },
-            ),
-        ),
-        (
-            "balance",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    let g = c.data().vm.params.gas.balance;
-                    charge(&mut c, g)?;
-                    let d = c.data_mut();
-                    let me = d.frame().contract;
-                    let b = d.account(&me)?.balance;
-                    write(&mut c, ptr, &b.to_le_bytes())
-                },
-            ),
-        ),
-        (
-            "balance_of",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ap: u32, ptr: u32| -> Result<(), WasmError> {
-                    let g = c.data().vm.params.gas.balance;
-                    charge(&mut c, g)?;
-                    let a = read_address(&mut c, ap)?;
-                    let b = c.data_mut().account(&a)?.balance;
-                    write(&mut c, ptr, &b.to_le_bytes())
-                },
-            ),
-        ),
-        (
-            "transfer",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ap: u32, vp: u32| -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.transfer;
-                    charge(&mut c, g)?;
-                    let to = read_address(&mut c, ap)?;
-                    let amount = read_amount(&mut c, vp)?;
-                    let d = c.data_mut();
-                    let me = d.frame().contract;
-                    Ok(if d.transfer(me, to, amount)? { 0 } else { 1 })
-                },
-            ),
-        ),
-        (
-            "block_height",
-            Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
-                base(&mut c)?;
-                Ok(c.data().env.height)
-            }),
-        ),
-        (
-            "block_time",
-            Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
-                base(&mut c)?;
-                Ok(c.data().env.time)
-            }),
-        ),
-        (
-            "chain_id",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, cap: u32| -> Result<u32, WasmError> {
-                    base(&mut c)?;
-                    let id = c.data().env.chain_id.clone().into_bytes();
-                    if id.len() <= cap as usize {
-                        write(&mut c, ptr, &id)?;
-                    }
-                    Ok(id.len() as u32)
-                },
-            ),
-        ),
-        (
-            "emit",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, tp: u32, tl: u32, dp: u32, dl: u32| -> Result<(), WasmError> {
-                    let (g, per, max_bytes, max_topics, max_events) = {
-                        let p = &c.data().vm.params;
-                        (
-                            p.gas.event,
-                            p.gas.event_per_byte,
-                            p.max_event_bytes,
-                            p.max_event_topics,
-                            p.max_events,
-                        )
-                    };
-                    charge(&mut c, g + per * (tl as u64 + dl as u64))?;
-                    if tl.saturating_add(dl) > max_bytes {
-                        return Err(rule(format!(
-                            "event of {} bytes is over the limit of {max_bytes}",
-                            tl as u64 + dl as u64
-                        )));
-                    }
-                    if c.data().events >= max_events {
-                        return Err(rule(format!(
-                            "event limit {max_events} of a transaction reached"
-                        )));
-                    }
-                    let topics_raw = read(&mut c, tp, tl, max_bytes, "event topics")?;
-                    let data = read(&mut c, dp, dl, max_bytes, "event data")?;
-                    let topics = parse_topics(&topics_raw, max_topics)?;
-                    let d = c.data_mut();
-                    d.events += 1;
-                    let contract = d.frame().contract;
-                    let mut attributes = vec![("contract".to_owned(), contract.to_string())];
-                    attributes.extend(
-                        topics
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, t)| (format!("topic{i}"), t)),
-                    );
-                    attributes.push(("data".to_owned(), format!("0x{}", hex::encode(&data))));
-                    d.top().events.push(Event {
-                        kind: "contract".into(),
-                        attributes,
-                    });
-                    Ok(())
-                },
-            ),
-        ),
-        (
-            "call",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>,
-                 ap: u32,
-                 mp: u32,
-                 ml: u32,
-                 argp: u32,
-                 argl: u32,
-                 vp: u32,
-                 gas: i64|
-                 -> Result<i32, WasmError> {
-                    let (g, max) = {
-                        let p = &c.data().vm.params;
-                        (p.gas.call, p.max_input_bytes)
-                    };
-                    charge(&mut c, g)?;
-                    let contract = read_address(&mut c, ap)?;
-                    let method = read(&mut c, mp, ml, 64, "method name")?;
-                    let method =
-                        String::from_utf8(method).map_err(|_| rule("method name is not UTF-8"))?;
-                    let input = read(&mut c, argp, argl, max, "call arguments")?;
-                    let value = read_amount(&mut c, vp)?;
-                    let d = c.data_mut();
-                    let me = d.frame().contract;
-                    let Some(info) = d.object(&contract_key(&contract))? else {
-                        d.frame().last = format!("no contract at {contract}").into_bytes();
-                        return Ok(1);
-                    };
-                    let info: ContractInfo = borsh::from_slice(&info)
-                        .map_err(|e| rule(format!("contract record: {e}")))?;
-                    sub_call(
-                        &mut c,
-                        gas,
-                        Invoke {
-                            caller: me,
-                            contract,
-                            code_hash: info.code_hash,
-                            entry: method,
-                            input,
-                            value,
-                            optional: false,
-                        },
+        "storage_set" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, vl: u32| -> Result<(), WasmError> {
+                let (g, per, max) = {
+                    let p = &c.data().vm.params;
+                    (
+                        p.gas.storage_write,
+                        p.gas.storage_write_per_byte,
+                        p.max_value_bytes,
                     )
-                },
-            ),
+                };
+                charge(&mut c, g + per * (kl as u64 + vl as u64))?;
+                let key = storage_key(&mut c, kp, kl)?;
+                let value = read(&mut c, vp, vl, max, "storage value")?;
+                c.data_mut().top().objects.insert(key, Some(value));
+                Ok(())
+            },
         ),
-        (
-            "instantiate",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>,
-                 hp: u32,
-                 argp: u32,
-                 argl: u32,
-                 sp: u32,
-                 sl: u32,
-                 vp: u32,
-                 gas: i64,
-                 op: u32|
-                 -> Result<i32, WasmError> {
-                    let (g, max) = {
-                        let p = &c.data().vm.params;
-                        (p.gas.call, p.max_input_bytes)
-                    };
-                    charge(&mut c, g)?;
-                    let hash = read(&mut c, hp, 32, 32, "code hash")?;
-                    let code_hash = Hash(hash.try_into().expect("32 bytes"));
-                    let input = read(&mut c, argp, argl, max, "init arguments")?;
-                    let salt = read(&mut c, sp, sl, 64, "salt")?;
-                    let value = read_amount(&mut c, vp)?;
-                    let d = c.data_mut();
-                    let me = d.frame().contract;
-                    let address = super::contract_address(&me, &code_hash, &salt);
-                    let height = d.env.height;
-                    if d.object(&code_key(&code_hash))?.is_none() {
-                        d.frame().last = format!("code {code_hash} is not stored").into_bytes();
-                        return Ok(1);
-                    }
-                    if d.object(&contract_key(&address))?.is_some() {
-                        d.frame().last = format!("contract {address} already exists").into_bytes();
-                        return Ok(1);
-                    }
-                    let mut pre = Layer::default();
-                    contract_record(
-                        &mut pre,
-                        address,
-                        &ContractInfo {
-                            code_hash,
-                            creator: me,
-                            instantiated_at: height,
-                        },
-                    );
-                    d.layers.push(pre);
-                    let code = sub_call(
-                        &mut c,
-                        gas,
-                        Invoke {
-                            caller: me,
-                            contract: address,
-                            code_hash,
-                            entry: "init".into(),
-                            input,
-                            value,
-                            optional: true,
-                        },
-                    );
-                    let d = c.data_mut();
-                    let pre = d.layers.pop().expect("pushed above");
-                    let code = code?;
-                    if code == 0 {
-                        d.top().absorb(pre);
-                        write(&mut c, op, &address.0)?;
-                    }
-                    Ok(code)
-                },
-            ),
+        "storage_remove" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.storage_write;
+                charge(&mut c, g)?;
+                let key = storage_key(&mut c, kp, kl)?;
+                let d = c.data_mut();
+                let existed = d.object(&key)?.is_some();
+                d.top().objects.insert(key, None);
+                Ok(existed as i32)
+            },
         ),
-        (
-            "result_len",
-            Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u32, WasmError> {
+        "storage_next" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>,
+             fp: u32,
+             fl: u32,
+             tp: u32,
+             tl: u32,
+             op: u32,
+             cap: u32|
+             -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.storage_read;
+                charge(&mut c, g)?;
+                let from = storage_key(&mut c, fp, fl)?;
+                let to = if tl == 0 {
+                    let contract = c.data_mut().frame().contract;
+                    prefix_end(&storage_prefix(&contract))
+                } else {
+                    storage_key(&mut c, tp, tl)?
+                };
+                let prefix_len = from.len() - fl as usize;
+                match c.data_mut().first_in(&from, &to)? {
+                    None => Ok(-1),
+                    Some((k, _)) => {
+                        let key = &k[prefix_len..];
+                        if key.len() <= cap as usize {
+                            write(&mut c, op, key)?;
+                        }
+                        Ok(key.len() as i32)
+                    }
+                }
+            },
+        ),
+        "caller" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let a = c.data_mut().frame().caller;
+            write(&mut c, ptr, &a.0)
+        }),
+        "origin" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let a = c.data().env.origin;
+            write(&mut c, ptr, &a.0)
+        }),
+        "self_address" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let a = c.data_mut().frame().contract;
+            write(&mut c, ptr, &a.0)
+        }),
+        "value" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let v = c.data_mut().frame().value;
+            write(&mut c, ptr, &v.to_le_bytes())
+        }),
+        "balance" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            let g = c.data().vm.params.gas.balance;
+            charge(&mut c, g)?;
+            let d = c.data_mut();
+            let me = d.frame().contract;
+            let b = d.account(&me)?.balance;
+            write(&mut c, ptr, &b.to_le_bytes())
+        }),
+        "balance_of" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ap: u32, ptr: u32| -> Result<(), WasmError> {
+                let g = c.data().vm.params.gas.balance;
+                charge(&mut c, g)?;
+                let a = read_address(&mut c, ap)?;
+                let b = c.data_mut().account(&a)?.balance;
+                write(&mut c, ptr, &b.to_le_bytes())
+            },
+        ),
+        "transfer" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ap: u32, vp: u32| -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.transfer;
+                charge(&mut c, g)?;
+                let to = read_address(&mut c, ap)?;
+                let amount = read_amount(&mut c, vp)?;
+                let d = c.data_mut();
+                let me = d.frame().contract;
+                Ok(if d.transfer(me, to, amount)? { 0 } else { 1 })
+            },
+        ),
+        "block_height" => Func::wrap(cx, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
+            base(&mut c)?;
+            Ok(c.data().env.height)
+        }),
+        "block_time" => Func::wrap(cx, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
+            base(&mut c)?;
+            Ok(c.data().env.time)
+        }),
+        "chain_id" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, cap: u32| -> Result<u32, WasmError> {
                 base(&mut c)?;
-                Ok(c.data_mut().frame().last.len() as u32)
-            }),
+                let id = c.data().env.chain_id.clone().into_bytes();
+                if id.len() <= cap as usize {
+                    write(&mut c, ptr, &id)?;
+                }
+                Ok(id.len() as u32)
+            },
         ),
-        (
-            "result_read",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let last = c.data_mut().frame().last.clone();
-                    write(&mut c, ptr, &last)
-                },
-            ),
+        "emit" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, tp: u32, tl: u32, dp: u32, dl: u32| -> Result<(), WasmError> {
+                let (g, per, max_bytes, max_topics, max_events) = {
+                    let p = &c.data().vm.params;
+                    (
+                        p.gas.event,
+                        p.gas.event_per_byte,
+                        p.max_event_bytes,
+                        p.max_event_topics,
+                        p.max_events,
+                    )
+                };
+                charge(&mut c, g + per * (tl as u64 + dl as u64))?;
+                if tl.saturating_add(dl) > max_bytes {
+                    return Err(rule(format!(
+                        "event of {} bytes is over the limit of {max_bytes}",
+                        tl as u64 + dl as u64
+                    )));
+                }
+                if c.data().events >= max_events {
+                    return Err(rule(format!(
+                        "event limit {max_events} of a transaction reached"
+                    )));
+                }
+                let topics_raw = read(&mut c, tp, tl, max_bytes, "event topics")?;
+                let data = read(&mut c, dp, dl, max_bytes, "event data")?;
+                let topics = parse_topics(&topics_raw, max_topics)?;
+                let d = c.data_mut();
+                d.events += 1;
+                let contract = d.frame().contract;
+                let mut attributes = vec![("contract".to_owned(), contract.to_string())];
+                attributes.extend(
+                    topics
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| (format!("topic{i}"), t)),
+                );
+                attributes.push(("data".to_owned(), format!("0x{}", hex::encode(&data))));
+                d.top().events.push(Event {
+                    kind: "contract".into(),
+                    attributes,
+                });
+                Ok(())
+            },
         ),
-        (
-            "sha256",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<(), WasmError> {
-                    let (g, per) = {
-                        let p = &c.data().vm.params.gas;
-                        (p.sha256, p.sha256_per_byte)
-                    };
-                    charge(&mut c, g + per * len as u64)?;
-                    let data = read(&mut c, ptr, len, u32::MAX, "sha256 input")?;
-                    let h = crate::crypto::sha256(&data);
-                    write(&mut c, out, &h.0)
-                },
-            ),
+        "call" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>,
+             ap: u32,
+             mp: u32,
+             ml: u32,
+             argp: u32,
+             argl: u32,
+             vp: u32,
+             gas: i64|
+             -> Result<i32, WasmError> {
+                let (g, max) = {
+                    let p = &c.data().vm.params;
+                    (p.gas.call, p.max_input_bytes)
+                };
+                charge(&mut c, g)?;
+                let contract = read_address(&mut c, ap)?;
+                let method = read(&mut c, mp, ml, 64, "method name")?;
+                let method =
+                    String::from_utf8(method).map_err(|_| rule("method name is not UTF-8"))?;
+                let input = read(&mut c, argp, argl, max, "call arguments")?;
+                let value = read_amount(&mut c, vp)?;
+                let d = c.data_mut();
+                let me = d.frame().contract;
+                let Some(info) = d.object(&contract_key(&contract))? else {
+                    d.frame().last = format!("no contract at {contract}").into_bytes();
+                    return Ok(1);
+                };
+                let info: ContractInfo =
+                    borsh::from_slice(&info).map_err(|e| rule(format!("contract record: {e}")))?;
+                sub_call(
+                    &mut c,
+                    gas,
+                    Invoke {
+                        caller: me,
+                        contract,
+                        code_hash: info.code_hash,
+                        entry: method,
+                        input,
+                        value,
+                        optional: false,
+                    },
+                )
+            },
         ),
-        (
-            "ed25519_verify",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, kp: u32, sp: u32, mp: u32, ml: u32| -> Result<i32, WasmError> {
-                    let g = c.data().vm.params.gas.ed25519_verify;
-                    charge(&mut c, g)?;
-                    let key = read(&mut c, kp, 32, 32, "public key")?;
-                    let sig = read(&mut c, sp, 64, 64, "signature")?;
-                    let msg = read(&mut c, mp, ml, u32::MAX, "message")?;
-                    let key = crate::types::PublicKey(key.try_into().expect("32 bytes"));
-                    let sig = crate::types::Signature(sig.try_into().expect("64 bytes"));
-                    Ok(crate::crypto::verify(&key, &msg, &sig).is_ok() as i32)
-                },
-            ),
+        "instantiate" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>,
+             hp: u32,
+             argp: u32,
+             argl: u32,
+             sp: u32,
+             sl: u32,
+             vp: u32,
+             gas: i64,
+             op: u32|
+             -> Result<i32, WasmError> {
+                let (g, max) = {
+                    let p = &c.data().vm.params;
+                    (p.gas.call, p.max_input_bytes)
+                };
+                charge(&mut c, g)?;
+                let hash = read(&mut c, hp, 32, 32, "code hash")?;
+                let code_hash = Hash(hash.try_into().expect("32 bytes"));
+                let input = read(&mut c, argp, argl, max, "init arguments")?;
+                let salt = read(&mut c, sp, sl, 64, "salt")?;
+                let value = read_amount(&mut c, vp)?;
+                let d = c.data_mut();
+                let me = d.frame().contract;
+                let address = super::contract_address(&me, &code_hash, &salt);
+                let height = d.env.height;
+                if d.object(&code_key(&code_hash))?.is_none() {
+                    d.frame().last = format!("code {code_hash} is not stored").into_bytes();
+                    return Ok(1);
+                }
+                if d.object(&contract_key(&address))?.is_some() {
+                    d.frame().last = format!("contract {address} already exists").into_bytes();
+                    return Ok(1);
+                }
+                let mut pre = Layer::default();
+                contract_record(
+                    &mut pre,
+                    address,
+                    &ContractInfo {
+                        code_hash,
+                        creator: me,
+                        instantiated_at: height,
+                    },
+                );
+                d.layers.push(pre);
+                let code = sub_call(
+                    &mut c,
+                    gas,
+                    Invoke {
+                        caller: me,
+                        contract: address,
+                        code_hash,
+                        entry: "init".into(),
+                        input,
+                        value,
+                        optional: true,
+                    },
+                );
+                let d = c.data_mut();
+                let pre = d.layers.pop().expect("pushed above");
+                let code = code?;
+                if code == 0 {
+                    d.top().absorb(pre);
+                    write(&mut c, op, &address.0)?;
+                }
+                Ok(code)
+            },
         ),
-        (
-            "debug_log",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
-                    base(&mut c)?;
-                    let line = read(&mut c, ptr, len, 4096, "debug line")?;
-                    let d = c.data_mut();
-                    if d.vm.dev {
-                        let line = String::from_utf8_lossy(&line).into_owned();
-                        tracing::info!(target: "batara::vm::debug", contract = %d.frame().contract, "{line}");
-                        d.logs.push(line);
-                    }
-                    Ok(())
-                },
-            ),
+        "result_len" => Func::wrap(cx, |mut c: C<'_, 'r>| -> Result<u32, WasmError> {
+            base(&mut c)?;
+            Ok(c.data_mut().frame().last.len() as u32)
+        }),
+        "result_read" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
+            base(&mut c)?;
+            let last = c.data_mut().frame().last.clone();
+            write(&mut c, ptr, &last)
+        }),
+        "sha256" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<(), WasmError> {
+                let (g, per) = {
+                    let p = &c.data().vm.params.gas;
+                    (p.sha256, p.sha256_per_byte)
+                };
+                charge(&mut c, g + per * len as u64)?;
+                let data = read(&mut c, ptr, len, u32::MAX, "sha256 input")?;
+                let h = crate::crypto::sha256(&data);
+                write(&mut c, out, &h.0)
+            },
         ),
-        (
-            "addr_canonicalize",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<i32, WasmError> {
-                    base(&mut c)?;
-                    let text = read(&mut c, ptr, len, 128, "address text")?;
-                    let parsed = std::str::from_utf8(&text)
-                        .ok()
-                        .and_then(|t| t.parse::<Address>().ok());
-                    match parsed {
-                        Some(a) => write(&mut c, out, &a.0).map(|()| 0),
-                        None => Ok(1),
-                    }
-                },
-            ),
+        "ed25519_verify" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, kp: u32, sp: u32, mp: u32, ml: u32| -> Result<i32, WasmError> {
+                let g = c.data().vm.params.gas.ed25519_verify;
+                charge(&mut c, g)?;
+                let key = read(&mut c, kp, 32, 32, "public key")?;
+                let sig = read(&mut c, sp, 64, 64, "signature")?;
+                let msg = read(&mut c, mp, ml, u32::MAX, "message")?;
+                let key = crate::types::PublicKey(key.try_into().expect("32 bytes"));
+                let sig = crate::types::Signature(sig.try_into().expect("64 bytes"));
+                Ok(crate::crypto::verify(&key, &msg, &sig).is_ok() as i32)
+            },
         ),
-        (
-            "addr_humanize",
-            Func::wrap(
-                &mut *s,
-                |mut c: C<'_, 'r>, ptr: u32, out: u32, cap: u32| -> Result<u32, WasmError> {
-                    base(&mut c)?;
-                    let a = read_address(&mut c, ptr)?;
-                    let text = a.to_string().into_bytes();
-                    if text.len() <= cap as usize {
-                        write(&mut c, out, &text)?;
-                    }
-                    Ok(text.len() as u32)
-                },
-            ),
-        ),
-        (
-            "gas_left",
-            Func::wrap(&mut *s, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
+        "debug_log" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
                 base(&mut c)?;
-                c.get_fuel()
-            }),
+                let line = read(&mut c, ptr, len, 4096, "debug line")?;
+                let d = c.data_mut();
+                if d.vm.dev {
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    tracing::info!(target: "batara::vm::debug", contract = %d.frame().contract, "{line}");
+                    d.logs.push(line);
+                }
+                Ok(())
+            },
         ),
-    ]
+        "addr_canonicalize" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<i32, WasmError> {
+                base(&mut c)?;
+                let text = read(&mut c, ptr, len, 128, "address text")?;
+                let parsed = std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|t| t.parse::<Address>().ok());
+                match parsed {
+                    Some(a) => write(&mut c, out, &a.0).map(|()| 0),
+                    None => Ok(1),
+                }
+            },
+        ),
+        "addr_humanize" => Func::wrap(
+            cx,
+            |mut c: C<'_, 'r>, ptr: u32, out: u32, cap: u32| -> Result<u32, WasmError> {
+                base(&mut c)?;
+                let a = read_address(&mut c, ptr)?;
+                let text = a.to_string().into_bytes();
+                if text.len() <= cap as usize {
+                    write(&mut c, out, &text)?;
+                }
+                Ok(text.len() as u32)
+            },
+        ),
+        "gas_left" => Func::wrap(cx, |mut c: C<'_, 'r>| -> Result<u64, WasmError> {
+            base(&mut c)?;
+            c.get_fuel()
+        }),
+        other => unreachable!("{other} is not in HOST_NAMES"),
+    }
 }
 
 /// Topics of `emit`: each a length byte and that many bytes of UTF-8.

@@ -174,8 +174,8 @@ impl VmCore {
             host: vec![],
             cache: Mutex::new(HashMap::new()),
         };
-        let store = host::new_store(&NoState, &core, Env::none(), 0);
-        let types = host::host_types(&store);
+        let mut store = host::new_store(&NoState, &core, Env::none(), 0);
+        let types = host::host_types(&mut store);
         drop(store);
         core.host = types;
         core

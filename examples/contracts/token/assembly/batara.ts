@@ -1,6 +1,7 @@
-// Batara's host functions for AssemblyScript contracts, and the calling convention's helpers:
-// arguments arrive as a flat JSON object, results and errors leave as JSON and text
-// (docs/CONTRACTS.md). Copy this file into your own contract.
+// Batara's host functions for AssemblyScript contracts, and the calling convention's helpers
+// (docs/CONTRACTS.md): arguments arrive as a flat JSON object, results leave as JSON, errors as
+// text. Everything works on the input's bytes — no UTF-16 strings on the hot path — because
+// every interpreted instruction is gas. Copy this file into your own contract.
 
 @external("env", "input_len") declare function input_len(): u32;
 @external("env", "input_read") declare function input_read(ptr: usize): void;
@@ -25,42 +26,11 @@ export function abort(message: string | null, file: string | null, line: u32, co
   fail(message !== null ? message : "abort");
 }
 
-/** The call's input bytes. */
-export function input(): Uint8Array {
-  const n = input_len();
-  const b = new Uint8Array(n);
-  if (n > 0) input_read(b.dataStart);
-  return b;
-}
-
-/** Returns `json` (the text of a JSON value) as the call's result. */
-export function returnJson(json: string): void {
-  const b = String.UTF8.encode(json);
-  return_data(changetype<usize>(b), b.byteLength);
-}
-
-/** The account or contract that called this one. */
+/** The account or contract that called this one (20 bytes). */
 export function caller(): Uint8Array {
   const a = new Uint8Array(20);
   caller_into(a.dataStart);
   return a;
-}
-
-/** A bech32 address (`bat1…`) as its 20 bytes; fails the call if it is not one. */
-export function parseAddress(text: string, what: string): Uint8Array {
-  const b = String.UTF8.encode(text);
-  const a = new Uint8Array(20);
-  if (addr_canonicalize(changetype<usize>(b), b.byteLength, a.dataStart) != 0) {
-    fail(what + " is not an address: " + text);
-  }
-  return a;
-}
-
-/** The bech32 text of a 20-byte address. */
-export function formatAddress(a: Uint8Array): string {
-  const out = new Uint8Array(128);
-  const n = addr_humanize(a.dataStart, out.dataStart, 128);
-  return String.UTF8.decodeUnsafe(out.dataStart, n);
 }
 
 /** A u64 in storage under `key` (0 when absent). */
@@ -77,100 +47,227 @@ export function storeU64(key: Uint8Array, value: u64): void {
   storage_set(key.dataStart, key.length, v.dataStart, 8);
 }
 
-/** Stores text under `key`. */
-export function storeText(key: Uint8Array, value: string): void {
-  const b = String.UTF8.encode(value);
-  storage_set(key.dataStart, key.length, changetype<usize>(b), b.byteLength);
+/** Stores bytes under `key`. */
+export function storeBytes(key: Uint8Array, value: Uint8Array): void {
+  storage_set(key.dataStart, key.length, value.dataStart, value.length);
 }
 
-/** Text in storage under `key` ("" when absent). */
-export function loadText(key: Uint8Array): string {
-  const v = new Uint8Array(256);
-  const n = storage_get(key.dataStart, key.length, v.dataStart, 256);
-  if (n <= 0) return "";
-  return String.UTF8.decodeUnsafe(v.dataStart, min(n, 256));
+/** Bytes in storage under `key` (empty when absent). */
+export function loadBytes(key: Uint8Array): Uint8Array {
+  const n = storage_get(key.dataStart, key.length, 0, 0);
+  if (n <= 0) return new Uint8Array(0);
+  const v = new Uint8Array(n);
+  storage_get(key.dataStart, key.length, v.dataStart, n);
+  return v;
 }
 
-/** `prefix` followed by `rest`: a storage key. */
-export function key(prefix: string, rest: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const p = Uint8Array.wrap(String.UTF8.encode(prefix));
-  const k = new Uint8Array(p.length + rest.length);
-  k.set(p, 0);
-  k.set(rest, p.length);
+/** A storage key: one tag byte, then `a`, then `b`. */
+export function key(tag: u8, a: Uint8Array | null = null, b: Uint8Array | null = null): Uint8Array {
+  const la = a !== null ? a.length : 0;
+  const lb = b !== null ? b.length : 0;
+  const k = new Uint8Array(1 + la + lb);
+  k[0] = tag;
+  if (a !== null) memory.copy(k.dataStart + 1, a.dataStart, la);
+  if (b !== null) memory.copy(k.dataStart + 1 + la, b.dataStart, lb);
   return k;
 }
 
-/** Emits an event with one topic and JSON data. */
-export function emit(topic: string, json: string): void {
-  const t = Uint8Array.wrap(String.UTF8.encode(topic));
-  const topics = new Uint8Array(t.length + 1);
-  topics[0] = <u8>t.length;
-  topics.set(t, 1);
-  const d = String.UTF8.encode(json);
-  emit_event(topics.dataStart, topics.length, changetype<usize>(d), d.byteLength);
+/** Builds JSON (or any text) as bytes. */
+export class Out {
+  buf: Uint8Array = new Uint8Array(256);
+  len: i32 = 0;
+
+  private room(n: i32): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const b = new Uint8Array(size);
+    memory.copy(b.dataStart, this.buf.dataStart, this.len);
+    this.buf = b;
+  }
+
+  /** ASCII text (literals: field names, punctuation). */
+  ascii(s: string): Out {
+    const n = s.length;
+    this.room(n);
+    const p = this.buf.dataStart + this.len;
+    for (let i = 0; i < n; i++) store<u8>(p + i, <u8>s.charCodeAt(i));
+    this.len += n;
+    return this;
+  }
+
+  /** Raw bytes. */
+  bytes(b: Uint8Array): Out {
+    this.room(b.length);
+    memory.copy(this.buf.dataStart + this.len, b.dataStart, b.length);
+    this.len += b.length;
+    return this;
+  }
+
+  /** A 20-byte address as its bech32 text, quoted. */
+  address(a: Uint8Array): Out {
+    this.room(96);
+    store<u8>(this.buf.dataStart + this.len, 0x22);
+    const n = addr_humanize(a.dataStart, this.buf.dataStart + this.len + 1, 94);
+    store<u8>(this.buf.dataStart + this.len + 1 + n, 0x22);
+    this.len += n + 2;
+    return this;
+  }
+
+  /** A u64 as a quoted decimal string (the convention for amounts). */
+  amount(v: u64): Out {
+    this.room(22);
+    const p = this.buf.dataStart + this.len;
+    let digits = 1;
+    for (let t = v; t >= 10; t /= 10) digits++;
+    store<u8>(p, 0x22);
+    for (let i = digits; i > 0; i--) {
+      store<u8>(p + i, <u8>(0x30 + v % 10));
+      v /= 10;
+    }
+    store<u8>(p + digits + 1, 0x22);
+    this.len += digits + 2;
+    return this;
+  }
+
+  /** Returns the text as the call's result. */
+  ret(): void {
+    return_data(this.buf.dataStart, this.len);
+  }
+
+  /** Emits an event with one topic and this text as its data. */
+  emit(topic: string): void {
+    const t = new Uint8Array(1 + topic.length);
+    t[0] = <u8>topic.length;
+    for (let i = 0; i < topic.length; i++) t[1 + i] = <u8>topic.charCodeAt(i);
+    emit_event(t.dataStart, t.length, this.buf.dataStart, this.len);
+  }
 }
 
-/** A flat JSON object of the input: each field's string value, or the raw text of a number. */
+/**
+ * The call's input as a flat JSON object: each field's value is kept as a span of the input
+ * (a string's contents without its quotes, or a number's digits). Strings may not contain
+ * escapes; field names are ASCII.
+ */
 export class Args {
-  private keys: string[] = [];
-  private values: string[] = [];
+  input: Uint8Array;
+  private spans: i32[] = []; // key start, key end, value start, value end, ...
 
-  static parse(): Args {
-    const text = String.UTF8.decodeUnsafe(input().dataStart, input_len());
-    const a = new Args();
-    let i = skip(text, 0);
-    if (text.length == 0) return a;
-    if (text.charCodeAt(i) != 0x7b) fail("arguments must be a JSON object");
-    i = skip(text, i + 1);
-    if (text.charCodeAt(i) == 0x7d) return a;
+  constructor() {
+    const n = input_len();
+    this.input = new Uint8Array(n);
+    if (n > 0) input_read(this.input.dataStart);
+    this.parse();
+  }
+
+  private at(i: i32): i32 {
+    return i < this.input.length ? <i32>this.input[i] : -1;
+  }
+
+  private skip(i: i32): i32 {
     while (true) {
-      if (text.charCodeAt(i) != 0x22) fail("expected a field name in the arguments");
-      const k = readString(text, i);
-      i = skip(text, k.end);
-      if (text.charCodeAt(i) != 0x3a) fail("expected ':' in the arguments");
-      i = skip(text, i + 1);
-      let value: string;
-      if (text.charCodeAt(i) == 0x22) {
-        const v = readString(text, i);
-        value = v.text;
-        i = v.end;
+      const c = this.at(i);
+      if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) return i;
+      i++;
+    }
+  }
+
+  /** The end (closing quote) of the string whose opening quote is at `i`. */
+  private stringEnd(i: i32): i32 {
+    let j = i + 1;
+    while (true) {
+      const c = this.at(j);
+      if (c == 0x22) return j;
+      if (c == 0x5c) fail("escapes are not supported in arguments");
+      if (c < 0) fail("unterminated string in the arguments");
+      j++;
+    }
+  }
+
+  private parse(): void {
+    if (this.input.length == 0) return;
+    let i = this.skip(0);
+    if (this.at(i) != 0x7b) fail("arguments must be a JSON object");
+    i = this.skip(i + 1);
+    if (this.at(i) == 0x7d) return;
+    while (true) {
+      if (this.at(i) != 0x22) fail("expected a field name in the arguments");
+      const ke = this.stringEnd(i);
+      this.spans.push(i + 1);
+      this.spans.push(ke);
+      i = this.skip(ke + 1);
+      if (this.at(i) != 0x3a) fail("expected ':' in the arguments");
+      i = this.skip(i + 1);
+      if (this.at(i) == 0x22) {
+        const ve = this.stringEnd(i);
+        this.spans.push(i + 1);
+        this.spans.push(ve);
+        i = ve + 1;
       } else {
         let j = i;
-        while (j < text.length && text.charCodeAt(j) != 0x2c && text.charCodeAt(j) != 0x7d) j++;
-        value = text.substring(i, j).trim();
+        while (true) {
+          const c = this.at(j);
+          if (c < 0 || c == 0x2c || c == 0x7d || c == 0x20) break;
+          j++;
+        }
+        this.spans.push(i);
+        this.spans.push(j);
         i = j;
       }
-      a.keys.push(k.text);
-      a.values.push(value);
-      i = skip(text, i);
-      const c = text.charCodeAt(i);
-      if (c == 0x7d) return a;
+      i = this.skip(i);
+      const c = this.at(i);
+      if (c == 0x7d) return;
       if (c != 0x2c) fail("expected ',' or '}' in the arguments");
-      i = skip(text, i + 1);
+      i = this.skip(i + 1);
+    }
+  }
+
+  /** The span index of field `name`; fails the call if it is missing. */
+  private find(name: string): i32 {
+    const n = name.length;
+    for (let s = 0; s < this.spans.length; s += 4) {
+      const ks = this.spans[s];
+      if (this.spans[s + 1] - ks != n) continue;
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (<i32>this.input[ks + i] != name.charCodeAt(i)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return s + 2;
+    }
+    fail("missing argument " + name);
+    return 0;
+  }
+
+  /** A field's value as bytes (a string's contents). */
+  bytes(name: string): Uint8Array {
+    const s = this.find(name);
+    return this.input.slice(this.spans[s], this.spans[s + 1]);
+  }
+
+  /** An address field (bech32 text): its 20 bytes. */
+  address(name: string): Uint8Array {
+    const s = this.find(name);
+    const a = new Uint8Array(20);
+    const start = this.spans[s];
+    if (addr_canonicalize(this.input.dataStart + start, this.spans[s + 1] - start, a.dataStart) != 0) {
+      fail(name + " is not an address");
     }
     return a;
   }
 
-  /** The field `name`; fails the call if it is missing. */
-  get(name: string): string {
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == name) return this.values[i];
-    fail("missing argument " + name);
-    return "";
-  }
-
-  /** An address field. */
-  address(name: string): Uint8Array {
-    return parseAddress(this.get(name), name);
-  }
-
   /** An amount field: a decimal string or number that fits in a u64. */
   amount(name: string): u64 {
-    const s = this.get(name);
-    if (s.length == 0) fail(name + " must be a decimal amount");
+    const s = this.find(name);
+    const start = this.spans[s];
+    const end = this.spans[s + 1];
+    if (end == start) fail(name + " must be a decimal amount");
     let v: u64 = 0;
-    for (let i = 0; i < s.length; i++) {
-      const d = s.charCodeAt(i) - 0x30;
-      if (d < 0 || d > 9) fail(name + " must be a decimal amount, got " + s);
+    for (let i = start; i < end; i++) {
+      const d = <i32>this.input[i] - 0x30;
+      if (d < 0 || d > 9) fail(name + " must be a decimal amount");
       if (v > (U64.MAX_VALUE - <u64>d) / 10) fail(name + " does not fit in a u64");
       v = v * 10 + <u64>d;
     }
@@ -178,36 +275,7 @@ export class Args {
   }
 }
 
-class Str {
-  constructor(public text: string, public end: i32) {}
-}
-
-function skip(s: string, i: i32): i32 {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
-    i++;
-  }
-  return i;
-}
-
-/** The JSON string starting at `i` (a quote); escapes other than \" and \\ are refused. */
-function readString(s: string, i: i32): Str {
-  let out = "";
-  let j = i + 1;
-  while (j < s.length) {
-    const c = s.charCodeAt(j);
-    if (c == 0x22) return new Str(out, j + 1);
-    if (c == 0x5c) {
-      const e = s.charCodeAt(j + 1);
-      if (e != 0x22 && e != 0x5c) fail("unsupported escape in the arguments");
-      out += String.fromCharCode(e);
-      j += 2;
-      continue;
-    }
-    out += String.fromCharCode(c);
-    j++;
-  }
-  fail("unterminated string in the arguments");
-  return new Str("", 0);
+/** Decimal text of a u64 (for error messages). */
+export function dec(v: u64): string {
+  return v.toString();
 }

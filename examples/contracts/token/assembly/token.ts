@@ -10,93 +10,85 @@
 //   allowance     {"owner", "spender"}           → "123"
 //   total_supply, name, symbol                   → "…"
 //
-// Events: topic "transfer" with {"from","to","amount"}, topic "approval" with
-// {"owner","spender","amount"}.
+// Events: topic "transfer" with {"from","to","amount"} (from is null when minted), topic
+// "approval" with {"owner","spender","amount"}.
 
-import {
-  Args, caller, emit, fail, formatAddress, key, loadText, loadU64, returnJson, storeText, storeU64,
-} from "./batara";
+import { Args, Out, caller, dec, fail, key, loadBytes, loadU64, storeBytes, storeU64 } from "./batara";
 
-function balanceKey(owner: Uint8Array): Uint8Array {
-  return key("b", owner);
-}
-
-function allowanceKey(owner: Uint8Array, spender: Uint8Array): Uint8Array {
-  const both = new Uint8Array(40);
-  both.set(owner, 0);
-  both.set(spender, 20);
-  return key("a", both);
-}
-
-function quoted(v: u64): string {
-  return "\"" + v.toString() + "\"";
-}
+const BALANCE: u8 = 0x62; // 'b' + owner
+const ALLOWANCE: u8 = 0x61; // 'a' + owner + spender
+const SUPPLY: u8 = 0x73; // 's'
+const NAME: u8 = 0x6e; // 'n'
+const SYMBOL: u8 = 0x79; // 'y'
 
 function move(from: Uint8Array, to: Uint8Array, amount: u64): void {
-  const have = loadU64(balanceKey(from));
-  if (have < amount) fail("insufficient balance: " + have.toString() + " < " + amount.toString());
-  storeU64(balanceKey(from), have - amount);
-  const got = loadU64(balanceKey(to));
+  const fk = key(BALANCE, from);
+  const have = loadU64(fk);
+  if (have < amount) fail("insufficient balance: " + dec(have) + " < " + dec(amount));
+  storeU64(fk, have - amount);
+  const tk = key(BALANCE, to);
+  const got = loadU64(tk);
   if (got > U64.MAX_VALUE - amount) fail("balance overflow");
-  storeU64(balanceKey(to), got + amount);
-  emit("transfer", "{\"from\":\"" + formatAddress(from) + "\",\"to\":\"" + formatAddress(to) +
-    "\",\"amount\":" + quoted(amount) + "}");
+  storeU64(tk, got + amount);
+  new Out().ascii("{\"from\":").address(from).ascii(",\"to\":").address(to)
+    .ascii(",\"amount\":").amount(amount).ascii("}").emit("transfer");
 }
 
 export function init(): void {
-  const a = Args.parse();
+  const a = new Args();
   const supply = a.amount("supply");
-  storeText(key("name"), a.get("name"));
-  storeText(key("symbol"), a.get("symbol"));
-  storeU64(key("supply"), supply);
+  storeBytes(key(NAME), a.bytes("name"));
+  storeBytes(key(SYMBOL), a.bytes("symbol"));
+  storeU64(key(SUPPLY), supply);
   const me = caller();
-  storeU64(balanceKey(me), supply);
-  emit("transfer", "{\"from\":null,\"to\":\"" + formatAddress(me) + "\",\"amount\":" + quoted(supply) + "}");
+  storeU64(key(BALANCE, me), supply);
+  new Out().ascii("{\"from\":null,\"to\":").address(me).ascii(",\"amount\":").amount(supply)
+    .ascii("}").emit("transfer");
 }
 
 export function transfer(): void {
-  const a = Args.parse();
+  const a = new Args();
   move(caller(), a.address("to"), a.amount("amount"));
 }
 
 export function approve(): void {
-  const a = Args.parse();
+  const a = new Args();
   const owner = caller();
   const spender = a.address("spender");
   const amount = a.amount("amount");
-  storeU64(allowanceKey(owner, spender), amount);
-  emit("approval", "{\"owner\":\"" + formatAddress(owner) + "\",\"spender\":\"" +
-    formatAddress(spender) + "\",\"amount\":" + quoted(amount) + "}");
+  storeU64(key(ALLOWANCE, owner, spender), amount);
+  new Out().ascii("{\"owner\":").address(owner).ascii(",\"spender\":").address(spender)
+    .ascii(",\"amount\":").amount(amount).ascii("}").emit("approval");
 }
 
 export function transfer_from(): void {
-  const a = Args.parse();
+  const a = new Args();
   const from = a.address("from");
   const amount = a.amount("amount");
-  const k = allowanceKey(from, caller());
+  const k = key(ALLOWANCE, from, caller());
   const allowed = loadU64(k);
-  if (allowed < amount) fail("allowance exceeded: " + allowed.toString() + " < " + amount.toString());
+  if (allowed < amount) fail("allowance exceeded: " + dec(allowed) + " < " + dec(amount));
   storeU64(k, allowed - amount);
   move(from, a.address("to"), amount);
 }
 
 export function balance_of(): void {
-  returnJson(quoted(loadU64(balanceKey(Args.parse().address("owner")))));
+  new Out().amount(loadU64(key(BALANCE, new Args().address("owner")))).ret();
 }
 
 export function allowance(): void {
-  const a = Args.parse();
-  returnJson(quoted(loadU64(allowanceKey(a.address("owner"), a.address("spender")))));
+  const a = new Args();
+  new Out().amount(loadU64(key(ALLOWANCE, a.address("owner"), a.address("spender")))).ret();
 }
 
 export function total_supply(): void {
-  returnJson(quoted(loadU64(key("supply"))));
+  new Out().amount(loadU64(key(SUPPLY))).ret();
 }
 
 export function name(): void {
-  returnJson("\"" + loadText(key("name")) + "\"");
+  new Out().ascii("\"").bytes(loadBytes(key(NAME))).ascii("\"").ret();
 }
 
 export function symbol(): void {
-  returnJson("\"" + loadText(key("symbol")) + "\"");
+  new Out().ascii("\"").bytes(loadBytes(key(SYMBOL))).ascii("\"").ret();
 }
