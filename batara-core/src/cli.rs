@@ -546,6 +546,9 @@ fn dispatch(cmd: Cmd) -> CliResult {
                 senders,
                 batch,
             } => {
+                if txs == 0 || senders == 0 || batch == 0 {
+                    return Err(usage("--txs, --senders and --batch must be positive"));
+                }
                 let wasm = read_module(&wasm)?;
                 let report = crate::bench::contracts(&crate::bench::ContractBench {
                     wasm,

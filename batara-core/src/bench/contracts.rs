@@ -15,7 +15,7 @@ use crate::api::{BlockId, Error, NodeApi, Result};
 use crate::app::genesis::{self, Genesis, GenesisAccount};
 use crate::crypto::{self, Keypair};
 use crate::modules::vm::{contract_address, Query, VmModule, VmParams};
-use crate::node::{Node, NodeConfig, NodeHandle, NodeOptions};
+use crate::node::NodeHandle;
 use crate::types::{Amount, SignedTransaction, TxBody, TxKind};
 
 /// Parameters of the contract benchmark.
@@ -183,19 +183,7 @@ pub fn contracts(p: &ContractBench) -> Result<ContractReport> {
         })
         .collect();
     let dir = std::env::temp_dir().join(format!("batara-bench-vm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = NodeConfig {
-        data_dir: Some(dir.clone()),
-        ..Default::default()
-    };
-    config.rpc.enabled = false;
-    config.mempool.max_txs = 100_000;
-    config.mempool.max_bytes = 256 << 20;
-    let node = Node::start(NodeOptions {
-        config,
-        genesis: g,
-        validator_key: Some(validator),
-    })?;
+    let node = super::bench_node(g, validator, &dir)?;
     let result = run(p, &node, &deployer, &keys);
     node.stop();
     drop(node);

@@ -303,6 +303,28 @@ fn run_load(
     })
 }
 
+/// An embedded dev node on RocksDB in `dir` (emptied first), without RPC, with a mempool large
+/// enough for the benchmarks' batches.
+fn bench_node(
+    genesis: Genesis,
+    validator: Keypair,
+    dir: &std::path::Path,
+) -> Result<crate::node::NodeHandle> {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut config = NodeConfig {
+        data_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    config.rpc.enabled = false;
+    config.mempool.max_txs = 100_000;
+    config.mempool.max_bytes = 256 << 20;
+    Node::start(NodeOptions {
+        config,
+        genesis,
+        validator_key: Some(validator),
+    })
+}
+
 /// Runs the benchmark (progress on stderr).
 pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let chain_id = "batara-bench";
@@ -311,19 +333,7 @@ pub fn transfers(p: &TransferBench) -> Result<TransferReport> {
     let mut genesis = Genesis::dev(chain_id, 0, validator.public_key(), 0);
     genesis.accounts = load.accounts();
     let dir = std::env::temp_dir().join(format!("batara-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut config = NodeConfig {
-        data_dir: Some(dir.clone()),
-        ..Default::default()
-    };
-    config.rpc.enabled = false;
-    config.mempool.max_txs = 100_000;
-    config.mempool.max_bytes = 256 << 20;
-    let node = Node::start(NodeOptions {
-        config,
-        genesis,
-        validator_key: Some(validator),
-    })?;
+    let node = bench_node(genesis, validator, &dir)?;
     let m = run_load(&load, p.batch, None, node.subscribe_blocks(), |_, txs| {
         node.submit_slices(txs)
     });
