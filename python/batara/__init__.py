@@ -26,12 +26,16 @@ from batara._native import (
 from batara.account import Account
 from batara.aio import AsyncNode
 from batara.client import Client
+from batara.contracts import CallFailed, Contract, decode_events
 from batara.exceptions import *  # noqa: F401,F403 (the exception classes)
 from batara.exceptions import __all__ as _exceptions
 from batara.tx import Transaction
 
 __all__ = [
     "Account",
+    "CallFailed",
+    "Contract",
+    "decode_events",
     "AsyncNode",
     "BlockStream",
     "ChainReader",

@@ -3,8 +3,9 @@
 Checked two ways: mypy type-checks tests/typing_sample.py against them (test_cli_and_examples.py),
 and mypy's stubtest compares them with the built module (``python -m mypy.stubtest batara._native``,
 run by scripts/test.sh). The native classes cannot be subclassed (``@final``). ``Node.header`` and
-``ChainReader.header`` are written in Python (batara/_surface.py) and attached to the native
-classes when ``batara`` is imported.
+``ChainReader.header`` are written in Python (batara/_surface.py), ``Node.upload``,
+``Node.instantiate`` and ``Node.contract`` too (batara/contracts.py); they are attached to the
+native classes when ``batara`` is imported.
 
 Threads: every call of ``Node`` and ``ChainReader`` that reads storage or waits releases the GIL
 while it does (holding no lock across the release), so other Python threads run meanwhile; waits
@@ -18,6 +19,8 @@ names the parameter), never ``OverflowError`` or ``TypeError``.
 
 from os import PathLike
 from typing import Any, Iterator, Optional, Union, final
+
+from batara.contracts import Contract
 
 __all__ = [
     "Keypair",
@@ -181,6 +184,38 @@ class Node:
     def proof(self, address: str, height: Optional[int] = None) -> dict[str, Any]: ...
     def validators(self, height: Optional[int] = None) -> list[dict[str, Any]]: ...
     def validator(self, address: str) -> dict[str, Any]: ...
+    def contract_info(self, address: str, height: Optional[int] = None) -> dict[str, Any]: ...
+    def code(self, code_hash: str) -> dict[str, Any]: ...
+    def storage(
+        self, contract: str, slot: bytes, height: Optional[int] = None, prove: bool = False
+    ) -> dict[str, Any]: ...
+    def query_raw(
+        self, contract: str, method: str, args: bytes, caller: Optional[str] = None, gas: int = 0
+    ) -> dict[str, Any]: ...
+    def estimate_gas(self, sender: str, kind: str) -> dict[str, Any]: ...
+    # Python (batara/contracts.py): upload, instantiate and a Contract handle.
+    def upload(
+        self,
+        signer: Keypair,
+        code: bytes,
+        *,
+        gas: Optional[int] = None,
+        gas_price: Optional[int] = None,
+        fee: Optional[int] = None,
+    ) -> str: ...
+    def instantiate(
+        self,
+        signer: Keypair,
+        code_hash: str,
+        args: Any = None,
+        *,
+        salt: bytes = b"",
+        value: int = 0,
+        gas: Optional[int] = None,
+        gas_price: Optional[int] = None,
+        fee: Optional[int] = None,
+    ) -> Contract: ...
+    def contract(self, address: str, signer: Optional[Keypair] = None) -> Contract: ...
     def blocks(self) -> BlockStream: ...
     def mine(self, blocks: int = 1) -> list[dict[str, Any]]: ...
     def snapshot(self) -> int: ...

@@ -19,11 +19,14 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from batara._native import Keypair, error_table
 from batara.account import Account, AccountRecord
 from batara.exceptions import BataraError, NotFound, Timeout, TxRejected
+
+if TYPE_CHECKING:
+    from batara.contracts import Contract
 from batara.tx import Transaction, _amount
 
 def _rpc_exceptions() -> dict[int, type[BataraError]]:
@@ -167,6 +170,76 @@ class Client:
         """A validator's staking record, power and its operator's unbonding funds. NotFound if
         there is no such validator."""
         return dict(self.call("staking_getValidator", address))
+
+    def contract_info(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
+        """A contract's record: code hash, creator, height, balance. NotFound if none."""
+        return dict(self.call("vm_getContract", address, height))
+
+    def code(self, code_hash: str) -> dict[str, Any]:
+        """Stored contract code: uploader, size, deposit, height and the module (0x hex)."""
+        return dict(self.call("vm_getCode", code_hash))
+
+    def storage(
+        self, contract: str, slot: bytes, height: Optional[int] = None, prove: bool = False
+    ) -> dict[str, Any]:
+        """A contract's storage slot: value (0x hex or None), height, and a proof if ``prove``."""
+        return dict(self.call("vm_getStorage", contract, "0x" + bytes(slot).hex(), height, prove))
+
+    def query_raw(
+        self, contract: str, method: str, args: bytes, caller: Optional[str] = None, gas: int = 0
+    ) -> dict[str, Any]:
+        """A read-only call with input ``args`` (bytes): output (0x hex), gas_used, events, error."""
+        r = dict(
+            self.call("vm_query", contract, method, None, None, caller, gas, "0x" + args.hex())
+        )
+        # JSON-RPC adds the output read as JSON; the embedded node's result has no such field.
+        r.pop("result", None)
+        return r
+
+    def estimate_gas(self, sender: str, kind: str) -> dict[str, Any]:
+        """The gas a contract transaction of ``kind`` (JSON text) from ``sender`` would use:
+        ``{"gas_used", "error"}``."""
+        return dict(self.call("vm_estimateGas", {"from": sender, "kind": json.loads(kind)}))
+
+    def upload(
+        self,
+        signer: Keypair,
+        code: bytes,
+        *,
+        gas: Optional[int] = None,
+        gas_price: Optional[int] = None,
+        fee: Optional[int] = None,
+    ) -> str:
+        """Uploads WebAssembly ``code`` and waits; returns its code hash (batara.contracts)."""
+        from batara.contracts import upload
+
+        return upload(self, signer, code, gas=gas, gas_price=gas_price, fee=fee)
+
+    def instantiate(
+        self,
+        signer: Keypair,
+        code_hash: str,
+        args: Any = None,
+        *,
+        salt: bytes = b"",
+        value: int = 0,
+        gas: Optional[int] = None,
+        gas_price: Optional[int] = None,
+        fee: Optional[int] = None,
+    ) -> Contract:
+        """Instantiates uploaded code and waits; returns the new contract (batara.contracts)."""
+        from batara.contracts import instantiate
+
+        return instantiate(
+            self, signer, code_hash, args, salt=salt, value=value, gas=gas, gas_price=gas_price,
+            fee=fee,
+        )
+
+    def contract(self, address: str, signer: Optional[Keypair] = None) -> Contract:
+        """The contract at ``address`` (batara.contracts.Contract)."""
+        from batara.contracts import Contract
+
+        return Contract(self, address, signer)
 
     def next_nonce(self, address: str) -> int:
         """The next nonce of ``address``, counting its gap-free pending transactions."""

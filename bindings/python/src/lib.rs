@@ -890,6 +890,71 @@ impl Node {
         read_validator(py, self.handle.reader(), address)
     }
 
+    /// A contract's record (dict: code_hash, creator, instantiated_at, balance), at the head or
+    /// after block `height`.
+    #[pyo3(signature = (address, height = None))]
+    fn contract_info(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let a = parse_address(address)?;
+        read_json(py, || self.handle.contract(&a, height))
+    }
+
+    /// Stored contract code (dict: code_hash, uploader, size, deposit, uploaded_at, wasm hex).
+    fn code(&self, py: Python<'_>, code_hash: &str) -> PyResult<Py<PyAny>> {
+        let h = parse_hash(code_hash)?;
+        read_json(py, || self.handle.code(&h))
+    }
+
+    /// A contract's storage slot (dict: value hex or None, height, and a proof if `prove`).
+    #[pyo3(signature = (contract, slot, height = None, prove = false))]
+    fn storage(
+        &self,
+        py: Python<'_>,
+        contract: &str,
+        slot: Vec<u8>,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+        prove: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let c = parse_address(contract)?;
+        read_json(py, || self.handle.storage(&c, &slot, height, prove))
+    }
+
+    /// A read-only call of `method` with input `args` (bytes), nothing written (dict: output
+    /// hex, gas_used, events, error). `gas` 0 is the chain's transaction limit.
+    #[pyo3(signature = (contract, method, args, caller = None, gas = 0))]
+    fn query_raw(
+        &self,
+        py: Python<'_>,
+        contract: &str,
+        method: &str,
+        args: Vec<u8>,
+        caller: Option<&str>,
+        #[pyo3(from_py_with = uint)] gas: u64,
+    ) -> PyResult<Py<PyAny>> {
+        let contract = parse_address(contract)?;
+        let caller = caller.map(parse_address).transpose()?.unwrap_or(Address([0; 20]));
+        let q = batara_core::modules::vm::Query {
+            caller,
+            contract,
+            method,
+            args: &args,
+            gas,
+        };
+        read_json(py, || self.handle.query_contract(&q, None))
+    }
+
+    /// The gas a contract transaction of `kind` (JSON text) sent by `sender` would use (dict:
+    /// gas_used, error).
+    fn estimate_gas(&self, py: Python<'_>, sender: &str, kind: &str) -> PyResult<Py<PyAny>> {
+        let s = parse_address(sender)?;
+        let k = api::parse::tx_kind(kind).map_err(|e| invalid(e.to_string()))?;
+        read_json(py, || self.handle.estimate_gas(&s, &k))
+    }
+
     /// Committed blocks from now on, as an iterator of dicts.
     fn blocks(&self) -> BlockStream {
         BlockStream {
