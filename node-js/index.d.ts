@@ -256,6 +256,8 @@ export interface Receipt {
   events: Event[];
   /** Why it failed. */
   error: string | null;
+  /** What a contract call returned, 0x-hex (absent when empty). */
+  output?: string;
 }
 
 /** A committed transaction with its receipt. */
@@ -359,6 +361,22 @@ export interface NodeApi {
   validators(height?: number | bigint | null): Promise<Validator[]>;
   /** NOT_FOUND if there is no such validator. */
   validator(address: string): Promise<ValidatorDetail>;
+  /** A contract's record; NOT_FOUND if there is none. */
+  contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
+  /** Stored contract code; NOT_FOUND if there is none. */
+  code(codeHash: string): Promise<CodeInfo>;
+  /** One storage slot of a contract, with a proof on request. */
+  storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
+  /** A read-only call with input bytes; nothing is written. */
+  queryRaw(contract: string, method: string, args: Bytes, opts?: { caller?: string; gas?: number }): Promise<QueryOutput>;
+  /** The gas a contract transaction's kind sent by `sender` would use. */
+  estimateGas(sender: string, kind: TxKind): Promise<GasEstimate>;
+  /** Uploads WebAssembly `code` (gas estimated unless given) and waits; resolves to its code hash. */
+  upload(signer: Keypair, code: Bytes, opts?: ContractTxOptions): Promise<string>;
+  /** Instantiates uploaded code (`init` runs with `args`: bytes, or a value sent as JSON) and waits. */
+  instantiate(signer: Keypair, codeHash: string, args?: unknown, opts?: ContractTxOptions & { salt?: Bytes; value?: Amount }): Promise<Contract>;
+  /** The contract at `address`; `signer` signs its calls unless a call names another. */
+  contract(address: string, signer?: Keypair | null): Contract;
   /** Makes `count` (default 1, at most 10000) blocks now (dev chains; NOT_DEV_CHAIN elsewhere). */
   mine(count?: number): Promise<Block[]>;
   /** Remembers the head (dev chains); the id for `revert`. */
@@ -401,6 +419,22 @@ export class Node implements NodeApi {
   transaction(hash: string): Promise<TxInfo>;
   validators(height?: number | bigint | null): Promise<Validator[]>;
   validator(address: string): Promise<ValidatorDetail>;
+  /** A contract's record; NOT_FOUND if there is none. */
+  contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
+  /** Stored contract code; NOT_FOUND if there is none. */
+  code(codeHash: string): Promise<CodeInfo>;
+  /** One storage slot of a contract, with a proof on request. */
+  storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
+  /** A read-only call with input bytes; nothing is written. */
+  queryRaw(contract: string, method: string, args: Bytes, opts?: { caller?: string; gas?: number }): Promise<QueryOutput>;
+  /** The gas a contract transaction's kind sent by `sender` would use. */
+  estimateGas(sender: string, kind: TxKind): Promise<GasEstimate>;
+  /** Uploads WebAssembly `code` (gas estimated unless given) and waits; resolves to its code hash. */
+  upload(signer: Keypair, code: Bytes, opts?: ContractTxOptions): Promise<string>;
+  /** Instantiates uploaded code (`init` runs with `args`: bytes, or a value sent as JSON) and waits. */
+  instantiate(signer: Keypair, codeHash: string, args?: unknown, opts?: ContractTxOptions & { salt?: Bytes; value?: Amount }): Promise<Contract>;
+  /** The contract at `address`; `signer` signs its calls unless a call names another. */
+  contract(address: string, signer?: Keypair | null): Contract;
   /** Committed blocks from now on; ends when the node stops. */
   blocks(): BlockStream;
   mine(count?: number): Promise<Block[]>;
@@ -453,9 +487,121 @@ export class Client implements NodeApi {
   proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
   validators(height?: number | bigint | null): Promise<Validator[]>;
   validator(address: string): Promise<ValidatorDetail>;
+  /** A contract's record; NOT_FOUND if there is none. */
+  contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
+  /** Stored contract code; NOT_FOUND if there is none. */
+  code(codeHash: string): Promise<CodeInfo>;
+  /** One storage slot of a contract, with a proof on request. */
+  storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
+  /** A read-only call with input bytes; nothing is written. */
+  queryRaw(contract: string, method: string, args: Bytes, opts?: { caller?: string; gas?: number }): Promise<QueryOutput>;
+  /** The gas a contract transaction's kind sent by `sender` would use. */
+  estimateGas(sender: string, kind: TxKind): Promise<GasEstimate>;
+  /** Uploads WebAssembly `code` (gas estimated unless given) and waits; resolves to its code hash. */
+  upload(signer: Keypair, code: Bytes, opts?: ContractTxOptions): Promise<string>;
+  /** Instantiates uploaded code (`init` runs with `args`: bytes, or a value sent as JSON) and waits. */
+  instantiate(signer: Keypair, codeHash: string, args?: unknown, opts?: ContractTxOptions & { salt?: Bytes; value?: Amount }): Promise<Contract>;
+  /** The contract at `address`; `signer` signs its calls unless a call names another. */
+  contract(address: string, signer?: Keypair | null): Contract;
   mine(count?: number): Promise<Block[]>;
   snapshot(): Promise<number>;
   revert(id: number): Promise<void>;
   setBalance(address: string, amount: Amount): Promise<void>;
   increaseTime(ms: number): Promise<number>;
 }
+
+/** A contract's record (`vm_getContract`). */
+export interface ContractInfo {
+  address: string;
+  code_hash: string;
+  creator: string;
+  instantiated_at: string;
+  balance: string;
+}
+
+/** Stored code (`vm_getCode`). */
+export interface CodeInfo {
+  code_hash: string;
+  uploader: string;
+  size: number;
+  deposit: string;
+  uploaded_at: string;
+  /** The WebAssembly module, 0x-hex. */
+  wasm: string;
+}
+
+/** One storage slot (`vm_getStorage`). */
+export interface StorageSlot {
+  contract: string;
+  slot: string;
+  /** 0x-hex, or null when empty. */
+  value: string | null;
+  height: string;
+  proof?: { key: string; value: string | null; proof: string; state_root: string; height: string };
+}
+
+/** A read-only call's output (`vm_query`). */
+export interface QueryOutput {
+  /** What the method returned, 0x-hex. */
+  output: string;
+  gas_used: string;
+  events: Array<{ kind: string; attributes: Array<[string, string]> }>;
+  error: string | null;
+}
+
+/** `vm_estimateGas`. */
+export interface GasEstimate {
+  gas_used: string;
+  error: string | null;
+}
+
+/** Gas and fee of a contract transaction; each defaults as the CLI does (estimate + a quarter, the chain's minimums). */
+export interface ContractTxOptions {
+  gas?: number | bigint;
+  gasPrice?: Amount;
+  fee?: Amount;
+}
+
+/** A receipt event, contract events decoded. */
+export type DecodedEvent =
+  | { kind: 'contract'; contract: string; topics: string[]; data: unknown }
+  | { kind: string; [attribute: string]: unknown };
+
+/** What a committed contract call gives. */
+export interface CallResult {
+  hash: string;
+  height: number;
+  gasUsed: bigint;
+  fee: bigint;
+  /** The method's result, JSON decoded (a Buffer if it is not JSON; null if empty). */
+  result: unknown;
+  events: DecodedEvent[];
+  receipt: Receipt;
+}
+
+/** A contract call that failed; `receipt` is its committed receipt (null for a query or an estimate). */
+export class CallFailed extends BataraError {
+  constructor(message: string, receipt?: Receipt | null);
+  readonly name: 'BataraError';
+  /** Always INTERNAL: the cause is in the message and the receipt. */
+  readonly code: BataraErrorCode;
+  readonly receipt: Receipt | null;
+}
+
+/** A contract on a Node or a Client (`node.contract(address, signer)`). */
+export class Contract {
+  constructor(api: Node | Client, address: string, signer?: Keypair | null);
+  readonly address: string;
+  signer: Keypair | null;
+  /** Its record. */
+  info(): Promise<ContractInfo>;
+  /** Runs `method` read-only; resolves to its result (JSON decoded). Rejects with CallFailed. */
+  query(method: string, args?: unknown, opts?: { caller?: string }): Promise<unknown>;
+  /** Calls `method` in a transaction and waits. Rejects with CallFailed if it fails. */
+  call(method: string, args?: unknown, opts?: ContractTxOptions & { signer?: Keypair; value?: Amount }): Promise<CallResult>;
+  /** One storage slot's raw value, or null. */
+  storage(slot: Bytes): Promise<Buffer | null>;
+}
+
+/** Receipt events with contract events decoded. */
+export function decodeEvents(events: Array<{ kind: string; attributes: Array<[string, string]> }>): DecodedEvent[];

@@ -315,6 +315,22 @@ class Node {
   async transaction(hash) { return JSON.parse(await later(() => this._inner.transaction(str(hash, 'hash')))); }
   async validators(height) { return JSON.parse(await later(() => this._inner.validators(nativeHeight(height)))); }
   async validator(address) { return JSON.parse(await later(() => this._inner.validator(str(address, 'address')))); }
+  /** A contract's record: `{ address, code_hash, creator, instantiated_at, balance }`. */
+  async contractInfo(address, height) { return JSON.parse(await later(() => this._inner.contract(str(address, 'address'), nativeHeight(height)))); }
+  /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
+  async code(codeHash) { return JSON.parse(await later(() => this._inner.code(str(codeHash, 'codeHash')))); }
+  /** A storage slot: `{ contract, slot, value (0x-hex or null), height, proof? }`; `opts`: `{ height, prove }`. */
+  async storage(contract, slot, opts) {
+    const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
+    return JSON.parse(await later(() => this._inner.storage(str(contract, 'contract'), bytes(slot, 'slot'), nativeHeight(height), Boolean(prove))));
+  }
+  /** A read-only call with input bytes: `{ output (0x-hex), gas_used, events, error }`; `opts`: `{ caller, gas }`. */
+  async queryRaw(contract, method, args, opts) {
+    const { caller, gas = 0 } = options(opts, ['caller', 'gas'], 'query options');
+    return JSON.parse(await later(() => this._inner.queryRaw(str(contract, 'contract'), str(method, 'method'), bytes(args, 'args'), optStr(caller, 'caller'), uint(gas, 'gas'))));
+  }
+  /** The gas a contract transaction's `kind` from `sender` would use: `{ gas_used, error }`. */
+  async estimateGas(sender, kind) { return JSON.parse(await later(() => this._inner.estimateGas(str(sender, 'sender'), JSON.stringify(kind)))); }
   /**
    * Committed blocks from now on: `for await (const block of node.blocks())`. Ends when the node
    * stops. Each `next()` awaits the node's block channel (nothing polls). A consumer that falls
@@ -467,6 +483,21 @@ class Client {
   }
   async validators(height) { return this.call('staking_getValidators', rpcHeight(height)); }
   async validator(address) { return this.call('staking_getValidator', str(address, 'address')); }
+  async contractInfo(address, height) { return this.call('vm_getContract', str(address, 'address'), rpcHeight(height)); }
+  async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
+  async storage(contract, slot, opts) {
+    const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
+    return this.call('vm_getStorage', str(contract, 'contract'), '0x' + bytes(slot, 'slot').toString('hex'), rpcHeight(height), Boolean(prove));
+  }
+  async queryRaw(contract, method, args, opts) {
+    const { caller, gas = 0 } = options(opts, ['caller', 'gas'], 'query options');
+    const r = await this.call('vm_query', str(contract, 'contract'), str(method, 'method'), null, null,
+      optStr(caller, 'caller') ?? null, uint(gas, 'gas'), '0x' + bytes(args, 'args').toString('hex'));
+    // JSON-RPC adds the output read as JSON; the addon's result has no such field.
+    delete r.result;
+    return r;
+  }
+  async estimateGas(sender, kind) { return this.call('vm_estimateGas', { from: str(sender, 'sender'), kind }); }
   /** Makes blocks now (dev chains); resolves to them, as `block()` gives them. */
   async mine(count = 1) {
     const made = await this.call('dev_mine', uint(count, 'count', U32_MAX));
@@ -478,4 +509,109 @@ class Client {
   async increaseTime(ms) { return Number(await this.call('dev_increaseTime', uint(ms, 'ms'))); }
 }
 
-module.exports = { Node, Client, Keypair, Transaction, BataraError, ERROR_TABLE, verify, addressOf };
+/** A contract call that failed: `receipt` is its committed receipt (null for a query or an estimate). */
+class CallFailed extends BataraError {
+  constructor(message, receipt = null) {
+    super('INTERNAL', message);
+    this.receipt = receipt;
+  }
+}
+
+/** A result or output as the calling convention gives it: JSON decoded, else a Buffer (null when empty). */
+function decodeOutput(hexOut) {
+  const raw = Buffer.from(String(hexOut || '0x').replace(/^0x/, ''), 'hex');
+  if (raw.length === 0) return null;
+  try { return JSON.parse(raw.toString('utf8')); } catch { return raw; }
+}
+
+/** Receipt events with contract events decoded: `{ kind: 'contract', contract, topics, data }`. */
+function decodeEvents(events) {
+  return events.map((e) => {
+    const attrs = Object.fromEntries(e.attributes);
+    if (e.kind !== 'contract') return { kind: e.kind, ...attrs };
+    const topics = e.attributes.filter(([k]) => k.startsWith('topic')).map(([, v]) => v);
+    return { kind: 'contract', contract: attrs.contract, topics, data: decodeOutput(attrs.data) };
+  });
+}
+
+/** Fills in gas (estimate + a quarter), gas price and fee, signs with the next nonce, submits, waits. */
+async function sendContractTx(api, signer, tx, opts) {
+  const { gas, gasPrice, fee } = opts;
+  if (!(signer instanceof Keypair)) throw new BataraError('INVALID_INPUT', 'signer must be a Keypair');
+  const info = await api.info();
+  const kind = { ...tx.kind, gas_price: gasPrice === undefined ? info.min_gas_price : amount(gasPrice, 'gasPrice') };
+  if (gas === undefined) {
+    const est = await api.estimateGas(signer.address, { ...kind, gas_limit: '0' });
+    if (est.error !== null) throw new CallFailed(`the transaction would fail: ${est.error}`);
+    const used = BigInt(est.gas_used);
+    kind.gas_limit = (used + used / 4n).toString();
+  } else {
+    kind.gas_limit = uint(gas, 'gas').toString();
+  }
+  const f = fee === undefined ? info.min_fee : amount(fee, 'fee');
+  const signed = new Transaction(kind, f).sign(signer, await api.nextNonce(signer.address), await api.chainId);
+  const done = await api.wait(await api.submit(signed.raw));
+  const r = done.receipt;
+  if (r.status !== 'success') throw new CallFailed(String(r.error), r);
+  return {
+    hash: done.hash, height: Number(done.height), gasUsed: BigInt(r.gas_used), fee: BigInt(r.fee),
+    result: decodeOutput(r.output), events: decodeEvents(r.events), receipt: r,
+  };
+}
+
+const CALL_OPTS = ['gas', 'gasPrice', 'fee'];
+
+/** A contract at `address`; `signer` signs its calls unless a call names another. */
+class Contract {
+  constructor(api, address, signer = null) {
+    this._api = api;
+    this.address = str(address, 'address');
+    this.signer = signer;
+  }
+  /** Its record: code hash, creator, height, balance. */
+  async info() { return this._api.contractInfo(this.address); }
+  /** Runs `method` read-only; resolves to its result (JSON decoded). Rejects with CallFailed. */
+  async query(method, args, opts) {
+    const { caller } = options(opts, ['caller'], 'query options');
+    const raw = args === undefined ? Buffer.alloc(0) : encodeArgs(args);
+    const r = await this._api.queryRaw(this.address, method, raw, { caller });
+    if (r.error !== null) throw new CallFailed(`${method}: ${r.error}`);
+    return decodeOutput(r.output);
+  }
+  /** Calls `method` in a transaction and waits: `{ hash, height, gasUsed, fee, result, events, receipt }`. */
+  async call(method, args, opts) {
+    const o = options(opts, ['signer', 'value', ...CALL_OPTS], 'call options');
+    const signer = o.signer || this.signer;
+    if (!signer) throw new BataraError('INVALID_INPUT', 'Contract.call needs a signer (contract(address, signer) or opts.signer)');
+    const tx = Transaction.call(this.address, method, args === undefined ? Buffer.alloc(0) : args, o.value ?? 0n);
+    return sendContractTx(this._api, signer, tx, o);
+  }
+  /** One storage slot's raw value (a Buffer), or null. */
+  async storage(slot) {
+    const v = (await this._api.storage(this.address, slot)).value;
+    return v === null ? null : Buffer.from(v.replace(/^0x/, ''), 'hex');
+  }
+}
+
+/** Contract writes on Node and Client alike (both have info, estimateGas, nextNonce, submit, wait). */
+const contractMethods = {
+  /** Uploads WebAssembly `code` and waits; resolves to its code hash. */
+  async upload(signer, code, opts) {
+    const o = options(opts, CALL_OPTS, 'upload options');
+    const r = await sendContractTx(this, signer, Transaction.upload(code, 0, 0n), o);
+    return r.events[0].code_hash;
+  },
+  /** Instantiates uploaded code (`init` runs with `args`) and waits; resolves to the Contract. */
+  async instantiate(signer, codeHash, args, opts) {
+    const o = options(opts, ['salt', 'value', ...CALL_OPTS], 'instantiate options');
+    const tx = Transaction.instantiate(codeHash, args === undefined ? Buffer.alloc(0) : args, o.salt ?? Buffer.alloc(0), o.value ?? 0n);
+    const r = await sendContractTx(this, signer, tx, o);
+    return new Contract(this, r.events[0].contract, signer);
+  },
+  /** The contract at `address` (calls signed by `signer` unless a call names another). */
+  contract(address, signer = null) { return new Contract(this, address, signer); },
+};
+Object.assign(Node.prototype, contractMethods);
+Object.assign(Client.prototype, contractMethods);
+
+module.exports = { Node, Client, Keypair, Transaction, Contract, CallFailed, BataraError, ERROR_TABLE, verify, addressOf, decodeEvents };

@@ -71,6 +71,8 @@ const instances = {
   Transaction: cjs.Transaction.transfer(cjs.Keypair.generate().address, 1n),
   Node: node,
   Client: new cjs.Client('http://127.0.0.1:1'),
+  Contract: new cjs.Contract(node, cjs.Keypair.generate().address),
+  CallFailed: new cjs.CallFailed('message'),
 };
 try {
   for (const [name, want] of declared) {

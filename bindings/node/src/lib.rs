@@ -736,6 +736,73 @@ impl NativeNode {
         json(&self.run(move |h| h.validator(&a)).await?)
     }
 
+    /// A contract's record (code hash, creator, height, balance); JSON.
+    #[napi]
+    pub async fn contract(&self, address_: String, height: Option<i64>) -> Result<String> {
+        let (a, height) = (address(&address_)?, height_arg(height)?);
+        json(&self.run(move |h| h.contract(&a, height)).await?)
+    }
+
+    /// Stored contract code (uploader, size, deposit, height, the module as 0x-hex); JSON.
+    #[napi]
+    pub async fn code(&self, code_hash: String) -> Result<String> {
+        let c = hash(&code_hash)?;
+        json(&self.run(move |h| h.code(&c)).await?)
+    }
+
+    /// A contract's storage slot (value 0x-hex or null, height, proof if `prove`); JSON.
+    #[napi]
+    pub async fn storage(
+        &self,
+        contract: String,
+        slot: Buffer,
+        height: Option<i64>,
+        prove: bool,
+    ) -> Result<String> {
+        let (c, height, slot) = (address(&contract)?, height_arg(height)?, slot.to_vec());
+        json(&self.run(move |h| h.storage(&c, &slot, height, prove)).await?)
+    }
+
+    /// A read-only call of `method` with input `args`, nothing written (output 0x-hex,
+    /// gas_used, events, error); JSON. `gas` 0 or null is the chain's transaction limit.
+    #[napi]
+    pub async fn query_raw(
+        &self,
+        contract: String,
+        method: String,
+        args: Buffer,
+        caller: Option<String>,
+        gas: Option<i64>,
+    ) -> Result<String> {
+        let c = address(&contract)?;
+        let caller = caller.as_deref().map(address).transpose()?;
+        let gas = u64::try_from(gas.unwrap_or(0)).map_err(|_| invalid("gas must not be negative"))?;
+        let args = args.to_vec();
+        json(
+            &self
+                .run(move |h| {
+                    let q = batara_core::modules::vm::Query {
+                        caller: caller.unwrap_or(Address([0; 20])),
+                        contract: c,
+                        method: &method,
+                        args: &args,
+                        gas,
+                    };
+                    h.query_contract(&q, None)
+                })
+                .await?,
+        )
+    }
+
+    /// The gas a contract transaction of `kind` (JSON text) sent by `sender` would use
+    /// (gas_used, error); JSON.
+    #[napi]
+    pub async fn estimate_gas(&self, sender: String, kind: String) -> Result<String> {
+        let s = address(&sender)?;
+        let k = api::parse::tx_kind(&kind).map_err(|e| invalid(e.to_string()))?;
+        json(&self.run(move |h| h.estimate_gas(&s, &k)).await?)
+    }
+
     /// A stream of committed blocks from now on (subscribed at this call).
     #[napi]
     pub fn blocks(&self) -> NativeBlocks {
