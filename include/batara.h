@@ -169,7 +169,10 @@ void batara_bytes_free(struct batara_bytes *b);
 // Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
 // JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
 // `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
-// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}` (amounts are decimal strings) — and
+// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`, `{"type":"upload","code":"0x…",
+// "gas_limit":"…","gas_price":"…"}`, `{"type":"instantiate","code_hash":"0x…","args":"0x…",
+// "salt":"0x…","value":"0",…}`, `{"type":"call","contract":"bat1…","method":"…","args":"0x…",
+// "value":"0",…}` (amounts are decimal strings, bytes 0x-hex) — and
 // `fee` a decimal string (u128). Gives the signed transaction bytes (`tx_out`, free with
 // `batara_bytes_free`) and its 32-byte hash (`hash_out32`). A new kind of transaction needs no
 // new symbol.
@@ -247,6 +250,51 @@ enum batara_result batara_node_receipts_json(const struct batara_node *node,
 enum batara_result batara_node_account_page_json(const struct batara_node *node,
                                                  const char *after,
                                                  uint32_t limit,
+                                                 struct batara_bytes **out);
+
+// A contract's record (code hash, creator, height, balance) after block `height`
+// (`BATARA_LATEST`: the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getContract`, into `*out`
+// (free with `batara_bytes_free`). `BATARA_RESULT_NOT_FOUND` if there is no contract there.
+enum batara_result batara_node_contract_json(const struct batara_node *node,
+                                             const char *address,
+                                             uint64_t height,
+                                             struct batara_bytes **out);
+
+// Stored code `code_hash` (0x-hex) as UTF-8 JSON, the shape of JSON-RPC `vm_getCode` (the
+// module as 0x-hex in `wasm`), into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_code_json(const struct batara_node *node,
+                                         const char *code_hash,
+                                         struct batara_bytes **out);
+
+// Storage slot `slot` (`slot_len` bytes) of `contract` after block `height` (`BATARA_LATEST`:
+// the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getStorage` (`value` 0x-hex or null; a
+// `proof` against that height's state root when `prove`), into `*out`.
+enum batara_result batara_node_storage_json(const struct batara_node *node,
+                                            const char *contract,
+                                            const uint8_t *slot,
+                                            size_t slot_len,
+                                            uint64_t height,
+                                            bool prove,
+                                            struct batara_bytes **out);
+
+// A read-only call of `method` of `contract` with input `args` (`args_len` bytes: JSON text by
+// the calling convention), against the latest state, nothing written, as UTF-8 JSON (`output`
+// 0x-hex, `gas_used`, `events`, `error`: null or why it failed) into `*out`. `gas` 0 is the
+// chain's transaction limit.
+enum batara_result batara_node_query_json(const struct batara_node *node,
+                                          const char *contract,
+                                          const char *method,
+                                          const uint8_t *args,
+                                          size_t args_len,
+                                          uint64_t gas,
+                                          struct batara_bytes **out);
+
+// The gas a contract transaction of kind `kind_json` (an `upload`, `instantiate` or `call`, as
+// `batara_tx_sign_json` takes it) sent by `sender` would use, as UTF-8 JSON `{"gas_used":
+// "…", "error": null or why it would fail}` into `*out`.
+enum batara_result batara_node_estimate_gas_json(const struct batara_node *node,
+                                                 const char *sender,
+                                                 const char *kind_json,
                                                  struct batara_bytes **out);
 
 // The head height.

@@ -386,7 +386,10 @@ pub extern "C" fn batara_bytes_free(b: *mut batara_bytes) {
 /// Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
 /// JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
 /// `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
-/// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}` (amounts are decimal strings) — and
+/// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`, `{"type":"upload","code":"0x…",
+/// "gas_limit":"…","gas_price":"…"}`, `{"type":"instantiate","code_hash":"0x…","args":"0x…",
+/// "salt":"0x…","value":"0",…}`, `{"type":"call","contract":"bat1…","method":"…","args":"0x…",
+/// "value":"0",…}` (amounts are decimal strings, bytes 0x-hex) — and
 /// `fee` a decimal string (u128). Gives the signed transaction bytes (`tx_out`, free with
 /// `batara_bytes_free`) and its 32-byte hash (`hash_out32`). A new kind of transaction needs no
 /// new symbol.
@@ -740,6 +743,114 @@ pub extern "C" fn batara_node_account_page_json(
             Some(parse_address(after, "after")?)
         };
         json_out(out, &n.accounts(after.as_ref(), limit as usize)?)
+    })
+}
+
+fn height_at(height: u64) -> Option<u64> {
+    (height != BATARA_LATEST).then_some(height)
+}
+
+/// A contract's record (code hash, creator, height, balance) after block `height`
+/// (`BATARA_LATEST`: the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getContract`, into `*out`
+/// (free with `batara_bytes_free`). `BATARA_RESULT_NOT_FOUND` if there is no contract there.
+#[no_mangle]
+pub extern "C" fn batara_node_contract_json(
+    node: *const batara_node,
+    address: *const c_char,
+    height: u64,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        json_out(
+            out,
+            &n.contract(&parse_address(address, "address")?, height_at(height))?,
+        )
+    })
+}
+
+/// Stored code `code_hash` (0x-hex) as UTF-8 JSON, the shape of JSON-RPC `vm_getCode` (the
+/// module as 0x-hex in `wasm`), into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_code_json(
+    node: *const batara_node,
+    code_hash: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let h = api::parse::hash(&string_arg(code_hash, "code_hash")?)
+            .map_err(|e| invalid(e.to_string()))?;
+        json_out(out, &non_null(node, "node")?.node()?.code(&h)?)
+    })
+}
+
+/// Storage slot `slot` (`slot_len` bytes) of `contract` after block `height` (`BATARA_LATEST`:
+/// the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getStorage` (`value` 0x-hex or null; a
+/// `proof` against that height's state root when `prove`), into `*out`.
+#[no_mangle]
+pub extern "C" fn batara_node_storage_json(
+    node: *const batara_node,
+    contract: *const c_char,
+    slot: *const u8,
+    slot_len: usize,
+    height: u64,
+    prove: bool,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let c = parse_address(contract, "contract")?;
+        let s = bytes_arg(slot, slot_len, "slot")?;
+        json_out(out, &n.storage(&c, s, height_at(height), prove)?)
+    })
+}
+
+/// A read-only call of `method` of `contract` with input `args` (`args_len` bytes: JSON text by
+/// the calling convention), against the latest state, nothing written, as UTF-8 JSON (`output`
+/// 0x-hex, `gas_used`, `events`, `error`: null or why it failed) into `*out`. `gas` 0 is the
+/// chain's transaction limit.
+#[no_mangle]
+pub extern "C" fn batara_node_query_json(
+    node: *const batara_node,
+    contract: *const c_char,
+    method: *const c_char,
+    args: *const u8,
+    args_len: usize,
+    gas: u64,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let method = string_arg(method, "method")?;
+        let q = batara_core::modules::vm::Query {
+            caller: Address([0; 20]),
+            contract: parse_address(contract, "contract")?,
+            method: &method,
+            args: bytes_arg(args, args_len, "args")?,
+            gas,
+        };
+        json_out(out, &n.query_contract(&q, None)?)
+    })
+}
+
+/// The gas a contract transaction of kind `kind_json` (an `upload`, `instantiate` or `call`, as
+/// `batara_tx_sign_json` takes it) sent by `sender` would use, as UTF-8 JSON `{"gas_used":
+/// "…", "error": null or why it would fail}` into `*out`.
+#[no_mangle]
+pub extern "C" fn batara_node_estimate_gas_json(
+    node: *const batara_node,
+    sender: *const c_char,
+    kind_json: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let kind = api::parse::tx_kind(&string_arg(kind_json, "kind_json")?)
+            .map_err(|e| invalid(e.to_string()))?;
+        json_out(
+            out,
+            &n.estimate_gas(&parse_address(sender, "sender")?, &kind)?,
+        )
     })
 }
 

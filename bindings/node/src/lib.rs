@@ -760,7 +760,11 @@ impl NativeNode {
         prove: bool,
     ) -> Result<String> {
         let (c, height, slot) = (address(&contract)?, height_arg(height)?, slot.to_vec());
-        json(&self.run(move |h| h.storage(&c, &slot, height, prove)).await?)
+        json(
+            &self
+                .run(move |h| h.storage(&c, &slot, height, prove))
+                .await?,
+        )
     }
 
     /// A read-only call of `method` with input `args`, nothing written (output 0x-hex,
@@ -776,7 +780,8 @@ impl NativeNode {
     ) -> Result<String> {
         let c = address(&contract)?;
         let caller = caller.as_deref().map(address).transpose()?;
-        let gas = u64::try_from(gas.unwrap_or(0)).map_err(|_| invalid("gas must not be negative"))?;
+        let gas =
+            u64::try_from(gas.unwrap_or(0)).map_err(|_| invalid("gas must not be negative"))?;
         let args = args.to_vec();
         json(
             &self

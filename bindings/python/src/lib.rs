@@ -936,7 +936,10 @@ impl Node {
         #[pyo3(from_py_with = uint)] gas: u64,
     ) -> PyResult<Py<PyAny>> {
         let contract = parse_address(contract)?;
-        let caller = caller.map(parse_address).transpose()?.unwrap_or(Address([0; 20]));
+        let caller = caller
+            .map(parse_address)
+            .transpose()?
+            .unwrap_or(Address([0; 20]));
         let q = batara_core::modules::vm::Query {
             caller,
             contract,

@@ -314,3 +314,72 @@ fn out_of_range_inputs_from_c_are_results_not_aborts() {
         );
     }
 }
+
+#[test]
+fn contracts_from_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("contracts");
+    compile(&root().join("bindings/c/tests/it/contracts.c"), &exe, false);
+    let code = wat::parse_file(root().join("examples/contracts/counter.wat")).unwrap();
+    let wasm = dir.path().join("counter.wasm");
+    std::fs::write(&wasm, &code).unwrap();
+    let hash = batara_core::crypto::sha256(&code);
+    let alice = batara_core::app::genesis::dev_account_key(0).address();
+    let addr = batara_core::modules::vm::contract_address(&alice, &hash, &[]);
+    let out = Command::new(&exe)
+        .args([wasm.to_str().unwrap(), &hash.to_string(), &addr.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = |label: &str| -> serde_json::Value {
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no {label} line in {stdout}"));
+        serde_json::from_str(line).unwrap()
+    };
+    let est = doc("estimate");
+    assert!(est["error"].is_null(), "{est}");
+    let receipts = doc("receipts");
+    assert_eq!(receipts[0]["status"], "success");
+    assert_eq!(
+        receipts[0]["gas_used"], est["gas_used"],
+        "the estimate is what it used"
+    );
+    let query = doc("query");
+    assert_eq!(
+        query["output"],
+        format!("0x{}", hex::encode(b"2")),
+        "{query}"
+    );
+    let contract = doc("contract");
+    assert_eq!(contract["code_hash"], hash.to_string());
+    assert_eq!(contract["creator"], alice.to_string());
+    let storage = doc("storage");
+    assert_eq!(
+        storage["value"],
+        format!("0x{}", hex::encode(2u64.to_le_bytes()))
+    );
+    assert!(storage["proof"]["proof"]
+        .as_str()
+        .unwrap()
+        .starts_with("0x"));
+    assert_eq!(doc("code")["size"], code.len());
+    let codes: Vec<i32> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("codes "))
+        .unwrap()
+        .split(' ')
+        .map(|c| c.parse().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![4, 1, 2],
+        "not found, NULL argument, invalid input"
+    );
+}
