@@ -254,7 +254,8 @@ enum TxCmd {
         #[command(flatten)]
         args: TxArgs,
     },
-    /// Uploads contract code: a WebAssembly binary, or the text format (a `.wat` file).
+    /// Uploads contract code: a WebAssembly binary, or the text format (a `.wat` file); prints
+    /// its `code_hash`.
     Upload {
         /// The module (`.wasm`, or `.wat` text).
         #[arg(long)]
@@ -264,7 +265,8 @@ enum TxCmd {
         #[command(flatten)]
         args: TxArgs,
     },
-    /// Instantiates uploaded code: runs its `init` with `--args`; prints the new address.
+    /// Instantiates uploaded code: runs its `init` with `--args`; prints the new address
+    /// (`contract`).
     Instantiate {
         /// Code hash (0x…, printed by `tx upload --wait` and `query code`).
         #[arg(long)]
@@ -1254,15 +1256,37 @@ fn tx(cmd: TxCmd) -> CliResult {
         kind,
     }
     .sign(&key);
+    // What an upload stores and an instantiation creates is known before the block.
+    let made = match &tx.body.kind {
+        TxKind::Upload { code, .. } => Some(("code_hash", json!(crate::crypto::sha256(code)))),
+        TxKind::Instantiate {
+            code_hash, salt, ..
+        } => Some((
+            "contract",
+            json!(crate::modules::vm::contract_address(
+                &tx.sender(),
+                code_hash,
+                salt
+            )),
+        )),
+        _ => None,
+    };
+    let with_made = |mut v: Value| {
+        if let Some((k, x)) = &made {
+            v[*k] = x.clone();
+        }
+        v
+    };
     let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
     let hash: Hash = serde_json::from_value(rpc_call(&rpc, "tx_submit", vec![json!(hex_tx)])?)?;
     if !wait {
-        return print_json(&json!({ "hash": hash }));
+        return print_json(&with_made(json!({ "hash": hash })));
     }
     let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
     loop {
         match rpc_call(&rpc, "chain_getTransaction", vec![json!(hash)]) {
             Ok(v) => {
+                let v = with_made(v);
                 print_json(&v)?;
                 if v["receipt"]["status"] == "failed" {
                     return Err(

@@ -209,3 +209,39 @@ def test_install_from_a_checkout_then_node_example_and_npx(tmp_path: Path) -> No
     assert r.returncode == 0, r.stderr
     version = json.loads((ROOT / "node-js" / "package.json").read_text())["version"]
     assert version in r.stdout, r.stdout
+
+
+def test_contracts_section(dev: DevChain) -> None:
+    """The Contracts section: its commands against the dev chain, and its Python fragment with a
+    node and two funded keys (the token built as the section says)."""
+    blocks = section("Contracts")
+    (sh,) = of(blocks, "sh")
+    (py,) = of(blocks, "python")
+    p, _ = start_dev(dev.env)
+    try:
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", sh], cwd=ROOT, env=dev.env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{sh}\n{r.stdout}\n{r.stderr}"
+        assert '"result": 1' in r.stdout, r.stdout
+        assert '"status": "success"' in r.stdout, r.stdout
+    finally:
+        assert ctrl_c(p) == 0
+    token = ROOT / "examples" / "contracts" / "token"
+    npm = shutil.which("npm")
+    assert npm is not None
+    if not (token / "node_modules" / ".bin" / "asc").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=token, check=True)
+    subprocess.run([npm, "run", "--silent", "build"], cwd=token, check=True)
+    body = "".join("    " + line + "\n" for line in py.splitlines())
+    program = (
+        "import batara\n"
+        "with batara.Node.dev(accounts=2) as node:\n"
+        "    alice, bob = node.accounts\n"
+        f"{body}"
+        '    assert token.query("balance_of", {"owner": bob.address}) == "5"\n'
+        '    print("token ok")\n'
+    )
+    r = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=dev.env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"{program}\n{r.stdout}\n{r.stderr}"
+    assert "token ok" in r.stdout

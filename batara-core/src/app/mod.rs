@@ -30,7 +30,11 @@ pub fn registry(genesis: &Genesis) -> Registry {
         vec![
             Arc::new(BankModule::new(genesis.accounts.clone())),
             staking.clone(),
-            Arc::new(VmModule::new(genesis.params.vm.clone(), genesis.dev)),
+            Arc::new(VmModule::new(
+                genesis.params.vm.clone(),
+                genesis.params.min_gas_price,
+                genesis.dev,
+            )),
         ],
         staking,
     )

@@ -375,7 +375,7 @@ fn calibrate() -> Result<Vec<Calibration>> {
             "(call $f (i32.const 0) (i32.const 400))",
         ),
     ];
-    let vm = VmModule::new(params.clone(), false);
+    let vm = VmModule::new(params.clone(), 0, false);
     let dir = std::env::temp_dir().join(format!("batara-bench-cal-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let key = Keypair::from_seed(&[7; 32]);

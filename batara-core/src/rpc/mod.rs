@@ -365,7 +365,9 @@ fn build_module<W: WeakNode>(
             .storage(&contract, &slot, h, prove)
             .map_err(to_rpc)?))
     })?;
-    m.register_method("vm_query", |p, ctx, _| -> RpcResult<Value> {
+    // Contract execution (up to the chain's max_tx_gas) runs on the blocking pool, never on the
+    // server's async workers.
+    m.register_blocking_method("vm_query", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(
             &p,
             &[
@@ -385,10 +387,10 @@ fn build_module<W: WeakNode>(
             args: &args,
             gas,
         };
-        let view = node(ctx)?.query_contract(&q, h).map_err(to_rpc)?;
+        let view = node(&*ctx)?.query_contract(&q, h).map_err(to_rpc)?;
         Ok(with_result(json!(view), &view.output))
     })?;
-    m.register_method("vm_estimateGas", |p, ctx, _| -> RpcResult<Value> {
+    m.register_blocking_method("vm_estimateGas", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["tx"])?;
         let tx: Value = a.req(0, "tx")?;
         let (sender, kind) = match &tx {
@@ -412,7 +414,7 @@ fn build_module<W: WeakNode>(
                 ))
             }
         };
-        Ok(json!(node(ctx)?
+        Ok(json!(node(&*ctx)?
             .estimate_gas(&sender, &kind)
             .map_err(to_rpc)?))
     })?;

@@ -684,6 +684,13 @@ fn gas_prices_below_the_minimum_and_limits_past_the_block_are_left_out() {
         )
         .unwrap();
     assert_eq!(left, vec![cheap.hash]);
+    // The mempool refuses it up front, naming the rule.
+    use batara_core::mempool::TxRules;
+    let why = net.chain.registry().check(&cheap.tx).unwrap_err();
+    assert!(
+        why.contains("gas price 0 below the chain's minimum 1"),
+        "{why}"
+    );
     let huge = mk(
         0,
         TxKind::Upload {

@@ -396,7 +396,8 @@ fn invoke<'r>(
     let Some(compiled) = load else {
         return refuse(format!("code {} is not stored", call.code_hash));
     };
-    let load_gas = compiled.size as u64 * p.gas.load_per_byte;
+    // Every frame pays for its instance (store entry, memory, tables) and its code's bytes.
+    let load_gas = p.gas.call + compiled.size as u64 * p.gas.load_per_byte;
     charge(&mut sc, load_gas).map_err(classify)?;
     let d = sc.data_mut();
     d.layers.push(Layer::default());
@@ -847,7 +848,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
              -> Result<i32, WasmError> {
                 let (g, max) = {
                     let p = &c.data().vm.params;
-                    (p.gas.call, p.max_input_bytes)
+                    (p.gas.host_base, p.max_input_bytes)
                 };
                 charge(&mut c, g)?;
                 let contract = read_address(&mut c, ap)?;
@@ -893,7 +894,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
              -> Result<i32, WasmError> {
                 let (g, max) = {
                     let p = &c.data().vm.params;
-                    (p.gas.call, p.max_input_bytes)
+                    (p.gas.host_base, p.max_input_bytes)
                 };
                 charge(&mut c, g)?;
                 let hash = read(&mut c, hp, 32, 32, "code hash")?;

@@ -290,13 +290,17 @@ pub struct QueryOutcome {
 /// Contracts.
 pub struct VmModule {
     core: VmCore,
+    min_gas_price: Amount,
 }
 
 impl VmModule {
-    /// The VM of a chain with parameters `params`; `dev` keeps `debug_log` lines.
-    pub fn new(params: VmParams, dev: bool) -> Self {
+    /// The VM of a chain with parameters `params` and minimum gas price `min_gas_price` (the
+    /// mempool refuses cheaper contract transactions; the executor leaves them out of blocks);
+    /// `dev` keeps `debug_log` lines.
+    pub fn new(params: VmParams, min_gas_price: Amount, dev: bool) -> Self {
         Self {
             core: VmCore::new(params, dev),
+            min_gas_price,
         }
     }
 
@@ -602,11 +606,17 @@ impl Module for VmModule {
 
     fn check(&self, tx: &SignedTransaction) -> Result<(), String> {
         let p = &self.core.params;
-        if let Some((limit, _)) = tx.body.kind.gas() {
+        if let Some((limit, price)) = tx.body.kind.gas() {
             if limit > p.max_tx_gas {
                 return Err(format!(
                     "gas limit {limit} is over the transaction limit {}",
                     p.max_tx_gas
+                ));
+            }
+            if price < self.min_gas_price {
+                return Err(format!(
+                    "gas price {price} below the chain's minimum {}",
+                    self.min_gas_price
                 ));
             }
         }

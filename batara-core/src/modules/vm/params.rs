@@ -106,7 +106,8 @@ pub struct GasSchedule {
     pub event: u64,
     /// Per byte of an event.
     pub event_per_byte: u64,
-    /// A call of another contract, or an instantiation (besides loading its code).
+    /// Every call frame — the transaction's own call, `init`, and each sub-call — for its
+    /// instance (besides loading its code).
     pub call: u64,
     /// Per byte of code loaded for a call or an instantiation.
     pub load_per_byte: u64,
@@ -140,7 +141,7 @@ impl Default for GasSchedule {
             upload_per_byte: 50,
             sha256: 500,
             sha256_per_byte: 4,
-            ed25519_verify: 20_000,
+            ed25519_verify: 60_000,
         }
     }
 }
