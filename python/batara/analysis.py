@@ -1,4 +1,5 @@
-"""Chain state as pandas DataFrames: blocks, transactions (with receipts), accounts, validators.
+"""Chain state as pandas DataFrames: blocks, transactions (with receipts), contract calls and
+their events, accounts, validators.
 
 Needs the ``analysis`` extra (``pip install './python[analysis]'``: pandas and pyarrow).
 
@@ -27,6 +28,11 @@ Columns (one row each):
   state_root, parent.
 * ``transactions``: height, index, hash, time, sender, nonce, kind, to, amount, fee, status,
   gas_used, error.
+* ``contract_calls``: height, index, hash, time, sender, kind (``call`` or ``instantiate``),
+  contract, method (``init`` for an instantiation), value, gas_limit, gas_used, status, error,
+  output (the result as text: JSON by the calling convention).
+* ``events`` (contract events of successful transactions): height, index (of the transaction),
+  hash, time, contract, topic (the first), topics (all, as a JSON array), data (as text).
 * ``accounts`` (latest state): address, balance, nonce, staked.
 * ``validators``: address, pubkey, voting_power, stake, jailed, power_share.
 
@@ -38,11 +44,12 @@ progress (height, target, rate) to stderr unless ``progress=False``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Literal, NamedTuple, Optional, Union
+from typing import Any, Callable, Iterator, Literal, NamedTuple, Optional, Protocol, Union
 
 from batara._native import ChainReader, Node, address_of
 from batara.client import Client
@@ -61,6 +68,8 @@ __all__ = [
     "Tables",
     "accounts",
     "blocks",
+    "contract_calls",
+    "events",
     "load",
     "open_data_dir",
     "transactions",
@@ -73,8 +82,10 @@ Backend = Literal["numpy", "pyarrow"]
 #: Loading more blocks than this shows progress by default.
 PROGRESS_BLOCKS = 5_000
 
-_AMOUNTS = {"balance", "amount", "fee", "fees", "stake", "staked"}
-_INTS = {"height", "tx_count", "failed_txs", "gas_used", "index", "nonce", "voting_power"}
+_AMOUNTS = {"balance", "amount", "fee", "fees", "stake", "staked", "value"}
+_INTS = {
+    "height", "tx_count", "failed_txs", "gas_used", "gas_limit", "index", "nonce", "voting_power",
+}  # fmt: skip
 _TIMES = {"time"}
 _BOOLS = {"jailed"}
 
@@ -86,6 +97,11 @@ _TX_COLUMNS = [
     "height", "index", "hash", "time", "sender", "nonce", "kind", "to", "amount", "fee",
     "status", "gas_used", "error",
 ]  # fmt: skip
+_CALL_COLUMNS = [
+    "height", "index", "hash", "time", "sender", "kind", "contract", "method", "value",
+    "gas_limit", "gas_used", "status", "error", "output",
+]  # fmt: skip
+_EVENT_COLUMNS = ["height", "index", "hash", "time", "contract", "topic", "topics", "data"]
 _ACCOUNT_COLUMNS = ["address", "balance", "nonce", "staked"]
 _VALIDATOR_COLUMNS = ["address", "pubkey", "voting_power", "stake", "jailed", "power_share"]
 
@@ -167,7 +183,8 @@ def _frame(rows: dict[str, list[Any]], backend: Backend) -> pd.DataFrame:
         elif name in _BOOLS:
             cols[name] = pd.Series(values, dtype=bool)
         else:
-            cols[name] = pd.Series(values, dtype=object if name == "error" else None)
+            nullable = name in ("error", "contract", "topic", "output")
+            cols[name] = pd.Series(values, dtype=object if nullable else None)
     return pd.DataFrame(cols, columns=list(rows))
 
 
@@ -198,11 +215,52 @@ def _arrow_frame(rows: dict[str, list[Any]]) -> pd.DataFrame:
     return frame
 
 
-def _block_rows(
+def _text(hex_bytes: str) -> str:
+    """Bytes (0x-hex) as UTF-8 text, or the hex itself when they are not text."""
+    raw = bytes.fromhex(hex_bytes.removeprefix("0x"))
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return hex_bytes
+
+
+def _contract_rows(
+    c: dict[str, list[Any]], e: dict[str, list[Any]], at: tuple[int, int, str, int, str],
+    kind: dict[str, Any], rc: dict[str, Any],
+) -> None:
+    """The contract-call row of one transaction (if it is one) and its contract events."""
+    h, i, hash_, when, sender = at
+    events = rc["events"] if rc["status"] == "success" else []
+    for ev in events:
+        if ev["kind"] != "contract":
+            continue
+        attrs = dict(ev["attributes"])
+        topics = [v for k, v in ev["attributes"] if k.startswith("topic")]
+        for col, v in zip(_EVENT_COLUMNS, (h, i, hash_, when, attrs["contract"],
+                                           topics[0] if topics else None, json.dumps(topics),
+                                           _text(attrs.get("data", "0x")))):
+            e[col].append(v)
+    if kind["type"] not in ("call", "instantiate"):
+        return
+    if kind["type"] == "call":
+        contract, method = kind["contract"], kind["method"]
+    else:
+        made = [dict(ev["attributes"]) for ev in events if ev["kind"] == "instantiate"]
+        contract, method = (made[0]["contract"] if made else None), "init"
+    row = (h, i, hash_, when, sender, kind["type"], contract, method, int(kind["value"]),
+           int(kind["gas_limit"]), int(rc["gas_used"]), rc["status"], rc.get("error"),
+           _text(rc["output"]) if rc.get("output") else None)
+    for col, v in zip(_CALL_COLUMNS, row):
+        c[col].append(v)
+
+
+def _chain_rows(
     src: Union[Node, Client, ChainReader], heights: range, progress: Optional[bool]
-) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[Any]], dict[str, list[Any]]]:
     b: dict[str, list[Any]] = {c: [] for c in _BLOCK_COLUMNS}
     t: dict[str, list[Any]] = {c: [] for c in _TX_COLUMNS}
+    c: dict[str, list[Any]] = {col: [] for col in _CALL_COLUMNS}
+    e: dict[str, list[Any]] = {col: [] for col in _EVENT_COLUMNS}
     show = _progress_printer(len(heights), progress)
     senders: dict[str, str] = {}
     for done, h in enumerate(heights, 1):
@@ -233,6 +291,7 @@ def _block_rows(
             t["status"].append(rc["status"])
             t["gas_used"].append(used)
             t["error"].append(rc.get("error"))
+            _contract_rows(c, e, (h, i, tx["hash"], when, sender), kind, rc)
         b["height"].append(h)
         b["hash"].append(blk["hash"])
         b["time"].append(when)
@@ -244,7 +303,7 @@ def _block_rows(
         b["state_root"].append(hdr["state_root"])
         b["parent"].append(hdr["parent"])
         show(done, h)
-    return b, t
+    return b, t, c, e
 
 
 def _account_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
@@ -275,32 +334,50 @@ def _validator_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any
     }
 
 
-def blocks(
-    source: Source,
-    start: int = 0,
-    end: Optional[int] = None,
-    *,
-    backend: Backend = "numpy",
-    progress: Optional[bool] = None,
-) -> pd.DataFrame:
-    """One row per block from ``start`` to ``end`` (inclusive; default: the head)."""
-    with _opened(source) as src:
-        rows, _ = _block_rows(src, _range(src, start, end), progress)
-    return _frame(rows, backend)
+class _BlockTable(Protocol):
+    def __call__(
+        self,
+        source: Source,
+        start: int = 0,
+        end: Optional[int] = None,
+        *,
+        backend: Backend = "numpy",
+        progress: Optional[bool] = None,
+    ) -> pd.DataFrame: ...
 
 
-def transactions(
-    source: Source,
-    start: int = 0,
-    end: Optional[int] = None,
-    *,
-    backend: Backend = "numpy",
-    progress: Optional[bool] = None,
-) -> pd.DataFrame:
-    """One row per committed transaction in blocks ``start..=end``, with its receipt."""
-    with _opened(source) as src:
-        _, rows = _block_rows(src, _range(src, start, end), progress)
-    return _frame(rows, backend)
+def _block_table(name: str, which: int, doc: str) -> _BlockTable:
+    """A loader of table ``which`` of :func:`_chain_rows` over blocks ``start..=end`` (default:
+    to the head)."""
+
+    def table(
+        source: Source,
+        start: int = 0,
+        end: Optional[int] = None,
+        *,
+        backend: Backend = "numpy",
+        progress: Optional[bool] = None,
+    ) -> pd.DataFrame:
+        with _opened(source) as src:
+            rows = _chain_rows(src, _range(src, start, end), progress)[which]
+        return _frame(rows, backend)
+
+    table.__name__ = table.__qualname__ = name
+    table.__doc__ = doc
+    return table
+
+
+blocks = _block_table("blocks", 0, "One row per block from ``start`` to ``end`` (inclusive).")
+transactions = _block_table(
+    "transactions", 1, "One row per committed transaction in blocks ``start..=end``, with its receipt."
+)
+contract_calls = _block_table(
+    "contract_calls", 2,
+    "One row per contract call or instantiation in blocks ``start..=end``, with its receipt.",
+)  # fmt: skip
+events = _block_table(
+    "events", 3, "One row per contract event of the successful transactions in ``start..=end``."
+)
 
 
 def accounts(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
@@ -329,7 +406,7 @@ def load(
     the latest state when they are read (a running node may have moved past ``end``)."""
     with _opened(source) as src:
         heights = _range(src, start, end)
-        b, t = _block_rows(src, heights, progress)
+        b, t, _, _ = _chain_rows(src, heights, progress)
         a = _account_rows(src)
         v = _validator_rows(src)
     return Tables(_frame(b, backend), _frame(t, backend), _frame(a, backend), _frame(v, backend))

@@ -84,6 +84,23 @@ def test_token_through_the_contract_handle(chain: tuple[Api, list[batara.Keypair
     est = api.estimate_gas(alice.address, json.dumps(batara.Transaction.call(token.address, "transfer", {"to": bob.address, "amount": "1"}).kind))
     assert est["error"] is None and int(est["gas_used"]) > 10_000
 
+    # The analysis tables of calls and events, with both backends.
+    import batara.analysis as ba
+
+    calls = ba.contract_calls(api)
+    assert list(calls.kind) == ["instantiate", "call", "call", "call", "call"]
+    assert list(calls.method) == ["init", "transfer", "approve", "transfer_from", "transfer"]
+    assert set(calls.contract) == {token.address}
+    assert list(calls.status) == ["success"] * 4 + ["failed"]
+    assert "insufficient balance" in calls.error.iloc[-1]
+    assert calls.gas_used.iloc[1] == r["gas_used"]
+    ev = ba.events(api)
+    assert list(ev.topic) == ["transfer", "transfer", "approval", "transfer"]
+    assert json.loads(ev.data.iloc[1]) == {"from": alice.address, "to": bob.address, "amount": "250"}
+    assert json.loads(ev.topics.iloc[2]) == ["approval"]
+    arrow = ba.contract_calls(api, backend="pyarrow")
+    assert int(arrow.gas_limit.iloc[-1]) == 200_000
+
 
 def test_bad_input_is_refused_with_the_cause(chain: tuple[Api, list[batara.Keypair]]) -> None:
     api, (alice, _) = chain
