@@ -148,9 +148,15 @@ pub trait NodeApi: Send + Sync {
         self.reader().query_contract(q, height)
     }
 
-    /// The gas a contract transaction would use.
-    fn estimate_gas(&self, sender: &Address, kind: &TxKind) -> Result<EstimateView> {
-        self.reader().estimate_gas(sender, kind)
+    /// The gas a contract transaction would use, trying at most `cap` gas (default: the
+    /// chain's `max_tx_gas`).
+    fn estimate_gas(
+        &self,
+        sender: &Address,
+        kind: &TxKind,
+        cap: Option<u64>,
+    ) -> Result<EstimateView> {
+        self.reader().estimate_gas(sender, kind, cap)
     }
 
     /// Makes `count` blocks now (dev chains): 1 to [`MAX_MINE_BLOCKS`], else `InvalidInput`.

@@ -357,8 +357,14 @@ impl ChainReader {
     }
 
     /// The gas `kind` (a contract kind) sent by `sender` would use against the latest state, with
-    /// its error if it would fail (the fee and the sender's balance are not checked).
-    pub fn estimate_gas(&self, sender: &Address, kind: &TxKind) -> Result<EstimateView> {
+    /// its error if it would fail (the fee and the sender's balance are not checked). It runs
+    /// with at most `cap` gas (default and most: the chain's `max_tx_gas`).
+    pub fn estimate_gas(
+        &self,
+        sender: &Address,
+        kind: &TxKind,
+        cap: Option<u64>,
+    ) -> Result<EstimateView> {
         if kind.gas().is_none() {
             return Err(Error::InvalidInput(
                 "vm_estimateGas takes an upload, instantiate or call".into(),
@@ -368,7 +374,7 @@ impl ChainReader {
         let chain_id = &self.chain.spec().chain_id;
         let (gas_used, error) = self
             .chain
-            .simulate(|ctx| vm.estimate(ctx, chain_id, *sender, kind))?;
+            .simulate(|ctx| vm.estimate(ctx, chain_id, *sender, kind, cap))?;
         Ok(EstimateView { gas_used, error })
     }
 }

@@ -407,7 +407,7 @@ fn calibrate() -> Result<Vec<Calibration>> {
                 gas_limit: 100_000_000,
                 gas_price: 0,
             };
-            let (_, err) = vm.estimate(ctx, CHAIN, key.address(), &kind)?;
+            let (_, err) = vm.estimate(ctx, CHAIN, key.address(), &kind, None)?;
             if let Some(e) = err {
                 return Err(Error::InvalidInput(e));
             }
@@ -420,7 +420,7 @@ fn calibrate() -> Result<Vec<Calibration>> {
                 gas_limit: 1_000_000,
                 gas_price: 0,
             };
-            vm.estimate(ctx, CHAIN, key.address(), &inst)?;
+            vm.estimate(ctx, CHAIN, key.address(), &inst, None)?;
             let q = Query {
                 caller: key.address(),
                 contract: contract_address(&key.address(), &hash, &[]),

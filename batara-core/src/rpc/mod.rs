@@ -116,6 +116,10 @@ pub struct RpcConfig {
     /// Messages queued per WebSocket connection; a block subscriber that finds the queue full is
     /// dropped with a notice.
     pub ws_buffer_messages: u32,
+    /// Most gas one `vm_query` or `vm_estimateGas` may burn (geth's `--rpc.gascap`, 50M by
+    /// default), below the chain's `max_tx_gas` when that is higher: a client's calls cost the
+    /// node at most this much execution each.
+    pub max_query_gas: u64,
 }
 
 impl Default for RpcConfig {
@@ -134,6 +138,7 @@ impl Default for RpcConfig {
             idle_timeout_secs: 60,
             ws_ping_interval_secs: 30,
             ws_buffer_messages: 64,
+            max_query_gas: 50_000_000,
         }
     }
 }
@@ -283,6 +288,7 @@ fn decode_tx_hex(s: &str) -> RpcResult<Vec<u8>> {
 fn build_module<W: WeakNode>(
     ctx: W,
     feed: Option<blocks::Feed>,
+    max_query_gas: u64,
 ) -> Result<RpcModule<W>, jsonrpsee::core::RegisterMethodError> {
     let mut m = RpcModule::new(ctx);
     m.register_method("node_info", |p, ctx, _| -> RpcResult<Value> {
@@ -367,7 +373,7 @@ fn build_module<W: WeakNode>(
     })?;
     // Contract execution (up to the chain's max_tx_gas) runs on the blocking pool, never on the
     // server's async workers.
-    m.register_blocking_method("vm_query", |p, ctx, _| -> RpcResult<Value> {
+    m.register_blocking_method("vm_query", move |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(
             &p,
             &[
@@ -379,7 +385,10 @@ fn build_module<W: WeakNode>(
         let args = call_args(&a, 2, 6)?;
         let h = opt_u64(&a, 3, "height")?;
         let caller: Option<Address> = a.opt(4, "caller")?;
-        let gas = opt_u64(&a, 5, "gas")?.unwrap_or(0);
+        let gas = match opt_u64(&a, 5, "gas")?.unwrap_or(0) {
+            0 => max_query_gas,
+            g => g.min(max_query_gas),
+        };
         let q = Query {
             caller: caller.unwrap_or(Address([0; 20])),
             contract,
@@ -390,7 +399,7 @@ fn build_module<W: WeakNode>(
         let view = node(&*ctx)?.query_contract(&q, h).map_err(to_rpc)?;
         Ok(with_result(json!(view), &view.output))
     })?;
-    m.register_blocking_method("vm_estimateGas", |p, ctx, _| -> RpcResult<Value> {
+    m.register_blocking_method("vm_estimateGas", move |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["tx"])?;
         let tx: Value = a.req(0, "tx")?;
         let (sender, kind) = match &tx {
@@ -415,7 +424,7 @@ fn build_module<W: WeakNode>(
             }
         };
         Ok(json!(node(&*ctx)?
-            .estimate_gas(&sender, &kind)
+            .estimate_gas(&sender, &kind, Some(max_query_gas))
             .map_err(to_rpc)?))
     })?;
     m.register_method("state_getAccounts", |p, ctx, _| -> RpcResult<Value> {
@@ -554,7 +563,7 @@ impl RpcServer {
             Some((feed, task)) => (Some(feed), Some(task)),
             None => (None, None),
         };
-        let methods: Methods = build_module(node, feed)
+        let methods: Methods = build_module(node, feed, cfg.max_query_gas)
             .map_err(|e| Error::InvalidInput(e.to_string()))?
             .into();
         let mut config = ServerConfig::builder()

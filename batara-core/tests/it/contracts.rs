@@ -371,7 +371,7 @@ fn a_counter_is_uploaded_instantiated_called_and_queried_with_gas_paid_and_state
     let vm = net.vm();
     let (est, err) = net
         .chain
-        .simulate(|ctx| vm.estimate(ctx, CHAIN, me, &call(counter, "increment", &[], 0, 1)))
+        .simulate(|ctx| vm.estimate(ctx, CHAIN, me, &call(counter, "increment", &[], 0, 1), None))
         .unwrap();
     assert_eq!(err, None);
     let r = net.one(call(counter, "increment", &[], 0, est));
@@ -880,6 +880,29 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
         json!([{ "from": k.address(), "kind": { "type": "transfer", "to": c, "amount": "1" } }]),
     );
     assert_eq!(e["code"], -32602);
+
+    // A query never burns more than rpc.max_query_gas (50M by default, below the chain's 100M
+    // max_tx_gas): an endless loop stops there.
+    let spin = wat::parse_str(module("", r#"(func (export "spin") (loop $l (br $l)))"#)).unwrap();
+    let spin_hash = batara_core::crypto::sha256(&spin);
+    send(upload(spin));
+    send(instantiate(spin_hash, &[], b"", 0));
+    let s = contract_address(&k.address(), &spin_hash, b"");
+    let q = common::rpc(addr, "vm_query", json!({ "contract": s, "method": "spin" }));
+    assert_eq!(q["error"], "out of gas");
+    assert_eq!(q["gas_used"], "50000000");
+    let q = common::rpc(
+        addr,
+        "vm_query",
+        json!({ "contract": s, "method": "spin", "gas": 1_000 }),
+    );
+    assert_eq!(q["gas_used"], "1000");
+    let est = common::rpc(
+        addr,
+        "vm_estimateGas",
+        json!([{ "from": k.address(), "kind": call(s, "spin", &[], 0, 1) }]),
+    );
+    assert_eq!(est["gas_used"], "50000000");
 }
 
 /// The AssemblyScript token of `examples/contracts/token`, compiled with `asc` (installed with
@@ -1051,7 +1074,7 @@ fn the_assemblyscript_token_mints_transfers_approves_and_refuses_overdrafts() {
     let vm = net.vm();
     let (_, err) = net
         .chain
-        .simulate(|ctx| vm.estimate(ctx, CHAIN, bob, &spend("41").body.kind))
+        .simulate(|ctx| vm.estimate(ctx, CHAIN, bob, &spend("41").body.kind, None))
         .unwrap();
     assert!(err.unwrap().contains("allowance exceeded: 40 < 41"));
 }

@@ -849,7 +849,7 @@ pub extern "C" fn batara_node_estimate_gas_json(
             .map_err(|e| invalid(e.to_string()))?;
         json_out(
             out,
-            &n.estimate_gas(&parse_address(sender, "sender")?, &kind)?,
+            &n.estimate_gas(&parse_address(sender, "sender")?, &kind, None)?,
         )
     })
 }

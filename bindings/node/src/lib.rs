@@ -805,7 +805,7 @@ impl NativeNode {
     pub async fn estimate_gas(&self, sender: String, kind: String) -> Result<String> {
         let s = address(&sender)?;
         let k = api::parse::tx_kind(&kind).map_err(|e| invalid(e.to_string()))?;
-        json(&self.run(move |h| h.estimate_gas(&s, &k)).await?)
+        json(&self.run(move |h| h.estimate_gas(&s, &k, None)).await?)
     }
 
     /// A stream of committed blocks from now on (subscribed at this call).

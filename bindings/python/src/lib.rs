@@ -955,7 +955,7 @@ impl Node {
     fn estimate_gas(&self, py: Python<'_>, sender: &str, kind: &str) -> PyResult<Py<PyAny>> {
         let s = parse_address(sender)?;
         let k = api::parse::tx_kind(kind).map_err(|e| invalid(e.to_string()))?;
-        read_json(py, || self.handle.estimate_gas(&s, &k))
+        read_json(py, || self.handle.estimate_gas(&s, &k, None))
     }
 
     /// Committed blocks from now on, as an iterator of dicts.

@@ -558,15 +558,19 @@ impl VmModule {
     }
 
     /// Applies `kind` from `sender` to `ctx` with the transaction gas limit raised to
-    /// `max_tx_gas`: what `vm_estimateGas` answers (gas used, and the error if it fails).
+    /// `max_tx_gas` (or `cap`, if lower): what `vm_estimateGas` answers (gas used, and the
+    /// error if it fails).
     pub fn estimate(
         &self,
         ctx: &mut TxContext<'_, '_>,
         chain_id: &str,
         sender: Address,
         kind: &TxKind,
+        cap: Option<u64>,
     ) -> Result<(u64, Option<String>), StateError> {
-        let max = self.core.params.max_tx_gas;
+        let max = cap.map_or(self.core.params.max_tx_gas, |c| {
+            c.min(self.core.params.max_tx_gas)
+        });
         let mut kind = kind.clone();
         match &mut kind {
             TxKind::Upload { gas_limit, .. }
