@@ -286,3 +286,90 @@ pub struct EstimateView {
     /// Why it would fail.
     pub error: Option<String>,
 }
+
+/// Which events a subscriber wants (`chain_subscribeEvents`): every field given must match, and
+/// no field matches every event. `kind` is the event's kind (`transfer`, `call`, `contract`, …);
+/// `contract` the contract that emitted it or was called (its `contract` attribute); `address`
+/// any attribute naming the account (a sender, a recipient, a validator, a contract).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilter {
+    /// The event's kind.
+    pub kind: Option<String>,
+    /// The contract it concerns.
+    pub contract: Option<Address>,
+    /// An account any of its attributes names.
+    pub address: Option<Address>,
+}
+
+/// An [`EventFilter`] with its addresses spelled as events spell them.
+#[derive(Clone, Debug)]
+pub struct EventMatcher {
+    kind: Option<String>,
+    contract: Option<String>,
+    address: Option<String>,
+}
+
+impl EventFilter {
+    /// The matcher of this filter.
+    pub fn matcher(&self) -> EventMatcher {
+        EventMatcher {
+            kind: self.kind.clone(),
+            contract: self.contract.map(|a| a.to_string()),
+            address: self.address.map(|a| a.to_string()),
+        }
+    }
+}
+
+impl EventMatcher {
+    /// True when `e` passes the filter.
+    pub fn matches(&self, e: &Event) -> bool {
+        self.kind.as_ref().is_none_or(|k| *k == e.kind)
+            && self
+                .contract
+                .as_ref()
+                .is_none_or(|c| e.attributes.iter().any(|(k, v)| k == "contract" && v == c))
+            && self
+                .address
+                .as_ref()
+                .is_none_or(|a| e.attributes.iter().any(|(_, v)| v == a))
+    }
+
+    /// The events of `cb` that pass, in block order.
+    pub fn events<'a>(&self, cb: &'a CommittedBlock) -> Vec<EventView<'a>> {
+        let mut out = vec![];
+        for (tx_index, r) in cb.receipts.iter().enumerate() {
+            for (event_index, e) in r.events.iter().enumerate() {
+                if self.matches(e) {
+                    out.push(EventView {
+                        height: cb.block.header.height,
+                        block_hash: cb.hash,
+                        tx_hash: r.tx_hash,
+                        tx_index: tx_index as u32,
+                        event_index: event_index as u32,
+                        event: e,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One event of a committed block, where it came from (a `chain_subscribeEvents` notification).
+#[derive(Clone, Debug, Serialize)]
+pub struct EventView<'a> {
+    /// Height of the block.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Hash of the block.
+    pub block_hash: Hash,
+    /// The transaction that emitted it.
+    pub tx_hash: Hash,
+    /// Its position in the block.
+    pub tx_index: u32,
+    /// The event's position in the transaction's receipt.
+    pub event_index: u32,
+    /// The event.
+    pub event: &'a Event,
+}

@@ -1,4 +1,6 @@
-//! Block notifications (`chain_subscribeBlocks`): one feed per server serializes each committed
+//! Block and event notifications (`chain_subscribeBlocks`, `chain_subscribeEvents`).
+//!
+//! Blocks: one feed per server serializes each committed
 //! block once — on the blocking pool, since a full block is megabytes of JSON — and fans the
 //! bytes out to every subscription, which only wraps them in its envelope. No subscriber, no
 //! serialization.
@@ -10,6 +12,10 @@
 //! (one slot is kept free for it) and its connection is closed (see `conn`), instead of blocks
 //! piling up without bound. A subscriber that missed blocks because the feed itself fell behind
 //! is dropped the same way, so no client silently sees a gap.
+//!
+//! Events: each subscription reads the node's committed blocks itself and sends, one
+//! notification each, the events its filter passes (an event is a few hundred bytes: there is
+//! nothing to share). Slow subscribers are dropped by the same rule.
 
 use std::sync::Arc;
 
@@ -19,7 +25,8 @@ use serde_json::value::RawValue;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::conn::Conn;
-use crate::api::{BlockView, NodeApi, WeakNode};
+use crate::api::{BlockView, EventMatcher, NodeApi, WeakNode};
+use crate::runtime::CommittedBlock;
 
 /// Blocks kept for subscriptions that have not taken them yet (they take them without waiting, so
 /// only a starved task falls this far behind).
@@ -81,33 +88,71 @@ pub(crate) async fn subscription(
     feed: &Feed,
     conn: Option<Arc<Conn>>,
 ) -> SubscriptionResult {
-    let mut rx = feed.subscribe();
+    serve(pending, conn, feed.subscribe(), |item| match item {
+        Item::Block(raw) => Ok(vec![SubscriptionMessage::from(Box::clone(&raw))]),
+        Item::Skipped(n) => Err(format!(
+            "{n} blocks skipped: the node's block feed fell behind; subscription closed"
+        )),
+    })
+    .await
+}
+
+/// Serves one `chain_subscribeEvents` subscription: the events of each block `blocks` brings
+/// that `filter` passes, a notification each (an [`EventView`](crate::api::EventView)), in block order.
+pub(crate) async fn events_subscription(
+    pending: PendingSubscriptionSink,
+    blocks: broadcast::Receiver<CommittedBlock>,
+    filter: EventMatcher,
+    conn: Option<Arc<Conn>>,
+) -> SubscriptionResult {
+    serve(pending, conn, blocks, |cb| {
+        filter
+            .events(&cb)
+            .iter()
+            .map(|e| {
+                serde_json::value::to_raw_value(e)
+                    .map(SubscriptionMessage::from)
+                    .map_err(|e| format!("cannot serialize an event: {e}"))
+            })
+            .collect()
+    })
+    .await
+}
+
+/// The loop of every subscription: each item of `rx` becomes the notifications `notify` makes
+/// of it (`Err`: a reason to end the subscription, the connection kept), queued without waiting
+/// (see the module docs for the slow subscriber).
+async fn serve<T: Clone>(
+    pending: PendingSubscriptionSink,
+    conn: Option<Arc<Conn>>,
+    mut rx: broadcast::Receiver<T>,
+    mut notify: impl FnMut(T) -> Result<Vec<SubscriptionMessage>, String>,
+) -> SubscriptionResult {
     let mut sink = pending.accept().await?;
     let _busy = conn.as_ref().map(|c| c.busy());
-    let (reason, close_conn) = loop {
+    let (reason, close_conn) = 'serve: loop {
         tokio::select! {
             _ = sink.closed() => return Ok(()),
             r = rx.recv() => match r {
-                Ok(Item::Block(raw)) => {
-                    // Keep one slot for the notice.
-                    let full = sink.capacity() < 2
-                        || matches!(
-                            sink.try_send(SubscriptionMessage::from(Box::clone(&raw))),
-                            Err(TrySendError::Full(_))
-                        );
-                    if full {
-                        break (format!(
-                            "subscriber too slow: {} notifications waiting unread; subscription and connection closed",
-                            sink.max_capacity() - sink.capacity()
-                        ), true);
+                Ok(item) => match notify(item) {
+                    Ok(messages) => {
+                        for m in messages {
+                            // Keep one slot for the notice.
+                            let full = sink.capacity() < 2
+                                || matches!(sink.try_send(m), Err(TrySendError::Full(_)));
+                            if full {
+                                break 'serve (format!(
+                                    "subscriber too slow: {} notifications waiting unread; subscription and connection closed",
+                                    sink.max_capacity() - sink.capacity()
+                                ), true);
+                            }
+                        }
                     }
-                }
+                    Err(reason) => break (reason, false),
+                },
                 Err(RecvError::Lagged(n)) => break (format!(
                     "subscriber too slow: {n} blocks skipped; subscription and connection closed"
                 ), true),
-                Ok(Item::Skipped(n)) => break (format!(
-                    "{n} blocks skipped: the node's block feed fell behind; subscription closed"
-                ), false),
                 Err(RecvError::Closed) => return Ok(()),
             }
         }

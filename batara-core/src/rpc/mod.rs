@@ -74,7 +74,7 @@ use tower::layer::util::{Identity, Stack};
 
 use self::limits::{LimitsLayer, RateLimiter};
 use self::perimeter::{Perimeter, Verdict};
-use crate::api::{parse, BlockId, Error, NodeApi, WeakNode};
+use crate::api::{parse, BlockId, Error, EventFilter, NodeApi, WeakNode};
 use crate::modules::vm::Query;
 use crate::types::{dec_u128, Address, Amount, Hash, SignedTransaction};
 use serde::{Deserialize, Serialize};
@@ -518,6 +518,26 @@ fn build_module<W: WeakNode>(
                         pending.reject(to_rpc(Error::Stopped)).await;
                         Ok(())
                     }
+                }
+            }
+        },
+    )?;
+    m.register_subscription(
+        "chain_subscribeEvents",
+        "chain_event",
+        "chain_unsubscribeEvents",
+        move |p, pending: PendingSubscriptionSink, ctx, ext| async move {
+            let conn = ext.get::<Arc<conn::Conn>>().cloned();
+            let filter = Args::parse(&p, &["filter"])
+                .and_then(|a| a.opt::<EventFilter>(0, "filter"));
+            match (filter, node(ctx.as_ref())) {
+                (Ok(f), Ok(n)) => {
+                    let f = f.unwrap_or_default().matcher();
+                    blocks::events_subscription(pending, n.subscribe_blocks(), f, conn).await
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    pending.reject(e).await;
+                    Ok(())
                 }
             }
         },

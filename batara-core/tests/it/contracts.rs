@@ -905,6 +905,116 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
     assert_eq!(est["gas_used"], "50000000");
 }
 
+#[test]
+fn event_subscriptions_send_the_events_their_filter_passes() {
+    use batara_core::api::NodeApi;
+    use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
+    use serde_json::{json, Value};
+
+    let (n, addr) = common::dev_rpc(batara_core::consensus::DevMode::Manual);
+    let k = common::acct(0);
+    let to = common::acct(1).address();
+    let chain_id = n.info().chain_id;
+    let mut nonce = 0;
+    let mut submit = |kind: TxKind| {
+        let t = TxBody {
+            chain_id: chain_id.clone(),
+            signer: k.public_key(),
+            nonce,
+            fee: 0,
+            kind,
+        }
+        .sign(&k);
+        nonce += 1;
+        n.submit(&t.to_bytes()).unwrap()
+    };
+    let code = wat::parse_str(COUNTER).unwrap();
+    let hash = batara_core::crypto::sha256(&code);
+    submit(upload(code));
+    submit(instantiate(hash, &5u64.to_le_bytes(), b"", 0));
+    n.mine(1).unwrap();
+    let c = contract_address(&k.address(), &hash, b"");
+
+    common::test_runtime().block_on(async {
+        let client = common::ws_client(addr).await;
+        let sub = |filter: Value| {
+            let client = &client;
+            async move {
+                client
+                    .subscribe::<Value, _>(
+                        "chain_subscribeEvents",
+                        jsonrpsee::rpc_params![filter],
+                        "chain_unsubscribeEvents",
+                    )
+                    .await
+            }
+        };
+        let mut of_contract = sub(json!({ "contract": c })).await.unwrap();
+        let mut to_account = sub(json!({ "kind": "transfer", "address": to })).await.unwrap();
+        let mut all = sub(json!({})).await.unwrap();
+        for (bad, cause) in [
+            (json!({ "contract": "batara1nope" }), "invalid filter"),
+            (json!({ "colour": "red" }), "unknown field `colour`"),
+        ] {
+            match sub(bad.clone()).await {
+                Err(jsonrpsee::core::client::Error::Call(e)) => {
+                    assert_eq!(e.code(), -32602, "{bad}");
+                    assert!(e.message().contains(cause), "{bad}: {}", e.message());
+                }
+                other => panic!("{bad} should be refused: {other:?}"),
+            }
+        }
+
+        let t1 = submit(TxKind::Transfer { to, amount: 9 });
+        let t2 = submit(call(c, "increment", &[], 0, GAS));
+        let nn = n.clone();
+        tokio::task::spawn_blocking(move || nn.mine(1).unwrap())
+            .await
+            .unwrap();
+        async fn next(s: &mut Subscription<Value>) -> Value {
+            tokio::time::timeout(std::time::Duration::from_secs(10), s.next())
+                .await
+                .expect("a notification")
+                .unwrap()
+                .unwrap()
+        }
+        // The contract's two events (the call and what it emitted), in order, and nothing of the
+        // transfer.
+        let e = next(&mut of_contract).await;
+        assert_eq!(e["height"], "2");
+        assert_eq!(e["tx_hash"], json!(t2));
+        assert_eq!((e["tx_index"].clone(), e["event_index"].clone()), (json!(1), json!(0)));
+        assert_eq!(e["event"]["kind"], "call");
+        let e = next(&mut of_contract).await;
+        assert_eq!(e["event"]["kind"], "contract");
+        assert_eq!(e["event_index"], 1);
+        let e = next(&mut to_account).await;
+        assert_eq!(e["tx_hash"], json!(t1));
+        assert_eq!(e["event"]["kind"], "transfer");
+        assert!(e["event"]["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|kv| kv[1] == json!(to.to_string())));
+        // No filter: all three events of the block.
+        let mut kinds = vec![];
+        for _ in 0..3 {
+            kinds.push(next(&mut all).await["event"]["kind"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(kinds, ["transfer", "call", "contract"]);
+        // A block of nothing that matches sends nothing.
+        let nn = n.clone();
+        tokio::task::spawn_blocking(move || nn.mine(1).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(300), of_contract.next())
+                .await
+                .is_err()
+        );
+    });
+}
+
 /// The AssemblyScript token of `examples/contracts/token`, compiled with `asc` (installed with
 /// `npm ci` when missing) once per test run.
 pub fn token_wasm() -> Vec<u8> {
