@@ -529,7 +529,8 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
     let imports = r#"
       (import "env" "storage_set" (func $set (param i32 i32 i32 i32)))
       (import "env" "return_data" (func $ret (param i32 i32)))
-      (import "env" "input_read" (func $input_read (param i32)))"#;
+      (import "env" "input_read" (func $input_read (param i32)))
+      (import "env" "emit" (func $emit (param i32 i32 i32 i32)))"#;
     let bad = module(
         imports,
         r#"
@@ -548,6 +549,19 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
       (func (export "big_key") (call $set (i32.const 0) (i32.const 129) (i32.const 0) (i32.const 1)))
       (func (export "key_at_limit") (call $set (i32.const 0) (i32.const 128) (i32.const 0) (i32.const 1)))
       (func (export "big_value") (call $set (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 16385)))
+      (func (export "value_at_limit") (call $set (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 16384)))
+      (data (i32.const 2000) "\01a\01b\01c\01d\01e")
+      (func $emit_n (param $n i32)
+        (loop $l (if (local.get $n) (then
+          (call $emit (i32.const 2000) (i32.const 2) (i32.const 0) (i32.const 1))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))))
+      (func (export "events_at_limit") (call $emit_n (i32.const 128)))
+      (func (export "events_past") (call $emit_n (i32.const 129)))
+      (func (export "event_at_limit") (call $emit (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16384)))
+      (func (export "event_past") (call $emit (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 16385)))
+      (func (export "topics_at_limit") (call $emit (i32.const 2000) (i32.const 8) (i32.const 0) (i32.const 0)))
+      (func (export "topics_past") (call $emit (i32.const 2000) (i32.const 10) (i32.const 0) (i32.const 0)))
       (func (export "oob") (call $input_read (i32.const 70000)))
       (func (export "unreachable") unreachable)"#,
     );
@@ -594,6 +608,26 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
     );
     let r = fail(&mut net, "big_value", GAS);
     assert!(r.error.unwrap().contains("storage value of 16385 bytes"));
+    // Values, events and topics: exactly at each limit works, one past fails with the cause (and
+    // a failed call's events are gone with it).
+    for m in ["value_at_limit", "event_at_limit", "topics_at_limit"] {
+        let r = net.one(call(c, m, &[], 0, GAS));
+        assert_eq!(r.status, TxStatus::Success, "{m}: {:?}", r.error);
+    }
+    let r = net.one(call(c, "events_at_limit", &[], 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let emitted = r.events.iter().filter(|e| e.kind == "contract").count();
+    assert_eq!(emitted, 128);
+    let r = fail(&mut net, "events_past", GAS);
+    assert!(r.error.unwrap().contains("event limit 128 of a transaction reached"));
+    assert!(r.events.is_empty());
+    let r = fail(&mut net, "event_past", GAS);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("event of 16385 bytes is over the limit of 16384"));
+    let r = fail(&mut net, "topics_past", GAS);
+    assert!(r.error.unwrap().contains("5 event topics, limit 4"));
     let r = fail(&mut net, "oob", GAS);
     assert!(r.error.unwrap().contains("out of bounds"));
     let r = fail(&mut net, "unreachable", GAS);
