@@ -22,9 +22,9 @@ use tokio::sync::broadcast;
 pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
 pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
 pub use views::{
-    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView, EventFilter,
-    EventMatcher, EventView, NodeInfo,
-    QueryView, StorageView, TxInfo, TxView, ValidatorDetail, ValidatorView,
+    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView,
+    EventFilter, EventMatcher, EventView, NodeInfo, QueryView, StorageView, TxInfo, TxView,
+    ValidatorDetail, ValidatorView,
 };
 
 use crate::consensus::DevControls;

@@ -528,8 +528,8 @@ fn build_module<W: WeakNode>(
         "chain_unsubscribeEvents",
         move |p, pending: PendingSubscriptionSink, ctx, ext| async move {
             let conn = ext.get::<Arc<conn::Conn>>().cloned();
-            let filter = Args::parse(&p, &["filter"])
-                .and_then(|a| a.opt::<EventFilter>(0, "filter"));
+            let filter =
+                Args::parse(&p, &["filter"]).and_then(|a| a.opt::<EventFilter>(0, "filter"));
             match (filter, node(ctx.as_ref())) {
                 (Ok(f), Ok(n)) => {
                     let f = f.unwrap_or_default().matcher();

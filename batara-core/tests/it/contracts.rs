@@ -619,7 +619,10 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
     let emitted = r.events.iter().filter(|e| e.kind == "contract").count();
     assert_eq!(emitted, 128);
     let r = fail(&mut net, "events_past", GAS);
-    assert!(r.error.unwrap().contains("event limit 128 of a transaction reached"));
+    assert!(r
+        .error
+        .unwrap()
+        .contains("event limit 128 of a transaction reached"));
     assert!(r.events.is_empty());
     let r = fail(&mut net, "event_past", GAS);
     assert!(r
@@ -984,7 +987,9 @@ fn event_subscriptions_send_the_events_their_filter_passes() {
             }
         };
         let mut of_contract = sub(json!({ "contract": c })).await.unwrap();
-        let mut to_account = sub(json!({ "kind": "transfer", "address": to })).await.unwrap();
+        let mut to_account = sub(json!({ "kind": "transfer", "address": to }))
+            .await
+            .unwrap();
         let mut all = sub(json!({})).await.unwrap();
         for (bad, cause) in [
             (json!({ "contract": "batara1nope" }), "invalid filter"),
@@ -1017,7 +1022,10 @@ fn event_subscriptions_send_the_events_their_filter_passes() {
         let e = next(&mut of_contract).await;
         assert_eq!(e["height"], "2");
         assert_eq!(e["tx_hash"], json!(t2));
-        assert_eq!((e["tx_index"].clone(), e["event_index"].clone()), (json!(1), json!(0)));
+        assert_eq!(
+            (e["tx_index"].clone(), e["event_index"].clone()),
+            (json!(1), json!(0))
+        );
         assert_eq!(e["event"]["kind"], "call");
         let e = next(&mut of_contract).await;
         assert_eq!(e["event"]["kind"], "contract");
@@ -1033,7 +1041,12 @@ fn event_subscriptions_send_the_events_their_filter_passes() {
         // No filter: all three events of the block.
         let mut kinds = vec![];
         for _ in 0..3 {
-            kinds.push(next(&mut all).await["event"]["kind"].as_str().unwrap().to_owned());
+            kinds.push(
+                next(&mut all).await["event"]["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         assert_eq!(kinds, ["transfer", "call", "contract"]);
         // A block of nothing that matches sends nothing.
@@ -1049,13 +1062,12 @@ fn event_subscriptions_send_the_events_their_filter_passes() {
     });
 }
 
-/// The AssemblyScript token of `examples/contracts/token`, compiled with `asc` (installed with
-/// `npm ci` when missing) once per test run.
-pub fn token_wasm() -> Vec<u8> {
-    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    WASM.get_or_init(|| {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/token");
+/// An AssemblyScript contract of `examples/contracts/token` (`token` or `escrow`), compiled with
+/// `asc` (installed with `npm ci` when missing) once per test run.
+pub fn example_wasm(name: &str) -> Vec<u8> {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/contracts/token");
+    BUILT.get_or_init(|| {
         let npm = |args: &[&str]| {
             let out = std::process::Command::new("npm")
                 .args(args)
@@ -1072,9 +1084,12 @@ pub fn token_wasm() -> Vec<u8> {
             npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
         }
         npm(&["run", "--silent", "build"]);
-        std::fs::read(dir.join("build/token.wasm")).unwrap()
-    })
-    .clone()
+    });
+    std::fs::read(dir.join(format!("build/{name}.wasm"))).unwrap()
+}
+
+pub fn token_wasm() -> Vec<u8> {
+    example_wasm("token")
 }
 
 fn json_bytes(v: serde_json::Value) -> Vec<u8> {
@@ -1221,4 +1236,158 @@ fn the_assemblyscript_token_mints_transfers_approves_and_refuses_overdrafts() {
         .simulate(|ctx| vm.estimate(ctx, CHAIN, bob, &spend("41").body.kind, None))
         .unwrap();
     assert!(err.unwrap().contains("allowance exceeded: 40 < 41"));
+}
+
+#[test]
+fn an_escrow_holds_tokens_and_coin_and_a_token_hook_cannot_reenter_the_token() {
+    use serde_json::json;
+    let mut net = Net::new(VmParams::default());
+    let deploy = |net: &mut Net, code: Vec<u8>, init: serde_json::Value, salt: &[u8]| {
+        let r = net.one(upload(code.clone()));
+        assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+        let hash = batara_core::crypto::sha256(&code);
+        let r = net.one(instantiate(hash, &json_bytes(init), salt, 0));
+        assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+        contract_address(&key(100).address(), &hash, salt)
+    };
+    let token = deploy(
+        &mut net,
+        token_wasm(),
+        json!({ "name": "T", "symbol": "T", "supply": "1000" }),
+        b"t",
+    );
+    let escrow = deploy(
+        &mut net,
+        example_wasm("escrow"),
+        json!({ "token": token }),
+        b"e",
+    );
+    let (me, bob) = (key(100).address(), key(101).address());
+    let q = |net: &Net, c: &Address, method: &str, args: serde_json::Value| {
+        let out = net.query(c, method, &json_bytes(args)).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let tokens =
+        |net: &Net, owner: Address| q(net, &token, "balance_of", json!({ "owner": owner }));
+    let send = |net: &mut Net, c: Address, method: &str, args: serde_json::Value, value| {
+        net.one(call(c, method, &json_bytes(args), value, GAS))
+    };
+
+    // Deposit: the escrow pulls 300 tokens with transfer_from and keeps the 50 coins sent.
+    let r = send(
+        &mut net,
+        token,
+        "approve",
+        json!({ "spender": escrow, "amount": "300" }),
+        0,
+    );
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let r = send(
+        &mut net,
+        escrow,
+        "deposit",
+        json!({ "beneficiary": bob, "amount": "300" }),
+        50,
+    );
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(r.output, b"\"0\"");
+    assert_eq!(
+        (tokens(&net, me), tokens(&net, escrow)),
+        (json!("700"), json!("300"))
+    );
+    assert_eq!(net.balance(&escrow), 50);
+    assert_eq!(
+        q(&net, &escrow, "deal", json!({ "id": "0" })),
+        json!({ "depositor": me, "beneficiary": bob, "amount": "300", "value": "50", "open": true })
+    );
+    // Without an allowance the token refuses, the escrow fails with the token's cause, and the
+    // value sent comes back: nothing of the call stays.
+    let before = net.balance(&me);
+    let r = send(
+        &mut net,
+        escrow,
+        "deposit",
+        json!({ "beneficiary": bob, "amount": "1" }),
+        7,
+    );
+    assert_eq!(r.status, TxStatus::Failed);
+    assert!(
+        r.error
+            .as_ref()
+            .unwrap()
+            .contains("token transfer_from failed: allowance exceeded: 0 < 1"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(net.balance(&escrow), 50);
+    assert_eq!(net.balance(&me), before - r.fee);
+    assert!(net
+        .query(&escrow, "deal", &json_bytes(json!({ "id": "1" })))
+        .is_err());
+
+    // Release: the tokens go to the beneficiary through the token, then the coins.
+    let bob_coins = net.balance(&bob);
+    let r = send(&mut net, escrow, "release", json!({ "id": "0" }), 0);
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(
+        (tokens(&net, bob), tokens(&net, escrow)),
+        (json!("300"), json!("0"))
+    );
+    assert_eq!(
+        (net.balance(&bob), net.balance(&escrow)),
+        (bob_coins + 50, 0)
+    );
+    let r = send(&mut net, escrow, "release", json!({ "id": "0" }), 0);
+    assert!(r.error.unwrap().contains("deal 0 is already released"));
+
+    // transfer_and_call (ERC-1363's hook): a receiver that accepts gets the tokens; one whose
+    // hook calls back into the token is refused (the token is on the call stack), the token
+    // reverts the whole transfer and says why.
+    let polite =
+        net.upload(r#"(module (memory (export "memory") 1) (func (export "on_token_received")))"#);
+    let polite = net.instantiate(polite, &[], b"p");
+    let r = send(
+        &mut net,
+        token,
+        "transfer_and_call",
+        json!({ "to": polite, "amount": "5" }),
+        0,
+    );
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    assert_eq!(tokens(&net, polite), json!("5"));
+    let thief = net.upload(
+        r#"(module
+      (import "env" "caller" (func $caller (param i32)))
+      (import "env" "call" (func $call (param i32 i32 i32 i32 i32 i32 i64) (result i32)))
+      (import "env" "result_len" (func $result_len (result i32)))
+      (import "env" "result_read" (func $result_read (param i32)))
+      (import "env" "revert" (func $revert (param i32 i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "transfer")
+      (data (i32.const 200) "{}")
+      (func (export "on_token_received")
+        (call $caller (i32.const 0))
+        (if (call $call (i32.const 0) (i32.const 100) (i32.const 8) (i32.const 200) (i32.const 2) (i32.const 300) (i64.const 0))
+          (then (call $result_read (i32.const 1000)) (call $revert (i32.const 1000) (call $result_len))))))"#,
+    );
+    let thief = net.instantiate(thief, &[], b"x");
+    let r = send(
+        &mut net,
+        token,
+        "transfer_and_call",
+        json!({ "to": thief, "amount": "5" }),
+        0,
+    );
+    assert_eq!(r.status, TxStatus::Failed);
+    let e = r.error.unwrap();
+    assert!(
+        e.contains(&format!(
+            "receiver refused: reentrancy into {token} denied: it is already on the call stack"
+        )),
+        "{e}"
+    );
+    assert_eq!(
+        (tokens(&net, thief), tokens(&net, me)),
+        (json!("0"), json!("695"))
+    );
 }

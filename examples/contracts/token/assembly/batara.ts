@@ -13,6 +13,12 @@
 @external("env", "emit") declare function emit_event(tp: usize, tl: u32, dp: usize, dl: u32): void;
 @external("env", "addr_canonicalize") declare function addr_canonicalize(ptr: usize, len: u32, out: usize): i32;
 @external("env", "addr_humanize") declare function addr_humanize(ptr: usize, out: usize, cap: u32): i32;
+@external("env", "self_address") declare function self_into(ptr: usize): void;
+@external("env", "value") declare function value_into(ptr: usize): void;
+@external("env", "transfer") declare function transfer_native(ap: usize, vp: usize): i32;
+@external("env", "call") declare function call_contract(ap: usize, mp: usize, ml: u32, argp: usize, argl: u32, vp: usize, gas: i64): i32;
+@external("env", "result_len") declare function result_len(): u32;
+@external("env", "result_read") declare function result_read(ptr: usize): void;
 
 /** Ends the call with `message` as the error; every write of the call is undone. */
 export function fail(message: string): void {
@@ -31,6 +37,48 @@ export function caller(): Uint8Array {
   const a = new Uint8Array(20);
   caller_into(a.dataStart);
   return a;
+}
+
+/** This contract's own address (20 bytes). */
+export function selfAddress(): Uint8Array {
+  const a = new Uint8Array(20);
+  self_into(a.dataStart);
+  return a;
+}
+
+/** The native coin sent with this call (a u128 on the chain; this helper fails above u64). */
+export function value(): u64 {
+  const v = new Uint8Array(16);
+  value_into(v.dataStart);
+  if (load<u64>(v.dataStart + 8) != 0) fail("value does not fit in a u64");
+  return load<u64>(v.dataStart);
+}
+
+/** Sends `amount` of native coin from this contract to `to`; fails the call when it cannot pay. */
+export function send(to: Uint8Array, amount: u64): void {
+  const v = new Uint8Array(16);
+  store<u64>(v.dataStart, amount);
+  if (transfer_native(to.dataStart, v.dataStart) != 0) fail("cannot send " + dec(amount));
+}
+
+/** What a sub-call returned: `ok` and its result, or its error text (its writes are undone). */
+export class CallResult {
+  constructor(public ok: bool, public data: Uint8Array) {}
+}
+
+/**
+ * Calls `method` of `contract` with `args` (JSON text) and `amount` of native coin, with at most
+ * `gas` (0: all that is left). A failed callee does not fail this call: check `ok`.
+ */
+export function call(contract: Uint8Array, method: string, args: Out, amount: u64 = 0, gas: i64 = 0): CallResult {
+  const m = String.UTF8.encode(method);
+  const v = new Uint8Array(16);
+  store<u64>(v.dataStart, amount);
+  const code = call_contract(contract.dataStart, changetype<usize>(m), m.byteLength,
+    args.buf.dataStart, args.len, v.dataStart, gas);
+  const r = new Uint8Array(result_len());
+  if (r.length > 0) result_read(r.dataStart);
+  return new CallResult(code == 0, r);
 }
 
 /** A u64 in storage under `key` (0 when absent). */

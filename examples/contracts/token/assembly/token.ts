@@ -6,6 +6,9 @@
 //   transfer      {"to", "amount"}
 //   approve       {"spender", "amount"}          sets what `spender` may move from the caller
 //   transfer_from {"from", "to", "amount"}       moves from `from` within the caller's allowance
+//   transfer_and_call {"to", "amount"}           transfer, then calls `to`'s on_token_received
+//                                                with {"from", "amount"} (ERC-1363's pattern); if
+//                                                that call fails, the whole transfer is undone
 //   balance_of    {"owner"}                      → "123"
 //   allowance     {"owner", "spender"}           → "123"
 //   total_supply, name, symbol                   → "…"
@@ -13,7 +16,7 @@
 // Events: topic "transfer" with {"from","to","amount"} (from is null when minted), topic
 // "approval" with {"owner","spender","amount"}.
 
-import { Args, Out, caller, dec, fail, key, loadBytes, loadU64, storeBytes, storeU64 } from "./batara";
+import { Args, Out, call, caller, dec, fail, key, loadBytes, loadU64, storeBytes, storeU64 } from "./batara";
 
 const BALANCE: u8 = 0x62; // 'b' + owner
 const ALLOWANCE: u8 = 0x61; // 'a' + owner + spender
@@ -49,6 +52,17 @@ export function init(): void {
 export function transfer(): void {
   const a = new Args();
   move(caller(), a.address("to"), a.amount("amount"));
+}
+
+export function transfer_and_call(): void {
+  const a = new Args();
+  const from = caller();
+  const to = a.address("to");
+  const amount = a.amount("amount");
+  move(from, to, amount);
+  const args = new Out().ascii("{\"from\":").address(from).ascii(",\"amount\":").amount(amount).ascii("}");
+  const r = call(to, "on_token_received", args);
+  if (!r.ok) fail("receiver refused: " + String.UTF8.decode(r.data.buffer));
 }
 
 export function approve(): void {
