@@ -853,3 +853,168 @@ fn a_network_validator_without_a_data_directory_is_refused() {
     .expect("refused");
     assert!(err.to_string().contains("needs a data directory"), "{err}");
 }
+
+/// Issue 11's determinism check: four validators take a random mix of contract transactions
+/// (token transfers, approvals, transfer_from, counter increments, overdrafts that fail, native
+/// transfers) submitted to random nodes; every node has the same header — so the same state root
+/// — at every height, and a replica that replays the blocks alone reaches the same roots.
+#[test]
+fn random_contract_calls_with_three_seeds_give_the_same_roots_everywhere() {
+    use crate::contracts::{call, instantiate, json_bytes, token_wasm, upload, COUNTER};
+    use batara_core::app::open_chain;
+    use batara_core::modules::vm::contract_address;
+    use batara_core::storage::{RocksStore, StorageConfig};
+    use batara_core::types::{TxBody, TxKind, TxStatus};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    const GAS: u64 = 3_000_000;
+    for seed in [1u64, 2, 3] {
+        let g = genesis_with(4, |g| {
+            for a in &mut g.accounts {
+                a.balance = 10u128.pow(24);
+            }
+        });
+        let net = Net::with_genesis(4, g.clone());
+        let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move |m: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % m
+        };
+        let mut nonces = [0u64; 4];
+        let mut hashes = Vec::new();
+        let mut send = |from: u32, kind: TxKind, node: usize| {
+            let t = TxBody {
+                chain_id: "bft-test".into(),
+                signer: acct(from).public_key(),
+                nonce: nonces[from as usize],
+                fee: 1,
+                kind,
+            }
+            .sign(&acct(from));
+            nonces[from as usize] += 1;
+            net.node(node).submit(&t.to_bytes()).unwrap()
+        };
+        let wasm = token_wasm();
+        let token_hash = batara_core::crypto::sha256(&wasm);
+        let counter_code = wat::parse_str(COUNTER).unwrap();
+        let counter_hash = batara_core::crypto::sha256(&counter_code);
+        let creator = acct(0).address();
+        let token = contract_address(&creator, &token_hash, b"t");
+        let counter = contract_address(&creator, &counter_hash, b"c");
+        let supply = json!({ "name": "T", "symbol": "T", "supply": "1000000" });
+        hashes.push(send(0, upload(wasm), 0));
+        hashes.push(send(0, upload(counter_code), 0));
+        hashes.push(send(
+            0,
+            instantiate(token_hash, &json_bytes(supply), b"t", 0),
+            0,
+        ));
+        hashes.push(send(0, instantiate(counter_hash, &[], b"c", 0), 0));
+        for to in 1..4 {
+            let args = json!({ "to": acct(to).address(), "amount": "100000" });
+            hashes.push(send(
+                0,
+                call(token, "transfer", &json_bytes(args), 0, GAS),
+                0,
+            ));
+        }
+        // The contracts exist before anyone calls them.
+        let setup = hashes.clone();
+        wait_for("the setup on every node", 60, || {
+            net.live()
+                .all(|n| setup.iter().all(|h| n.transaction(h).is_ok()))
+        });
+        for _ in 0..60 {
+            let from = next(4) as u32;
+            let other = acct(next(4) as u32).address();
+            let amount = next(150_000).to_string();
+            let kind = match next(6) {
+                0 => call(counter, "increment", &[], 0, GAS),
+                1 => call(
+                    token,
+                    "approve",
+                    &json_bytes(json!({ "spender": other, "amount": amount })),
+                    0,
+                    GAS,
+                ),
+                2 => call(
+                    token,
+                    "transfer_from",
+                    &json_bytes(
+                        json!({ "from": other, "to": acct(from).address(), "amount": amount }),
+                    ),
+                    0,
+                    GAS,
+                ),
+                3 => TxKind::Transfer {
+                    to: other,
+                    amount: u128::from(next(1_000)),
+                },
+                // Amounts up to 150,000 of balances near 100,000: some overdraw and fail.
+                _ => call(
+                    token,
+                    "transfer",
+                    &json_bytes(json!({ "to": other, "amount": amount })),
+                    0,
+                    GAS,
+                ),
+            };
+            hashes.push(send(from, kind, next(4) as usize));
+            if next(4) == 0 {
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
+        wait_for("every tx on every node", 90, || {
+            net.live()
+                .all(|n| hashes.iter().all(|h| n.transaction(h).is_ok()))
+        });
+        let h = net.min_height();
+        wait_for("one more block", 30, || net.min_height() > h);
+        net.assert_agreement();
+
+        // The mix really ran contracts, both ways.
+        let n0 = net.node(0);
+        let receipts: Vec<_> = hashes
+            .iter()
+            .map(|h| n0.transaction(h).unwrap().receipt)
+            .collect();
+        let failed = receipts
+            .iter()
+            .filter(|r| r.status == TxStatus::Failed)
+            .count();
+        for r in &receipts {
+            if let Some(e) = &r.error {
+                assert!(
+                    e.contains("allowance exceeded") || e.contains("insufficient balance"),
+                    "seed {seed}: only overdrafts fail: {e}"
+                );
+            }
+        }
+        assert!(
+            failed > 0 && failed < receipts.len() - 10,
+            "seed {seed}: {failed} of {} failed",
+            receipts.len()
+        );
+        assert!(receipts[..7].iter().all(|r| r.status == TxStatus::Success));
+
+        // A replica from blocks alone reaches every root.
+        let replica = open_chain(
+            Arc::new(RocksStore::ephemeral(&StorageConfig::default()).unwrap()),
+            &g,
+        )
+        .unwrap();
+        let chain = n0.chain();
+        for height in 1..=chain.head().header.height {
+            let block = chain.block(height).unwrap().unwrap();
+            let commit = chain.commit_at(height).unwrap().unwrap();
+            let cb = replica.import(&block, commit).unwrap();
+            assert_eq!(
+                cb.block.header.state_root, block.header.state_root,
+                "seed {seed}, height {height}"
+            );
+        }
+    }
+}

@@ -168,7 +168,7 @@ impl Net {
     }
 }
 
-fn upload(code: Vec<u8>) -> TxKind {
+pub fn upload(code: Vec<u8>) -> TxKind {
     TxKind::Upload {
         code,
         gas_limit: GAS,
@@ -176,7 +176,7 @@ fn upload(code: Vec<u8>) -> TxKind {
     }
 }
 
-fn instantiate(code_hash: Hash, args: &[u8], salt: &[u8], value: Amount) -> TxKind {
+pub fn instantiate(code_hash: Hash, args: &[u8], salt: &[u8], value: Amount) -> TxKind {
     TxKind::Instantiate {
         code_hash,
         args: args.to_vec(),
@@ -187,7 +187,7 @@ fn instantiate(code_hash: Hash, args: &[u8], salt: &[u8], value: Amount) -> TxKi
     }
 }
 
-fn call(contract: Address, method: &str, args: &[u8], value: Amount, gas_limit: u64) -> TxKind {
+pub fn call(contract: Address, method: &str, args: &[u8], value: Amount, gas_limit: u64) -> TxKind {
     TxKind::Call {
         contract,
         method: method.into(),
@@ -201,7 +201,7 @@ fn call(contract: Address, method: &str, args: &[u8], value: Amount, gas_limit: 
 /// A counter: `init` takes an optional 8-byte start value; `increment` adds one and emits
 /// `counted` with the new value; `get` returns it; `fail` writes 999 and reverts with "nope";
 /// `pay` sends 5 units of its balance to the 20-byte address it is given.
-const COUNTER: &str = r#"(module
+pub const COUNTER: &str = r#"(module
   (import "env" "input_len" (func $input_len (result i32)))
   (import "env" "input_read" (func $input_read (param i32)))
   (import "env" "storage_get" (func $get (param i32 i32 i32 i32) (result i32)))
@@ -1092,7 +1092,7 @@ pub fn token_wasm() -> Vec<u8> {
     example_wasm("token")
 }
 
-fn json_bytes(v: serde_json::Value) -> Vec<u8> {
+pub fn json_bytes(v: serde_json::Value) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
