@@ -23,8 +23,8 @@ pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
 pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
 pub use views::{
     AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView,
-    EventFilter, EventMatcher, EventView, NodeInfo, QueryView, StorageView, TxInfo, TxView,
-    ValidatorDetail, ValidatorView,
+    EventFilter, EventMatcher, EventView, NodeInfo, QueryView, StorageView, TraceView, TxInfo,
+    TxView, ValidatorDetail, ValidatorView,
 };
 
 use crate::consensus::DevControls;
@@ -158,6 +158,12 @@ pub trait NodeApi: Send + Sync {
         cap: Option<u64>,
     ) -> Result<EstimateView> {
         self.reader().estimate_gas(sender, kind, cap)
+    }
+
+    /// Every host call of contract transaction `hash`, with arguments, result and gas (kept by
+    /// dev nodes for their latest contract transactions).
+    fn trace(&self, hash: &Hash) -> Result<TraceView> {
+        self.reader().trace(hash)
     }
 
     /// Makes `count` blocks now (dev chains): 1 to [`MAX_MINE_BLOCKS`], else `InvalidInput`.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::app::{self, Genesis};
 use crate::modules::staking::StakingReader;
-use crate::modules::vm::{Query, VmModule, VmReader};
+use crate::modules::vm::{Query, VmModule, VmReader, MAX_TRACES};
 use crate::runtime::Chain;
 use crate::runtime::TxFailure;
 use crate::state::AccountProof;
@@ -27,7 +27,7 @@ use crate::types::{Address, Hash, Header, Receipt, TxKind};
 use super::error::{Error, Result};
 use super::views::{
     AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView, QueryView,
-    StorageView, TxInfo, ValidatorDetail, ValidatorView,
+    StorageView, TraceView, TxInfo, ValidatorDetail, ValidatorView,
 };
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
@@ -267,6 +267,30 @@ impl ChainReader {
             .registry()
             .module::<VmModule>()
             .ok_or_else(|| Error::NotFound("this chain runs no contract VM".into()))
+    }
+
+    /// The host calls of contract transaction `hash`, if this node kept them.
+    pub fn trace(&self, hash: &Hash) -> Result<TraceView> {
+        let tx = self.transaction(hash)?;
+        if tx.tx.body.kind.gas().is_none() {
+            return Err(Error::InvalidInput(format!(
+                "transaction {hash} is not a contract transaction: nothing to trace"
+            )));
+        }
+        let calls = self.vm()?.trace(hash).ok_or_else(|| {
+            Error::NotFound(format!(
+                "trace of transaction {hash}: dev nodes keep the host calls of their latest \
+                 {MAX_TRACES} contract transactions"
+            ))
+        })?;
+        Ok(TraceView {
+            tx_hash: *hash,
+            height: tx.height,
+            status: tx.receipt.status,
+            gas_used: tx.receipt.gas_used,
+            error: tx.receipt.error,
+            calls: calls.to_vec(),
+        })
     }
 
     /// A contract, at the head or after block `height`.

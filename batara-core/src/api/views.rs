@@ -287,6 +287,25 @@ pub struct EstimateView {
     pub error: Option<String>,
 }
 
+/// The host calls of an executed contract transaction (`vm_traceTransaction`).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TraceView {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Height of its block.
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// Its outcome, as in the receipt.
+    pub status: crate::types::TxStatus,
+    /// Gas it used.
+    #[serde(with = "dec_u64")]
+    pub gas_used: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Every host call, in the order they started (a sub-call's calls follow its `call`).
+    pub calls: Vec<crate::modules::vm::HostCall>,
+}
+
 /// Which events a subscriber wants (`chain_subscribeEvents`): every field given must match, and
 /// no field matches every event. `kind` is the event's kind (`transfer`, `call`, `contract`, …);
 /// `contract` the contract that emitted it or was called (its `contract` attribute); `address`

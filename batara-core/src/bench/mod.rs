@@ -318,6 +318,8 @@ fn bench_node(
     config.rpc.enabled = false;
     config.mempool.max_txs = 100_000;
     config.mempool.max_bytes = 256 << 20;
+    // Measured as a production node runs: no traces.
+    config.consensus.keep_traces = false;
     Node::start(NodeOptions {
         config,
         genesis,

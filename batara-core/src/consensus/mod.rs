@@ -60,6 +60,9 @@ pub struct ConsensusConfig {
     pub block_time_ms: u64,
     /// BFT engine timeouts (`commit_ms` is the block interval of a healthy network).
     pub bft: bft::BftTimeouts,
+    /// Dev chains: keep the host calls of the latest contract transactions in memory, for
+    /// `vm_traceTransaction` (on by default; `batara bench` turns it off).
+    pub keep_traces: bool,
 }
 
 impl Default for ConsensusConfig {
@@ -68,6 +71,7 @@ impl Default for ConsensusConfig {
             mode: DevMode::Auto,
             block_time_ms: 1_000,
             bft: Default::default(),
+            keep_traces: true,
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::consensus::{
 };
 use crate::crypto::{self, Keypair};
 use crate::mempool::Mempool;
+use crate::modules::vm::VmModule;
 use crate::p2p::P2pHandle;
 use crate::rpc::RpcServer;
 use crate::runtime::{Chain, CommittedBlock};
@@ -238,6 +239,10 @@ impl Node {
         } = opts;
         genesis.validate()?;
         let chain = Arc::new(app::open_chain(open_store(&config)?, &genesis)?);
+        // Dev chains keep traces for `vm_traceTransaction`, as Anvil does.
+        if let Some(vm) = chain.registry().module::<VmModule>() {
+            vm.keep_traces(genesis.dev && config.consensus.keep_traces);
+        }
         let mempool = Arc::new(open_mempool(&chain, &config));
         let (blocks, _) = broadcast::channel(1024);
         let sink = Arc::new(BlockSink::new(

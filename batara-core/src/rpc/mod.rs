@@ -361,6 +361,11 @@ fn build_module<W: WeakNode>(
         let h: Hash = a.req(0, "code_hash")?;
         Ok(json!(node(ctx)?.code(&h).map_err(to_rpc)?))
     })?;
+    m.register_method("vm_traceTransaction", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["hash"])?;
+        let hash: Hash = a.req(0, "hash")?;
+        Ok(json!(node(ctx)?.trace(&hash).map_err(to_rpc)?))
+    })?;
     m.register_method("vm_getStorage", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["contract", "slot", "height", "prove"])?;
         let contract: Address = a.req(0, "contract")?;

@@ -148,6 +148,14 @@ impl Net {
             .unwrap()
     }
 
+    /// Waits up to `secs` until every live node has every one of `hashes` in a block.
+    pub fn wait_for_txs(&self, what: &str, hashes: &[batara_core::types::Hash], secs: u64) {
+        wait_for(&format!("{what} on every node"), secs, || {
+            self.live()
+                .all(|n| hashes.iter().all(|h| n.transaction(h).is_ok()))
+        });
+    }
+
     /// Every live node has the same header at every height up to the lowest head.
     pub fn assert_agreement(&self) {
         let top = self.min_height();
@@ -515,10 +523,7 @@ fn random_load_with_three_seeds_gives_identical_state_everywhere() {
                 std::thread::sleep(Duration::from_millis(30));
             }
         }
-        wait_for("every tx on every node", 60, || {
-            net.live()
-                .all(|n| hashes.iter().all(|h| n.transaction(h).is_ok()))
-        });
+        net.wait_for_txs("every tx", &hashes, 60);
         let h = net.min_height();
         wait_for("one more block", 30, || net.min_height() > h);
         // Same header (so same state root) at every height on every node; supply unchanged
@@ -922,11 +927,7 @@ fn random_contract_calls_with_three_seeds_give_the_same_roots_everywhere() {
             ));
         }
         // The contracts exist before anyone calls them.
-        let setup = hashes.clone();
-        wait_for("the setup on every node", 60, || {
-            net.live()
-                .all(|n| setup.iter().all(|h| n.transaction(h).is_ok()))
-        });
+        net.wait_for_txs("the setup", &hashes, 60);
         for _ in 0..60 {
             let from = next(4) as u32;
             let other = acct(next(4) as u32).address();
@@ -967,10 +968,7 @@ fn random_contract_calls_with_three_seeds_give_the_same_roots_everywhere() {
                 std::thread::sleep(Duration::from_millis(30));
             }
         }
-        wait_for("every tx on every node", 90, || {
-            net.live()
-                .all(|n| hashes.iter().all(|h| n.transaction(h).is_ok()))
-        });
+        net.wait_for_txs("every tx", &hashes, 90);
         let h = net.min_height();
         wait_for("one more block", 30, || net.min_height() > h);
         net.assert_agreement();

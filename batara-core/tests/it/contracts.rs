@@ -807,11 +807,21 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
         n.wait_for_tx(&h, std::time::Duration::from_secs(10))
             .unwrap()
     };
+    let t0 = send(TxKind::Transfer {
+        to: Address([1; 20]),
+        amount: 1,
+    });
     let code = wat::parse_str(COUNTER).unwrap();
     let hash = batara_core::crypto::sha256(&code);
     let t = send(upload(code.clone()));
     assert_eq!(t.receipt.status, TxStatus::Success, "{:?}", t.receipt.error);
-    send(instantiate(hash, &5u64.to_le_bytes(), b"", 0));
+    let ti = send(instantiate(hash, &5u64.to_le_bytes(), b"", 0));
+    assert_eq!(
+        ti.receipt.status,
+        TxStatus::Success,
+        "{:?}",
+        ti.receipt.error
+    );
     let c = contract_address(&k.address(), &hash, b"");
     let t = send(call(c, "increment", &[], 0, GAS));
     assert_eq!(t.receipt.status, TxStatus::Success, "{:?}", t.receipt.error);
@@ -823,6 +833,54 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
         json!(t.receipt.gas_used.to_string())
     );
     assert_eq!(tx["receipt"]["events"][1]["kind"], "contract");
+
+    // The trace: each host call of `increment` with its arguments, the bytes it read and wrote,
+    // its result and gas; the gas is the receipt's, and an untraced chain charges the same.
+    let tr = common::rpc(addr, "vm_traceTransaction", json!([t.hash]));
+    assert_eq!(tr["gas_used"], json!(t.receipt.gas_used.to_string()));
+    assert_eq!(tr["status"], "success");
+    let calls = tr["calls"].as_array().unwrap();
+    let hosts: Vec<&str> = calls.iter().map(|c| c["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, ["storage_get", "storage_set", "emit"]);
+    let get = &calls[0];
+    assert_eq!(get["args"], json!([0, 1, 32, 8]));
+    assert_eq!(get["read"], "0x6e"); // the key "n"
+    assert_eq!(
+        get["wrote"],
+        json!(format!("0x{}", hex::encode(5u64.to_le_bytes())))
+    );
+    assert_eq!(
+        (get["result"].clone(), get["depth"].clone()),
+        (json!(8), json!(1))
+    );
+    assert_eq!(get["contract"], json!(c));
+    assert_eq!(
+        calls[1]["read"],
+        json!(format!("0x6e{}", hex::encode(6u64.to_le_bytes())))
+    );
+    let host_gas: u64 = calls
+        .iter()
+        .map(|c| c["gas"].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(host_gas > 0 && host_gas < t.receipt.gas_used);
+    let mut plain = Net::new(VmParams::default());
+    let code_hash = plain.upload(COUNTER);
+    let pc = plain.instantiate(code_hash, &5u64.to_le_bytes(), b"");
+    assert_eq!(
+        plain.one(call(pc, "increment", &[], 0, GAS)).gas_used,
+        t.receipt.gas_used
+    );
+    // A transfer has nothing to trace; an unknown hash is not found.
+    let e = common::rpc_err(addr, "vm_traceTransaction", json!([t0.hash]));
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a contract transaction"),
+        "{e}"
+    );
+    let e = common::rpc_err(addr, "vm_traceTransaction", json!([Hash([9; 32])]));
+    assert!(e["message"].as_str().unwrap().contains("not found"), "{e}");
 
     let info = common::rpc(addr, "vm_getCode", json!([hash]));
     assert_eq!(info["wasm"], format!("0x{}", hex::encode(&code)));
@@ -1242,6 +1300,9 @@ fn the_assemblyscript_token_mints_transfers_approves_and_refuses_overdrafts() {
 fn an_escrow_holds_tokens_and_coin_and_a_token_hook_cannot_reenter_the_token() {
     use serde_json::json;
     let mut net = Net::new(VmParams::default());
+    // The chain traces every execution and its replica traces none: the same roots at every
+    // block (checked by `Net::block`) show tracing changes nothing.
+    net.vm().keep_traces(true);
     let deploy = |net: &mut Net, code: Vec<u8>, init: serde_json::Value, salt: &[u8]| {
         let r = net.one(upload(code.clone()));
         assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
@@ -1291,6 +1352,21 @@ fn an_escrow_holds_tokens_and_coin_and_a_token_hook_cannot_reenter_the_token() {
     );
     assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
     assert_eq!(r.output, b"\"0\"");
+    // Its trace: the escrow's `call` into the token, then the token's own host calls a frame
+    // deeper, the `call` charged with them.
+    let trace = net.vm().trace(&r.tx_hash).expect("traced");
+    let at = trace.iter().position(|c| c.host == "call").unwrap();
+    assert_eq!((trace[at].depth, trace[at].contract), (1, escrow));
+    assert!(trace[at + 1..]
+        .iter()
+        .take_while(|c| c.depth == 2)
+        .any(|c| c.host == "storage_set" && c.contract == token));
+    let inner: u64 = trace[at + 1..]
+        .iter()
+        .take_while(|c| c.depth == 2)
+        .map(|c| c.gas)
+        .sum();
+    assert!(trace[at].gas > inner && trace[at].result == Some(0));
     assert_eq!(
         (tokens(&net, me), tokens(&net, escrow)),
         (json!("700"), json!("300"))

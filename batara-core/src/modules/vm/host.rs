@@ -8,17 +8,18 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use wasmi::errors::HostError;
 use wasmi::{
     AsContextMut, Caller, Error as WasmError, Extern, Func, FuncType, Instance, Store, StoreLimits,
-    StoreLimitsBuilder, TrapCode,
+    StoreLimitsBuilder, TrapCode, Val,
 };
 
 use super::{code_key, contract_key, storage_prefix, Compiled, ContractInfo, VmCore};
 use crate::runtime::{prefix_end, TxContext};
 use crate::state::{Account, ObjectWrites, StateError};
 use crate::storage::Entry;
-use crate::types::{Address, Amount, Event, Hash};
+use crate::types::{dec_u64, hex_bytes, Address, Amount, Event, Hash};
 
 /// What execution reads: the transaction's context (or a query's).
 pub(super) trait Reads {
@@ -134,6 +135,47 @@ struct Frame {
     last: Vec<u8>,
 }
 
+/// One host call of a traced execution (`vm_traceTransaction`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostCall {
+    /// Call frames on the stack (1: the transaction's own contract).
+    pub depth: u32,
+    /// The contract that made the call.
+    pub contract: Address,
+    /// The host function.
+    pub host: &'static str,
+    /// Its arguments as the contract passed them (pointers, lengths, numbers).
+    pub args: Vec<i64>,
+    /// The bytes it read from the contract's memory (keys, values, addresses, …), in order.
+    #[serde(with = "hex_bytes")]
+    pub read: Vec<u8>,
+    /// The bytes it wrote into the contract's memory.
+    #[serde(with = "hex_bytes")]
+    pub wrote: Vec<u8>,
+    /// What it returned (none for functions without a result, or when it failed).
+    pub result: Option<i64>,
+    /// Why it stopped the contract, when it did.
+    pub error: Option<String>,
+    /// Gas it used (for `call` and `instantiate`, with the sub-call's).
+    #[serde(with = "dec_u64")]
+    pub gas: u64,
+}
+
+/// The host calls of an execution being traced, and which are still running.
+#[derive(Default)]
+struct Trace {
+    calls: Vec<HostCall>,
+    open: Vec<usize>,
+}
+
+impl Trace {
+    /// The innermost running call, which memory reads and writes belong to.
+    fn current(&mut self) -> Option<&mut HostCall> {
+        let i = *self.open.last()?;
+        self.calls.get_mut(i)
+    }
+}
+
 /// The store's data: everything host functions reach.
 pub(super) struct HostData<'r> {
     reader: &'r dyn Reads,
@@ -149,6 +191,11 @@ pub(super) struct HostData<'r> {
     state_error: Option<StateError>,
     /// `debug_log` lines (kept on dev chains only).
     pub logs: Vec<String>,
+    /// Host calls, when this execution is traced.
+    trace: Option<Trace>,
+    /// The memory of the contract whose traced host call is running: the wrapper calls the
+    /// host function through `Func::call`, whose `Caller` has no instance to find it in.
+    traced_memory: Option<wasmi::Memory>,
 }
 
 impl<'r> HostData<'r> {
@@ -258,14 +305,17 @@ pub(super) struct Outcome {
     pub writes: Layer,
     /// Debug lines.
     pub logs: Vec<String>,
+    /// Host calls, when traced.
+    pub trace: Option<Vec<HostCall>>,
 }
 
-/// A transaction-wide store with `gas` fuel.
+/// A transaction-wide store with `gas` fuel; `traced` records every host call.
 pub(super) fn new_store<'r>(
     reader: &'r dyn Reads,
     vm: &'r VmCore,
     env: Env,
     gas: u64,
+    traced: bool,
 ) -> Store<HostData<'r>> {
     let p = &vm.params;
     let limits = StoreLimitsBuilder::new()
@@ -287,6 +337,8 @@ pub(super) fn new_store<'r>(
         events: 0,
         state_error: None,
         logs: vec![],
+        trace: traced.then(Trace::default),
+        traced_memory: None,
     };
     let mut store = Store::new(&vm.engine, data);
     store.limiter(|d| &mut d.limits);
@@ -329,6 +381,7 @@ pub(super) fn run(
         gas_used,
         writes,
         logs: data.logs,
+        trace: data.trace.map(|t| t.calls),
     })
 }
 
@@ -449,7 +502,10 @@ fn start<'r>(
         let f = match sc.data_mut().funcs[i] {
             Some(f) => f,
             None => {
-                let f = host_func(&mut sc, HOST_NAMES[i]);
+                let mut f = host_func(&mut sc, HOST_NAMES[i]);
+                if sc.data_mut().trace.is_some() {
+                    f = traced(&mut sc, HOST_NAMES[i], f);
+                }
                 sc.data_mut().funcs[i] = Some(f);
                 f
             }
@@ -482,9 +538,72 @@ pub(super) fn host_types(store: &mut Store<HostData<'_>>) -> Vec<(&'static str, 
 
 type C<'a, 'r> = Caller<'a, HostData<'r>>;
 
+fn val_i64(v: &Val) -> i64 {
+    match v {
+        Val::I32(x) => i64::from(*x),
+        Val::I64(x) => *x,
+        _ => 0, // contracts have integer types only (floats and references are refused)
+    }
+}
+
+/// `inner` (host function `name`) recording each call in the store's trace. Gas is charged by
+/// `inner` alone, so a traced execution uses exactly the gas of an untraced one.
+fn traced<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &'static str, inner: Func) -> Func {
+    let ty = inner.ty(&cx);
+    Func::new(
+        cx,
+        ty,
+        move |mut c: C<'_, 'r>, params: &[Val], results: &mut [Val]| -> Result<(), WasmError> {
+            let fuel = c.get_fuel()?;
+            let d = c.data_mut();
+            let call = HostCall {
+                depth: d.frames.len() as u32,
+                contract: d.frames.last().map_or(Address([0; 20]), |f| f.contract),
+                host: name,
+                args: params.iter().map(val_i64).collect(),
+                read: vec![],
+                wrote: vec![],
+                result: None,
+                error: None,
+                gas: 0,
+            };
+            if let Some(t) = d.trace.as_mut() {
+                t.open.push(t.calls.len());
+                t.calls.push(call);
+            }
+            let mine = c.get_export("memory").and_then(Extern::into_memory);
+            let outer = std::mem::replace(&mut c.data_mut().traced_memory, mine);
+            let r = inner.call(&mut c, params, results);
+            c.data_mut().traced_memory = outer;
+            let used = fuel.saturating_sub(c.get_fuel().unwrap_or(0));
+            if let Some(t) = c.data_mut().trace.as_mut() {
+                if let Some(e) = t.current() {
+                    e.gas = used;
+                    match &r {
+                        Ok(()) => e.result = results.first().map(val_i64),
+                        Err(err) => e.error = Some(describe(err)),
+                    }
+                }
+                t.open.pop();
+            }
+            r
+        },
+    )
+}
+
+/// A host function's error as a trace shows it.
+fn describe(e: &WasmError) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Revert(d)) => CallError::Reverted(d.clone()).to_string(),
+        Some(t) => t.to_string(),
+        None => e.to_string(),
+    }
+}
+
 fn memory(c: &C<'_, '_>) -> Result<wasmi::Memory, WasmError> {
     c.get_export("memory")
         .and_then(Extern::into_memory)
+        .or(c.data().traced_memory)
         .ok_or_else(|| rule("contract exports no memory"))
 }
 
@@ -500,6 +619,9 @@ fn read(c: &mut C<'_, '_>, ptr: u32, len: u32, max: u32, what: &str) -> Result<V
     memory(c)?
         .read(&*c, ptr as usize, &mut buf)
         .map_err(|_| rule(format!("{what}: memory access out of bounds")))?;
+    if let Some(e) = c.data_mut().trace.as_mut().and_then(Trace::current) {
+        e.read.extend_from_slice(&buf);
+    }
     Ok(buf)
 }
 
@@ -508,7 +630,11 @@ fn write(c: &mut C<'_, '_>, ptr: u32, data: &[u8]) -> Result<(), WasmError> {
     charge(c, per * data.len() as u64)?;
     memory(c)?
         .write(&mut *c, ptr as usize, data)
-        .map_err(|_| rule("write to memory out of bounds"))
+        .map_err(|_| rule("write to memory out of bounds"))?;
+    if let Some(e) = c.data_mut().trace.as_mut().and_then(Trace::current) {
+        e.wrote.extend_from_slice(data);
+    }
+    Ok(())
 }
 
 fn read_address(c: &mut C<'_, '_>, ptr: u32) -> Result<Address, WasmError> {

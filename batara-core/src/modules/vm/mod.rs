@@ -34,7 +34,8 @@
 mod host;
 mod params;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -42,7 +43,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use wasmi::{CompilationMode, Config, Engine, ExternType, FuncType};
 
-pub use host::CallError;
+pub use host::{CallError, HostCall};
 pub use params::{validate_params, GasSchedule, VmParams};
 
 use crate::runtime::{Module, TxContext, TxFailure};
@@ -174,7 +175,7 @@ impl VmCore {
             host: vec![],
             cache: Mutex::new(HashMap::new()),
         };
-        let mut store = host::new_store(&NoState, &core, Env::none(), 0);
+        let mut store = host::new_store(&NoState, &core, Env::none(), 0, false);
         let types = host::host_types(&mut store);
         drop(store);
         core.host = types;
@@ -287,10 +288,22 @@ pub struct QueryOutcome {
     pub logs: Vec<String>,
 }
 
+/// Contract transactions whose host calls a node keeps ([`VmModule::keep_traces`]).
+pub const MAX_TRACES: usize = 4096;
+
+/// Host calls of the latest traced transactions, oldest first out.
+#[derive(Default)]
+struct Traces {
+    order: VecDeque<Hash>,
+    calls: HashMap<Hash, Arc<Vec<HostCall>>>,
+}
+
 /// Contracts.
 pub struct VmModule {
     core: VmCore,
     min_gas_price: Amount,
+    tracing: AtomicBool,
+    traces: Mutex<Traces>,
 }
 
 impl VmModule {
@@ -301,6 +314,32 @@ impl VmModule {
         Self {
             core: VmCore::new(params, dev),
             min_gas_price,
+            tracing: AtomicBool::new(false),
+            traces: Mutex::new(Traces::default()),
+        }
+    }
+
+    /// Whether the host calls of every contract transaction executed from now on are kept (the
+    /// latest [`MAX_TRACES`], in memory: dev nodes turn it on, for `vm_traceTransaction`). A
+    /// traced execution charges exactly the gas of an untraced one.
+    pub fn keep_traces(&self, on: bool) {
+        self.tracing.store(on, Ordering::Relaxed);
+    }
+
+    /// The host calls of transaction `tx`, if it was executed while traces were kept.
+    pub fn trace(&self, tx: &Hash) -> Option<Arc<Vec<HostCall>>> {
+        self.traces.lock().calls.get(tx).cloned()
+    }
+
+    fn keep_trace(&self, tx: Hash, calls: Vec<HostCall>) {
+        let mut t = self.traces.lock();
+        if t.calls.insert(tx, Arc::new(calls)).is_none() {
+            t.order.push_back(tx);
+        }
+        while t.order.len() > MAX_TRACES {
+            if let Some(old) = t.order.pop_front() {
+                t.calls.remove(&old);
+            }
         }
     }
 
@@ -387,7 +426,9 @@ impl VmModule {
         Ok(())
     }
 
-    /// Runs `call` (with `pre` written first) and applies its writes if it succeeds.
+    /// Runs `call` (with `pre` written first) and applies its writes if it succeeds; the host
+    /// calls are kept under `trace` when it is given.
+    #[allow(clippy::too_many_arguments)]
     fn execute(
         &self,
         ctx: &mut TxContext<'_, '_>,
@@ -396,10 +437,14 @@ impl VmModule {
         pre: Layer,
         call: Invoke,
         event: Event,
+        trace: Option<Hash>,
     ) -> Result<(), TxFailure> {
         let contract = call.contract;
-        let store = host::new_store(ctx, &self.core, env, gas_limit);
+        let store = host::new_store(ctx, &self.core, env, gas_limit, trace.is_some());
         let out = host::run(store, gas_limit, pre, call)?;
+        if let (Some(tx), Some(calls)) = (trace, out.trace) {
+            self.keep_trace(tx, calls);
+        }
         ctx.gas_used = out.gas_used;
         let ret = out
             .result
@@ -435,6 +480,7 @@ impl VmModule {
         sender: Address,
         chain_id: &str,
         kind: &TxKind,
+        trace: Option<Hash>,
     ) -> Result<(), TxFailure> {
         if let Some((limit, _)) = kind.gas() {
             let max = self.core.params.max_tx_gas;
@@ -490,7 +536,7 @@ impl VmModule {
                     value: *value,
                     optional: true,
                 };
-                self.execute(ctx, env, *gas_limit, pre, call, event)
+                self.execute(ctx, env, *gas_limit, pre, call, event, trace)
             }
             TxKind::Call {
                 contract,
@@ -523,7 +569,7 @@ impl VmModule {
                     value: *value,
                     optional: false,
                 };
-                self.execute(ctx, env, *gas_limit, Layer::default(), call, event)
+                self.execute(ctx, env, *gas_limit, Layer::default(), call, event, trace)
             }
             _ => Err(TxFailure::Rule("not a contract transaction".into())),
         }
@@ -538,7 +584,7 @@ impl VmModule {
     ) -> Result<QueryOutcome, TxFailure> {
         let info = Self::contract(ctx, &q.contract)?;
         let env = Self::env(ctx, q.caller, chain_id);
-        let store = host::new_store(ctx, &self.core, env, q.gas);
+        let store = host::new_store(ctx, &self.core, env, q.gas, false);
         let call = Invoke {
             caller: q.caller,
             contract: q.contract,
@@ -578,7 +624,7 @@ impl VmModule {
             | TxKind::Call { gas_limit, .. } => *gas_limit = max,
             _ => return Ok((0, Some("not a contract transaction".into()))),
         }
-        match self.apply_kind(ctx, sender, chain_id, &kind) {
+        match self.apply_kind(ctx, sender, chain_id, &kind, None) {
             Ok(()) => Ok((ctx.gas_used, None)),
             Err(TxFailure::Rule(e)) => Ok((ctx.gas_used, Some(e))),
             Err(TxFailure::State(e)) => Err(e),
@@ -641,7 +687,8 @@ impl Module for VmModule {
 
     fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure> {
         self.check(tx).map_err(TxFailure::Rule)?;
-        self.apply_kind(ctx, tx.sender(), &tx.body.chain_id, &tx.body.kind)
+        let trace = self.tracing.load(Ordering::Relaxed).then(|| tx.hash());
+        self.apply_kind(ctx, tx.sender(), &tx.body.chain_id, &tx.body.kind, trace)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
