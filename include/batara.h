@@ -266,6 +266,13 @@ enum batara_result batara_node_code_json(const struct batara_node *node,
                                          const char *code_hash,
                                          struct batara_bytes **out);
 
+// Every host call of contract transaction `tx_hash` (0x-hex) as UTF-8 JSON, the shape of
+// JSON-RPC `vm_traceTransaction` (dev nodes keep the latest 4096), into `*out` (free with
+// `batara_bytes_free`); `BATARA_RESULT_NOT_FOUND` when no trace is kept.
+enum batara_result batara_node_trace_json(const struct batara_node *node,
+                                          const char *tx_hash,
+                                          struct batara_bytes **out);
+
 // Storage slot `slot` (`slot_len` bytes) of `contract` after block `height` (`BATARA_LATEST`:
 // the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getStorage` (`value` 0x-hex or null; a
 // `proof` against that height's state root when `prove`), into `*out`.

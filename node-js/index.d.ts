@@ -365,6 +365,8 @@ export interface NodeApi {
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
   code(codeHash: string): Promise<CodeInfo>;
+  /** Every host call of contract transaction `txHash` (dev nodes keep the latest 4096); NOT_FOUND if none is kept. */
+  trace(txHash: string): Promise<Trace>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -423,6 +425,8 @@ export class Node implements NodeApi {
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
   code(codeHash: string): Promise<CodeInfo>;
+  /** Every host call of contract transaction `txHash` (dev nodes keep the latest 4096); NOT_FOUND if none is kept. */
+  trace(txHash: string): Promise<Trace>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -491,6 +495,8 @@ export class Client implements NodeApi {
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
   code(codeHash: string): Promise<CodeInfo>;
+  /** Every host call of contract transaction `txHash` (dev nodes keep the latest 4096); NOT_FOUND if none is kept. */
+  trace(txHash: string): Promise<Trace>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -528,6 +534,37 @@ export interface CodeInfo {
   uploaded_at: string;
   /** The WebAssembly module, 0x-hex. */
   wasm: string;
+}
+
+/** One host call of a traced contract transaction. */
+export interface HostCall {
+  /** Call frames on the stack (1: the transaction's own contract). */
+  depth: number;
+  /** The contract that made the call. */
+  contract: string;
+  /** The host function, e.g. `storage_get`. */
+  host: string;
+  /** Its arguments as the contract passed them. */
+  args: number[];
+  /** Bytes it read from the contract's memory, 0x-hex. */
+  read: string;
+  /** Bytes it wrote into the contract's memory, 0x-hex. */
+  wrote: string;
+  result: number | null;
+  /** Why it stopped the contract, when it did. */
+  error: string | null;
+  /** Gas it used (with the sub-call's, for `call` and `instantiate`). */
+  gas: string;
+}
+
+/** The host calls of a contract transaction (`vm_traceTransaction`). */
+export interface Trace {
+  tx_hash: string;
+  height: string;
+  status: 'success' | 'failed';
+  gas_used: string;
+  error: string | null;
+  calls: HostCall[];
 }
 
 /** One storage slot (`vm_getStorage`). */

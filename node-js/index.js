@@ -319,6 +319,7 @@ class Node {
   async contractInfo(address, height) { return JSON.parse(await later(() => this._inner.contract(str(address, 'address'), nativeHeight(height)))); }
   /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
   async code(codeHash) { return JSON.parse(await later(() => this._inner.code(str(codeHash, 'codeHash')))); }
+  async trace(txHash) { return JSON.parse(await later(() => this._inner.trace(str(txHash, 'txHash')))); }
   /** A storage slot: `{ contract, slot, value (0x-hex or null), height, proof? }`; `opts`: `{ height, prove }`. */
   async storage(contract, slot, opts) {
     const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
@@ -485,6 +486,7 @@ class Client {
   async validator(address) { return this.call('staking_getValidator', str(address, 'address')); }
   async contractInfo(address, height) { return this.call('vm_getContract', str(address, 'address'), rpcHeight(height)); }
   async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
+  async trace(txHash) { return this.call('vm_traceTransaction', str(txHash, 'txHash')); }
   async storage(contract, slot, opts) {
     const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
     return this.call('vm_getStorage', str(contract, 'contract'), '0x' + bytes(slot, 'slot').toString('hex'), rpcHeight(height), Boolean(prove));

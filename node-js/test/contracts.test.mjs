@@ -45,6 +45,13 @@ for (const via of ['node', 'client']) {
         data: { from: alice.address, to: bob.address, amount: '250' },
       }]);
       assert.equal(await token.query('balance_of', { owner: bob.address }), '250');
+      // Its trace (dev nodes keep them): the token's host calls, the same gas as the receipt.
+      const tr = await api.trace(r.hash);
+      assert.equal(BigInt(tr.gas_used), r.gasUsed);
+      const hosts = tr.calls.map((c) => c.host);
+      assert.ok(hosts.includes('storage_set') && hosts[hosts.length - 1] === 'emit', hosts.join());
+      assert.ok(tr.calls.every((c) => c.depth === 1 && c.contract === token.address));
+      await assert.rejects(api.trace('0x' + '00'.repeat(32)), (e) => e.code === 'NOT_FOUND');
 
       const asBob = api.contract(token.address, bob);
       await asBob.call('approve', { spender: alice.address, amount: '100' });

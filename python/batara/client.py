@@ -179,6 +179,10 @@ class Client:
         """Stored contract code: uploader, size, deposit, height and the module (0x hex)."""
         return dict(self.call("vm_getCode", code_hash))
 
+    def trace(self, tx_hash: str) -> dict[str, Any]:
+        """Every host call of contract transaction ``tx_hash`` (dev nodes keep them)."""
+        return dict(self.call("vm_traceTransaction", tx_hash))
+
     def storage(
         self, contract: str, slot: bytes, height: Optional[int] = None, prove: bool = False
     ) -> dict[str, Any]:

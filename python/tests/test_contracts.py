@@ -59,6 +59,14 @@ def test_token_through_the_contract_handle(chain: tuple[Api, list[batara.Keypair
         "data": {"from": alice.address, "to": bob.address, "amount": "250"},
     }]
     assert token.query("balance_of", {"owner": bob.address}) == "250"
+    # Its trace (dev nodes keep them): the token's host calls, the sender's balance key read.
+    tr = api.trace(r["hash"])
+    assert int(tr["gas_used"]) == int(r["gas_used"]) and tr["status"] == "success"
+    hosts = [c["host"] for c in tr["calls"]]
+    assert "storage_set" in hosts and hosts[-1] == "emit"
+    assert all(c["depth"] == 1 and c["contract"] == token.address for c in tr["calls"])
+    with pytest.raises(batara.NotFound):
+        api.trace("0x" + "00" * 32)
 
     # bob approves alice, who spends within the allowance; past it the call fails and costs gas.
     bob_token = api.contract(token.address, signer=bob)

@@ -784,6 +784,22 @@ pub extern "C" fn batara_node_code_json(
     })
 }
 
+/// Every host call of contract transaction `tx_hash` (0x-hex) as UTF-8 JSON, the shape of
+/// JSON-RPC `vm_traceTransaction` (dev nodes keep the latest 4096), into `*out` (free with
+/// `batara_bytes_free`); `BATARA_RESULT_NOT_FOUND` when no trace is kept.
+#[no_mangle]
+pub extern "C" fn batara_node_trace_json(
+    node: *const batara_node,
+    tx_hash: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let h = api::parse::hash(&string_arg(tx_hash, "tx_hash")?)
+            .map_err(|e| invalid(e.to_string()))?;
+        json_out(out, &non_null(node, "node")?.node()?.trace(&h)?)
+    })
+}
+
 /// Storage slot `slot` (`slot_len` bytes) of `contract` after block `height` (`BATARA_LATEST`:
 /// the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getStorage` (`value` 0x-hex or null; a
 /// `proof` against that height's state root when `prove`), into `*out`.

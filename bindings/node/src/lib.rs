@@ -750,6 +750,14 @@ impl NativeNode {
         json(&self.run(move |h| h.code(&c)).await?)
     }
 
+    /// Every host call of contract transaction `tx_hash` (as JSON-RPC `vm_traceTransaction`;
+    /// dev nodes keep them); JSON.
+    #[napi]
+    pub async fn trace(&self, tx_hash: String) -> Result<String> {
+        let t = hash(&tx_hash)?;
+        json(&self.run(move |h| h.trace(&t)).await?)
+    }
+
     /// A contract's storage slot (value 0x-hex or null, height, proof if `prove`); JSON.
     #[napi]
     pub async fn storage(

@@ -909,6 +909,13 @@ impl Node {
         read_json(py, || self.handle.code(&h))
     }
 
+    /// Every host call of contract transaction `tx_hash` (dict: tx_hash, height, status,
+    /// gas_used, error, calls), as JSON-RPC `vm_traceTransaction` (dev nodes keep them).
+    fn trace(&self, py: Python<'_>, tx_hash: &str) -> PyResult<Py<PyAny>> {
+        let h = parse_hash(tx_hash)?;
+        read_json(py, || self.handle.trace(&h))
+    }
+
     /// A contract's storage slot (dict: value hex or None, height, and a proof if `prove`).
     #[pyo3(signature = (contract, slot, height = None, prove = false))]
     fn storage(

@@ -1,7 +1,8 @@
 /* Contracts from C: uploads the module at argv[1] (the example counter, compiled by the Rust
  * test), instantiates it (code hash argv[2], so its address is argv[3]), calls `increment`
  * twice with transactions signed from JSON kinds, and reads back. Prints "estimate", "receipts",
- * "query", "contract", "storage" JSON lines for the Rust test, then "codes a b c". */
+ * "query", "contract", "storage", "code", "trace" JSON lines for the Rust test, then
+ * "codes a b c d". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ static void print_json(const char *label, batara_bytes *b) {
   batara_bytes_free(b);
 }
 
+/* The hash of the last transaction `send` sent, as 0x-hex. */
+static char last_hash[67];
+
 /* Signs `kind` with the next nonce, submits it and waits for its block. */
 static void send(batara_node *node, batara_keypair *key, const char *chain, uint64_t nonce,
                  const char *kind) {
@@ -31,6 +35,8 @@ static void send(batara_node *node, batara_keypair *key, const char *chain, uint
   CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), hash));
   batara_bytes_free(tx);
   CHECK(batara_node_wait_tx(node, hash, 10000));
+  sprintf(last_hash, "0x");
+  for (int i = 0; i < 32; i++) sprintf(last_hash + 2 + 2 * i, "%02x", hash[i]);
 }
 
 int main(int argc, char **argv) {
@@ -81,11 +87,15 @@ int main(int argc, char **argv) {
   print_json("storage", out);
   CHECK(batara_node_code_json(node, argv[2], &out));
   print_json("code", out);
+  CHECK(batara_node_trace_json(node, last_hash, &out));
+  print_json("trace", out);
 
   int not_found = batara_node_contract_json(node, alice_addr, BATARA_LATEST, &out);
   int null_arg = batara_node_storage_json(node, NULL, NULL, 0, BATARA_LATEST, false, &out);
   int bad_kind = batara_node_estimate_gas_json(node, alice_addr, "{\"type\":\"nope\"}", &out);
-  printf("codes %d %d %d\n", not_found, null_arg, bad_kind);
+  int no_trace = batara_node_trace_json(
+      node, "0x0000000000000000000000000000000000000000000000000000000000000000", &out);
+  printf("codes %d %d %d %d\n", not_found, null_arg, bad_kind, no_trace);
 
   free(kind);
   batara_keypair_free(alice);

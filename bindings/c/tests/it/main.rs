@@ -370,6 +370,15 @@ fn contracts_from_c() {
         .unwrap()
         .starts_with("0x"));
     assert_eq!(doc("code")["size"], code.len());
+    // The second increment's trace: the storage write of 2 and the event, the receipt's gas.
+    let trace = doc("trace");
+    assert_eq!(trace["gas_used"], receipts[0]["gas_used"], "{trace}");
+    let calls = trace["calls"].as_array().unwrap();
+    assert!(calls.iter().any(|c| c["host"] == "storage_set"
+        && c["read"]
+            .as_str()
+            .unwrap()
+            .ends_with(&hex::encode(2u64.to_le_bytes()))));
     let codes: Vec<i32> = stdout
         .lines()
         .find_map(|l| l.strip_prefix("codes "))
@@ -379,7 +388,7 @@ fn contracts_from_c() {
         .collect();
     assert_eq!(
         codes,
-        vec![4, 1, 2],
-        "not found, NULL argument, invalid input"
+        vec![4, 1, 2, 4],
+        "not found, NULL argument, invalid input, no trace"
     );
 }
