@@ -536,6 +536,8 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
         r#"
       (func (export "spin") (loop $l (br $l)))
       (func $r (export "recurse") (call $r))
+      (func $down (param $n i32) (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "deep") (call $input_read (i32.const 0)) (call $down (i32.load (i32.const 0))))
       (func (export "grow_to_limit") (if (i32.eq (memory.grow (i32.const 15)) (i32.const -1)) (then unreachable)))
       (func (export "grow_past") (if (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then unreachable)))
       (func (export "huge_return") (call $ret (i32.const 0) (i32.const 16385)))
@@ -576,6 +578,12 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
     assert!(r.error.as_ref().unwrap().ends_with("out of gas"));
     assert_eq!((r.gas_used, r.fee), (1_000_000, FEE + 1_000_000 * PRICE));
     let r = fail(&mut net, "recurse", GAS);
+    assert!(r.error.unwrap().contains("stack overflow"));
+    // max_recursion_depth (1024) counts every wasm frame: the method's own and `$down`'s n + 1.
+    let deep = |net: &mut Net, n: u32| net.one(call(c, "deep", &n.to_le_bytes(), 0, GAS));
+    let r = deep(&mut net, p.max_recursion_depth - 2);
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let r = deep(&mut net, p.max_recursion_depth - 1);
     assert!(r.error.unwrap().contains("stack overflow"));
     let ok = net.one(call(c, "grow_to_limit", &[], 0, GAS));
     assert_eq!(
@@ -668,16 +676,27 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
           (call $revert (i32.const 1000) (call $result_len)))))
       (func (export "dive")
         (call $input_read (i32.const 100))
+        (if (i32.ge_u (i32.load8_u (i32.const 132)) (i32.load8_u (i32.const 133))) (then return))
         (i32.store8 (i32.const 132) (i32.add (i32.load8_u (i32.const 132)) (i32.const 1)))
-        (call $forward (call $inst (i32.const 100) (i32.const 0) (i32.const 0) (i32.const 132) (i32.const 1) (i32.const 200) (i64.const 0) (i32.const 300)))
-        (call $forward (call $call (i32.const 300) (i32.const 400) (i32.const 4) (i32.const 100) (i32.const 33) (i32.const 200) (i64.const 0))))"#,
+        (call $forward (call $inst (i32.const 100) (i32.const 0) (i32.const 0) (i32.const 132) (i32.const 2) (i32.const 200) (i64.const 0) (i32.const 300)))
+        (call $forward (call $call (i32.const 300) (i32.const 400) (i32.const 4) (i32.const 100) (i32.const 34) (i32.const 200) (i64.const 0))))"#,
     );
     let code = net.upload(&bomb);
     let b = net.instantiate(code, &[], b"bomb");
-    let mut input = code.0.to_vec();
-    input.push(0);
-    let r = net.one(call(b, "dive", &input, 0, GAS * 10));
+    // Input: the code hash, the level (0), the levels to go down. Four more below the first
+    // frame is the limit of 5; five more is past it, however much gas there is.
+    let dive = |net: &mut Net, levels: u8| {
+        let mut input = code.0.to_vec();
+        input.extend([0, levels]);
+        net.one(call(b, "dive", &input, 0, GAS * 10))
+    };
+    let r = dive(&mut net, 4);
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let r = dive(&mut net, 5);
     assert_eq!(r.status, TxStatus::Failed);
+    let e = r.error.unwrap();
+    assert!(e.contains("call depth limit 5 reached"), "{e}");
+    let r = dive(&mut net, 200);
     assert!(r.error.unwrap().contains("call depth limit 5 reached"));
 
     // Through all of it the chain kept making blocks, and the replica agrees on every root.
