@@ -643,7 +643,10 @@ fn bad_contracts_end_in_failed_receipts_or_rejected_uploads_and_the_chain_goes_o
     assert!(r.error.unwrap().contains("out of bounds"));
     let r = fail(&mut net, "unreachable", GAS);
     assert!(r.error.unwrap().contains("unreachable"));
-    // Gas limit past the transaction limit: refused.
+    // A gas limit exactly at the transaction limit runs (and here runs out); past it: refused.
+    let r = fail(&mut net, "spin", p.max_tx_gas);
+    assert!(r.error.as_ref().unwrap().ends_with("out of gas"));
+    assert_eq!(r.gas_used, p.max_tx_gas);
     let r = net.one(call(c, "spin", &[], 0, p.max_tx_gas + 1));
     assert!(r.error.unwrap().contains("over the transaction limit"));
 
@@ -811,17 +814,16 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
     let (n, addr) = common::dev_rpc(batara_core::consensus::DevMode::Auto);
     let k = common::acct(0);
     let chain_id = n.info().chain_id;
-    let mut nonce = 0;
-    let mut send = |kind: TxKind| {
+    // Read from the chain: dev_revert below takes nonces back too.
+    let send = |kind: TxKind| {
         let t = TxBody {
             chain_id: chain_id.clone(),
             signer: k.public_key(),
-            nonce,
+            nonce: n.account(&k.address(), None).unwrap().nonce,
             fee: 0,
             kind,
         }
         .sign(&k);
-        nonce += 1;
         let h = n.submit(&t.to_bytes()).unwrap();
         n.wait_for_tx(&h, std::time::Duration::from_secs(10))
             .unwrap()
@@ -947,6 +949,33 @@ fn json_rpc_serves_code_contracts_storage_with_proofs_queries_and_estimates() {
     );
     let q = common::rpc(addr, "vm_query", json!({ "contract": c, "method": "fail" }));
     assert_eq!(q["error"], "reverted: nope");
+
+    // dev_snapshot / dev_revert cover contract storage: two increments undone, the slot and
+    // its proof back to 6.
+    let get = |addr| {
+        let q = common::rpc(addr, "vm_query", json!({ "contract": c, "method": "get" }));
+        u64::from_le_bytes(
+            hex::decode(&q["output"].as_str().unwrap()[2..])
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let snap = common::rpc(addr, "dev_snapshot", json!([]));
+    send(call(c, "increment", &[], 0, GAS));
+    send(call(c, "increment", &[], 0, GAS));
+    assert_eq!(get(addr), 8);
+    assert_eq!(common::rpc(addr, "dev_revert", json!([snap])), json!(true));
+    assert_eq!(get(addr), 6);
+    let st = common::rpc(
+        addr,
+        "vm_getStorage",
+        json!({ "contract": c, "slot": "0x6e" }),
+    );
+    assert_eq!(
+        st["value"],
+        json!(format!("0x{}", hex::encode(6u64.to_le_bytes())))
+    );
     let e = common::rpc_err(
         addr,
         "vm_query",
