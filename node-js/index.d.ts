@@ -565,6 +565,8 @@ export interface Trace {
   gas_used: string;
   error: string | null;
   calls: HostCall[];
+  /** More than 100,000 host calls: the rest are not recorded. */
+  truncated: boolean;
 }
 
 /** One storage slot (`vm_getStorage`). */

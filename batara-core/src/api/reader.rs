@@ -277,7 +277,7 @@ impl ChainReader {
                 "transaction {hash} is not a contract transaction: nothing to trace"
             )));
         }
-        let calls = self.vm()?.trace(hash).ok_or_else(|| {
+        let log = self.vm()?.trace(hash).ok_or_else(|| {
             Error::NotFound(format!(
                 "trace of transaction {hash}: dev nodes keep the host calls of their latest \
                  {MAX_TRACES} contract transactions"
@@ -289,7 +289,8 @@ impl ChainReader {
             status: tx.receipt.status,
             gas_used: tx.receipt.gas_used,
             error: tx.receipt.error,
-            calls: calls.to_vec(),
+            calls: log.calls.clone(),
+            truncated: log.truncated,
         })
     }
 

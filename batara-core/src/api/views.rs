@@ -304,6 +304,9 @@ pub struct TraceView {
     pub error: Option<String>,
     /// Every host call, in the order they started (a sub-call's calls follow its `call`).
     pub calls: Vec<crate::modules::vm::HostCall>,
+    /// The execution made more than `MAX_TRACE_CALLS` (100,000) host calls; the rest are
+    /// not recorded.
+    pub truncated: bool,
 }
 
 /// Which events a subscriber wants (`chain_subscribeEvents`): every field given must match, and

@@ -1402,7 +1402,7 @@ fn an_escrow_holds_tokens_and_coin_and_a_token_hook_cannot_reenter_the_token() {
     assert_eq!(r.output, b"\"0\"");
     // Its trace: the escrow's `call` into the token, then the token's own host calls a frame
     // deeper, the `call` charged with them.
-    let trace = net.vm().trace(&r.tx_hash).expect("traced");
+    let trace = net.vm().trace(&r.tx_hash).expect("traced").calls.clone();
     let at = trace.iter().position(|c| c.host == "call").unwrap();
     assert_eq!((trace[at].depth, trace[at].contract), (1, escrow));
     assert!(trace[at + 1..]
@@ -1514,4 +1514,30 @@ fn an_escrow_holds_tokens_and_coin_and_a_token_hook_cannot_reenter_the_token() {
         (tokens(&net, thief), tokens(&net, me)),
         (json!("0"), json!("695"))
     );
+    // Traces are bounded: the first MAX_TRACE_BYTES of what a call reads, the first
+    // MAX_TRACE_CALLS calls of an execution (then `truncated`).
+    use batara_core::modules::vm::{MAX_TRACE_BYTES, MAX_TRACE_CALLS};
+    let chatty = net.upload(&module(
+        r#"(import "env" "input_len" (func $len (result i32)))
+           (import "env" "storage_set" (func $set (param i32 i32 i32 i32)))"#,
+        r#"(func (export "big") (call $set (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 16384)))
+           (func (export "chat") (loop $l (drop (call $len)) (br $l)))"#,
+    ));
+    let chatty = net.instantiate(chatty, &[], b"chat");
+    let r = net.one(call(chatty, "big", &[], 0, GAS));
+    assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+    let log = net.vm().trace(&r.tx_hash).unwrap();
+    assert_eq!(
+        (log.calls[0].read.len(), log.truncated),
+        (MAX_TRACE_BYTES, false)
+    );
+    let r = net.one(call(chatty, "chat", &[], 0, 40_000_000));
+    assert!(r.error.unwrap().ends_with("out of gas"));
+    let log = net.vm().trace(&r.tx_hash).unwrap();
+    assert!(log.truncated);
+    assert_eq!(log.calls.len(), MAX_TRACE_CALLS);
+    assert!(log
+        .calls
+        .iter()
+        .all(|c| c.host == "input_len" && c.result.is_some()));
 }

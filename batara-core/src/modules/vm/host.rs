@@ -161,19 +161,54 @@ pub struct HostCall {
     pub gas: u64,
 }
 
+/// Host calls one trace records; past it the trace is cut short (`truncated`).
+pub const MAX_TRACE_CALLS: usize = 100_000;
+/// Bytes of `read` and of `wrote` one traced host call keeps (the first ones).
+pub const MAX_TRACE_BYTES: usize = 1024;
+
+/// The host calls of a traced execution.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TraceLog {
+    /// The calls, in the order they started.
+    pub calls: Vec<HostCall>,
+    /// More than [`MAX_TRACE_CALLS`] were made: the rest are not recorded.
+    pub truncated: bool,
+}
+
+impl TraceLog {
+    /// About how much memory it holds.
+    pub fn bytes(&self) -> usize {
+        self.calls
+            .iter()
+            .map(|c| {
+                std::mem::size_of::<HostCall>() + 8 * c.args.len() + c.read.len() + c.wrote.len()
+            })
+            .sum()
+    }
+}
+
 /// The host calls of an execution being traced, and which are still running.
 #[derive(Default)]
 struct Trace {
-    calls: Vec<HostCall>,
+    log: TraceLog,
     open: Vec<usize>,
 }
 
 impl Trace {
-    /// The innermost running call, which memory reads and writes belong to.
+    /// The innermost running call, which memory reads and writes belong to (none once the
+    /// trace is cut short: the running call may not be the innermost any more).
     fn current(&mut self) -> Option<&mut HostCall> {
+        if self.log.truncated {
+            return None;
+        }
         let i = *self.open.last()?;
-        self.calls.get_mut(i)
+        self.log.calls.get_mut(i)
     }
+}
+
+fn keep_bytes(into: &mut Vec<u8>, data: &[u8]) {
+    let room = MAX_TRACE_BYTES.saturating_sub(into.len());
+    into.extend_from_slice(&data[..data.len().min(room)]);
 }
 
 /// The store's data: everything host functions reach.
@@ -306,7 +341,7 @@ pub(super) struct Outcome {
     /// Debug lines.
     pub logs: Vec<String>,
     /// Host calls, when traced.
-    pub trace: Option<Vec<HostCall>>,
+    pub trace: Option<TraceLog>,
 }
 
 /// A transaction-wide store with `gas` fuel; `traced` records every host call.
@@ -381,7 +416,7 @@ pub(super) fn run(
         gas_used,
         writes,
         logs: data.logs,
-        trace: data.trace.map(|t| t.calls),
+        trace: data.trace.map(|t| t.log),
     })
 }
 
@@ -567,24 +602,29 @@ fn traced<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &'static str, in
                 error: None,
                 gas: 0,
             };
+            let mut recorded = false;
             if let Some(t) = d.trace.as_mut() {
-                t.open.push(t.calls.len());
-                t.calls.push(call);
+                if t.log.calls.len() < MAX_TRACE_CALLS {
+                    t.open.push(t.log.calls.len());
+                    t.log.calls.push(call);
+                    recorded = true;
+                } else {
+                    t.log.truncated = true;
+                }
             }
             let mine = c.get_export("memory").and_then(Extern::into_memory);
             let outer = std::mem::replace(&mut c.data_mut().traced_memory, mine);
             let r = inner.call(&mut c, params, results);
             c.data_mut().traced_memory = outer;
             let used = fuel.saturating_sub(c.get_fuel().unwrap_or(0));
-            if let Some(t) = c.data_mut().trace.as_mut() {
-                if let Some(e) = t.current() {
-                    e.gas = used;
-                    match &r {
-                        Ok(()) => e.result = results.first().map(val_i64),
-                        Err(err) => e.error = Some(describe(err)),
-                    }
+            if let (true, Some(t)) = (recorded, c.data_mut().trace.as_mut()) {
+                let i = t.open.pop().expect("pushed when recorded");
+                let e = &mut t.log.calls[i];
+                e.gas = used;
+                match &r {
+                    Ok(()) => e.result = results.first().map(val_i64),
+                    Err(err) => e.error = Some(describe(err)),
                 }
-                t.open.pop();
             }
             r
         },
@@ -620,7 +660,7 @@ fn read(c: &mut C<'_, '_>, ptr: u32, len: u32, max: u32, what: &str) -> Result<V
         .read(&*c, ptr as usize, &mut buf)
         .map_err(|_| rule(format!("{what}: memory access out of bounds")))?;
     if let Some(e) = c.data_mut().trace.as_mut().and_then(Trace::current) {
-        e.read.extend_from_slice(&buf);
+        keep_bytes(&mut e.read, &buf);
     }
     Ok(buf)
 }
@@ -632,7 +672,7 @@ fn write(c: &mut C<'_, '_>, ptr: u32, data: &[u8]) -> Result<(), WasmError> {
         .write(&mut *c, ptr as usize, data)
         .map_err(|_| rule("write to memory out of bounds"))?;
     if let Some(e) = c.data_mut().trace.as_mut().and_then(Trace::current) {
-        e.wrote.extend_from_slice(data);
+        keep_bytes(&mut e.wrote, data);
     }
     Ok(())
 }

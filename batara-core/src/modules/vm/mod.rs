@@ -43,7 +43,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use wasmi::{CompilationMode, Config, Engine, ExternType, FuncType};
 
-pub use host::{CallError, HostCall};
+pub use host::{CallError, HostCall, TraceLog, MAX_TRACE_BYTES, MAX_TRACE_CALLS};
 pub use params::{validate_params, GasSchedule, VmParams};
 
 use crate::runtime::{Module, TxContext, TxFailure};
@@ -290,12 +290,15 @@ pub struct QueryOutcome {
 
 /// Contract transactions whose host calls a node keeps ([`VmModule::keep_traces`]).
 pub const MAX_TRACES: usize = 4096;
+/// Memory all kept traces may hold together (the oldest go first).
+pub const MAX_TRACES_BYTES: usize = 256 << 20;
 
 /// Host calls of the latest traced transactions, oldest first out.
 #[derive(Default)]
 struct Traces {
     order: VecDeque<Hash>,
-    calls: HashMap<Hash, Arc<Vec<HostCall>>>,
+    logs: HashMap<Hash, Arc<TraceLog>>,
+    bytes: usize,
 }
 
 /// Contracts.
@@ -327,18 +330,25 @@ impl VmModule {
     }
 
     /// The host calls of transaction `tx`, if it was executed while traces were kept.
-    pub fn trace(&self, tx: &Hash) -> Option<Arc<Vec<HostCall>>> {
-        self.traces.lock().calls.get(tx).cloned()
+    pub fn trace(&self, tx: &Hash) -> Option<Arc<TraceLog>> {
+        self.traces.lock().logs.get(tx).cloned()
     }
 
-    fn keep_trace(&self, tx: Hash, calls: Vec<HostCall>) {
+    /// Keeps `log` under `tx`, dropping the oldest traces past [`MAX_TRACES`] or
+    /// [`MAX_TRACES_BYTES`].
+    fn keep_trace(&self, tx: Hash, log: TraceLog) {
         let mut t = self.traces.lock();
-        if t.calls.insert(tx, Arc::new(calls)).is_none() {
-            t.order.push_back(tx);
+        t.bytes += log.bytes();
+        match t.logs.insert(tx, Arc::new(log)) {
+            Some(old) => t.bytes -= old.bytes(),
+            None => t.order.push_back(tx),
         }
-        while t.order.len() > MAX_TRACES {
-            if let Some(old) = t.order.pop_front() {
-                t.calls.remove(&old);
+        while t.order.len() > MAX_TRACES || (t.bytes > MAX_TRACES_BYTES && t.order.len() > 1) {
+            let Some(old) = t.order.pop_front() else {
+                break;
+            };
+            if let Some(l) = t.logs.remove(&old) {
+                t.bytes -= l.bytes();
             }
         }
     }
@@ -442,8 +452,8 @@ impl VmModule {
         let contract = call.contract;
         let store = host::new_store(ctx, &self.core, env, gas_limit, trace.is_some());
         let out = host::run(store, gas_limit, pre, call)?;
-        if let (Some(tx), Some(calls)) = (trace, out.trace) {
-            self.keep_trace(tx, calls);
+        if let (Some(tx), Some(log)) = (trace, out.trace) {
+            self.keep_trace(tx, log);
         }
         ctx.gas_used = out.gas_used;
         let ret = out
