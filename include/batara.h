@@ -266,6 +266,15 @@ enum batara_result batara_node_code_json(const struct batara_node *node,
                                          const char *code_hash,
                                          struct batara_bytes **out);
 
+// Writes a consistent backup of the chain, as of its latest block, into the new directory `dir`
+// (UTF-8 path; NULL: a new directory in the node's `backup_dir`) while the node runs, and puts
+// the backup's JSON (dir, chain_id, height, hash, state_root, bytes, created_ms) into `*out`
+// (free with `batara_bytes_free`). `BATARA_RESULT_INVALID_INPUT` when `dir` exists or, for NULL,
+// when `backup_dir` is not set.
+enum batara_result batara_node_backup_json(const struct batara_node *node,
+                                           const char *dir,
+                                           struct batara_bytes **out);
+
 // Every host call of contract transaction `tx_hash` (0x-hex) as UTF-8 JSON, the shape of
 // JSON-RPC `vm_traceTransaction` (dev nodes keep the latest 4096), into `*out` (free with
 // `batara_bytes_free`); `BATARA_RESULT_NOT_FOUND` when no trace is kept.

@@ -427,6 +427,8 @@ export class Node implements NodeApi {
   code(codeHash: string): Promise<CodeInfo>;
   /** Every host call of contract transaction `txHash` (dev nodes keep the latest 4096); NOT_FOUND if none is kept. */
   trace(txHash: string): Promise<Trace>;
+  /** Writes a consistent backup of the chain into the new directory `dir` while the node runs (none: a new directory in the node's `backup_dir`); INVALID_INPUT if `dir` exists. */
+  backup(dir?: string | null): Promise<Backup>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -497,6 +499,8 @@ export class Client implements NodeApi {
   code(codeHash: string): Promise<CodeInfo>;
   /** Every host call of contract transaction `txHash` (dev nodes keep the latest 4096); NOT_FOUND if none is kept. */
   trace(txHash: string): Promise<Trace>;
+  /** A backup written by the node into a new directory of its `backup_dir` (JSON-RPC `node_backup`; off unless the node sets `backup_dir`). */
+  backup(): Promise<Backup>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -555,6 +559,22 @@ export interface HostCall {
   error: string | null;
   /** Gas it used (with the sub-call's, for `call` and `instantiate`). */
   gas: string;
+}
+
+/** A backup (`node.backup`, `client.backup`): a node home without keys, whose `data/` restores a node. */
+export interface Backup {
+  /** The directory written (on the node's machine). */
+  dir: string;
+  chain_id: string;
+  /** The height it holds (decimal string). */
+  height: string;
+  hash: string;
+  /** The state root at that height: what a restore must reproduce. */
+  state_root: string;
+  /** Bytes of its database files (decimal string). */
+  bytes: string;
+  /** When it was taken, Unix ms (decimal string). */
+  created_ms: string;
 }
 
 /** The host calls of a contract transaction (`vm_traceTransaction`). */

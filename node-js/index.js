@@ -320,6 +320,9 @@ class Node {
   /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
   async code(codeHash) { return JSON.parse(await later(() => this._inner.code(str(codeHash, 'codeHash')))); }
   async trace(txHash) { return JSON.parse(await later(() => this._inner.trace(str(txHash, 'txHash')))); }
+  async backup(dir) {
+    return JSON.parse(await later(() => this._inner.backup(dir === undefined || dir === null ? null : str(dir, 'dir'))));
+  }
   /** A storage slot: `{ contract, slot, value (0x-hex or null), height, proof? }`; `opts`: `{ height, prove }`. */
   async storage(contract, slot, opts) {
     const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
@@ -487,6 +490,7 @@ class Client {
   async contractInfo(address, height) { return this.call('vm_getContract', str(address, 'address'), rpcHeight(height)); }
   async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
   async trace(txHash) { return this.call('vm_traceTransaction', str(txHash, 'txHash')); }
+  async backup() { return this.call('node_backup'); }
   async storage(contract, slot, opts) {
     const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
     return this.call('vm_getStorage', str(contract, 'contract'), '0x' + bytes(slot, 'slot').toString('hex'), rpcHeight(height), Boolean(prove));

@@ -52,7 +52,7 @@ fi
 test_deps() {
   python3 -c 'import tomllib; print("\n".join(tomllib.load(open("python/pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))'
 }
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_timeout, mypy, pandas, pyarrow, matplotlib, nbclient, ipykernel, auditwheel" >/dev/null 2>&1; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import pytest, pytest_timeout, mypy, pandas, pyarrow, matplotlib, nbclient, ipykernel, auditwheel, sklearn, prometheus_client" >/dev/null 2>&1; then
   echo "setup: creating .venv with the test extra of python/pyproject.toml" >&2
   python3 -m venv .venv
   mapfile -t deps < <(test_deps)

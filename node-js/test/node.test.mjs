@@ -199,6 +199,25 @@ test('quickstart example and npx batara run', () => {
   assert.match(r.stderr, /nonexistent/);
 });
 
+test('a backup of a running node restores to its block', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batara-js-backup-'));
+  const node = await Node.dev({ accounts: 2, dataDir: path.join(dir, 'live') });
+  const [a, b] = node.accounts;
+  await node.transfer(a, b.address, 11n);
+  const backup = await node.backup(path.join(dir, 'backup'));
+  await node.transfer(a, b.address, 5n);
+  const height = Number(backup.height);
+  assert.equal(height, Number(node.height) - 1);
+  assert.equal(backup.state_root, (await node.block(height)).header.state_root);
+  await assert.rejects(node.backup(path.join(dir, 'backup')), (e) => e.code === 'INVALID_INPUT' && /already exists/.test(e.message));
+  await assert.rejects(node.backup(), (e) => e.code === 'INVALID_INPUT' && /backup_dir/.test(e.message));
+  await node.close();
+  const restored = await Node.dev({ accounts: 2, dataDir: path.join(dir, 'backup', 'data') });
+  assert.equal((await restored.block()).hash, backup.hash);
+  await restored.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('start from config and genesis objects', async () => {
   const key = Keypair.generate();
   const alice = Keypair.generate();

@@ -179,6 +179,12 @@ class Client:
         """Stored contract code: uploader, size, deposit, height and the module (0x hex)."""
         return dict(self.call("vm_getCode", code_hash))
 
+    def backup(self) -> dict[str, Any]:
+        """A consistent backup of the node's chain, written by the node into a new directory of
+        its ``backup_dir`` (JSON-RPC ``node_backup``; off unless the node sets ``backup_dir``):
+        dir (on the node's machine), chain_id, height, hash, state_root, bytes, created_ms."""
+        return dict(self.call("node_backup"))
+
     def trace(self, tx_hash: str) -> dict[str, Any]:
         """Every host call of contract transaction ``tx_hash`` (dev nodes keep them)."""
         return dict(self.call("vm_traceTransaction", tx_hash))

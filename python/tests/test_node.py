@@ -142,6 +142,31 @@ def test_persistence_and_two_nodes(tmp_path: Path) -> None:
     n2.stop()
 
 
+def test_a_backup_of_a_running_node_opens_and_restores(tmp_path: Path) -> None:
+    node = batara.Node.dev(accounts=2, data_dir=tmp_path / "live")
+    a, b = node.accounts
+    node.transfer(a, b.address, 11)
+    info = node.backup(tmp_path / "backup")
+    node.transfer(a, b.address, 5)  # the node goes on; the backup keeps its height
+    assert int(info["height"]) == node.height - 1
+    live = node.header(int(info["height"]))["header"]
+    assert info["state_root"] == live["state_root"] and info["dir"] == str(tmp_path / "backup")
+    with batara.ChainReader(tmp_path / "backup") as copy:  # a home, read-only
+        assert copy.height == int(info["height"])
+        assert copy.account(b.address).balance == node.account(b.address, int(info["height"])).balance
+    with pytest.raises(batara.InvalidInput, match="already exists"):
+        node.backup(tmp_path / "backup")
+    with pytest.raises(batara.InvalidInput, match="backup_dir"):
+        node.backup()
+    node.stop()
+    # Restored: a node started on the backup's data resumes at its block.
+    restored = batara.Node.dev(accounts=2, data_dir=tmp_path / "backup" / "data")
+    assert restored.block()["hash"] == info["hash"]
+    restored.stop()
+    with batara.Node.dev(accounts=1) as mem, pytest.raises(batara.InvalidInput, match="in-memory"):
+        mem.backup(tmp_path / "mem")
+
+
 def test_dropping_a_node_stops_it(tmp_path: Path) -> None:
     node = batara.Node.dev(data_dir=tmp_path / "d")
     del node

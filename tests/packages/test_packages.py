@@ -133,6 +133,18 @@ def test_wheel_installs_and_runs_without_cargo(tmp_path: Path, clean_env: dict[s
     assert run([str(venv / "bin" / "batara"), "--version"], clean_env, work).strip() == f"batara {VERSION}"
     native = next((venv / "lib").glob("python3*/site-packages/batara/_native.abi3.so"))
     assert not has_symbol_table(native, clean_env)
+    # batara-agents: without the [agents] extra the anomaly model says what to install; with it
+    # off, one run against a node that is not there raises endpoint_down (exit 1).
+    agents = str(venv / "bin" / "batara-agents")
+    cfg = work / "agents.toml"
+    cfg.write_text('[[nodes]]\nname = "n"\nurl = "http://127.0.0.1:9"\n')
+    r = subprocess.run([agents, "run", "--config", str(cfg), "--once"], env=clean_env, cwd=work,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "pip install 'batara[agents]'" in r.stderr, r
+    cfg.write_text(cfg.read_text() + "[security]\nanomaly = false\n")
+    r = subprocess.run([agents, "run", "--config", str(cfg), "--once"], env=clean_env, cwd=work,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and '"key": "endpoint_down/n"' in r.stdout, r
 
 
 # --- Node.js: the npm tarball with its prebuilt addon ----------------------------------------

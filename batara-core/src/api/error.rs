@@ -229,6 +229,7 @@ impl serde::Serialize for ErrorKind {
 fn storage_kind(e: &StorageError) -> ErrorKind {
     match e {
         StorageError::Backend(_) => ErrorKind::Io,
+        StorageError::Unsupported(_) => ErrorKind::InvalidInput,
         StorageError::Corrupt { .. } => ErrorKind::Internal,
     }
 }

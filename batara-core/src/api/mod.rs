@@ -22,7 +22,7 @@ use tokio::sync::broadcast;
 pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
 pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
 pub use views::{
-    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView,
+    AccountInfo, AccountPage, BackupView, BlockId, BlockView, CodeView, ContractView, EstimateView,
     EventFilter, EventMatcher, EventView, NodeInfo, QueryView, StorageView, TraceView, TxInfo,
     TxView, ValidatorDetail, ValidatorView,
 };
@@ -165,6 +165,11 @@ pub trait NodeApi: Send + Sync {
     fn trace(&self, hash: &Hash) -> Result<TraceView> {
         self.reader().trace(hash)
     }
+
+    /// Writes a consistent backup of the chain, as of its latest committed block, into the new
+    /// directory `dir` while the node runs (see [`BackupView`]); `None`: a new directory
+    /// `backup-<unix ms>` in the node's `backup_dir` (`InvalidInput` when that is not set).
+    fn backup(&self, dir: Option<&std::path::Path>) -> Result<BackupView>;
 
     /// Makes `count` blocks now (dev chains): 1 to [`MAX_MINE_BLOCKS`], else `InvalidInput`.
     fn mine(&self, count: u32) -> Result<Vec<BlockView>> {

@@ -165,6 +165,31 @@ impl From<TxLookup> for TxInfo {
     }
 }
 
+/// A backup written by [`NodeApi::backup`](super::NodeApi::backup): a node home without keys
+/// (`data/db`, a RocksDB checkpoint; `genesis.json`; `config.toml`; and this view as
+/// `backup.json`), which [`ChainReader`](super::ChainReader) and `batara.analysis` open as they
+/// are, and whose `data/` restores a node.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BackupView {
+    /// The directory written.
+    pub dir: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// The height the backup holds (its head).
+    #[serde(with = "dec_u64")]
+    pub height: u64,
+    /// That block's hash.
+    pub hash: Hash,
+    /// That block's state root (what a restore must reproduce).
+    pub state_root: Hash,
+    /// Bytes of the database files (hard links count in full).
+    #[serde(with = "dec_u64")]
+    pub bytes: u64,
+    /// When it was taken, Unix ms.
+    #[serde(with = "dec_u64")]
+    pub created_ms: u64,
+}
+
 /// What `node_info` reports.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct NodeInfo {

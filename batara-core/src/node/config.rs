@@ -24,6 +24,9 @@ pub struct NodeConfig {
     pub moniker: String,
     /// Data directory (RocksDB lives in `<data_dir>/db`). Unset with `storage.ephemeral`.
     pub data_dir: Option<PathBuf>,
+    /// Where JSON-RPC `node_backup` writes its checkpoints (a relative path is resolved against
+    /// the home). Unset: `node_backup` is off (embedded callers name a directory each time).
+    pub backup_dir: Option<PathBuf>,
     /// Storage.
     pub storage: StorageConfig,
     /// Mempool.

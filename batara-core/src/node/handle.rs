@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
-use crate::api::{ChainReader, Error, NodeApi, NodeInfo, Result, SubmitResult, TxInfo, WeakNode};
+use crate::api::{
+    BackupView, ChainReader, Error, NodeApi, NodeInfo, Result, SubmitResult, TxInfo, WeakNode,
+};
 use crate::app::Genesis;
 use crate::consensus::{DevControls, MessageVerdict};
 use crate::crypto::{self, BatchItem, Keypair};
@@ -353,6 +355,29 @@ impl NodeApi for NodeHandle {
 
     fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock> {
         self.inner.blocks.subscribe()
+    }
+
+    fn backup(&self, dir: Option<&std::path::Path>) -> Result<BackupView> {
+        self.live()?;
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => {
+                let base = self.inner.backup_dir.as_ref().ok_or_else(|| {
+                    Error::InvalidInput(
+                        "backups over JSON-RPC are off: set backup_dir in config.toml".into(),
+                    )
+                })?;
+                std::fs::create_dir_all(base).map_err(|source| Error::Io {
+                    context: format!("creating {}", base.display()),
+                    source,
+                })?;
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                base.join(format!("backup-{ms}"))
+            }
+        };
+        super::backup::write(&self.inner.chain, &self.inner.genesis, &dir)
     }
 
     fn dev(&self, what: &'static str) -> Result<&dyn DevControls> {

@@ -49,6 +49,7 @@ impl NodeOptions {
     pub fn from_home(dir: &Path) -> Result<Self> {
         let mut config = NodeConfig::load(&dir.join(CONFIG))?;
         config.data_dir = Some(data_dir(dir, &config));
+        config.backup_dir = config.backup_dir.map(|b| dir.join(b));
         config.p2p.node_key = Some(match config.p2p.node_key.take() {
             Some(k) if k.is_relative() => dir.join(k),
             Some(k) => k,

@@ -12,6 +12,7 @@
 //! libp2p network, the tokio runtimes (`batara-net` for p2p, `batara-rpc` for JSON-RPC) and the
 //! RPC server (`api` opens read-only followers only).
 
+pub mod backup;
 mod config;
 mod handle;
 pub mod home;
@@ -103,6 +104,8 @@ pub struct Node;
 /// The running parts of a node, shared by its handles.
 struct Inner {
     genesis: Genesis,
+    /// Where JSON-RPC `node_backup` writes (`backup_dir`).
+    backup_dir: Option<PathBuf>,
     chain: Arc<Chain>,
     reader: ChainReader,
     mempool: Arc<Mempool>,
@@ -267,6 +270,7 @@ impl Node {
         };
         let inner = Arc::new(Inner {
             genesis,
+            backup_dir: config.backup_dir.clone(),
             reader: ChainReader::new(chain.clone()),
             chain,
             mempool,

@@ -477,6 +477,11 @@ fn build_module<W: WeakNode>(
                 .collect(),
         ))
     })?;
+    // A checkpoint flushes memtables and links (or copies) files: the blocking pool.
+    m.register_blocking_method("node_backup", |p, ctx, _| -> RpcResult<Value> {
+        Args::parse(&p, &[])?;
+        Ok(json!(node(ctx.as_ref())?.backup(None).map_err(to_rpc)?))
+    })?;
     m.register_blocking_method("dev_snapshot", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
         Ok(json!(node(ctx.as_ref())?

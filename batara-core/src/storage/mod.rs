@@ -112,6 +112,9 @@ pub enum StorageError {
     /// The database reported an error (I/O, lock held by another process, ...).
     #[error("database error: {0}")]
     Backend(String),
+    /// This store cannot do what was asked (named in the message).
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Stored bytes did not decode: the data directory is damaged or from another version.
     #[error("corrupt {what}: {reason}")]
     Corrupt {
@@ -192,6 +195,10 @@ pub trait Storage: Send + Sync {
     ) -> Result<Vec<Entry>, StorageError>;
     /// Applies `batch` atomically.
     fn write(&self, batch: WriteBatch) -> Result<(), StorageError>;
+    /// Writes a consistent copy of the whole store, as of the last completed write, into the new
+    /// directory `dir` while writes go on (a RocksDB checkpoint: hard links when `dir` is on the
+    /// same file system, copies otherwise). `dir` must not exist; its parent must.
+    fn checkpoint(&self, dir: &std::path::Path) -> Result<(), StorageError>;
     /// For a read-only follower: catch up with the writer's latest batches. A no-op on a writer.
     fn refresh(&self) -> Result<(), StorageError> {
         Ok(())

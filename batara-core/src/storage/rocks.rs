@@ -111,6 +111,22 @@ impl RocksStore {
 }
 
 impl Storage for RocksStore {
+    fn checkpoint(&self, dir: &Path) -> Result<(), StorageError> {
+        if self._env.is_some() {
+            return Err(StorageError::Unsupported(
+                "an in-memory store (storage.ephemeral) has no files to back up",
+            ));
+        }
+        if self.secondary {
+            return Err(StorageError::Unsupported(
+                "a read-only follower cannot take a checkpoint: back up through the node that writes",
+            ));
+        }
+        rocksdb::checkpoint::Checkpoint::new(&self.db)
+            .and_then(|c| c.create_checkpoint(dir))
+            .map_err(backend)
+    }
+
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.db.get_cf(self.cf(col), key).map_err(backend)
     }

@@ -5,6 +5,7 @@ use batara_core::api::NodeApi;
 use batara_core::app::genesis::Genesis;
 use batara_core::consensus::DevMode;
 use batara_core::node::{BlockId, DevOptions, Node};
+use batara_core::state::verify_account_proof;
 use batara_core::ErrorKind;
 
 use crate::common::{acct, transfer};
@@ -109,4 +110,94 @@ fn accounts_page_in_address_order_and_limits_are_checked() {
         n.accounts(None, 10_001).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
+}
+
+#[test]
+fn backups_taken_under_load_hold_whole_blocks_with_the_live_state_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = std::sync::Arc::new(
+        Node::dev(DevOptions {
+            accounts: 4,
+            mode: DevMode::Auto,
+            data_dir: Some(dir.path().join("data")),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    // Load: four senders submitting transfers while the backups are taken.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (n, stop) = (n.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut nonce = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for i in 0..4 {
+                    let t = transfer(
+                        &acct(i),
+                        "batara-dev",
+                        nonce,
+                        acct((i + 1) % 4).address(),
+                        3,
+                        1,
+                    );
+                    n.submit(&t.to_bytes()).unwrap();
+                }
+                nonce += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            nonce
+        })
+    };
+    let mut heights = Vec::new();
+    for i in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let out = dir.path().join(format!("backup{i}"));
+        let b = n.backup(Some(&out)).unwrap();
+        assert_eq!(b.dir, out.display().to_string());
+        assert!(b.bytes > 0);
+        // The copy opens as a home (config.toml, genesis.json, data/), and what it holds is
+        // what the manifest says: a whole block, with the live chain's state root at that height.
+        let copy = batara_core::node::home::open_reader(&out).unwrap();
+        assert_eq!(copy.height(), b.height);
+        let live = n.header(BlockId::Height(b.height)).unwrap();
+        assert_eq!(live.state_root, b.state_root);
+        assert_eq!(copy.header(BlockId::Latest).unwrap(), live);
+        assert_eq!(copy.block(BlockId::Latest).unwrap().hash, b.hash);
+        for k in 0..4 {
+            let a = acct(k).address();
+            assert_eq!(
+                copy.account(&a, None).unwrap(),
+                n.account(&a, Some(b.height)).unwrap()
+            );
+            // The copy's own tree proves it against the live root.
+            let p = copy.proof(&a, None).unwrap();
+            assert_eq!(p.state_root, b.state_root);
+            verify_account_proof(&b.state_root, &a, p.value.as_ref(), &p.proof).unwrap();
+        }
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("backup.json")).unwrap()).unwrap();
+        assert_eq!(manifest["height"], b.height.to_string());
+        heights.push(b.height);
+        // A directory that exists is refused, and left as it was.
+        let e = n.backup(Some(&out)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("already exists"), "{e}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = load.join().unwrap();
+    assert!(sent > 10, "the load ran ({sent} rounds)");
+    assert!(
+        heights.windows(2).all(|w| w[0] < w[1]),
+        "blocks kept coming: {heights:?}"
+    );
+
+    // No backup_dir: the JSON-RPC form (None) is off, naming the setting.
+    let e = n.backup(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("backup_dir"), "{e}");
+    // An in-memory node has no files to back up.
+    let mem = Node::dev(DevOptions::default()).unwrap();
+    let e = mem.backup(Some(&dir.path().join("mem"))).unwrap_err();
+    assert!(e.to_string().contains("in-memory"), "{e}");
+    assert!(!dir.path().join("mem").exists(), "nothing left behind");
 }

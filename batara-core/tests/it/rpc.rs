@@ -129,6 +129,10 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
     assert_eq!(v[0]["error"]["code"], -32600, "{v}");
     // Unknown method.
     assert_eq!(rpc_err(addr, "chain_nope", json!([]))["code"], -32601);
+    // Backups over JSON-RPC are off without backup_dir, and say which setting turns them on.
+    let e = rpc_err(addr, "node_backup", json!([]));
+    assert_eq!(e["code"], CODE_INVALID_PARAMS, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("backup_dir"), "{e}");
     // Wrong parameter types and values.
     let e = rpc_err(addr, "state_getAccount", json!([12]));
     assert_eq!(e["code"], CODE_INVALID_PARAMS);

@@ -784,6 +784,30 @@ pub extern "C" fn batara_node_code_json(
     })
 }
 
+/// Writes a consistent backup of the chain, as of its latest block, into the new directory `dir`
+/// (UTF-8 path; NULL: a new directory in the node's `backup_dir`) while the node runs, and puts
+/// the backup's JSON (dir, chain_id, height, hash, state_root, bytes, created_ms) into `*out`
+/// (free with `batara_bytes_free`). `BATARA_RESULT_INVALID_INPUT` when `dir` exists or, for NULL,
+/// when `backup_dir` is not set.
+#[no_mangle]
+pub extern "C" fn batara_node_backup_json(
+    node: *const batara_node,
+    dir: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let dir = if dir.is_null() {
+            None
+        } else {
+            Some(std::path::PathBuf::from(string_arg(dir, "dir")?))
+        };
+        json_out(
+            out,
+            &non_null(node, "node")?.node()?.backup(dir.as_deref())?,
+        )
+    })
+}
+
 /// Every host call of contract transaction `tx_hash` (0x-hex) as UTF-8 JSON, the shape of
 /// JSON-RPC `vm_traceTransaction` (dev nodes keep the latest 4096), into `*out` (free with
 /// `batara_bytes_free`); `BATARA_RESULT_NOT_FOUND` when no trace is kept.

@@ -750,6 +750,18 @@ impl NativeNode {
         json(&self.run(move |h| h.code(&c)).await?)
     }
 
+    /// Writes a consistent backup of the chain into the new directory `dir` while the node runs
+    /// (none: a new directory in the node's `backup_dir`); the backup's JSON (dir, chain_id,
+    /// height, hash, state_root, bytes, created_ms).
+    #[napi]
+    pub async fn backup(&self, dir: Option<String>) -> Result<String> {
+        json(
+            &self
+                .run(move |h| h.backup(dir.as_deref().map(std::path::Path::new)))
+                .await?,
+        )
+    }
+
     /// Every host call of contract transaction `tx_hash` (as JSON-RPC `vm_traceTransaction`;
     /// dev nodes keep them); JSON.
     #[napi]

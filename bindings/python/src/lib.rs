@@ -916,6 +916,14 @@ impl Node {
         read_json(py, || self.handle.trace(&h))
     }
 
+    /// Writes a consistent backup of the chain, as of its latest block, into the new directory
+    /// `dir` while the node runs (dict: dir, chain_id, height, hash, state_root, bytes,
+    /// created_ms); `dir=None`: a new directory in the node's `backup_dir`.
+    #[pyo3(signature = (dir = None))]
+    fn backup(&self, py: Python<'_>, dir: Option<PathBuf>) -> PyResult<Py<PyAny>> {
+        read_json(py, || self.handle.backup(dir.as_deref()))
+    }
+
     /// A contract's storage slot (dict: value hex or None, height, and a proof if `prove`).
     #[pyo3(signature = (contract, slot, height = None, prove = false))]
     fn storage(

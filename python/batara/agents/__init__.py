@@ -7,15 +7,21 @@
 * Sinks — :class:`StdoutSink`, :class:`FileSink`, :class:`WebhookSink` (JSON events).
 * :class:`MonitorAgent` — endpoint down, stalled height, low peers, syncing, mempool backlog,
   missed blocks, jailed and tombstoned validators (:mod:`batara.agents.monitor`).
+* :class:`SecurityAgent` — double signing (evidence in each node's blocks), anomalous activity
+  (an isolation forest trained on the chain's own history, :mod:`batara.agents.activity`), and
+  the exposure audit of each node (:mod:`batara.agents.audit`) (:mod:`batara.agents.security`).
+* :class:`Supervisor` — keeps processes (``batara start``) running, restarted with backoff,
+  given up on with an alert (:mod:`batara.agents.supervisor`).
 * :func:`load` — ``agents.toml`` (:mod:`batara.agents.config`).
 
-The security and DevOps agents of the agents issue (anomaly model, exposure audit, backups,
-supervision) are not built yet.
+Backups with verified restore and the agents' own ``/metrics`` are not built yet.
 """
 
 from batara.agents.alerts import Alert, AlertBook, Problem, Severity
 from batara.agents.config import AgentsConfig, ConfigError, load
 from batara.agents.monitor import MonitorAgent, MonitorConfig, NodeTarget
+from batara.agents.security import SecurityAgent, SecurityConfig
+from batara.agents.supervisor import ProcessSpec, Supervisor
 from batara.agents.sinks import FileSink, StdoutSink, WebhookSink
 
 __all__ = [
@@ -28,8 +34,12 @@ __all__ = [
     "MonitorConfig",
     "NodeTarget",
     "Problem",
+    "ProcessSpec",
+    "SecurityAgent",
+    "SecurityConfig",
     "Severity",
     "StdoutSink",
+    "Supervisor",
     "WebhookSink",
     "load",
 ]

@@ -121,6 +121,16 @@ class AlertBook:
         """The active alerts, oldest first."""
         return sorted((a for a in self.alerts.values() if a.active), key=lambda a: a.first_seen)
 
+    def still(self, source: str, kinds: Optional[set[str]] = None) -> list[Problem]:
+        """The active alerts of ``source`` as problems (of the key prefixes ``kinds`` only, when
+        given): what a check reports when it could not look this run, so that an unreachable node
+        neither resolves its alerts early nor raises them again."""
+        return [
+            Problem(a.key, a.severity, a.summary, a.details)
+            for a in self.active()
+            if a.source == source and (kinds is None or a.key.split("/")[0] in kinds)
+        ]
+
     def update(self, source: str, problems: list[Problem]) -> None:
         """What check ``source`` sees now: raises new problems, refreshes (and repeats, once
         ``repeat_seconds`` passed since the last send) active ones, resolves the active alerts of

@@ -9,6 +9,15 @@
     [[nodes]]
     name = "node0"
     url = "http://127.0.0.1:8545"
+    home = "/var/lib/batara/node0"  # optional: the exposure audit reads its files
+
+    [security]                    # every key optional (these are the defaults)
+    evidence_blocks = 1000        # an evidence alert stays active this many blocks
+    anomaly = true                # the anomaly model (trained on the chain's own history)
+    history_blocks = 10000
+    min_deviation = 3.0
+    hold_blocks = 10
+    audit = true                  # the exposure audit of every node
 
     [monitor]                     # every key optional (these are the defaults)
     stall_seconds = 30
@@ -16,6 +25,18 @@
     min_peers = 1
     mempool_backlog = 10000
     validators = []               # addresses; empty: the whole set
+
+    [[supervise]]                 # optional: processes kept running
+    name = "node0"
+    command = ["batara", "start", "--home", "node0"]
+    log = "node0.log"             # relative to this file; unset: the agents' own output
+    backoff_seconds = 1.0         # first restart delay, doubled per failure
+    max_backoff_seconds = 60.0
+    max_failures = 5              # short runs in a row before giving up
+    healthy_seconds = 60.0        # a run this long resets the count
+
+    [metrics]
+    addr = "127.0.0.1:9464"       # optional: the agents' own /metrics
 
     [[sinks]]
     type = "stdout"               # or "file" (with path = ...) or "webhook" (with url = ...)
@@ -29,10 +50,12 @@ import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, TypeVar
 
 from batara.agents.alerts import Sink
 from batara.agents.monitor import MonitorConfig, NodeTarget
+from batara.agents.security import SecurityConfig
+from batara.agents.supervisor import ProcessSpec
 from batara.agents.sinks import FileSink, StdoutSink, WebhookSink
 
 if sys.version_info >= (3, 11):
@@ -54,6 +77,10 @@ class AgentsConfig:
     repeat_seconds: float = 300.0
     nodes: list[NodeTarget] = field(default_factory=list)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    supervise: list[ProcessSpec] = field(default_factory=list)
+    #: ``[metrics] addr``: where the agents serve their own ``/metrics``; None: not served.
+    metrics_addr: Optional[str] = None
     sinks: list[Sink] = field(default_factory=list)
 
 
@@ -61,6 +88,41 @@ def _known(table: dict[str, Any], keys: set[str], where: str) -> None:
     unknown = sorted(set(table) - keys)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})")
+
+
+_T = TypeVar("_T")
+
+
+def _typed(table: dict[str, Any], cls: type[_T], where: str, **required: Any) -> _T:
+    """``table`` as the dataclass ``cls``: every key known, each value of its field's type (the
+    default's type; ``required`` gives the fields without a default, already checked)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    _known(table, set(fields), where)
+    defaults = cls(**required)
+    for k, v in table.items():
+        if k in required:
+            continue
+        default = getattr(defaults, k)
+        want = type(default) if default is not None else str
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            continue
+        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+            raise ConfigError(f"{where}.{k} must be {want.__name__}, not {v!r}")
+    return cls(**{**table, **required})
+
+
+def _supervised(i: int, t: dict[str, Any], base: Path) -> ProcessSpec:
+    where = f"supervise[{i}]"
+    cmd = t.get("command")
+    if not isinstance(cmd, list) or not cmd or not all(isinstance(x, str) for x in cmd):
+        raise ConfigError(f'{where}: command must be a list of strings, e.g. ["batara", "start"]')
+    name = t.get("name", f"process{i}")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.name must be str, not {name!r}")
+    spec = _typed(t, ProcessSpec, where, name=name, command=cmd)
+    spec.cwd = str(base / (spec.cwd or "."))  # relative to this file, as every path here
+    spec.log = None if spec.log is None else str(base / spec.log)
+    return spec
 
 
 def load(path: Path) -> AgentsConfig:
@@ -72,21 +134,30 @@ def load(path: Path) -> AgentsConfig:
         raise ConfigError(f"cannot read {path}: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
-    _known(raw, {"state", "interval_seconds", "repeat_seconds", "nodes", "monitor", "sinks"}, str(path))
+    _known(
+        raw,
+        {
+            "state", "interval_seconds", "repeat_seconds", "nodes", "monitor", "security",
+            "supervise", "metrics", "sinks",
+        },  # fmt: skip
+        str(path),
+    )
     nodes = []
     for i, n in enumerate(raw.get("nodes", [])):
-        _known(n, {"name", "url"}, f"nodes[{i}]")
+        _known(n, {"name", "url", "home"}, f"nodes[{i}]")
         if "url" not in n:
             raise ConfigError(f"nodes[{i}] needs a url")
-        nodes.append(NodeTarget(str(n.get("name", f"node{i}")), str(n["url"])))
+        home = None if "home" not in n else str(path.parent / str(n["home"]))
+        nodes.append(NodeTarget(str(n.get("name", f"node{i}")), str(n["url"]), home))
     if not nodes:
         raise ConfigError(f"{path}: no [[nodes]] to watch")
-    mon = raw.get("monitor", {})
-    _known(mon, {f.name for f in dataclasses.fields(MonitorConfig)}, "monitor")
-    try:
-        monitor = MonitorConfig(**mon)
-    except TypeError as e:
-        raise ConfigError(f"monitor: {e}") from e
+    monitor = _typed(raw.get("monitor", {}), MonitorConfig, "monitor")
+    security = _typed(raw.get("security", {}), SecurityConfig, "security")
+    supervise = [_supervised(i, t, path.parent) for i, t in enumerate(raw.get("supervise", []))]
+    metrics = raw.get("metrics", {})
+    _known(metrics, {"addr"}, "metrics")
+    if "addr" in metrics and not (isinstance(metrics["addr"], str) and ":" in metrics["addr"]):
+        raise ConfigError(f"metrics.addr must be \"host:port\", not {metrics['addr']!r}")
     sinks: list[Sink] = []
     for i, s in enumerate(raw.get("sinks", [{"type": "stdout"}])):
         kind = s.get("type")
@@ -107,5 +178,8 @@ def load(path: Path) -> AgentsConfig:
         repeat_seconds=float(raw.get("repeat_seconds", 300.0)),
         nodes=nodes,
         monitor=monitor,
+        security=security,
+        supervise=supervise,
+        metrics_addr=metrics.get("addr"),
         sinks=sinks,
     )

@@ -39,10 +39,12 @@ MAX_BLOCKS_PER_RUN = 200
 
 @dataclass
 class NodeTarget:
-    """A node to watch: a name for the alerts and its JSON-RPC URL."""
+    """A node to watch: a name for the alerts, its JSON-RPC URL and, when the agents run on its
+    machine, its home directory (read by the exposure audit, never written)."""
 
     name: str
     url: str
+    home: Optional[str] = None
 
 
 @dataclass
@@ -113,11 +115,7 @@ class MonitorAgent:
                 problems += self._validator_problems(chain)
             except BataraError:
                 # The node went away mid-run: keep the validators' alerts as they are.
-                problems += [
-                    Problem(a.key, a.severity, a.summary, a.details)
-                    for a in self.book.active()
-                    if a.source == SOURCE and a.key.split("/")[0] in _VALIDATOR_KINDS
-                ]
+                problems += self.book.still(SOURCE, _VALIDATOR_KINDS)
         self.book.update(SOURCE, problems)
         return problems
 

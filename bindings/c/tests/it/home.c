@@ -1,4 +1,5 @@
-/* Starts a node from a home directory (argv[1]), prints its chain id and height, stops it.
+/* Starts a node from a home directory (argv[1]), prints its chain id and height, makes a
+ * transfer, a block and a backup (its JSON, one line), stops it.
  * With a missing home it must fail with BATARA_RESULT_CONFIG and a message. */
 #include <stdio.h>
 
@@ -31,6 +32,22 @@ int main(int argc, char **argv) {
   /* A dev control: a block on a dev chain, BATARA_RESULT_NOT_DEV on any other. */
   rc = batara_node_mine(node, 1);
   printf("mine %d %s\n", (int)rc, rc == BATARA_RESULT_OK ? "ok" : batara_last_error_message());
+  /* A backup into <home>/backup while the node runs; the same directory again is refused, and
+   * NULL (the node's backup_dir, unset here) too. */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/backup", argv[1]);
+  batara_bytes *json = NULL;
+  rc = batara_node_backup_json(node, dir, &json);
+  if (rc != BATARA_RESULT_OK) {
+    printf("backup error %d: %s\n", (int)rc, batara_last_error_message());
+    return 6;
+  }
+  printf("backup %.*s\n", (int)batara_bytes_len(json), (const char *)batara_bytes_data(json));
+  batara_bytes_free(json);
+  rc = batara_node_backup_json(node, dir, &json);
+  printf("backup again %d\n", (int)rc);
+  rc = batara_node_backup_json(node, NULL, &json);
+  printf("backup to backup_dir %d %s\n", (int)rc, batara_last_error_message());
   batara_node_free(node);
   return 0;
 }

@@ -183,10 +183,31 @@ fn start_from_a_home_directory() {
         assert!(out.status.success(), "{stdout}");
         stdout
     };
+    let dev = run_home("dev", true);
+    let lines: Vec<&str> = dev.lines().collect();
     assert_eq!(
-        run_home("dev", true).trim(),
-        "chain c-home height 0\ntransfer 0 3\nmine 0 ok",
+        lines[..3],
+        ["chain c-home height 0", "transfer 0 3", "mine 0 ok"],
         "a NULL fee pays the chain's minimum (7); fee \"1\" is rejected (3)"
+    );
+    // The backup C wrote opens as a home and holds the block it names, with its state root.
+    let backup: serde_json::Value =
+        serde_json::from_str(lines[3].strip_prefix("backup ").unwrap()).unwrap();
+    let copy = home::open_reader(&dir.path().join("dev/backup")).unwrap();
+    let head = copy.chain().head();
+    assert_eq!(backup["height"], head.header.height.to_string());
+    assert!(head.header.height >= 1, "the transfer's block at least");
+    assert_eq!(
+        backup["state_root"],
+        serde_json::json!(head.header.state_root)
+    );
+    assert_eq!(
+        lines[4], "backup again 2",
+        "an existing directory: INVALID_INPUT"
+    );
+    assert!(
+        lines[5].starts_with("backup to backup_dir 2 ") && lines[5].contains("backup_dir"),
+        "{dev}"
     );
     // The same one-validator chain without the dev flag: BFT, and the dev control is refused.
     let not_dev = run_home("bft", false);
