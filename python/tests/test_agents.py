@@ -21,10 +21,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from batara import Client, Keypair, Node
+from batara import Client, Keypair, Node, dev_account
 from batara.agents import (
     Alert,
     AlertBook,
+    BackupAgent,
+    BackupSpec,
     ConfigError,
     FileSink,
     MonitorAgent,
@@ -36,8 +38,10 @@ from batara.agents import (
     SecurityConfig,
     Severity,
     Supervisor,
+    VerifyError,
     WebhookSink,
     load,
+    verify,
 )
 from batara.agents.cli import Agents
 from batara.agents.cli import main as agents_main
@@ -652,3 +656,91 @@ def test_the_agents_serve_metrics_that_follow_their_runs(tmp_path: Path) -> None
     assert got[("batara_agents_rpc_calls_total", (("agent", "monitor"),))] == agents.monitor.calls > 0
     # Three blocks are too short a history: no model, no score series yet.
     assert not any(name.startswith("batara_agents_anomaly") for name, _ in got)
+
+
+@pytest.mark.timeout(180)
+def test_backups_taken_under_load_restore_to_the_live_state_root_and_are_pruned(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "node"
+    port = _free_base(1)
+    alice = dev_account(0)
+    r = subprocess.run(
+        [sys.executable, "-m", "batara", "init", "--home", str(home), "--chain-id", "bk-1",
+         "--fund", f"{alice.address}={10**24}"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    cfg = (home / "config.toml").read_text().replace("127.0.0.1:8545", f"127.0.0.1:{port}")
+    (home / "config.toml").write_text('backup_dir = "backups"\n' + cfg)
+    log = open(tmp_path / "node.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "batara", "start", "--home", str(home)],
+                            stdout=log, stderr=log)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    stop = threading.Event()
+    sent = [0]
+
+    def load() -> None:  # transfers the whole time the backups are taken
+        c = Client(url, timeout=10)
+        bob = Keypair.generate().address
+        while not stop.is_set():
+            c.transfer(alice, bob, 1, wait=False)
+            sent[0] += 1
+            time.sleep(0.005)
+
+    try:
+        _until("the node at height 2", 60, lambda: _height(url) >= 2)
+        loader = threading.Thread(target=load, daemon=True)
+        loader.start()
+        offset = [0.0]
+        book = AlertBook(tmp_path / "state.json", [])
+        spec = BackupSpec("n", str(home / "backups"), every_seconds=0, keep_seconds=3600)
+        agent = BackupAgent([NodeTarget("n", url, str(home))], [spec], book,
+                            clock=lambda: time.time() + offset[0])
+        for _ in range(2):
+            time.sleep(1.5)  # a block or more in between
+            assert agent.check() == [], book.active()
+        stop.set()
+        loader.join()
+        assert sent[0] > 50, "the load ran"
+        first, second = agent.verified
+        assert int(first["height"]) < int(second["height"])
+        client = Client(url)
+        for b in (first, second):
+            live = client.header(int(b["height"]))["header"]["state_root"]
+            assert b["state_root"] == live, b
+            assert (Path(b["dir"]) / "verified.json").exists()
+        # A backup that does not restore, or restores to another root, fails verification.
+        bad = tmp_path / "bad"
+        shutil.copytree(second["dir"], bad)
+        manifest = json.loads((bad / "backup.json").read_text())
+        manifest["state_root"] = "0x" + "00" * 32
+        (bad / "backup.json").write_text(json.dumps(manifest))
+        with pytest.raises(VerifyError, match="state root"):
+            verify(bad, client)
+        for sst in (bad / "data" / "db").glob("*.sst"):
+            sst.unlink()
+        for f in (bad / "data" / "db").glob("MANIFEST-*"):
+            f.write_bytes(b"damaged")
+        with pytest.raises(VerifyError, match="does not open"):
+            verify(bad, client)
+        # Pruned by age: two hours on, with keep_seconds of one, only the newest stays.
+        spec.every_seconds, offset[0] = 100_000, 7200
+        assert agent.check() == []
+        assert [p.name for p in (home / "backups").iterdir()] == [Path(second["dir"]).name]
+        # Pointed at the wrong directory: the backup cannot be found there, a critical alert.
+        wrong = BackupSpec("n", str(tmp_path / "elsewhere"), every_seconds=0)
+        failing = BackupAgent([NodeTarget("n", url)], [wrong], book)
+        failing.check()
+        alert = book.alerts["backup_failed/n"]
+        assert alert.severity is Severity.CRITICAL and "backup_dir" in alert.summary
+        print(
+            "agents figures: backups under load verified at heights "
+            f"{first['height']} and {second['height']}, restore + check "
+            f"{first['restore_seconds']} / {second['restore_seconds']} s"
+        )
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()

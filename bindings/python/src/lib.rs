@@ -1204,6 +1204,18 @@ impl ChainReader {
         self.with(|r| read_transaction(py, r, hash))
     }
 
+    /// An account with a proof against a header's state root (dict), as `Node.proof`.
+    #[pyo3(signature = (address, height = None))]
+    fn proof(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let a = parse_address(address)?;
+        self.with(|r| read_json(py, || r.proof(&a, height)))
+    }
+
     /// The validator set of block `height`, or of the next block (list of dicts).
     #[pyo3(signature = (height = None))]
     fn validators(

@@ -12,12 +12,14 @@
   the exposure audit of each node (:mod:`batara.agents.audit`) (:mod:`batara.agents.security`).
 * :class:`Supervisor` — keeps processes (``batara start``) running, restarted with backoff,
   given up on with an alert (:mod:`batara.agents.supervisor`).
+* :class:`BackupAgent` — backups of running nodes, each verified by a restore, pruned by age
+  (:mod:`batara.agents.backups`).
+* The agents' own ``/metrics`` (:mod:`batara.agents.metrics`).
 * :func:`load` — ``agents.toml`` (:mod:`batara.agents.config`).
-
-Backups with verified restore and the agents' own ``/metrics`` are not built yet.
 """
 
 from batara.agents.alerts import Alert, AlertBook, Problem, Severity
+from batara.agents.backups import BackupAgent, BackupSpec, VerifyError, verify
 from batara.agents.config import AgentsConfig, ConfigError, load
 from batara.agents.monitor import MonitorAgent, MonitorConfig, NodeTarget
 from batara.agents.security import SecurityAgent, SecurityConfig
@@ -27,6 +29,8 @@ from batara.agents.sinks import FileSink, StdoutSink, WebhookSink
 __all__ = [
     "Alert",
     "AlertBook",
+    "BackupAgent",
+    "BackupSpec",
     "AgentsConfig",
     "ConfigError",
     "FileSink",
@@ -40,6 +44,8 @@ __all__ = [
     "Severity",
     "StdoutSink",
     "Supervisor",
+    "VerifyError",
     "WebhookSink",
     "load",
+    "verify",
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from batara.agents.alerts import AlertBook
+from batara.agents.backups import BackupAgent
 from batara.agents.config import AgentsConfig, ConfigError, load
 from batara.agents.metrics import Counters, MetricsServer, render
 from batara.agents.monitor import MonitorAgent
@@ -35,6 +36,7 @@ class Agents:
         self.monitor = MonitorAgent(cfg.nodes, cfg.monitor, self.book)
         self.security = SecurityAgent(cfg.nodes, cfg.security, self.book)
         self.supervisor = Supervisor(cfg.supervise, self.book)
+        self.backups = BackupAgent(cfg.nodes, cfg.backups, self.book)
         self.counters = Counters()
         self.metrics: Optional[MetricsServer] = None
 
@@ -47,7 +49,8 @@ class Agents:
     def run_once(self) -> None:
         """One run of each agent."""
         for name, agent in (
-            ("monitor", self.monitor), ("security", self.security), ("supervisor", self.supervisor)
+            ("monitor", self.monitor), ("security", self.security),
+            ("supervisor", self.supervisor), ("backups", self.backups),
         ):  # fmt: skip
             agent.check()
             self.counters.checks[name] += 1

@@ -35,6 +35,12 @@
     max_failures = 5              # short runs in a row before giving up
     healthy_seconds = 60.0        # a run this long resets the count
 
+    [[backups]]                   # optional: verified backups of a node (JSON-RPC node_backup)
+    node = "node0"                # a [[nodes]] name; its config.toml sets backup_dir
+    dir = "/var/lib/batara/node0/backups"  # that backup_dir as this machine sees it
+    every_seconds = 3600
+    keep_seconds = 604800         # older backups are deleted (never the newest verified one)
+
     [metrics]
     addr = "127.0.0.1:9464"       # optional: the agents' own /metrics
 
@@ -53,6 +59,7 @@ from pathlib import Path
 from typing import Any, Optional, TypeVar
 
 from batara.agents.alerts import Sink
+from batara.agents.backups import BackupSpec
 from batara.agents.monitor import MonitorConfig, NodeTarget
 from batara.agents.security import SecurityConfig
 from batara.agents.supervisor import ProcessSpec
@@ -79,6 +86,7 @@ class AgentsConfig:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     supervise: list[ProcessSpec] = field(default_factory=list)
+    backups: list[BackupSpec] = field(default_factory=list)
     #: ``[metrics] addr``: where the agents serve their own ``/metrics``; None: not served.
     metrics_addr: Optional[str] = None
     sinks: list[Sink] = field(default_factory=list)
@@ -125,6 +133,16 @@ def _supervised(i: int, t: dict[str, Any], base: Path) -> ProcessSpec:
     return spec
 
 
+def _backup(i: int, t: dict[str, Any], base: Path) -> BackupSpec:
+    where = f"backups[{i}]"
+    for k in ("node", "dir"):
+        if not isinstance(t.get(k), str):
+            raise ConfigError(f"{where} needs {k} (a string)")
+    spec = _typed(t, BackupSpec, where, node=t["node"], dir=t["dir"])
+    spec.dir = str(base / spec.dir)
+    return spec
+
+
 def load(path: Path) -> AgentsConfig:
     """Reads and checks ``path``."""
     path = Path(path)
@@ -138,7 +156,7 @@ def load(path: Path) -> AgentsConfig:
         raw,
         {
             "state", "interval_seconds", "repeat_seconds", "nodes", "monitor", "security",
-            "supervise", "metrics", "sinks",
+            "supervise", "backups", "metrics", "sinks",
         },  # fmt: skip
         str(path),
     )
@@ -154,6 +172,7 @@ def load(path: Path) -> AgentsConfig:
     monitor = _typed(raw.get("monitor", {}), MonitorConfig, "monitor")
     security = _typed(raw.get("security", {}), SecurityConfig, "security")
     supervise = [_supervised(i, t, path.parent) for i, t in enumerate(raw.get("supervise", []))]
+    backups = [_backup(i, t, path.parent) for i, t in enumerate(raw.get("backups", []))]
     metrics = raw.get("metrics", {})
     _known(metrics, {"addr"}, "metrics")
     if "addr" in metrics and not (isinstance(metrics["addr"], str) and ":" in metrics["addr"]):
@@ -180,6 +199,7 @@ def load(path: Path) -> AgentsConfig:
         monitor=monitor,
         security=security,
         supervise=supervise,
+        backups=backups,
         metrics_addr=metrics.get("addr"),
         sinks=sinks,
     )

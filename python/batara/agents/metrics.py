@@ -4,7 +4,7 @@ set in ``agents.toml``:
 * ``batara_agents_alerts_active{severity}`` — active alerts by severity (every severity listed,
   0 included, so a rule on "no critical alert" has a series to read);
 * ``batara_agents_checks_total{agent}`` — runs of each agent (``monitor``, ``security``,
-  ``supervisor``);
+  ``supervisor``, ``backups``);
 * ``batara_agents_rpc_calls_total{agent}`` — JSON-RPC calls made to the nodes (their cost);
 * ``batara_agents_anomaly_score`` / ``batara_agents_anomaly_threshold`` — the model's score of
   the latest block judged and the lowest score of its history (absent until trained);
@@ -30,7 +30,7 @@ class Counters:
     """Runs of each agent (written by the run loop, read by the server)."""
 
     def __init__(self) -> None:
-        self.checks = {"monitor": 0, "security": 0, "supervisor": 0}
+        self.checks = {"monitor": 0, "security": 0, "supervisor": 0, "backups": 0}
 
 
 def render(
