@@ -374,7 +374,11 @@ def test_a_validator_signing_twice_is_a_critical_alert_on_every_nodes_view(tmp_p
 
         _until("a double-sign alert", 180, alerted)
         seconds = time.monotonic() - started
-        [alert] = [a for a in book.active() if a.key.startswith("double_sign/")]
+        # The twin may sign twice at more than one height before it is tombstoned: the first.
+        alert = min(
+            (a for a in book.active() if a.key.startswith("double_sign/")),
+            key=lambda a: int(a.details["height"]),
+        )
         assert alert.severity is Severity.CRITICAL and alert.details["validator"] == v1
         # Every node's own chain holds it (each node's blocks are read): within a few runs.
         def on_every_view() -> bool:
@@ -585,7 +589,7 @@ def test_a_supervised_node_killed_with_sigkill_is_back_within_its_backoff(tmp_pa
     book = AlertBook(tmp_path / "state.json", [rec], repeat_seconds=3600)
     node = ProcessSpec(
         "node", [sys.executable, "-m", "batara", "start", "--home", str(home)],
-        log=str(tmp_path / "node.log"), backoff_seconds=1.0, healthy_seconds=5.0,
+        log=str(tmp_path / "node.log"), backoff_seconds=3.0, healthy_seconds=5.0,
     )
     crash = ProcessSpec(
         "crash", [sys.executable, "-c", "import sys; sys.exit(3)"],
@@ -605,7 +609,7 @@ def test_a_supervised_node_killed_with_sigkill_is_back_within_its_backoff(tmp_pa
         back = time.monotonic() - killed
         sup.check()
         assert respawn >= node.backoff_seconds, "not restarted faster than its backoff"
-        assert respawn < node.backoff_seconds + 2, respawn
+        assert respawn < node.backoff_seconds + 3, respawn
         assert sup.restarts("node") == 1
         # A process that keeps exiting is given up on after max_failures short runs.
         _until("gave_up", 10, _raised(sup.check, book, "gave_up/crash"))
@@ -699,7 +703,8 @@ def test_backups_taken_under_load_restore_to_the_live_state_root_and_are_pruned(
         agent = BackupAgent([NodeTarget("n", url, str(home))], [spec], book,
                             clock=lambda: time.time() + offset[0])
         for _ in range(2):
-            time.sleep(1.5)  # a block or more in between
+            h = _height(url)
+            _until("a new block under load", 30, lambda: _height(url) > h)
             assert agent.check() == [], book.active()
         stop.set()
         loader.join()
@@ -744,3 +749,23 @@ def test_backups_taken_under_load_restore_to_the_live_state_root_and_are_pruned(
         stop.set()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def test_an_agent_that_fails_does_not_stop_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "agents.toml"
+    cfg.write_text('[[nodes]]\nname = "gone"\nurl = "http://127.0.0.1:9"\n[security]\nanomaly = false\n'
+                   '[[sinks]]\ntype = "file"\npath = "alerts.jsonl"\n')
+    agents = Agents(load(cfg))
+
+    def boom() -> None:
+        raise RuntimeError("a check tripped")
+
+    agents.monitor.check = boom  # type: ignore[method-assign, assignment]
+    agents.run_once()
+    assert "the monitor agent failed this run: RuntimeError('a check tripped')" in capsys.readouterr().err
+    assert agents.counters.checks["security"] == 1 and agents.counters.checks["supervisor"] == 0
+    # The security agent ran: the unreachable node's audit is unknown, nothing raised or lost.
+    assert agents.book.active() == []
+    agents.close()

@@ -4,12 +4,14 @@
 //! store, taken while blocks keep committing: it holds exactly the writes completed before it,
 //! and a block is one atomic write, so it ends at a whole block), `genesis.json`, a
 //! `config.toml` naming `data/`, and `backup.json` (the [`BackupView`]). The copy opens as it is
-//! with a `ChainReader` or `batara.analysis`; restoring a node is putting its `data/` in the
-//! node's home, the node stopped (the README's "Backups").
+//! with a `ChainReader` or `batara.analysis`; restoring a node is replacing its `data/db` by the
+//! backup's, the node stopped — a validator keeps its own `sign_state.json` and `consensus.wal`
+//! (an older guard could let it sign twice; the README's "Backups").
 //!
-//! Must never: write into an existing directory, leave a half-written backup behind (a failure
-//! removes what it wrote), or report a height or state root other than those the written copy
-//! holds (both are read back from the copy itself).
+//! Must never: write into an existing directory, leave a half-written backup under its name (it
+//! is written beside it and renamed when whole; a failure removes what it wrote), or report a
+//! height or state root other than those the written copy holds (both are read back from the
+//! copy itself).
 
 use std::path::Path;
 
@@ -26,23 +28,55 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { context, source }
 }
 
-/// Writes a backup of `chain` into the new directory `dir` (see the module docs).
+/// Writes a backup of `chain` into the new directory `dir` (see the module docs). It is written
+/// into `.<name>.partial` beside `dir` and renamed at the end, so `dir` appears whole or not at
+/// all, also if the process dies while writing.
 pub(super) fn write(chain: &Chain, genesis: &Genesis, dir: &Path) -> Result<BackupView> {
+    let (Some(name), Some(parent)) = (dir.file_name(), dir.parent()) else {
+        return Err(Error::InvalidInput(format!(
+            "backup directory {} needs a name",
+            dir.display()
+        )));
+    };
     if dir.exists() {
         return Err(Error::InvalidInput(format!(
             "backup directory {} already exists; name a new one",
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-    let written = write_into(chain, genesis, dir);
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+    let partial = parent.join(format!(".{}.partial", name.to_string_lossy()));
+    // create_dir, not create_dir_all: of two backups into one name, the second stops here.
+    std::fs::create_dir(&partial).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::InvalidInput(format!(
+            "a backup into {} is being written already",
+            dir.display()
+        )),
+        _ => Error::Io {
+            context: format!("creating {}", partial.display()),
+            source: e,
+        },
+    })?;
+    let written = write_into(chain, genesis, &partial, dir).and_then(|view| {
+        std::fs::rename(&partial, dir).map_err(io(format!(
+            "renaming {} to {}",
+            partial.display(),
+            dir.display()
+        )))?;
+        Ok(view)
+    });
     if written.is_err() {
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(&partial);
     }
     written
 }
 
-fn write_into(chain: &Chain, genesis: &Genesis, dir: &Path) -> Result<BackupView> {
+fn write_into(chain: &Chain, genesis: &Genesis, dir: &Path, named: &Path) -> Result<BackupView> {
     let data = dir.join(DATA);
     std::fs::create_dir(&data).map_err(io(format!("creating {}", data.display())))?;
     let started = std::time::Instant::now();
@@ -57,7 +91,7 @@ fn write_into(chain: &Chain, genesis: &Genesis, dir: &Path) -> Result<BackupView
     let head = copy.chain().head();
     drop(copy);
     let view = BackupView {
-        dir: dir.display().to_string(),
+        dir: named.display().to_string(),
         chain_id: chain.spec().chain_id.clone(),
         height: head.header.height,
         hash: head.hash,

@@ -371,10 +371,13 @@ impl NodeApi for NodeHandle {
                     context: format!("creating {}", base.display()),
                     source,
                 })?;
+                // Unique within this process even for two calls in one millisecond.
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 let ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis());
-                base.join(format!("backup-{ms}"))
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                base.join(format!("backup-{ms}-{n}"))
             }
         };
         super::backup::write(&self.inner.chain, &self.inner.genesis, &dir)

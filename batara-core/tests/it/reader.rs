@@ -200,4 +200,8 @@ fn backups_taken_under_load_hold_whole_blocks_with_the_live_state_roots() {
     let e = mem.backup(Some(&dir.path().join("mem"))).unwrap_err();
     assert!(e.to_string().contains("in-memory"), "{e}");
     assert!(!dir.path().join("mem").exists(), "nothing left behind");
+    assert!(
+        !dir.path().join(".mem.partial").exists(),
+        "nothing left behind"
+    );
 }

@@ -7,7 +7,8 @@ Features of a block (:data:`FEATURES`), from the block and its receipts only:
 * ``distinct_senders`` — different signers;
 * ``new_senders`` — transactions with nonce 0 (an account's first transaction ever: exact, with
   no state read — new accounts show up here when they start sending);
-* ``value_moved`` — sum of transfer amounts and call / instantiate values;
+* ``value_moved`` — sum of the amounts (transfers, stakes, unstakes) and the values of calls and
+  instantiations;
 * ``mean_value`` — ``value_moved / tx_count`` (a flood of tiny transfers drives it down);
 * ``fees`` — sum of fees paid;
 * ``failed_ratio`` — failed transactions over all;

@@ -17,6 +17,7 @@ import enum
 import json
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,8 @@ class AlertBook:
         self.clock = clock
         self.keep_resolved_seconds = keep_resolved_seconds
         self.alerts: dict[str, Alert] = {}
+        # Held while the alerts change or are read (the agents' /metrics reads from its thread).
+        self._lock = threading.RLock()
         if self.state_path.exists():
             try:
                 raw = json.loads(self.state_path.read_text())
@@ -119,7 +122,10 @@ class AlertBook:
 
     def active(self) -> list[Alert]:
         """The active alerts, oldest first."""
-        return sorted((a for a in self.alerts.values() if a.active), key=lambda a: a.first_seen)
+        with self._lock:
+            return sorted(
+                (a for a in self.alerts.values() if a.active), key=lambda a: a.first_seen
+            )
 
     def still(self, source: str, kinds: Optional[set[str]] = None) -> list[Problem]:
         """The active alerts of ``source`` as problems (of the key prefixes ``kinds`` only, when
@@ -135,6 +141,10 @@ class AlertBook:
         """What check ``source`` sees now: raises new problems, refreshes (and repeats, once
         ``repeat_seconds`` passed since the last send) active ones, resolves the active alerts of
         ``source`` that are not among ``problems``."""
+        with self._lock:
+            self._update(source, problems)
+
+    def _update(self, source: str, problems: list[Problem]) -> None:
         now = self.clock()
         seen = set()
         changed = False

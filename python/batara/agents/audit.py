@@ -71,7 +71,8 @@ def _origin_allowed(url: str, timeout: float) -> bool:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             allow = resp.headers.get("Access-Control-Allow-Origin")
     except urllib.error.HTTPError as e:  # 403: the origin is refused
-        allow = e.headers.get("Access-Control-Allow-Origin")
+        with e:
+            allow = e.headers.get("Access-Control-Allow-Origin")
     return allow in ("*", PROBE_ORIGIN)
 
 
@@ -91,8 +92,11 @@ def audit(node: NodeTarget, client: Client) -> tuple[Optional[list[Problem]], in
                 answered = True
             except NotDevChain:
                 pass
-            except BataraError:  # no such method (or another refusal): not exposed
-                pass
+            except BataraError as e:
+                # No such method: not exposed. Anything else (a rate limit, a timeout) says
+                # nothing either way: this node's audit is not known this run.
+                if "method not found" not in str(e).lower():
+                    return None, requests
         requests += 1
         origin = _origin_allowed(client.url, client.timeout)
     except (BataraError, OSError):
@@ -147,9 +151,12 @@ def _bound_address(node: NodeTarget) -> Optional[str]:
     return addr.rsplit(":", 1)[0]
 
 
-def _loose(path: Path) -> bool:
-    """Group or others may read or write ``path``."""
-    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+def _mode(path: Path) -> Optional[int]:
+    """``path``'s mode, or None if it is not there (or cannot be read)."""
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return None
 
 
 def _home_problems(node: NodeTarget, home: Path, info: dict[str, Any]) -> list[Problem]:
@@ -157,8 +164,9 @@ def _home_problems(node: NodeTarget, home: Path, info: dict[str, Any]) -> list[P
     out = []
     for name, severity in (("validator_key.json", Severity.CRITICAL), ("node_key.json", Severity.WARNING)):
         f = home / name
-        if f.exists() and _loose(f):
-            mode = stat.S_IMODE(f.stat().st_mode)
+        st = _mode(f)
+        if st is not None and st & (stat.S_IRWXG | stat.S_IRWXO):
+            mode = stat.S_IMODE(st)
             out.append(
                 Problem(
                     f"key_readable/{n}/{name}",
@@ -172,9 +180,10 @@ def _home_problems(node: NodeTarget, home: Path, info: dict[str, Any]) -> list[P
     data_dir = home / "data" if data is None else (home / str(data))
     guard = data_dir / "sign_state.json"
     if info.get("is_validator") and int(info.get("height", 0)) > 1:
-        if not guard.exists():
+        st = _mode(guard)
+        if st is None:
             why = f"no double-sign guard at {guard}"
-        elif guard.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        elif st & (stat.S_IWGRP | stat.S_IWOTH):
             why = f"its double-sign guard {guard} is writable by others"
         else:
             why = ""

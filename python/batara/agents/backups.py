@@ -13,7 +13,8 @@ Per ``[[backups]]`` entry (a node of ``[[nodes]]`` that sets ``backup_dir`` in i
 * it deletes backups older than ``keep_seconds``, never the newest verified one.
 
 Alerts (source ``backups``): ``backup_failed/<node>`` (critical) when taking or verifying the
-latest backup failed, with the cause; ``backup_stale/<node>`` (warning) when the newest verified
+latest backup failed, with the cause, until a later attempt works (a failed attempt is retried
+after ``every_seconds``, at least :data:`RETRY_SECONDS`); ``backup_stale/<node>`` (warning) when the newest verified
 backup is older than twice ``every_seconds``.
 
 Must never: delete anything but the ``backup-*`` directories the node wrote into ``dir`` (each
@@ -39,6 +40,8 @@ from batara.exceptions import BataraError
 SOURCE = "backups"
 #: The file a verification writes beside the backup it checked.
 VERIFIED = "verified.json"
+#: The least wait before a failed backup is tried again.
+RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -113,6 +116,8 @@ class BackupAgent:
         self.clients = {s.node: Client(by_name[s.node].url, timeout=timeout) for s in specs}
         #: Verified backups taken by this agent, and their restore times (for the figures).
         self.verified: list[dict[str, Any]] = []
+        #: Per node: when the last attempt was made and why it failed (None: it worked).
+        self._attempt: dict[str, tuple[float, Optional[str]]] = {}
 
     def check(self) -> list[Problem]:
         """One run: due backups taken and verified, old ones pruned, the book updated."""
@@ -125,8 +130,15 @@ class BackupAgent:
     def _run(self, s: BackupSpec) -> list[Problem]:
         root, client, now = Path(s.dir), self.clients[s.node], self.clock()
         newest = _newest_verified(root)
-        failed: Optional[str] = None
-        if newest is None or now - newest[1] >= s.every_seconds:
+        last = self._attempt.get(s.node)
+        failed = None if last is None else last[1]
+        due = newest is None or now - newest[1] >= s.every_seconds
+        # After a failure, wait before asking again (every_seconds, at least RETRY_SECONDS): a
+        # node whose backups this agent cannot see must not be made to write one every run.
+        retry = max(s.every_seconds, RETRY_SECONDS)
+        waited = last is None or last[1] is None or now - last[0] >= retry
+        if due and waited:
+            failed = None
             try:
                 taken = client.backup()
                 path = root / Path(taken["dir"]).name
@@ -141,7 +153,11 @@ class BackupAgent:
                 newest = (path, int(taken["created_ms"]) / 1000)
             except (BataraError, VerifyError, OSError, KeyError, ValueError) as e:
                 failed = str(e)
-        self._prune(root, s, now, newest)
+            self._attempt[s.node] = (now, failed)
+        try:
+            self._prune(root, s, now, newest)
+        except OSError as e:
+            failed = failed or f"pruning {root}: {e}"
         problems = []
         if failed is not None:
             problems.append(

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from batara.agents.alerts import AlertBook
 from batara.agents.backups import BackupAgent
@@ -39,20 +39,29 @@ class Agents:
         self.backups = BackupAgent(cfg.nodes, cfg.backups, self.book)
         self.counters = Counters()
         self.metrics: Optional[MetricsServer] = None
+        self._serving = False
 
     def serve(self) -> None:
         """Starts the supervised processes and the metrics server."""
         self.supervisor.start()
+        self._serving = True
         if self.cfg.metrics_addr is not None:
             self.metrics = MetricsServer(self.cfg.metrics_addr, self.metrics_text)
 
     def run_once(self) -> None:
-        """One run of each agent."""
-        for name, agent in (
-            ("monitor", self.monitor), ("security", self.security),
-            ("supervisor", self.supervisor), ("backups", self.backups),
-        ):  # fmt: skip
-            agent.check()
+        """One run of each agent. An agent that fails is reported on stderr and the others still
+        run (the supervised nodes must not stop because a check tripped); the supervisor runs
+        only once :meth:`serve` started its processes."""
+        agents: list[tuple[str, Any]] = [
+            ("monitor", self.monitor), ("security", self.security), ("backups", self.backups),
+        ]  # fmt: skip
+        if self._serving:
+            agents.append(("supervisor", self.supervisor))
+        for name, agent in agents:
+            try:
+                agent.check()
+            except Exception as e:  # noqa: BLE001 - one agent's failure must not stop the rest
+                print(f"batara-agents: the {name} agent failed this run: {e!r}", file=sys.stderr)
             self.counters.checks[name] += 1
 
     def metrics_text(self) -> str:

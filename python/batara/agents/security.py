@@ -102,6 +102,8 @@ class SecurityAgent:
         self.clients = {n.name: Client(n.url, timeout=timeout) for n in nodes}
         self._cursor: dict[str, int] = {}
         self._evidence: dict[tuple[str, int, int, str], _Evidence] = {}
+        #: Evidence carried by blocks at or below this height no longer raises an alert.
+        self._expired_below = 0
         self.model: Optional[ActivityModel] = None
         #: Seconds the model took to train (reads and fit), once trained.
         self.training_seconds: Optional[float] = None
@@ -118,7 +120,11 @@ class SecurityAgent:
         evidence, anomaly, ok = self._evidence_problems()
         if not ok:  # a chain not read to its head may still hold what an active alert saw
             seen = {p.key for p in evidence}
-            evidence += [p for p in self.book.still("evidence") if p.key not in seen]
+            evidence += [
+                p
+                for p in self.book.still("evidence")
+                if p.key not in seen and int(p.details.get("block", 0)) > self._expired_below
+            ]
         self.book.update("evidence", evidence)
         if self.config.anomaly:
             self.book.update("anomaly", anomaly if anomaly is not None else self.book.still("anomaly"))
@@ -162,11 +168,12 @@ class SecurityAgent:
                     # (Still catching up: the blocks of the window are not all judged yet.)
                     anomaly = self._anomaly_problems(client)
                 primary_done = True
-            except (BataraError, KeyError, TypeError, ValueError):
+            except (BataraError, AttributeError, KeyError, TypeError, ValueError):
                 # Unreachable, or answers that are not a Batara node's: not read this run.
                 complete = False
+        self._expired_below = max(self._expired_below, newest - self.config.evidence_blocks)
         for key, e in list(self._evidence.items()):
-            if e.block <= newest - self.config.evidence_blocks:
+            if e.block <= self._expired_below:
                 del self._evidence[key]
         problems = [
             Problem(

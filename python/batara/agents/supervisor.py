@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -175,23 +176,27 @@ class Supervisor:
                 if code is None:
                     continue
                 c.proc, c.last_exit = None, code
-                ran = now - c.started
-                c.failures = 1 if ran >= c.spec.healthy_seconds else c.failures + 1
-                if c.failures >= c.spec.max_failures and ran < c.spec.healthy_seconds:
-                    c.gave_up = True
-                    continue
-                delay = min(
-                    c.spec.backoff_seconds * 2 ** (c.failures - 1), c.spec.max_backoff_seconds
-                )
-                c.restart_at = now + delay
+                if now - c.started >= c.spec.healthy_seconds:
+                    c.failures = 0  # a healthy run: the count and the backoff start over
+                else:
+                    c.failures += 1
+                    if c.failures >= c.spec.max_failures:
+                        c.gave_up = True
+                        continue
+                c.restart_at = now + self._delay(c)
             elif not c.gave_up and c.restart_at is not None and now >= c.restart_at:
                 c.restarts += 1
                 self._spawn(c)
 
+    def _delay(self, c: _Child) -> float:
+        """The backoff before the next start: doubled per short run in a row."""
+        doublings = max(c.failures - 1, 0)
+        return min(c.spec.backoff_seconds * 2.0**doublings, c.spec.max_backoff_seconds)
+
     def _spawn(self, c: _Child) -> None:
-        if c.log is None and c.spec.log is not None:
-            c.log = open(Path(c.spec.log), "ab")
         try:
+            if c.log is None and c.spec.log is not None:
+                c.log = open(Path(c.spec.log), "ab")
             c.proc = subprocess.Popen(
                 c.spec.command,
                 cwd=c.spec.cwd,
@@ -199,14 +204,12 @@ class Supervisor:
                 stderr=c.log,
                 stdin=subprocess.DEVNULL,
             )
-        except OSError as e:  # no such program: counted as a failed run
+        except OSError as e:  # no such program, or its log cannot be opened: a failed run
             c.proc, c.last_exit = None, 127
             c.failures += 1
             c.gave_up = c.failures >= c.spec.max_failures
-            c.restart_at = self.clock() + c.spec.backoff_seconds
-            if c.log is not None:
-                c.log.write(f"batara-agents: cannot start {c.spec.command[0]}: {e}\n".encode())
-                c.log.flush()
+            c.restart_at = self.clock() + self._delay(c)
+            print(f"batara-agents: cannot start {c.spec.name}: {e}", file=sys.stderr)
             return
         c.started = self.clock()
         c.restart_at = None
