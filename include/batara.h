@@ -266,6 +266,14 @@ enum batara_result batara_node_code_json(const struct batara_node *node,
                                          const char *code_hash,
                                          struct batara_bytes **out);
 
+// Submits evidence that a validator signed two conflicting votes (UTF-8 JSON `{vote_a,
+// vote_b}`, the shape blocks carry) to this BFT node, and writes its 32-byte hash into
+// `hash_out32` (may be NULL). `BATARA_RESULT_INVALID_INPUT` naming the cause (malformed, not
+// verifying, too old, punished already, a dev chain).
+enum batara_result batara_node_submit_evidence_json(const struct batara_node *node,
+                                                    const char *evidence_json,
+                                                    uint8_t *hash_out32);
+
 // Writes a consistent backup of the chain, as of its latest block, into the new directory `dir`
 // (UTF-8 path; NULL: a new directory in the node's `backup_dir`) while the node runs, and puts
 // the backup's JSON (dir, chain_id, height, hash, state_root, bytes, created_ms) into `*out`

@@ -429,6 +429,8 @@ export class Node implements NodeApi {
   trace(txHash: string): Promise<Trace>;
   /** Writes a consistent backup of the chain into the new directory `dir` while the node runs (none: a new directory in the node's `backup_dir`); INVALID_INPUT if `dir` exists. */
   backup(dir?: string | null): Promise<Backup>;
+  /** Submits evidence that a validator signed two conflicting votes (`{vote_a, vote_b}`, the shape blocks carry) to this BFT node; its hash. INVALID_INPUT naming the cause. */
+  submitEvidence(evidence: DuplicateVoteEvidence): Promise<string>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */
@@ -501,6 +503,8 @@ export class Client implements NodeApi {
   trace(txHash: string): Promise<Trace>;
   /** A backup written by the node into a new directory of its `backup_dir` (JSON-RPC `node_backup`; off unless the node sets `backup_dir`). */
   backup(): Promise<Backup>;
+  /** Submits evidence (JSON-RPC `evidence_submit`); its hash. */
+  submitEvidence(evidence: DuplicateVoteEvidence): Promise<string>;
   /** One storage slot of a contract, with a proof on request. */
   storage(contract: string, slot: Bytes, opts?: { height?: number | bigint | null; prove?: boolean }): Promise<StorageSlot>;
   /** A read-only call with input bytes; nothing is written. */

@@ -320,6 +320,9 @@ class Node {
   /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
   async code(codeHash) { return JSON.parse(await later(() => this._inner.code(str(codeHash, 'codeHash')))); }
   async trace(txHash) { return JSON.parse(await later(() => this._inner.trace(str(txHash, 'txHash')))); }
+  async submitEvidence(evidence) {
+    return later(() => this._inner.submitEvidence(JSON.stringify(evidence)));
+  }
   async backup(dir) {
     return JSON.parse(await later(() => this._inner.backup(dir === undefined || dir === null ? null : str(dir, 'dir'))));
   }
@@ -491,6 +494,7 @@ class Client {
   async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
   async trace(txHash) { return this.call('vm_traceTransaction', str(txHash, 'txHash')); }
   async backup() { return this.call('node_backup'); }
+  async submitEvidence(evidence) { return this.call('evidence_submit', evidence); }
   async storage(contract, slot, opts) {
     const { height, prove = false } = options(opts, ['height', 'prove'], 'storage options');
     return this.call('vm_getStorage', str(contract, 'contract'), '0x' + bytes(slot, 'slot').toString('hex'), rpcHeight(height), Boolean(prove));

@@ -23,7 +23,9 @@ use crate::consensus::DevMode;
 use crate::crypto::Keypair;
 use crate::node::NodeConfig;
 use crate::node::{Node, NodeHandle, NodeOptions};
-use crate::types::{Address, Amount, Hash, PublicKey, TxBody, TxKind};
+use crate::types::{
+    Address, Amount, DuplicateVoteEvidence, Hash, PublicKey, TxBody, TxKind, Vote, VoteKind,
+};
 use crate::validator::{read_key_file, write_key_file};
 
 /// A failed command: message for stderr, and the exit code.
@@ -155,6 +157,17 @@ enum Cmd {
         rpc: String,
         #[command(subcommand)]
         cmd: QueryCmd,
+    },
+    /// Fault injection for test networks: signs two conflicting prevotes with a validator key
+    /// (bypassing its double-sign guard) and submits them as evidence, so evidence, slashing,
+    /// tombstoning and the agents' alert can be watched end to end. The validator is punished.
+    DoubleSign {
+        /// The validator's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// JSON-RPC URL of a node of its network (a BFT node).
+        #[arg(long, env = "BATARA_RPC", default_value = DEFAULT_RPC)]
+        rpc: String,
     },
     /// Benchmarks.
     Bench {
@@ -541,6 +554,7 @@ fn dispatch(cmd: Cmd) -> CliResult {
         Cmd::Keys { cmd } => keys(cmd),
         Cmd::Tx { cmd } => tx(cmd),
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
+        Cmd::DoubleSign { key, rpc } => double_sign(&key, &rpc),
         Cmd::Bench { cmd } => match cmd {
             BenchCmd::Contracts {
                 wasm,
@@ -982,6 +996,44 @@ fn keys(cmd: KeysCmd) -> CliResult {
         "{}",
         serde_json::to_string_pretty(&json!({
             "file": path, "address": key.address(), "public_key": key.public_key(),
+        }))?
+    );
+    Ok(())
+}
+
+/// `batara double-sign`: two prevotes of the node's latest height, round 0, for two different
+/// (random) blocks, signed with `key` and submitted as evidence.
+fn double_sign(key: &Path, rpc: &str) -> CliResult {
+    let key = read_key_file(key)?;
+    let info = rpc_call(rpc, "node_info", vec![])?;
+    let chain_id = info["chain_id"].as_str().unwrap_or_default().to_owned();
+    let height: u64 = info["height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| format!("node_info from {rpc} has no height: {info}"))?;
+    let vote = |salt: &[u8]| {
+        let block =
+            crate::crypto::sha256_parts(&[b"batara double-sign", salt, &height.to_le_bytes()]);
+        let msg = Vote::sign_message(&chain_id, VoteKind::Prevote, height, 0, Some(&block));
+        Vote {
+            kind: VoteKind::Prevote,
+            height,
+            round: 0,
+            block_hash: Some(block),
+            validator: key.address(),
+            signature: key.sign(&msg),
+        }
+    };
+    let evidence = DuplicateVoteEvidence::new(vote(b"a"), vote(b"b"));
+    let hash = rpc_call(
+        rpc,
+        "evidence_submit",
+        vec![serde_json::to_value(&evidence)?],
+    )?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "evidence": hash, "validator": key.address(), "height": height.to_string(), "round": 0,
         }))?
     );
     Ok(())

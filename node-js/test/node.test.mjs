@@ -218,6 +218,18 @@ test('a backup of a running node restores to its block', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('evidence is for BFT nodes and is checked', async () => {
+  const node = await Node.dev({ accounts: 1, rpcAddr: '127.0.0.1:0' });
+  const vote = { kind: 'prevote', height: '1', round: 0, block_hash: '0x' + '11'.repeat(32),
+    validator: node.accounts[0].address, signature: '0x' + '00'.repeat(64) };
+  const fake = { vote_a: vote, vote_b: { ...vote, block_hash: '0x' + '22'.repeat(32) } };
+  for (const api of [node, new Client(node.rpcUrl)]) {
+    await assert.rejects(api.submitEvidence(fake), (e) => e.code === 'INVALID_INPUT' && /takes no evidence/.test(e.message));
+    await assert.rejects(api.submitEvidence({ vote_a: 1 }), (e) => e.code === 'INVALID_INPUT' && /vote_a, vote_b/.test(e.message));
+  }
+  await node.close();
+});
+
 test('start from config and genesis objects', async () => {
   const key = Keypair.generate();
   const alice = Keypair.generate();

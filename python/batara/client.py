@@ -179,6 +179,12 @@ class Client:
         """Stored contract code: uploader, size, deposit, height and the module (0x hex)."""
         return dict(self.call("vm_getCode", code_hash))
 
+    def submit_evidence(self, evidence: dict[str, Any]) -> str:
+        """Submits evidence that a validator signed two conflicting votes (``{vote_a, vote_b}``,
+        the shape blocks carry) to the node (JSON-RPC ``evidence_submit``); returns its hash.
+        InvalidInput naming the cause (not verifying, too old, punished already, a dev chain)."""
+        return str(self.call("evidence_submit", evidence))
+
     def backup(self) -> dict[str, Any]:
         """A consistent backup of the node's chain, written by the node into a new directory of
         its ``backup_dir`` (JSON-RPC ``node_backup``; off unless the node sets ``backup_dir``):

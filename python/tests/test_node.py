@@ -167,6 +167,20 @@ def test_a_backup_of_a_running_node_opens_and_restores(tmp_path: Path) -> None:
         mem.backup(tmp_path / "mem")
 
 
+def test_evidence_is_for_bft_nodes_and_is_checked() -> None:
+    with batara.Node.dev(accounts=1, rpc_addr="127.0.0.1:0") as node:
+        a = node.accounts[0]
+        vote = {"kind": "prevote", "height": "1", "round": 0, "block_hash": "0x" + "11" * 32,
+                "validator": a.address, "signature": "0x" + "00" * 64}
+        fake = {"vote_a": vote, "vote_b": {**vote, "block_hash": "0x" + "22" * 32}}
+        assert node.rpc_url is not None
+        for api in (node, batara.Client(node.rpc_url)):
+            with pytest.raises(batara.InvalidInput, match="takes no evidence"):
+                api.submit_evidence(fake)
+            with pytest.raises(batara.InvalidInput, match="vote_a, vote_b"):
+                api.submit_evidence({"vote_a": 1})
+
+
 def test_dropping_a_node_stops_it(tmp_path: Path) -> None:
     node = batara.Node.dev(data_dir=tmp_path / "d")
     del node

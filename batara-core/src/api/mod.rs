@@ -32,7 +32,7 @@ use crate::mempool::Rejection;
 use crate::modules::vm::Query;
 use crate::runtime::CommittedBlock;
 use crate::state::AccountProof;
-use crate::types::{Address, Amount, Hash, Header, Receipt, TxKind};
+use crate::types::{Address, Amount, DuplicateVoteEvidence, Hash, Header, Receipt, TxKind};
 
 /// The most blocks one [`NodeApi::mine`] call makes (JSON-RPC `dev_mine` and every binding).
 pub const MAX_MINE_BLOCKS: u32 = 10_000;
@@ -165,6 +165,12 @@ pub trait NodeApi: Send + Sync {
     fn trace(&self, hash: &Hash) -> Result<TraceView> {
         self.reader().trace(hash)
     }
+
+    /// Submits evidence that a validator signed two conflicting votes (BFT nodes): checked as
+    /// gossiped evidence is (it must verify, be recent enough, and not be punished already), kept
+    /// for this node's next proposal and relayed to its peers; a block carrying it slashes and
+    /// tombstones the validator. Returns the evidence hash; `InvalidInput` naming the cause.
+    fn submit_evidence(&self, evidence: DuplicateVoteEvidence) -> Result<Hash>;
 
     /// Writes a consistent backup of the chain, as of its latest committed block, into the new
     /// directory `dir` while the node runs (see [`BackupView`]); `None`: a new directory

@@ -19,12 +19,13 @@ use crate::api::{
     BackupView, ChainReader, Error, NodeApi, NodeInfo, Result, SubmitResult, TxInfo, WeakNode,
 };
 use crate::app::Genesis;
+use crate::consensus::bft::ConsensusMsg;
 use crate::consensus::{DevControls, MessageVerdict};
 use crate::crypto::{self, BatchItem, Keypair};
 use crate::mempool::{PoolStats, PoolTx, Rejection};
 use crate::p2p::{NetworkHost, P2pHandle};
 use crate::runtime::{Chain, CommittedBlock};
-use crate::types::{Address, Amount, Hash, SignedTransaction, TxKind};
+use crate::types::{Address, Amount, DuplicateVoteEvidence, Hash, SignedTransaction, TxKind};
 
 use super::Inner;
 
@@ -355,6 +356,39 @@ impl NodeApi for NodeHandle {
 
     fn subscribe_blocks(&self) -> broadcast::Receiver<CommittedBlock> {
         self.inner.blocks.subscribe()
+    }
+
+    fn submit_evidence(&self, evidence: DuplicateVoteEvidence) -> Result<Hash> {
+        self.live()?;
+        let engine = self.inner.engine.name();
+        if engine != "bft" {
+            return Err(Error::InvalidInput(format!(
+                "this node runs the {engine} engine, which takes no evidence (evidence is for BFT \
+                 networks)"
+            )));
+        }
+        let head = self.inner.chain.head().header.height;
+        if let Some(problem) = self.inner.chain.evidence_problem(head + 1, &evidence) {
+            return Err(Error::InvalidInput(format!(
+                "evidence not usable: {problem}"
+            )));
+        }
+        let hash = evidence.hash();
+        let msg = borsh::to_vec(&ConsensusMsg::Evidence(evidence)).expect("borsh into Vec");
+        match self.inner.engine.network_message(&msg) {
+            MessageVerdict::Accept => {}
+            MessageVerdict::Ignore => {
+                return Err(Error::InvalidInput(
+                    "evidence not usable now: its height's validator set is not known here".into(),
+                ))
+            }
+            MessageVerdict::Reject(why) => return Err(Error::InvalidInput(why)),
+        }
+        if let Some(p2p) = self.network() {
+            p2p.publish_consensus(msg);
+        }
+        tracing::warn!(target: "batara::node", evidence = %hash, "evidence submitted");
+        Ok(hash)
     }
 
     fn backup(&self, dir: Option<&std::path::Path>) -> Result<BackupView> {

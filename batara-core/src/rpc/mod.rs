@@ -477,6 +477,17 @@ fn build_module<W: WeakNode>(
                 .collect(),
         ))
     })?;
+    m.register_blocking_method("evidence_submit", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["evidence"])?;
+        let raw = a.0[0]
+            .clone()
+            .ok_or_else(|| bad_params("missing param evidence"))?;
+        let e: crate::types::DuplicateVoteEvidence = serde_json::from_value(raw)
+            .map_err(|e| bad_params(format!("evidence must be {{vote_a, vote_b}}: {e}")))?;
+        Ok(json!(node(ctx.as_ref())?
+            .submit_evidence(e)
+            .map_err(to_rpc)?))
+    })?;
     // A checkpoint flushes memtables and links (or copies) files: the blocking pool.
     m.register_blocking_method("node_backup", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;

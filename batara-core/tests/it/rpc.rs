@@ -129,6 +129,13 @@ fn bad_input_gets_documented_codes_and_the_node_keeps_answering() {
     assert_eq!(v[0]["error"]["code"], -32600, "{v}");
     // Unknown method.
     assert_eq!(rpc_err(addr, "chain_nope", json!([]))["code"], -32601);
+    // Evidence: malformed is bad params; a dev node takes none.
+    let e = rpc_err(addr, "evidence_submit", json!([{"vote_a": 1}]));
+    assert_eq!(e["code"], CODE_INVALID_PARAMS, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("vote_a, vote_b"),
+        "{e}"
+    );
     // Backups over JSON-RPC are off without backup_dir, and say which setting turns them on.
     let e = rpc_err(addr, "node_backup", json!([]));
     assert_eq!(e["code"], CODE_INVALID_PARAMS, "{e}");

@@ -784,6 +784,28 @@ pub extern "C" fn batara_node_code_json(
     })
 }
 
+/// Submits evidence that a validator signed two conflicting votes (UTF-8 JSON `{vote_a,
+/// vote_b}`, the shape blocks carry) to this BFT node, and writes its 32-byte hash into
+/// `hash_out32` (may be NULL). `BATARA_RESULT_INVALID_INPUT` naming the cause (malformed, not
+/// verifying, too old, punished already, a dev chain).
+#[no_mangle]
+pub extern "C" fn batara_node_submit_evidence_json(
+    node: *const batara_node,
+    evidence_json: *const c_char,
+    hash_out32: *mut u8,
+) -> batara_result {
+    guard(|| {
+        let text = string_arg(evidence_json, "evidence_json")?;
+        let e: batara_core::types::DuplicateVoteEvidence = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("evidence must be {{vote_a, vote_b}}: {e}")))?;
+        let h = non_null(node, "node")?.node()?.submit_evidence(e)?;
+        if !hash_out32.is_null() {
+            write_array(hash_out32, &h.0, "hash_out32")?;
+        }
+        Ok(())
+    })
+}
+
 /// Writes a consistent backup of the chain, as of its latest block, into the new directory `dir`
 /// (UTF-8 path; NULL: a new directory in the node's `backup_dir`) while the node runs, and puts
 /// the backup's JSON (dir, chain_id, height, hash, state_root, bytes, created_ms) into `*out`

@@ -750,6 +750,21 @@ impl NativeNode {
         json(&self.run(move |h| h.code(&c)).await?)
     }
 
+    /// Submits evidence (JSON `{vote_a, vote_b}`, the shape blocks carry) that a validator signed
+    /// two conflicting votes to this BFT node; its hash.
+    #[napi]
+    pub async fn submit_evidence(&self, evidence_json: String) -> Result<String> {
+        let e: batara_core::types::DuplicateVoteEvidence = serde_json::from_str(&evidence_json)
+            .map_err(|e| {
+                err(
+                    "INVALID_INPUT",
+                    format!("evidence must be {{vote_a, vote_b}}: {e}"),
+                )
+            })?;
+        self.run(move |h| h.submit_evidence(e).map(|h| h.to_string()))
+            .await
+    }
+
     /// Writes a consistent backup of the chain into the new directory `dir` while the node runs
     /// (none: a new directory in the node's `backup_dir`); the backup's JSON (dir, chain_id,
     /// height, hash, state_root, bytes, created_ms).

@@ -916,6 +916,22 @@ impl Node {
         read_json(py, || self.handle.trace(&h))
     }
 
+    /// Submits evidence that a validator signed two conflicting votes (a dict `{vote_a,
+    /// vote_b}`, the shape blocks carry) to this BFT node; returns its hash. InvalidInput naming
+    /// the cause (not verifying, too old, punished already, a dev chain).
+    fn submit_evidence(&self, py: Python<'_>, evidence: &Bound<'_, PyAny>) -> PyResult<String> {
+        let text: String = py
+            .import("json")?
+            .call_method1("dumps", (evidence,))?
+            .extract()?;
+        let e: batara_core::types::DuplicateVoteEvidence = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("evidence must be {{vote_a, vote_b}}: {e}")))?;
+        let h = py
+            .detach(|| self.handle.submit_evidence(e))
+            .map_err(to_py)?;
+        Ok(h.to_string())
+    }
+
     /// Writes a consistent backup of the chain, as of its latest block, into the new directory
     /// `dir` while the node runs (dict: dir, chain_id, height, hash, state_root, bytes,
     /// created_ms); `dir=None`: a new directory in the node's `backup_dir`.

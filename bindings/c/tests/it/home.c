@@ -48,6 +48,18 @@ int main(int argc, char **argv) {
   printf("backup again %d\n", (int)rc);
   rc = batara_node_backup_json(node, NULL, &json);
   printf("backup to backup_dir %d %s\n", (int)rc, batara_last_error_message());
+  /* Evidence with signatures that do not verify: refused, naming why (or, on a dev chain,
+   * that the dev engine takes none). */
+  char ev[1024];
+  snprintf(ev, sizeof ev,
+           "{\"vote_a\":{\"kind\":\"prevote\",\"height\":\"1\",\"round\":0,\"block_hash\":\"0x%064d\","
+           "\"validator\":\"%s\",\"signature\":\"0x%0128d\"},"
+           "\"vote_b\":{\"kind\":\"prevote\",\"height\":\"1\",\"round\":0,\"block_hash\":\"0x%064d\","
+           "\"validator\":\"%s\",\"signature\":\"0x%0128d\"}}",
+           1, to, 0, 2, to, 0);
+  uint8_t hash[32];
+  rc = batara_node_submit_evidence_json(node, ev, hash);
+  printf("evidence %d %s\n", (int)rc, batara_last_error_message());
   batara_node_free(node);
   return 0;
 }

@@ -209,10 +209,19 @@ fn start_from_a_home_directory() {
         lines[5].starts_with("backup to backup_dir 2 ") && lines[5].contains("backup_dir"),
         "{dev}"
     );
+    assert!(
+        lines[6].starts_with("evidence 2 ") && lines[6].contains("takes no evidence"),
+        "{dev}"
+    );
     // The same one-validator chain without the dev flag: BFT, and the dev control is refused.
     let not_dev = run_home("bft", false);
     assert!(
         not_dev.contains("mine 7 not a dev chain: dev_mine"),
+        "{not_dev}"
+    );
+    // A BFT node checks evidence: this signer is no validator (nor do its signatures verify).
+    assert!(
+        not_dev.contains("\nevidence 2 invalid input: evidence not usable: "),
         "{not_dev}"
     );
     let out = Command::new(&exe)
