@@ -296,7 +296,9 @@ def test_monitor_alerts_on_a_killed_validator_and_a_stall_and_resolves(tmp_path:
         book = AlertBook(tmp_path / "state.json", [rec], repeat_seconds=3600)
         # A round whose proposer is down waits out propose_ms (3 s in `batara testnet`'s config):
         # a stall is twice that with no block.
-        cfg = MonitorConfig(stall_seconds=8, missed_blocks=3, min_peers=0)
+        # Blocks come every ~0.3-0.45 s; a drift alert past 1 s on average over 4 blocks.
+        cfg = MonitorConfig(stall_seconds=8, missed_blocks=3, min_peers=0, downtime_missed=4,
+                            expected_block_seconds=0.5, interval_tolerance=1.0, interval_blocks=4)
         agent = MonitorAgent([NodeTarget(f"node{i}", net.url(i)) for i in range(4)], cfg, book)
         figures: dict[str, float] = {}
 
@@ -324,11 +326,17 @@ def test_monitor_alerts_on_a_killed_validator_and_a_stall_and_resolves(tmp_path:
         figures["endpoint down"] = run_until("endpoint_down/node3", True, 30)
         figures["missed blocks"] = run_until(f"missed_blocks/{v3}", True, 60)
         assert height() - killed_at <= cfg.missed_blocks + 4, (killed_at, height(), rec.events)
+        # Its rounds as proposer wait out the propose timeout: the interval drifts.
+        drift = f"block_interval/{c0.chain_id}"
+        figures["interval drift"] = run_until(drift, True, 60)
+        # Its misses in the downtime window (they count toward jailing, consecutive or not).
+        figures["downtime"] = run_until(f"downtime/{v3}", True, 60)
         # Back: both resolve once it answers and signs again.
         net.start(3)
         t = run_until(f"missed_blocks/{v3}", False, 90)
         assert not any(a.key == "endpoint_down/node3" for a in book.active())
         figures["resolved after restart"] = t
+        figures["drift resolved"] = run_until(drift, False, 60)
 
         # Two of four killed: the others stall; resolved when one comes back.
         net.kill(2)
@@ -336,6 +344,17 @@ def test_monitor_alerts_on_a_killed_validator_and_a_stall_and_resolves(tmp_path:
         figures["stalled"] = run_until("stalled/node0", True, 30)
         net.start(2)
         figures["stall resolved"] = run_until("stalled/node0", False, 90)
+        # An operator unstaking: its funds unbonding are reported (info) while they are.
+        v0 = net.addresses[0]
+        r = subprocess.run(
+            [sys.executable, "-m", "batara", "tx", "unstake", "--key",
+             str(net.root / "node0" / "validator_key.json"), "--validator", v0, "--amount", "1",
+             "--rpc", net.url(0), "--wait"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        run_until(f"unbonding/{v0}", True, 30)
+        assert book.alerts[f"unbonding/{v0}"].severity is Severity.INFO
         stall = [e for e in rec.events if e[1] == "stalled/node0"]
         assert stall == [("raised", "stalled/node0"), ("resolved", "stalled/node0")], rec.events
         missed = [e for e in rec.events if e[1] == f"missed_blocks/{v3}"]

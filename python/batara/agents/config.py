@@ -25,6 +25,10 @@
     min_peers = 1
     mempool_backlog = 10000
     validators = []               # addresses; empty: the whole set
+    downtime_missed = 25          # misses in the downtime window before a warning
+    expected_block_seconds = 0.0  # 0: learnt from the last 100 blocks at the first run
+    interval_tolerance = 0.5
+    interval_blocks = 20
 
     [[supervise]]                 # optional: processes kept running
     name = "node0"

@@ -10,7 +10,13 @@ reports, through an :class:`~batara.agents.AlertBook`, what tenderduty and PANIC
   ``missed_blocks`` commits in a row (read from each block's ``last_commit``, which carries every
   precommit that arrived in time).
 * ``jailed/<validator>`` (warning) and ``tombstoned/<validator>`` (critical), from its staking
-  record.
+  record; ``downtime/<validator>`` (warning) when it missed ``downtime_missed`` blocks of the
+  chain's downtime window (its record's ``missed``: the misses that count toward downtime
+  jailing, consecutive or not); ``unbonding/<validator>`` (info) while its operator has funds
+  unbonding.
+* ``block_interval/<chain id>`` (warning): the mean interval of the last ``interval_blocks``
+  blocks exceeds the expected one (``expected_block_seconds``, or learnt from the last 100 blocks
+  at the first run) by more than ``interval_tolerance`` — "not catching up" before a stall.
 
 Each run is one :meth:`MonitorAgent.check`; an alert resolves at the first run that no longer
 sees its cause. Missed-block counts are rebuilt from the chain at the first run (the last
@@ -25,6 +31,7 @@ others.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -35,6 +42,8 @@ from batara.exceptions import BataraError
 SOURCE = "monitor"
 #: Most blocks read per run (a long outage of the agent is caught up over several runs).
 MAX_BLOCKS_PER_RUN = 200
+#: Blocks the expected interval is learnt from when ``expected_block_seconds`` is 0.
+BASELINE_BLOCKS = 100
 
 
 @dataclass
@@ -57,6 +66,16 @@ class MonitorConfig:
     mempool_backlog: int = 10_000
     #: Validator addresses to watch; empty: every validator of the current set.
     validators: list[str] = field(default_factory=list)
+    #: Blocks of the downtime window a validator may miss before a warning (set it below the
+    #: chain's ``downtime_max_missed``, 50 by default, past which it is jailed).
+    downtime_missed: int = 25
+    #: The block interval a healthy chain keeps, seconds; 0: learnt at the first run (the mean
+    #: over the last ``BASELINE_BLOCKS`` blocks).
+    expected_block_seconds: float = 0.0
+    #: The mean interval of the last ``interval_blocks`` blocks may exceed the expected one by
+    #: this fraction before a drift warning.
+    interval_tolerance: float = 0.5
+    interval_blocks: int = 20
 
 
 @dataclass
@@ -77,8 +96,8 @@ class MonitorAgent:
     ) -> None:
         if not nodes:
             raise ValueError("the monitoring agent needs at least one node to watch")
-        if config.missed_blocks < 1:
-            raise ValueError("monitor.missed_blocks must be at least 1")
+        if config.missed_blocks < 1 or config.interval_blocks < 1:
+            raise ValueError("monitor.missed_blocks and monitor.interval_blocks must be at least 1")
         self.nodes = nodes
         self.config = config
         self.book = book
@@ -86,6 +105,11 @@ class MonitorAgent:
         self._nodes: dict[str, _NodeState] = {}
         self._last_block: Optional[int] = None
         self._consecutive: dict[str, int] = {}
+        #: (height, time in ms) of the latest blocks read, for the interval drift.
+        self._times: deque[tuple[int, int]] = deque(maxlen=config.interval_blocks + 1)
+        self._expected_ms: Optional[float] = (
+            config.expected_block_seconds * 1000 if config.expected_block_seconds > 0 else None
+        )
         #: RPC calls made so far (the agents' cost on the nodes).
         self.calls = 0
 
@@ -180,9 +204,15 @@ class MonitorAgent:
             else self._last_block + 1
         )
         start = max(start, head - MAX_BLOCKS_PER_RUN + 1, 2)
+        if self._expected_ms is None and head > 2:
+            first = max(1, head - BASELINE_BLOCKS)
+            t0 = int(self._call(chain.header, first)["header"]["time"])
+            t1 = int(self._call(chain.header, head)["header"]["time"])
+            self._expected_ms = (t1 - t0) / (head - first)
         current: list[str] = []
         for h in range(start, head + 1):
             block = self._call(chain.block, h)
+            self._times.append((h, int(block["header"]["time"])))
             signed = {s["validator"] for s in (block.get("last_commit") or {}).get("signatures", [])}
             expected = [v["address"] for v in self._call(chain.validators, h - 1)]
             for v in expected:
@@ -192,7 +222,7 @@ class MonitorAgent:
             current = expected
         self._last_block = max(head, self._last_block or 0)
         watched = c.validators or current or list(self._consecutive)
-        out = []
+        out = self._interval_problem(chain)
         for v in watched:
             missed = self._consecutive.get(v, 0)
             if missed >= c.missed_blocks:
@@ -226,7 +256,53 @@ class MonitorAgent:
                         {"validator": v, "jailed_until": rec.get("jailed_until")},
                     )
                 )
+            window_missed = len(rec.get("missed") or [])
+            if window_missed >= c.downtime_missed and not rec.get("jailed"):
+                out.append(
+                    Problem(
+                        f"downtime/{v}",
+                        Severity.WARNING,
+                        f"validator {v} missed {window_missed} blocks of the downtime window "
+                        "(jailed past the chain's downtime_max_missed)",
+                        {"validator": v, "missed": window_missed},
+                    )
+                )
+            unbonding = rec.get("unbonding") or []
+            if unbonding:
+                total = sum(int(u["amount"]) for u in unbonding)
+                last = max(int(u["height"]) for u in unbonding)
+                out.append(
+                    Problem(
+                        f"unbonding/{v}",
+                        Severity.INFO,
+                        f"validator {v}'s operator has {total} unbonding until height {last}",
+                        {"validator": v, "amount": str(total), "until": last},
+                    )
+                )
         return out
 
+    def _interval_problem(self, chain: Client) -> list[Problem]:
+        c = self.config
+        if self._expected_ms is None or len(self._times) <= c.interval_blocks:
+            return []
+        (h0, t0), (h1, t1) = self._times[0], self._times[-1]
+        mean_ms = (t1 - t0) / (h1 - h0)
+        if mean_ms <= self._expected_ms * (1 + c.interval_tolerance):
+            return []
+        chain_id = self._call(lambda: chain.chain_id)
+        return [
+            Problem(
+                f"block_interval/{chain_id}",
+                Severity.WARNING,
+                f"blocks {h0}..{h1} came every {mean_ms / 1000:.2f} s on average (expected "
+                f"{self._expected_ms / 1000:.2f} s)",
+                {"mean_seconds": round(mean_ms / 1000, 3),
+                 "expected_seconds": round(self._expected_ms / 1000, 3), "height": h1},
+            )
+        ]
 
-_VALIDATOR_KINDS = {"missed_blocks", "jailed", "tombstoned"}
+
+#: The alerts read from the chain (kept as they are when it cannot be read).
+_VALIDATOR_KINDS = {
+    "missed_blocks", "jailed", "tombstoned", "downtime", "unbonding", "block_interval",
+}  # fmt: skip
