@@ -169,7 +169,11 @@ void batara_bytes_free(struct batara_bytes *b);
 // Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
 // JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
 // `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
-// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`, `{"type":"upload","code":"0x…",
+// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`,
+// `{"type":"delegate","validator":"bat1…","amount":"5"}`, `{"type":"undelegate",…}`,
+// `{"type":"redelegate","src_validator":"bat1…","dst_validator":"bat1…","amount":"5"}`,
+// `{"type":"withdraw_rewards"}`, `{"type":"edit_commission","validator":"bat1…","rate_ppm":50000,
+// "max_rate_ppm":200000,"max_change_ppm":10000}`, `{"type":"upload","code":"0x…",
 // "gas_limit":"…","gas_price":"…"}`, `{"type":"instantiate","code_hash":"0x…","args":"0x…",
 // "salt":"0x…","value":"0",…}`, `{"type":"call","contract":"bat1…","method":"…","args":"0x…",
 // "value":"0",…}` (amounts are decimal strings, bytes 0x-hex) — and
@@ -251,6 +255,35 @@ enum batara_result batara_node_account_page_json(const struct batara_node *node,
                                                  const char *after,
                                                  uint32_t limit,
                                                  struct batara_bytes **out);
+
+// `delegator`'s delegations (validator, shares, amount, pending_rewards), their totals and its
+// unbonding funds as UTF-8 JSON, the shape of JSON-RPC `staking_getDelegations`, into `*out`
+// (free with `batara_bytes_free`).
+enum batara_result batara_node_delegations_json(const struct batara_node *node,
+                                                const char *delegator,
+                                                struct batara_bytes **out);
+
+// Up to `limit` (1..=10000) delegations to `validator` with delegator addresses after `after`
+// (NULL: from the first) as UTF-8 JSON `{"validator", "delegations": [...], "next": address or
+// null}` (JSON-RPC `staking_getDelegators`) into `*out` (free with `batara_bytes_free`).
+// `BATARA_RESULT_NOT_FOUND` if there is no such validator.
+enum batara_result batara_node_delegators_json(const struct batara_node *node,
+                                               const char *validator,
+                                               const char *after,
+                                               uint32_t limit,
+                                               struct batara_bytes **out);
+
+// `delegator`'s pending rewards per validator as UTF-8 JSON `{"delegator", "rewards":
+// [{"validator", "amount"}], "total"}` (JSON-RPC `distribution_getRewards`) into `*out` (free
+// with `batara_bytes_free`).
+enum batara_result batara_node_rewards_json(const struct batara_node *node,
+                                            const char *delegator,
+                                            struct batara_bytes **out);
+
+// The community pool as UTF-8 JSON `{"amount", "outstanding_rewards", "minted", "burned"}`
+// (JSON-RPC `distribution_getCommunityPool`) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_community_pool_json(const struct batara_node *node,
+                                                   struct batara_bytes **out);
 
 // A contract's record (code hash, creator, height, balance) after block `height`
 // (`BATARA_LATEST`: the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getContract`, into `*out`

@@ -81,6 +81,16 @@ export class Transaction {
   static unstake(validator: string, amount: Amount, fee?: Amount): Transaction;
   /** Bring `validator` back after a downtime jailing. */
   static unjail(validator: string, fee?: Amount): Transaction;
+  /** Delegate `amount` to `validator` (an address) for shares of its stake. */
+  static delegate(validator: string, amount: Amount, fee?: Amount): Transaction;
+  /** Take `amount` of stake out of the delegation to `validator`; the funds return after unbonding. */
+  static undelegate(validator: string, amount: Amount, fee?: Amount): Transaction;
+  /** Move `amount` of delegated stake from `srcValidator` to `dstValidator` at once (one hop at a time). */
+  static redelegate(srcValidator: string, dstValidator: string, amount: Amount, fee?: Amount): Transaction;
+  /** Pay the signer's pending rewards from `validator`, or from every validator it delegates to. */
+  static withdrawRewards(validator?: string | null, fee?: Amount): Transaction;
+  /** Set the commission of a validator the signer operates, in parts per million. */
+  static editCommission(validator: string, rates: { rate: number; maxRate: number; maxChange: number }, fee?: Amount): Transaction;
   /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
   static upload(code: Bytes, gasLimit: number | bigint, gasPrice: Amount, fee?: Amount): Transaction;
   /** Create a contract from uploaded code `codeHash`; `init` runs with `args` (bytes, or a value sent as JSON). */
@@ -195,6 +205,11 @@ export type TxKind =
   | { type: 'stake'; validator_key: string; amount: string }
   | { type: 'unstake'; validator: string; amount: string }
   | { type: 'unjail'; validator: string }
+  | { type: 'delegate'; validator: string; amount: string }
+  | { type: 'undelegate'; validator: string; amount: string }
+  | { type: 'redelegate'; src_validator: string; dst_validator: string; amount: string }
+  | { type: 'withdraw_rewards'; validator?: string }
+  | { type: 'edit_commission'; validator: string; rate_ppm: number; max_rate_ppm: number; max_change_ppm: number }
   | { type: 'upload'; code: string; gas_limit: string; gas_price: string }
   | { type: 'instantiate'; code_hash: string; args: string; salt: string; value: string; gas_limit: string; gas_price: string }
   | { type: 'call'; contract: string; method: string; args: string; value: string; gas_limit: string; gas_price: string };
@@ -294,9 +309,66 @@ export interface ValidatorDetail {
   tombstoned: boolean;
   /** Heights within the downtime window whose commit it did not sign. */
   missed: number[];
+  /** Delegator shares outstanding (`stake` is what they are worth). */
+  shares: string;
+  /** The operator's own shares. */
+  self_shares: string;
+  /** Number of delegations, the operator's own included. */
+  delegators: string;
+  /** Commission in parts per million; `updated_ms` is the block time of the last change. */
+  commission: { rate_ppm: number; max_rate_ppm: number; max_change_ppm: number; updated_ms: string };
   /** Voting power in the set of the next block ('0': not in it). */
   voting_power: string;
-  unbonding: Array<{ operator: string; height: string; amount: string }>;
+  /** The operator's funds still unbonding. */
+  unbonding: Unbonding[];
+}
+
+/** Funds unbonding: paid to `delegator` at `height`. */
+export interface Unbonding {
+  delegator: string;
+  validator: string;
+  height: string;
+  amount: string;
+}
+
+/** One delegation: its shares, what they are worth and its pending rewards. */
+export interface Delegation {
+  delegator: string;
+  validator: string;
+  shares: string;
+  amount: string;
+  pending_rewards: string;
+}
+
+/** An account's delegations (`staking_getDelegations`). */
+export interface Delegations {
+  delegator: string;
+  delegations: Delegation[];
+  total_amount: string;
+  total_rewards: string;
+  unbonding: Unbonding[];
+}
+
+/** A page of a validator's delegators (`staking_getDelegators`); pass `next` as `after`. */
+export interface DelegatorPage {
+  validator: string;
+  delegations: Delegation[];
+  next: string | null;
+}
+
+/** A delegator's pending rewards per validator (`distribution_getRewards`). */
+export interface Rewards {
+  delegator: string;
+  rewards: Array<{ validator: string; amount: string }>;
+  total: string;
+}
+
+/** The community pool, the rewards not yet withdrawn and the supply counters. */
+export interface CommunityPool {
+  amount: string;
+  outstanding_rewards: string;
+  minted: string;
+  burned: string;
 }
 
 /** Accounts as JSON-RPC `state_getAccounts` reports them (amounts as decimal strings). */
@@ -361,6 +433,14 @@ export interface NodeApi {
   validators(height?: number | bigint | null): Promise<Validator[]>;
   /** NOT_FOUND if there is no such validator. */
   validator(address: string): Promise<ValidatorDetail>;
+  /** An account's delegations, their totals and its unbonding funds. */
+  delegations(delegator: string): Promise<Delegations>;
+  /** A page of a validator's delegators, by delegator address. */
+  delegators(validator: string, opts?: { after?: string | null; limit?: number }): Promise<DelegatorPage>;
+  /** A delegator's pending rewards per validator. */
+  rewards(delegator: string): Promise<Rewards>;
+  /** The community pool, outstanding rewards and supply counters. */
+  communityPool(): Promise<CommunityPool>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
@@ -421,6 +501,14 @@ export class Node implements NodeApi {
   transaction(hash: string): Promise<TxInfo>;
   validators(height?: number | bigint | null): Promise<Validator[]>;
   validator(address: string): Promise<ValidatorDetail>;
+  /** An account's delegations, their totals and its unbonding funds. */
+  delegations(delegator: string): Promise<Delegations>;
+  /** A page of a validator's delegators, by delegator address. */
+  delegators(validator: string, opts?: { after?: string | null; limit?: number }): Promise<DelegatorPage>;
+  /** A delegator's pending rewards per validator. */
+  rewards(delegator: string): Promise<Rewards>;
+  /** The community pool, outstanding rewards and supply counters. */
+  communityPool(): Promise<CommunityPool>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
@@ -495,6 +583,14 @@ export class Client implements NodeApi {
   proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
   validators(height?: number | bigint | null): Promise<Validator[]>;
   validator(address: string): Promise<ValidatorDetail>;
+  /** An account's delegations, their totals and its unbonding funds. */
+  delegations(delegator: string): Promise<Delegations>;
+  /** A page of a validator's delegators, by delegator address. */
+  delegators(validator: string, opts?: { after?: string | null; limit?: number }): Promise<DelegatorPage>;
+  /** A delegator's pending rewards per validator. */
+  rewards(delegator: string): Promise<Rewards>;
+  /** The community pool, outstanding rewards and supply counters. */
+  communityPool(): Promise<CommunityPool>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */

@@ -190,6 +190,41 @@ class Transaction {
   static unjail(validator, fee = 0n) {
     return new Transaction({ type: 'unjail', validator: str(validator, 'validator') }, fee);
   }
+  /** Delegate `amount` to `validator` (an address) for shares of its stake. */
+  static delegate(validator, amt, fee = 0n) {
+    return new Transaction({ type: 'delegate', validator: str(validator, 'validator'), amount: amount(amt, 'amount') }, fee);
+  }
+  /** Take `amount` of stake out of the delegation to `validator`; the funds return after unbonding. */
+  static undelegate(validator, amt, fee = 0n) {
+    return new Transaction({ type: 'undelegate', validator: str(validator, 'validator'), amount: amount(amt, 'amount') }, fee);
+  }
+  /** Move `amount` of delegated stake from `srcValidator` to `dstValidator` at once. */
+  static redelegate(srcValidator, dstValidator, amt, fee = 0n) {
+    return new Transaction({
+      type: 'redelegate',
+      src_validator: str(srcValidator, 'srcValidator'),
+      dst_validator: str(dstValidator, 'dstValidator'),
+      amount: amount(amt, 'amount'),
+    }, fee);
+  }
+  /** Pay the signer's pending rewards from `validator`, or from every validator (undefined). */
+  static withdrawRewards(validator, fee = 0n) {
+    const kind = { type: 'withdraw_rewards' };
+    if (validator !== undefined && validator !== null) kind.validator = str(validator, 'validator');
+    return new Transaction(kind, fee);
+  }
+  /** Set a validator's commission in parts per million: `{ rate, maxRate, maxChange }`. */
+  static editCommission(validator, rates, fee = 0n) {
+    const { rate, maxRate, maxChange } = options(rates, ['rate', 'maxRate', 'maxChange'], 'editCommission rates');
+    const kind = { type: 'edit_commission', validator: str(validator, 'validator') };
+    for (const [name, field, v] of [['rate', 'rate_ppm', rate], ['maxRate', 'max_rate_ppm', maxRate], ['maxChange', 'max_change_ppm', maxChange]]) {
+      if (!Number.isInteger(v) || v < 0 || v > 1_000_000) {
+        throw new BataraError('INVALID_INPUT', `${name} must be an integer 0..=1000000 (parts per million), got ${v}`);
+      }
+      kind[field] = v;
+    }
+    return new Transaction(kind, fee);
+  }
   /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
   static upload(code, gasLimit, gasPrice, fee = 0n) {
     return new Transaction({
@@ -315,6 +350,13 @@ class Node {
   async transaction(hash) { return JSON.parse(await later(() => this._inner.transaction(str(hash, 'hash')))); }
   async validators(height) { return JSON.parse(await later(() => this._inner.validators(nativeHeight(height)))); }
   async validator(address) { return JSON.parse(await later(() => this._inner.validator(str(address, 'address')))); }
+  async delegations(delegator) { return JSON.parse(await later(() => this._inner.delegations(str(delegator, 'delegator')))); }
+  async delegators(validator, opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'delegators options');
+    return JSON.parse(await later(() => this._inner.delegators(str(validator, 'validator'), after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX))));
+  }
+  async rewards(delegator) { return JSON.parse(await later(() => this._inner.rewards(str(delegator, 'delegator')))); }
+  async communityPool() { return JSON.parse(await later(() => this._inner.communityPool())); }
   /** A contract's record: `{ address, code_hash, creator, instantiated_at, balance }`. */
   async contractInfo(address, height) { return JSON.parse(await later(() => this._inner.contract(str(address, 'address'), nativeHeight(height)))); }
   /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
@@ -490,6 +532,13 @@ class Client {
   }
   async validators(height) { return this.call('staking_getValidators', rpcHeight(height)); }
   async validator(address) { return this.call('staking_getValidator', str(address, 'address')); }
+  async delegations(delegator) { return this.call('staking_getDelegations', str(delegator, 'delegator')); }
+  async delegators(validator, opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'delegators options');
+    return this.call('staking_getDelegators', str(validator, 'validator'), after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX));
+  }
+  async rewards(delegator) { return this.call('distribution_getRewards', str(delegator, 'delegator')); }
+  async communityPool() { return this.call('distribution_getCommunityPool'); }
   async contractInfo(address, height) { return this.call('vm_getContract', str(address, 'address'), rpcHeight(height)); }
   async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
   async trace(txHash) { return this.call('vm_traceTransaction', str(txHash, 'txHash')); }

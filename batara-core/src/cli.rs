@@ -267,6 +267,67 @@ enum TxCmd {
         #[command(flatten)]
         args: TxArgs,
     },
+    /// Delegates to a validator (for shares of its stake and rewards).
+    Delegate {
+        /// Validator address (bat1…).
+        #[arg(long)]
+        validator: String,
+        /// Amount in the smallest unit.
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Undelegates from a validator (funds return after unbonding).
+    Undelegate {
+        /// Validator address (bat1…).
+        #[arg(long)]
+        validator: String,
+        /// Amount of stake in the smallest unit.
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Moves delegated stake from one validator to another at once.
+    Redelegate {
+        /// The validator the stake leaves (bat1…).
+        #[arg(long)]
+        from: String,
+        /// The validator it joins (bat1…).
+        #[arg(long)]
+        to: String,
+        /// Amount of stake in the smallest unit.
+        #[arg(long, allow_hyphen_values = true, value_parser = amount)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Pays the signer's pending rewards (from one validator, or from all).
+    WithdrawRewards {
+        /// Only this validator (bat1…).
+        #[arg(long)]
+        validator: Option<String>,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Sets the commission of a validator the signer operates (percentages, e.g. 5 or 2.5).
+    Commission {
+        /// Validator address (bat1…).
+        #[arg(long)]
+        validator: String,
+        /// Commission rate, in percent.
+        #[arg(long, value_parser = percent)]
+        rate: u32,
+        /// The highest rate it may ever have, in percent.
+        #[arg(long, value_parser = percent)]
+        max_rate: u32,
+        /// The most the rate may change in a day, in percent.
+        #[arg(long, value_parser = percent)]
+        max_change: u32,
+        #[command(flatten)]
+        args: TxArgs,
+    },
     /// Uploads contract code: a WebAssembly binary, or the text format (a `.wat` file); prints
     /// its `code_hash`.
     Upload {
@@ -353,6 +414,11 @@ enum QueryCmd {
         /// Validator address (bat1…).
         address: String,
     },
+    /// An account's delegations, their pending rewards and its unbonding funds.
+    Delegations {
+        /// Delegator address (bat1…).
+        address: String,
+    },
     /// Node status.
     Info,
     /// A contract: code hash, creator, height, balance.
@@ -381,6 +447,22 @@ enum QueryCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// Block execution and commit time on a chain whose validator has few delegators and on one
+    /// where it has many, under the same load (transfers, reward withdrawals, a block reward).
+    Delegation {
+        /// Numbers of delegators to compare, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10,10000")]
+        delegators: Vec<usize>,
+        /// Blocks measured on each chain.
+        #[arg(long, default_value_t = 50)]
+        blocks: usize,
+        /// Transfers in each measured block.
+        #[arg(long, default_value_t = 500)]
+        transfers: usize,
+        /// Reward withdrawals in each measured block.
+        #[arg(long, default_value_t = 10)]
+        withdrawals: usize,
+    },
     /// Token transfers through the AssemblyScript token contract, committed by an embedded node
     /// with state roots; the native transfer figure of the same load; upload and instantiate
     /// cost; the gas of each host call against its time.
@@ -556,6 +638,26 @@ fn dispatch(cmd: Cmd) -> CliResult {
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
         Cmd::DoubleSign { key, rpc } => double_sign(&key, &rpc),
         Cmd::Bench { cmd } => match cmd {
+            BenchCmd::Delegation {
+                delegators,
+                blocks,
+                transfers,
+                withdrawals,
+            } => {
+                if blocks == 0 || delegators.is_empty() || delegators.contains(&0) {
+                    return Err(usage(
+                        "--blocks and every --delegators count must be positive",
+                    ));
+                }
+                let report = crate::bench::delegation(&crate::bench::DelegationBench {
+                    delegators,
+                    blocks,
+                    transfers,
+                    withdrawals,
+                })?;
+                println!("{report}");
+                Ok(())
+            }
             BenchCmd::Contracts {
                 wasm,
                 txs,
@@ -676,6 +778,27 @@ fn dev_accounts(s: &str) -> Result<u32, String> {
 fn amount(s: &str) -> Result<Amount, String> {
     s.parse::<Amount>()
         .map_err(|_| "expected a whole number of the smallest unit, from 0 to 2^128 - 1".into())
+}
+
+/// A percentage with up to four decimals ("5", "2.5", "0.0125") as parts per million.
+fn percent(s: &str) -> Result<u32, String> {
+    let bad = || format!("expected a percentage from 0 to 100 with up to 4 decimals, got {s:?}");
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || frac.len() > 4 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u32 = whole.parse().map_err(|_| bad())?;
+    let frac: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<4}").parse().map_err(|_| bad())?
+    };
+    let ppm = whole
+        .checked_mul(10_000)
+        .and_then(|w| w.checked_add(frac))
+        .filter(|p| *p <= 1_000_000)
+        .ok_or_else(bad)?;
+    Ok(ppm)
 }
 
 fn default_dev_home() -> PathBuf {
@@ -1183,6 +1306,69 @@ fn tx(cmd: TxCmd) -> CliResult {
             args,
             None,
         ),
+        TxCmd::Delegate {
+            validator,
+            amount,
+            args,
+        } => (
+            TxKind::Delegate {
+                validator: parse_address("--validator", &validator)?,
+                amount,
+            },
+            args,
+            None,
+        ),
+        TxCmd::Undelegate {
+            validator,
+            amount,
+            args,
+        } => (
+            TxKind::Undelegate {
+                validator: parse_address("--validator", &validator)?,
+                amount,
+            },
+            args,
+            None,
+        ),
+        TxCmd::Redelegate {
+            from,
+            to,
+            amount,
+            args,
+        } => (
+            TxKind::Redelegate {
+                src_validator: parse_address("--from", &from)?,
+                dst_validator: parse_address("--to", &to)?,
+                amount,
+            },
+            args,
+            None,
+        ),
+        TxCmd::WithdrawRewards { validator, args } => (
+            TxKind::WithdrawRewards {
+                validator: validator
+                    .map(|v| parse_address("--validator", &v))
+                    .transpose()?,
+            },
+            args,
+            None,
+        ),
+        TxCmd::Commission {
+            validator,
+            rate,
+            max_rate,
+            max_change,
+            args,
+        } => (
+            TxKind::EditCommission {
+                validator: parse_address("--validator", &validator)?,
+                rate_ppm: rate,
+                max_rate_ppm: max_rate,
+                max_change_ppm: max_change,
+            },
+            args,
+            None,
+        ),
         TxCmd::Upload { wasm, gas, args } => {
             let code = read_module(&wasm)?;
             (
@@ -1393,6 +1579,11 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
             "staking_getValidator",
             vec![json!(parse_address("address", &address)?)],
         )?,
+        QueryCmd::Delegations { address } => rpc_call(
+            rpc,
+            "staking_getDelegations",
+            vec![json!(parse_address("address", &address)?)],
+        )?,
         QueryCmd::Info => rpc_call(rpc, "node_info", vec![])?,
         QueryCmd::Contract { address } => rpc_call(
             rpc,
@@ -1424,4 +1615,20 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
         }
     };
     print_json(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn percentages_become_parts_per_million() {
+        assert_eq!(percent("5"), Ok(50_000));
+        assert_eq!(percent("2.5"), Ok(25_000));
+        assert_eq!(percent("0.0125"), Ok(125));
+        assert_eq!(percent("100"), Ok(1_000_000));
+        for bad in ["100.0001", "101", "-1", "1.23456", "", ".5", "1e2", "5%"] {
+            assert!(percent(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -53,6 +53,12 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
         BigInt(k.value), BigInt(k.gas_limit), BigInt(k.gas_price), fee),
       call: () => Transaction.call(k.contract, k.method, JSON.parse(unhex(k.args).toString()),
         BigInt(k.value), BigInt(k.gas_limit), BigInt(k.gas_price), fee),
+      delegate: () => Transaction.delegate(k.validator, BigInt(k.amount), fee),
+      undelegate: () => Transaction.undelegate(k.validator, BigInt(k.amount), fee),
+      redelegate: () => Transaction.redelegate(k.src_validator, k.dst_validator, BigInt(k.amount), fee),
+      withdraw_rewards: () => Transaction.withdrawRewards(k.validator, fee),
+      edit_commission: () => Transaction.editCommission(k.validator,
+        { rate: k.rate_ppm, maxRate: k.max_rate_ppm, maxChange: k.max_change_ppm }, fee),
     }[k.type]();
     kinds.add(k.type);
     const s = tx.sign(kp, BigInt(b.nonce), b.chain_id);
@@ -61,7 +67,8 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
     // Any kind signs from its JSON alone, the same bytes as the typed builder's.
     assert.deepEqual(new Transaction(k, fee).sign(kp, BigInt(b.nonce), b.chain_id).raw, s.raw);
   }
-  assert.deepEqual([...kinds].sort(), ['call', 'instantiate', 'stake', 'transfer', 'unjail', 'unstake', 'upload']);
+  assert.deepEqual([...kinds].sort(), ['call', 'delegate', 'edit_commission', 'instantiate', 'redelegate', 'stake',
+    'transfer', 'undelegate', 'unjail', 'unstake', 'upload', 'withdraw_rewards']);
   const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));
   let n = 0;
   for (const g of w.testGroups) {
@@ -89,7 +96,8 @@ test('dev chain: transfer, balances, receipt, blocks stream', async () => {
   const [receipt] = await node.receipts(Number(tx.height));
   assert.equal(receipt.tx_hash, hash);
   assert.equal(receipt.fee, '2');
-  // Accounts page in address order: the 3 dev accounts and the validator that earned the fee.
+  // Accounts page in address order: the 3 dev accounts and a fourth.
+  await node.transfer(a, Keypair.generate().address, 1n, { fee: 2n });
   const p1 = await node.accountPage({ limit: 2 });
   const p2 = await node.accountPage({ after: p1.next, limit: 2 });
   assert.equal(p2.next, null);

@@ -29,6 +29,42 @@ const targets = [
 
 // [title, async ({ api, keys }) => ..., dev options]
 const cases = [
+  ['delegation, rewards and the community pool', async ({ api, keys: [a, b] }) => {
+    const coin = 10n ** 18n;
+    const [v] = await api.validators();
+    const send = async (key, tx) => {
+      const signed = tx.sign(key, await api.nextNonce(key.address), await api.chainId);
+      await api.submit(signed.raw, { wait: true });
+      return api.transaction(signed.hash);
+    };
+    assert.equal((await send(b, Transaction.delegate(v.address, 3n * coin, 1n))).receipt.status, 'success');
+    const mine = await api.delegations(b.address);
+    assert.deepEqual(mine.delegations.map((d) => [d.validator, d.amount]), [[v.address, String(3n * coin)]]);
+    assert.equal((await api.account(b.address)).staked, 3n * coin);
+    // A fee of 1,000,000: 2 % to the pool, the rest by shares (b holds 3 of the 4 coins).
+    const pool = BigInt((await api.communityPool()).amount);
+    const before = BigInt((await api.rewards(b.address)).total);
+    await send(a, Transaction.transfer(a.address, 1n, 1_000_000n));
+    assert.equal(BigInt((await api.communityPool()).amount) - pool, 20_000n);
+    const earned = BigInt((await api.rewards(b.address)).total) - before;
+    assert.ok(earned === 735_000n || earned === 734_999n, String(earned));
+    const first = await api.delegators(v.address, { limit: 1 });
+    assert.equal(first.delegations.length, 1);
+    const rest = await api.delegators(v.address, { after: first.next });
+    assert.equal(rest.next, null);
+    assert.deepEqual(new Set([...first.delegations, ...rest.delegations].map((d) => d.delegator)), new Set([v.address, b.address]));
+    const pending = BigInt((await api.rewards(b.address)).total);
+    const balance = await api.balance(b.address);
+    await send(b, Transaction.withdrawRewards(undefined, 1n));
+    assert.equal(await api.balance(b.address), balance + pending - 1n);
+    await send(b, Transaction.undelegate(v.address, coin, 1n));
+    const after = await api.delegations(b.address);
+    assert.equal(after.total_amount, String(2n * coin));
+    assert.equal(after.unbonding[0].amount, String(coin));
+    await assert.rejects(api.delegators(b.address), (e) => e.code === 'NOT_FOUND');
+    await assert.rejects(api.delegations('bat1nope'), (e) => e.code === 'INVALID_INPUT');
+    assert.throws(() => Transaction.editCommission(v.address, { rate: 2_000_000, maxRate: 0, maxChange: 0 }), (e) => e.code === 'INVALID_INPUT');
+  }],
   ['chainId, height and info', async ({ api, keys: [a, b] }) => {
     assert.equal(await api.chainId, 'batara-dev');
     assert.equal(await api.height, 0);
@@ -78,8 +114,9 @@ const cases = [
   }],
 
   ['accountPage pages through the accounts in address order', async ({ api, keys }) => {
-    const [a, b] = keys;
-    await api.transfer(a, b.address, 5n, { fee: 1n }); // the fee makes the validator an account too
+    const [a] = keys;
+    const d = Keypair.generate();
+    await api.transfer(a, d.address, 5n, { fee: 1n }); // a fourth account
     const seen = [];
     let after = null;
     let pages = 0;
@@ -92,10 +129,9 @@ const cases = [
       after = page.next;
       if (after !== null) assert.equal(after, page.accounts.at(-1).address);
     } while (after !== null);
-    const [v] = await api.validators();
-    const raw = new Map(keys.map((k) => [k.address, addressBytes(k.publicKey)]));
-    raw.set(v.address, addressBytes(Buffer.from(v.pubkey.slice(2), 'hex')));
-    // The three dev accounts and the validator, in the order of their address bytes.
+    const raw = new Map([...keys, d].map((k) => [k.address, addressBytes(k.publicKey)]));
+    // The three dev accounts and the new one, in the order of their address bytes (the fee
+    // accrued to the validator's delegators, not to an account).
     assert.equal(pages, 2);
     assert.deepEqual(seen.map((x) => x.address).sort(), [...raw.keys()].sort());
     const order = [...raw.entries()].sort((x, y) => Buffer.compare(x[1], y[1])).map((x) => x[0]);

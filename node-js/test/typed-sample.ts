@@ -2,6 +2,10 @@
 // public class and method used with its declared types, and one `@ts-expect-error` per wrong-type
 // call that the declarations must refuse. It is type-checked, not run.
 import {
+  CommunityPool,
+  Delegations,
+  DelegatorPage,
+  Rewards,
   Account,
   AccountPage,
   AccountProof,
@@ -64,6 +68,13 @@ async function useSurface(api: NodeApi, alice: Keypair, bob: Keypair): Promise<b
   const atOne: Validator[] = await api.validators(1);
   const detail: ValidatorDetail = await api.validator(validators[0]!.address);
   const missed: number[] = detail.missed;
+  const rate: number = detail.commission.rate_ppm;
+  const mine: Delegations = await api.delegations(bob.address);
+  const owed: string = mine.delegations[0]!.pending_rewards;
+  const page2: DelegatorPage = await api.delegators(detail.address, { after: null, limit: 10 });
+  const rewards: Rewards = await api.rewards(bob.address);
+  const pool: CommunityPool = await api.communityPool();
+  void [rate, owed, page2.next, rewards.total, pool.burned];
   const mined: Block[] = await api.mine(2);
   const snap: number = await api.snapshot();
   await api.revert(snap);
@@ -121,6 +132,12 @@ export async function sample(): Promise<void> {
     Transaction.stake(key.publicKey, 10n ** 18n, 1n),
     Transaction.unstake(key.address, 1n),
     Transaction.unjail(key.address),
+    Transaction.delegate(key.address, 5n),
+    Transaction.undelegate(key.address, '5'),
+    Transaction.redelegate(key.address, address, 1n, 1n),
+    Transaction.withdrawRewards(),
+    Transaction.withdrawRewards(key.address, 1n),
+    Transaction.editCommission(key.address, { rate: 50_000, maxRate: 200_000, maxChange: 10_000 }),
   ].map((t) => t.sign(dev, 0n, node.chainId));
   void [fromFile, ok, txs];
 

@@ -84,6 +84,18 @@ class AsyncNode:
     def validator(self, address: str) -> dict[str, Any]:
         return self.node.validator(address)
 
+    def delegations(self, delegator: str) -> dict[str, Any]:
+        return self.node.delegations(delegator)
+
+    def delegators(self, validator: str, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        return self.node.delegators(validator, after, limit)
+
+    def rewards(self, delegator: str) -> dict[str, Any]:
+        return self.node.rewards(delegator)
+
+    def community_pool(self) -> dict[str, Any]:
+        return self.node.community_pool()
+
     def next_nonce(self, address: str) -> int:
         return self.node.next_nonce(address)
 

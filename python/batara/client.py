@@ -171,6 +171,25 @@ class Client:
         there is no such validator."""
         return dict(self.call("staking_getValidator", address))
 
+    def delegations(self, delegator: str) -> dict[str, Any]:
+        """An account's delegations (validator, shares, amount, pending_rewards), their totals and
+        its unbonding funds."""
+        return dict(self.call("staking_getDelegations", delegator))
+
+    def delegators(self, validator: str, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        """A page of a validator's delegators by address: ``{validator, delegations, next}``;
+        pass ``next`` as ``after`` for the following page. NotFound if no such validator."""
+        return dict(self.call("staking_getDelegators", validator, after, limit))
+
+    def rewards(self, delegator: str) -> dict[str, Any]:
+        """A delegator's pending rewards per validator: ``{delegator, rewards, total}``."""
+        return dict(self.call("distribution_getRewards", delegator))
+
+    def community_pool(self) -> dict[str, Any]:
+        """The community pool (``amount``), the outstanding rewards and the supply counters
+        (``minted``, ``burned``)."""
+        return dict(self.call("distribution_getCommunityPool"))
+
     def contract_info(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
         """A contract's record: code hash, creator, height, balance. NotFound if none."""
         return dict(self.call("vm_getContract", address, height))

@@ -10,7 +10,7 @@ module checks run when the signed transaction is submitted.
 from __future__ import annotations
 
 import json
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from batara import _native
 from batara._native import Keypair, SignedTransaction
@@ -100,6 +100,71 @@ class Transaction:
     def unjail(validator: str, fee: int = 0) -> Transaction:
         """Bring ``validator`` back after a downtime jailing."""
         return Transaction({"type": "unjail", "validator": _text(validator, "validator")}, fee)
+
+    @staticmethod
+    def delegate(validator: str, amount: int, fee: int = 0) -> Transaction:
+        """Delegate ``amount`` to ``validator`` (an address) for shares of its stake."""
+        return Transaction(
+            {
+                "type": "delegate",
+                "validator": _text(validator, "validator"),
+                "amount": _amount(amount, "amount"),
+            },
+            fee,
+        )
+
+    @staticmethod
+    def undelegate(validator: str, amount: int, fee: int = 0) -> Transaction:
+        """Take ``amount`` of stake out of the delegation to ``validator``; the funds return after
+        the unbonding period."""
+        return Transaction(
+            {
+                "type": "undelegate",
+                "validator": _text(validator, "validator"),
+                "amount": _amount(amount, "amount"),
+            },
+            fee,
+        )
+
+    @staticmethod
+    def redelegate(src_validator: str, dst_validator: str, amount: int, fee: int = 0) -> Transaction:
+        """Move ``amount`` of delegated stake from ``src_validator`` to ``dst_validator`` at once."""
+        return Transaction(
+            {
+                "type": "redelegate",
+                "src_validator": _text(src_validator, "src_validator"),
+                "dst_validator": _text(dst_validator, "dst_validator"),
+                "amount": _amount(amount, "amount"),
+            },
+            fee,
+        )
+
+    @staticmethod
+    def withdraw_rewards(validator: Optional[str] = None, fee: int = 0) -> Transaction:
+        """Pay the signer's pending rewards from ``validator``, or from every validator (None)."""
+        kind: dict[str, Any] = {"type": "withdraw_rewards"}
+        if validator is not None:
+            kind["validator"] = _text(validator, "validator")
+        return Transaction(kind, fee)
+
+    @staticmethod
+    def edit_commission(
+        validator: str, rate_ppm: int, max_rate_ppm: int, max_change_ppm: int, fee: int = 0
+    ) -> Transaction:
+        """Set the commission of a validator the signer operates, in parts per million: the rate,
+        the most it may ever be, and the most it may move in 24 hours."""
+        kind: dict[str, Any] = {"type": "edit_commission", "validator": _text(validator, "validator")}
+        for name, value in (
+            ("rate_ppm", rate_ppm),
+            ("max_rate_ppm", max_rate_ppm),
+            ("max_change_ppm", max_change_ppm),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if not 0 <= value <= 1_000_000:
+                raise InvalidInput(f"{name} must be 0..=1000000 (parts per million), got {value}")
+            kind[name] = value
+        return Transaction(kind, fee)
 
     @staticmethod
     def upload(code: Union[bytes, bytearray], gas_limit: int, gas_price: int, fee: int = 0) -> Transaction:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import pytest
 
@@ -166,7 +166,8 @@ def test_account_fields(chain: Chain) -> None:
 def test_account_page(chain: Chain) -> None:
     api = chain.api
     a, b, c = chain.keys
-    api.transfer(a, b.address, 5, fee=1)  # the fee makes the validator an account too
+    d = batara.Keypair.generate()
+    api.transfer(a, d.address, 5, fee=1)  # a fourth account
     seen: list[dict[str, str]] = []
     after: Optional[str] = None
     pages = 0
@@ -180,10 +181,9 @@ def test_account_page(chain: Chain) -> None:
             break
         assert after == page["accounts"][-1]["address"]
     addresses = [x["address"] for x in seen]
-    (v,) = api.validators()
-    validator_bytes = hashlib.sha256(bytes.fromhex(v["pubkey"][2:])).digest()[:20]
-    raw = {k.address: address_bytes(k) for k in (a, b, c)} | {v["address"]: validator_bytes}
-    # The three dev accounts and the validator that earned the fee, in address-byte order.
+    raw = {k.address: address_bytes(k) for k in (a, b, c, d)}
+    # The three dev accounts and the new one, in address-byte order (the fee accrued to the
+    # validator's delegators: no account of its own).
     assert pages == 2 and sorted(addresses) == sorted(raw)
     assert addresses == sorted(addresses, key=raw.__getitem__)
     for x in seen:
@@ -240,6 +240,55 @@ def test_validators(chain: Chain) -> None:
     detail = api.validator(v["address"])
     assert detail["operator"] == v["operator"] and detail["stake"] == v["stake"]
     assert detail["voting_power"] == "1" and detail["unbonding"] == []
+
+
+def test_delegation_rewards_and_the_community_pool(chain: Chain) -> None:
+    api = chain.api
+    a, b, _ = chain.keys
+    coin = 10**18
+    (v,) = api.validators()
+    val = v["address"]  # the dev validator: 1 coin of its own stake, every block's proposer
+
+    def send(key: batara.Keypair, tx: batara.Transaction) -> dict[str, Any]:
+        signed = tx.sign(key, api.next_nonce(key.address), api.chain_id)
+        api.submit(signed.raw, wait=True, timeout=30)
+        return api.transaction(signed.hash)
+
+    assert send(b, batara.Transaction.delegate(val, 3 * coin, fee=1))["receipt"]["status"] == "success"
+    mine = api.delegations(b.address)
+    assert [(d["validator"], d["amount"]) for d in mine["delegations"]] == [(val, str(3 * coin))]
+    assert mine["total_amount"] == str(3 * coin) and mine["unbonding"] == []
+    assert api.account(b.address).staked == 3 * coin
+    # A fee of 1,000,000: 2 % to the community pool, the rest to the validator's delegators by
+    # shares (b holds 3 of its 4 coins; no commission).
+    pool = int(api.community_pool()["amount"])
+    before = int(api.rewards(b.address)["total"])
+    send(a, batara.Transaction.transfer(a.address, 1, fee=1_000_000))
+    assert int(api.community_pool()["amount"]) - pool == 20_000
+    earned = int(api.rewards(b.address)["total"]) - before
+    assert earned in (735_000, 734_999)
+    first = api.delegators(val, limit=1)
+    assert len(first["delegations"]) == 1 and first["next"] is not None
+    rest = api.delegators(val, after=first["next"])
+    assert rest["next"] is None
+    assert {d["delegator"] for d in first["delegations"] + rest["delegations"]} == {val, b.address}
+    # Withdrawing pays exactly what was pending; undelegating starts an unbonding entry.
+    pending = int(api.rewards(b.address)["total"])
+    balance = api.account(b.address).balance
+    send(b, batara.Transaction.withdraw_rewards(fee=1))
+    assert api.account(b.address).balance == balance + pending - 1
+    send(b, batara.Transaction.undelegate(val, coin, fee=1))
+    after = api.delegations(b.address)
+    assert after["total_amount"] == str(2 * coin)
+    assert after["unbonding"][0]["amount"] == str(coin)
+    receipt = send(b, batara.Transaction.redelegate(val, val, 1, fee=1))["receipt"]
+    assert "are the same" in receipt["error"]
+    with pytest.raises(batara.NotFound):
+        api.delegators(b.address)
+    with pytest.raises(batara.InvalidInput):
+        api.delegations("bat1nope")
+    with pytest.raises(batara.InvalidInput):
+        batara.Transaction.edit_commission(val, 2_000_000, 0, 0)
 
 
 def test_submit_and_wait(chain: Chain) -> None:

@@ -15,7 +15,8 @@ def unhex(s: str) -> bytes:
 def test_keys_and_transactions() -> None:
     v = json.loads((VECTORS / "batara.json").read_text())
     assert {t["body"]["kind"]["type"] for t in v["transactions"]} == {
-        "transfer", "stake", "unstake", "unjail", "upload", "instantiate", "call"
+        "transfer", "stake", "unstake", "unjail", "upload", "instantiate", "call",
+        "delegate", "undelegate", "redelegate", "withdraw_rewards", "edit_commission",
     }
     for k in v["keys"]:
         kp = batara.Keypair.from_seed(unhex(k["seed"]))
@@ -36,6 +37,20 @@ def test_keys_and_transactions() -> None:
             tx = batara.Transaction.unstake(kind["validator"], int(kind["amount"]), fee)
         elif kind["type"] == "unjail":
             tx = batara.Transaction.unjail(kind["validator"], fee)
+        elif kind["type"] == "delegate":
+            tx = batara.Transaction.delegate(kind["validator"], int(kind["amount"]), fee)
+        elif kind["type"] == "undelegate":
+            tx = batara.Transaction.undelegate(kind["validator"], int(kind["amount"]), fee)
+        elif kind["type"] == "redelegate":
+            tx = batara.Transaction.redelegate(
+                kind["src_validator"], kind["dst_validator"], int(kind["amount"]), fee
+            )
+        elif kind["type"] == "withdraw_rewards":
+            tx = batara.Transaction.withdraw_rewards(kind.get("validator"), fee)
+        elif kind["type"] == "edit_commission":
+            tx = batara.Transaction.edit_commission(
+                kind["validator"], kind["rate_ppm"], kind["max_rate_ppm"], kind["max_change_ppm"], fee
+            )
         elif kind["type"] == "upload":
             tx = batara.Transaction.upload(
                 unhex(kind["code"]), int(kind["gas_limit"]), int(kind["gas_price"]), fee

@@ -22,9 +22,10 @@ use tokio::sync::broadcast;
 pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
 pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
 pub use views::{
-    AccountInfo, AccountPage, BackupView, BlockId, BlockView, CodeView, ContractView, EstimateView,
-    EventFilter, EventMatcher, EventView, NodeInfo, QueryView, StorageView, TraceView, TxInfo,
-    TxView, ValidatorDetail, ValidatorView,
+    AccountInfo, AccountPage, BackupView, BlockId, BlockView, CodeView, CommunityPoolView,
+    ContractView, DelegationsView, DelegatorPage, EstimateView, EventFilter, EventMatcher,
+    EventView, NodeInfo, QueryView, RewardsView, StorageView, TraceView, TxInfo, TxView,
+    ValidatorDetail, ValidatorReward, ValidatorView,
 };
 
 use crate::consensus::DevControls;
@@ -121,6 +122,31 @@ pub trait NodeApi: Send + Sync {
     /// A validator's staking record, unbonding funds and current power.
     fn validator(&self, address: &Address) -> Result<ValidatorDetail> {
         self.reader().validator(address)
+    }
+
+    /// An account's delegations, their worth, pending rewards and unbonding funds.
+    fn delegations(&self, delegator: &Address) -> Result<DelegationsView> {
+        self.reader().delegations(delegator)
+    }
+
+    /// A page of a validator's delegators ([`ChainReader::delegators`]).
+    fn delegators(
+        &self,
+        validator: &Address,
+        after: Option<&Address>,
+        limit: usize,
+    ) -> Result<DelegatorPage> {
+        self.reader().delegators(validator, after, limit)
+    }
+
+    /// A delegator's pending rewards per validator.
+    fn rewards(&self, delegator: &Address) -> Result<RewardsView> {
+        self.reader().rewards(delegator)
+    }
+
+    /// The community pool and the supply counters.
+    fn community_pool(&self) -> Result<CommunityPoolView> {
+        self.reader().community_pool()
     }
 
     /// A contract, at the head or after block `height`.

@@ -26,8 +26,9 @@ use crate::types::{Address, Hash, Header, Receipt, TxKind};
 
 use super::error::{Error, Result};
 use super::views::{
-    AccountInfo, AccountPage, BlockId, BlockView, CodeView, ContractView, EstimateView, QueryView,
-    StorageView, TraceView, TxInfo, ValidatorDetail, ValidatorView,
+    AccountInfo, AccountPage, BlockId, BlockView, CodeView, CommunityPoolView, ContractView,
+    DelegationsView, DelegatorPage, EstimateView, QueryView, RewardsView, StorageView, TraceView,
+    TxInfo, ValidatorDetail, ValidatorReward, ValidatorView,
 };
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
@@ -259,6 +260,79 @@ impl ChainReader {
             record,
             voting_power,
             unbonding,
+        })
+    }
+
+    /// An account's delegations (latest state), what they are worth, their pending rewards and
+    /// the account's unbonding funds.
+    pub fn delegations(&self, delegator: &Address) -> Result<DelegationsView> {
+        let staking = StakingReader(self.chain.state());
+        let delegations = staking.delegations(delegator)?;
+        Ok(DelegationsView {
+            delegator: *delegator,
+            total_amount: delegations.iter().map(|d| d.amount).sum(),
+            total_rewards: delegations.iter().map(|d| d.pending_rewards).sum(),
+            delegations,
+            unbonding: staking.unbonding(delegator)?,
+        })
+    }
+
+    /// Up to `limit` (at most [`MAX_ACCOUNT_PAGE`]) delegations to `validator` with delegator
+    /// addresses greater than `after`, in address order.
+    pub fn delegators(
+        &self,
+        validator: &Address,
+        after: Option<&Address>,
+        limit: usize,
+    ) -> Result<DelegatorPage> {
+        if limit == 0 || limit > MAX_ACCOUNT_PAGE {
+            return Err(Error::InvalidInput(format!(
+                "limit must be 1..={MAX_ACCOUNT_PAGE}, got {limit}"
+            )));
+        }
+        let staking = StakingReader(self.chain.state());
+        if staking.validator(validator)?.is_none() {
+            return Err(Error::NotFound(format!("validator {validator}")));
+        }
+        let (delegations, more) = staking.delegators(validator, after, limit)?;
+        let next = if more {
+            delegations.last().map(|d| d.delegator)
+        } else {
+            None
+        };
+        Ok(DelegatorPage {
+            validator: *validator,
+            delegations,
+            next,
+        })
+    }
+
+    /// A delegator's pending rewards per validator (latest state).
+    pub fn rewards(&self, delegator: &Address) -> Result<RewardsView> {
+        let rewards: Vec<ValidatorReward> = StakingReader(self.chain.state())
+            .delegations(delegator)?
+            .into_iter()
+            .map(|d| ValidatorReward {
+                validator: d.validator,
+                amount: d.pending_rewards,
+            })
+            .collect();
+        Ok(RewardsView {
+            delegator: *delegator,
+            total: rewards.iter().map(|r| r.amount).sum(),
+            rewards,
+        })
+    }
+
+    /// The community pool, the outstanding rewards and the supply counters (latest state).
+    pub fn community_pool(&self) -> Result<CommunityPoolView> {
+        let staking = StakingReader(self.chain.state());
+        let supply = staking.supply()?;
+        Ok(CommunityPoolView {
+            amount: staking.community_pool()?,
+            outstanding_rewards: staking.outstanding_rewards()?,
+            minted: supply.minted,
+            burned: supply.burned,
         })
     }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::modules::staking::{Unbonding, Validator};
+use crate::modules::staking::{DelegationView, Unbonding, Validator};
 use crate::runtime::{CommittedBlock, TxLookup};
 use crate::state::ObjectProof;
 use crate::types::{
@@ -35,7 +35,7 @@ pub struct AccountInfo {
     /// Next nonce.
     #[serde(with = "dec_u64")]
     pub nonce: u64,
-    /// Staked amount (0 until staking lands).
+    /// What its delegations are worth (its own validators' self-stake included).
     #[serde(with = "dec_u128")]
     pub staked: Amount,
 }
@@ -81,6 +81,73 @@ pub struct ValidatorDetail {
     pub voting_power: u64,
     /// The operator's funds still unbonding.
     pub unbonding: Vec<Unbonding>,
+}
+
+/// An account's delegations (`staking_getDelegations`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelegationsView {
+    /// The delegator.
+    pub delegator: Address,
+    /// Its delegations, in the order they were made.
+    pub delegations: Vec<DelegationView>,
+    /// What they are worth in all.
+    #[serde(with = "dec_u128")]
+    pub total_amount: Amount,
+    /// Their pending rewards in all.
+    #[serde(with = "dec_u128")]
+    pub total_rewards: Amount,
+    /// Its funds still unbonding.
+    pub unbonding: Vec<Unbonding>,
+}
+
+/// A page of a validator's delegators (`staking_getDelegators`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelegatorPage {
+    /// The validator.
+    pub validator: Address,
+    /// Delegations to it, by delegator address.
+    pub delegations: Vec<DelegationView>,
+    /// Pass as `after` for the next page; `None` when this was the last.
+    pub next: Option<Address>,
+}
+
+/// A delegator's pending rewards (`distribution_getRewards`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RewardsView {
+    /// The delegator.
+    pub delegator: Address,
+    /// Pending rewards per validator.
+    pub rewards: Vec<ValidatorReward>,
+    /// Their sum.
+    #[serde(with = "dec_u128")]
+    pub total: Amount,
+}
+
+/// Pending rewards from one validator.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ValidatorReward {
+    /// The validator.
+    pub validator: Address,
+    /// The amount.
+    #[serde(with = "dec_u128")]
+    pub amount: Amount,
+}
+
+/// The community pool and the chain's supply counters (`distribution_getCommunityPool`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CommunityPoolView {
+    /// The pool's balance.
+    #[serde(with = "dec_u128")]
+    pub amount: Amount,
+    /// Rewards credited to delegators and not yet withdrawn.
+    #[serde(with = "dec_u128")]
+    pub outstanding_rewards: Amount,
+    /// Block rewards minted since genesis.
+    #[serde(with = "dec_u128")]
+    pub minted: Amount,
+    /// Stake burned by slashing since genesis.
+    #[serde(with = "dec_u128")]
+    pub burned: Amount,
 }
 
 /// A transaction with its hash.

@@ -1,4 +1,5 @@
 //! `batara bench transfers` and `batara bench network`: the end-to-end throughput benchmarks;
+//! `batara bench delegation` ([`delegation()`]): block cost with few and with many delegators;
 //! `batara bench flood` ([`flood()`], in `flood.rs`, with the raw HTTP client of `http.rs`): junk
 //! and an RPC flood against a network of `batara start` processes.
 //!
@@ -14,10 +15,12 @@
 //! Must never: be run as a test (it measures); tests check behaviour, this checks speed.
 
 mod contracts;
+mod delegation;
 mod flood;
 mod http;
 
 pub use contracts::{contracts, Calibration, ContractBench, ContractReport};
+pub use delegation::{delegation, DelegationBench, DelegationReport, DelegationRow};
 pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures, Rng};
 
 use std::collections::HashMap;

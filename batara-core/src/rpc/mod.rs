@@ -344,6 +344,33 @@ fn build_module<W: WeakNode>(
         let addr: Address = a.req(0, "address")?;
         Ok(json!(node(ctx)?.validator(&addr).map_err(to_rpc)?))
     })?;
+    m.register_method("staking_getDelegations", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["delegator"])?;
+        let addr: Address = a.req(0, "delegator")?;
+        Ok(json!(node(ctx)?.delegations(&addr).map_err(to_rpc)?))
+    })?;
+    m.register_method("staking_getDelegators", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["validator", "after", "limit"])?;
+        let addr: Address = a.req(0, "validator")?;
+        let after: Option<Address> = a.opt(1, "after")?;
+        let limit = opt_u64(&a, 2, "limit")?.unwrap_or(1_000);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(json!(node(ctx)?
+            .delegators(&addr, after.as_ref(), limit)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("distribution_getRewards", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["delegator"])?;
+        let addr: Address = a.req(0, "delegator")?;
+        Ok(json!(node(ctx)?.rewards(&addr).map_err(to_rpc)?))
+    })?;
+    m.register_method(
+        "distribution_getCommunityPool",
+        |p, ctx, _| -> RpcResult<Value> {
+            Args::parse(&p, &[])?;
+            Ok(json!(node(ctx)?.community_pool().map_err(to_rpc)?))
+        },
+    )?;
     m.register_method("chain_getBlockReceipts", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["block"])?;
         Ok(json!(node(ctx)?

@@ -478,8 +478,10 @@ fn a_double_signing_validator_is_slashed_and_jailed_on_every_node() {
 }
 
 /// Σ balances over every account of a node's latest state.
+/// Σ balances + the community pool + rewards not yet withdrawn (what fees move between).
 fn total_balances(n: &NodeHandle) -> u128 {
-    let mut total = 0;
+    let pool = n.community_pool().unwrap();
+    let mut total = pool.amount + pool.outstanding_rewards;
     let mut after = None;
     loop {
         let page = n.accounts(after.as_ref(), 1_000).unwrap();
@@ -527,7 +529,7 @@ fn random_load_with_three_seeds_gives_identical_state_everywhere() {
         let h = net.min_height();
         wait_for("one more block", 30, || net.min_height() > h);
         // Same header (so same state root) at every height on every node; supply unchanged
-        // (fees only move to proposers; no block reward in this genesis).
+        // (fees only move to the validators' delegators and the pool; no block reward here).
         net.assert_agreement();
         for n in net.live() {
             assert_eq!(total_balances(n), supply, "seed {seed}");

@@ -212,7 +212,94 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
         "5000000000000000000",
     ]);
     assert_eq!(code, 1);
-    assert!(err.contains("cannot unstake"), "{err}");
+    assert!(err.contains("is worth 2000000000000000000"), "{err}");
+    // Delegation from the command line: the operator sets 5 % (free: nobody else delegates
+    // yet), account 1 delegates, moves part to the genesis validator, withdraws, undelegates.
+    let (code, _, err) = tx(&[
+        "commission",
+        "--validator",
+        &vaddr,
+        "--rate",
+        "5",
+        "--max-rate",
+        "20",
+        "--max-change",
+        "0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx(&[
+        "commission",
+        "--validator",
+        &vaddr,
+        "--rate",
+        "101",
+        "--max-rate",
+        "20",
+        "--max-change",
+        "1",
+    ]);
+    assert_eq!(code, 2, "a rate above 100 % is a usage error: {err}");
+    let k1 = home.join("accounts/account1.json");
+    let tx1 = |args: &[&str]| {
+        let mut all = vec!["tx"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--key", k1.to_str().unwrap(), "--rpc", &url, "--wait"]);
+        batara(&all)
+    };
+    let (code, _, err) = tx1(&["delegate", "--validator", &vaddr, "--amount", "3000"]);
+    assert_eq!(code, 0, "{err}");
+    let genesis_val = rpc(p.rpc, "staking_getValidators", json!([]))[0]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = tx1(&[
+        "redelegate",
+        "--from",
+        &vaddr,
+        "--to",
+        &genesis_val,
+        "--amount",
+        "1000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx1(&["withdraw-rewards"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx1(&["undelegate", "--validator", &vaddr, "--amount", "500"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx1(&["undelegate", "--validator", &vaddr, "--amount", "5000"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is worth 1500"), "{err}");
+    let who = acct(1).address().to_string();
+    let (code, out, err) = batara(&["query", "delegations", &who, "--rpc", &url]);
+    assert_eq!(code, 0, "{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    let worth: Vec<(String, String)> = d["delegations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["validator"].as_str().unwrap().to_owned(),
+                x["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        worth,
+        vec![
+            (vaddr.clone(), "1500".into()),
+            (genesis_val.clone(), "1000".into())
+        ]
+    );
+    assert_eq!(d["total_amount"], "2500");
+    assert_eq!(d["unbonding"][0]["amount"], "500");
+    let page = rpc(p.rpc, "staking_getDelegators", json!([vaddr, null, 1]));
+    assert_eq!(page["delegations"].as_array().unwrap().len(), 1);
+    assert!(page["next"].is_string(), "{page}");
+    let pool = rpc(p.rpc, "distribution_getCommunityPool", json!([]));
+    assert!(pool["amount"].is_string(), "{pool}");
+    let r = rpc(p.rpc, "distribution_getRewards", json!([who]));
+    assert_eq!(r["rewards"].as_array().unwrap().len(), 2, "{r}");
     let (code, _, err) = tx(&["unjail", "--validator", &vaddr]);
     assert_eq!(code, 1);
     assert!(err.contains("is not jailed"), "{err}");

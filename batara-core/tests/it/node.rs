@@ -33,7 +33,11 @@ fn transfer_commits_pays_fee_to_proposer_and_emits_event() {
         n.account(&b.address(), None).unwrap().balance,
         DEV_BALANCE + 1_000
     );
-    assert_eq!(n.account(&proposer, None).unwrap().balance, 7);
+    // The fee accrues to the proposer's delegators — its own self-delegation, all of the stake —
+    // (2 % of 7 rounds to nothing for the community pool) until withdrawn.
+    assert_eq!(n.account(&proposer, None).unwrap().balance, 0);
+    assert_eq!(n.delegations(&proposer).unwrap().total_rewards, 7);
+    assert_eq!(n.rewards(&proposer).unwrap().total, 7);
     // History: before the block, the sender had everything.
     assert_eq!(
         n.account(&a.address(), Some(t.height - 1)).unwrap().balance,
@@ -85,7 +89,13 @@ fn failed_transaction_still_pays_fee_and_uses_nonce() {
     chain.commit(ex, commit).unwrap();
     let s = chain.state().account(&a.address()).unwrap();
     assert_eq!((s.balance, s.nonce), (90, 1));
-    assert_eq!(chain.state().account(&v.address()).unwrap().balance, 10);
+    // The fee accrues to the validator's self-delegation (2 % of 10 rounds to nothing).
+    assert_eq!(chain.state().account(&v.address()).unwrap().balance, 0);
+    let staking = batara_core::modules::staking::StakingReader(chain.state());
+    assert_eq!(
+        staking.delegations(&v.address()).unwrap()[0].pending_rewards,
+        10
+    );
     assert_eq!(
         chain.state().account(&acct(1).address()).unwrap().balance,
         0

@@ -84,8 +84,8 @@ fn reads_and_submit_over_http() {
         .chain(rest["accounts"].as_array().unwrap())
         .map(|a| a["address"].as_str().unwrap().to_owned())
         .collect();
-    // 10 dev accounts plus the validator, which earned the fee.
-    assert_eq!(seen.len(), 11);
+    // The 10 dev accounts (the fee accrued to the validator's delegators, not to an account).
+    assert_eq!(seen.len(), 10);
     let sorted = {
         let mut v: Vec<Address> = seen.iter().map(|a| a.parse().unwrap()).collect();
         v.sort();
@@ -102,6 +102,26 @@ fn reads_and_submit_over_http() {
         rpc_err(addr, "chain_getBlockReceipts", json!([99]))["code"],
         CODE_NOT_FOUND
     );
+    // Delegation reads: an unknown validator, a bad page size and a malformed address.
+    assert_eq!(
+        rpc_err(addr, "staking_getDelegators", json!([a.address()]))["code"],
+        CODE_NOT_FOUND
+    );
+    let val = rpc(addr, "staking_getValidators", json!([]))[0]["address"].clone();
+    assert_eq!(
+        rpc_err(addr, "staking_getDelegators", json!([val, null, 0]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    assert_eq!(
+        rpc_err(addr, "staking_getDelegations", json!(["bat1nope"]))["code"],
+        CODE_INVALID_PARAMS
+    );
+    let own = rpc(addr, "staking_getDelegators", json!({ "validator": val }));
+    assert_eq!(
+        own["delegations"][0]["delegator"], val,
+        "its own self-delegation"
+    );
+    assert!(own["next"].is_null());
     // Batch submit answers per transaction.
     let batch = rpc(
         addr,

@@ -158,7 +158,7 @@ impl Net {
         self.chain.state().account(a).unwrap().balance
     }
 
-    /// Σ balances + Σ stake + Σ unbonding.
+    /// Σ balances + Σ stake + Σ unbonding + community pool + outstanding rewards.
     fn supply(&self) -> Amount {
         let r = ChainReader::new(self.chain.clone());
         let mut total = 0;
@@ -176,14 +176,21 @@ impl Net {
             if let Some(v) = staking.validator(&k.address()).unwrap() {
                 total += v.stake;
             }
-            total += staking
-                .unbonding(&k.address())
-                .unwrap()
-                .iter()
-                .map(|u| u.amount)
-                .sum::<Amount>();
         }
         total
+            + staking.total_unbonding().unwrap()
+            + staking.community_pool().unwrap()
+            + staking.outstanding_rewards().unwrap()
+    }
+
+    /// Pending rewards of `delegator`'s delegation to `validator`.
+    fn pending(&self, delegator: &Address, validator: &Address) -> Amount {
+        StakingReader(self.chain.state())
+            .delegations(delegator)
+            .unwrap()
+            .iter()
+            .find(|d| d.validator == *validator)
+            .map_or(0, |d| d.pending_rewards)
     }
 }
 
@@ -357,7 +364,7 @@ fn staking_rules_give_failed_receipts_that_still_pay_the_fee() {
         "not a valid ed25519 key",
         "operated by",
         "below the minimum",
-        "has 10000000000000000000 staked",
+        "is worth 10000000000000000000",
         "is not jailed",
         "operated by",
         "insufficient balance",
@@ -400,9 +407,13 @@ fn rewards_follow_power_and_mint_exactly_the_block_reward() {
     assert_eq!(set[0].address, key(3).address());
     assert_eq!(set[0].power, 20);
     let supply = net.supply();
-    let bal =
-        |net: &Net| -> Vec<Amount> { (1..=3).map(|i| net.balance(&key(i).address())).collect() };
-    let before = bal(&net);
+    let pool = StakingReader(net.chain.state()).community_pool().unwrap();
+    let pending = |net: &Net| -> Vec<Amount> {
+        (1..=3)
+            .map(|i| net.pending(&key(i).address(), &key(i).address()))
+            .collect()
+    };
+    let before = pending(&net);
     let tx = net.tx(
         100,
         TxKind::Transfer {
@@ -412,25 +423,46 @@ fn rewards_follow_power_and_mint_exactly_the_block_reward() {
     );
     net.block(vec![tx]); // block 6, fee 7
     let proposer = net.chain.header(6).unwrap().unwrap().proposer;
-    let after = bal(&net);
-    // 900,003 split 1:1:2 → 225,000 / 225,000 / 450,001; remainder 2 and the bonus 100,000 and
-    // the fee 7 to the proposer.
+    let after = pending(&net);
+    // 1,000,003 minted + 7 of fees: 2 % (20,000) to the pool; of the 980,010 left 10 % (98,001)
+    // to the proposer, 882,009 split 1:1:2 → 220,502 / 220,502 / 441,004, and the remainder 1
+    // to the proposer. No commission: all of it accrues to the self-delegations (each share's
+    // part rounded down, so at most one unit is left in the outstanding rewards).
+    assert_eq!(
+        StakingReader(net.chain.state()).community_pool().unwrap() - pool,
+        20_000
+    );
     let share = |a: &Address| -> Amount {
         if *a == key(3).address() {
-            450_001
+            441_004
         } else {
-            225_000
+            220_502
         }
     };
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         let addr = key(i as u8 + 1).address();
         let mut expected = share(&addr);
         if addr == proposer {
-            expected += 100_000 + 2 + 7;
+            expected += 98_001 + 1;
         }
-        assert_eq!(a - b, expected, "validator {}", i + 1);
+        let got = a - b;
+        assert!(
+            got == expected || got + 1 == expected,
+            "validator {}: {got}, expected {expected}",
+            i + 1
+        );
     }
     assert_eq!(net.supply(), supply + 1_000_003);
+    // Withdrawing pays exactly the pending rewards and zeroes them.
+    let v3 = key(3).address();
+    let due = net.pending(&v3, &v3);
+    let bal = net.balance(&v3);
+    let w = net.tx(3, TxKind::WithdrawRewards { validator: None });
+    assert_eq!(net.block(vec![w]), vec![TxStatus::Success]);
+    let earned_in_7 = net.pending(&v3, &v3);
+    assert!(earned_in_7 > 0, "block 7's rewards accrue again");
+    assert_eq!(net.balance(&v3), bal + due - 7);
+    assert_eq!(net.supply(), supply + 2 * 1_000_003);
 }
 
 #[test]
@@ -617,12 +649,374 @@ fn the_set_follows_stake_through_the_power_index_and_every_operator_is_unbonded(
         (11, 6 * COIN)
     );
     let op_unbonding = staking.unbonding(&key(100).address()).unwrap();
-    assert_eq!(op_unbonding.len(), 1);
-    assert_eq!(op_unbonding[0].amount, 25 * COIN);
+    assert_eq!(op_unbonding.len(), 2, "one entry per validator left");
+    assert!(op_unbonding.iter().all(|u| u.height == 11));
+    assert_eq!(
+        op_unbonding.iter().map(|u| u.amount).sum::<Amount>(),
+        25 * COIN
+    );
     let before = net.balance(&far.address());
     net.block(vec![]); // 11: both paid
     assert_eq!(net.balance(&far.address()), before + 6 * COIN);
     let staking = StakingReader(net.chain.state());
     assert!(staking.unbonding(&far.address()).unwrap().is_empty());
     assert!(staking.unbonding(&key(100).address()).unwrap().is_empty());
+}
+
+fn commission(validator: Address, rate: u32, max: u32, change: u32) -> TxKind {
+    TxKind::EditCommission {
+        validator,
+        rate_ppm: rate,
+        max_rate_ppm: max,
+        max_change_ppm: change,
+    }
+}
+
+/// Delegators earn by shares, the operator takes its commission at once; commission changes are
+/// free until someone delegates, then bounded; redelegation moves stake one hop at a time and
+/// undelegation leaves the delegator list.
+#[test]
+fn delegators_earn_by_shares_commission_is_bounded_and_redelegation_is_one_hop() {
+    let mut p = params();
+    p.block_reward = 10_000_000;
+    p.community_tax_ppm = 0;
+    p.proposer_reward_percent = 0;
+    let mut net = Net::new(3, p);
+    let (v1, v2, v3) = (key(1).address(), key(2).address(), key(3).address());
+    let fund = net.tx(
+        100,
+        TxKind::Transfer {
+            to: v1,
+            amount: 10 * COIN,
+        },
+    );
+    net.block(vec![fund]); // 1
+    let txs = vec![
+        net.tx(1, commission(v1, 100_000, 200_000, 10_000)),
+        net.tx(
+            101,
+            TxKind::Delegate {
+                validator: v1,
+                amount: 30 * COIN,
+            },
+        ),
+        net.tx(
+            102,
+            TxKind::Delegate {
+                validator: v1,
+                amount: 10 * COIN,
+            },
+        ),
+        // Nothing to delegate to, and nothing worth a share.
+        net.tx(
+            103,
+            TxKind::Delegate {
+                validator: key(9).address(),
+                amount: COIN,
+            },
+        ),
+    ];
+    use TxStatus::{Failed as F, Success as S};
+    assert_eq!(net.block(txs), vec![S, S, S, F]); // 2
+    let chain = net.chain.clone();
+    let staking = StakingReader(chain.state());
+    let rec = staking.validator(&v1).unwrap().unwrap();
+    assert_eq!(
+        (rec.stake, rec.shares, rec.delegators),
+        (50 * COIN, 50 * COIN, 3)
+    );
+    assert_eq!(rec.commission.rate_ppm, 100_000);
+    assert_eq!(
+        staking.bonded(&key(101).address(), None).unwrap(),
+        30 * COIN
+    );
+    // Now that others delegate: more than the daily change, a higher maximum, and a second
+    // change within 24 hours are each refused.
+    let txs = vec![
+        net.tx(1, commission(v1, 150_000, 200_000, 10_000)),
+        net.tx(1, commission(v1, 100_000, 300_000, 10_000)),
+        net.tx(1, commission(v1, 105_000, 200_000, 10_000)),
+    ];
+    assert_eq!(net.block(txs), vec![F, F, F]); // 3
+    let reasons: Vec<String> = net
+        .chain
+        .receipts(3)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.error)
+        .collect();
+    assert!(
+        reasons[0].contains("at most 10000 ppm a day"),
+        "{}",
+        reasons[0]
+    );
+    assert!(reasons[1].contains("may only go down"), "{}", reasons[1]);
+    assert!(
+        reasons[2].contains("less than 24 hours ago"),
+        "{}",
+        reasons[2]
+    );
+
+    net.blocks_until(5); // the epoch: V1 has power 50 of 70
+    let op_before = net.balance(&v1);
+    let (d1, d2) = (key(101).address(), key(102).address());
+    let before = [
+        net.pending(&v1, &v1),
+        net.pending(&d1, &v1),
+        net.pending(&d2, &v1),
+    ];
+    net.block(vec![]); // 6
+                       // V1's part: 10,000,000 × 50/70 = 7,142,857; commission 10 % = 714,285 to the operator;
+                       // 6,428,572 over 50 coins of shares: 10 : 30 : 10.
+    assert_eq!(net.balance(&v1) - op_before, 714_285);
+    let got = [
+        net.pending(&v1, &v1) - before[0],
+        net.pending(&d1, &v1) - before[1],
+        net.pending(&d2, &v1) - before[2],
+    ];
+    let expect = [1_285_714u128, 3_857_143, 1_285_714];
+    for (g, e) in got.iter().zip(expect) {
+        assert!(*g == e || *g + 1 == e, "{got:?} vs {expect:?}");
+    }
+    let (page, more) = staking.delegators(&v1, None, 2).unwrap();
+    assert!(more);
+    let (rest, more) = staking
+        .delegators(&v1, Some(&page[1].delegator), 2)
+        .unwrap();
+    assert!(!more);
+    let mut all: Vec<Address> = page.iter().chain(&rest).map(|d| d.delegator).collect();
+    all.sort();
+    let mut want = vec![v1, d1, d2];
+    want.sort();
+    assert_eq!(all, want);
+
+    // Redelegate 10 coins V1 → V2 (rewards of V1 paid on the way); moving them on to V3 is
+    // refused until the entry matures; undelegating all of 102's stake leaves the list.
+    let bal = net.balance(&d1);
+    let owed = net.pending(&d1, &v1);
+    let txs = vec![
+        net.tx(
+            101,
+            TxKind::Redelegate {
+                src_validator: v1,
+                dst_validator: v2,
+                amount: 10 * COIN,
+            },
+        ),
+        net.tx(
+            101,
+            TxKind::Redelegate {
+                src_validator: v2,
+                dst_validator: v3,
+                amount: COIN,
+            },
+        ),
+        net.tx(
+            102,
+            TxKind::Undelegate {
+                validator: v1,
+                amount: 10 * COIN,
+            },
+        ),
+    ];
+    assert_eq!(net.block(txs), vec![S, F, S]); // 7
+    let err = net.chain.receipts(7).unwrap()[1].error.clone().unwrap();
+    assert!(
+        err.contains("one hop at a time") && err.contains("height 12"),
+        "{err}"
+    );
+    assert!(
+        net.balance(&d1) >= bal + owed - 14,
+        "rewards paid on redelegation"
+    );
+    let ds = staking.delegations(&d1).unwrap();
+    assert_eq!(
+        ds.iter()
+            .map(|d| (d.validator, d.amount))
+            .collect::<Vec<_>>(),
+        vec![(v1, 20 * COIN), (v2, 10 * COIN)]
+    );
+    let rec = staking.validator(&v1).unwrap().unwrap();
+    assert_eq!((rec.stake, rec.delegators), (30 * COIN, 2));
+    assert!(staking.delegations(&d2).unwrap().is_empty());
+    assert_eq!(staking.unbonding(&d2).unwrap()[0].amount, 10 * COIN);
+    net.blocks_until(12);
+    let again = net.tx(
+        101,
+        TxKind::Redelegate {
+            src_validator: v2,
+            dst_validator: v3,
+            amount: COIN,
+        },
+    );
+    assert_eq!(net.block(vec![again]), vec![S], "the entry matured at 12");
+}
+
+/// A slash takes its fraction from every delegator of the validator, from the unbonding entries
+/// and redelegations made at or after the infraction height, and from nothing made before.
+#[test]
+fn a_slash_reaches_delegators_and_entries_made_after_the_infraction() {
+    let mut p = params();
+    p.downtime_window = 10;
+    p.downtime_max_missed = 3;
+    p.downtime_jail_blocks = 5;
+    p.downtime_slash_ppm = 100_000; // 10 %
+    let mut net = Net::new(4, p);
+    let (v1, v4) = (key(1).address(), key(4).address());
+    let (d1, d2, d3) = (key(101).address(), key(102).address(), key(103).address());
+    net.offline.insert(v4); // misses 1..=4; block 5 jails it for the miss of 4 (the infraction)
+    let delegate = |net: &mut Net, i: u8| {
+        net.tx(
+            i,
+            TxKind::Delegate {
+                validator: v4,
+                amount: 20 * COIN,
+            },
+        )
+    };
+    let txs = vec![
+        delegate(&mut net, 101),
+        delegate(&mut net, 102),
+        delegate(&mut net, 103),
+    ];
+    net.block(txs); // 1
+    let supply = net.supply();
+    net.block(vec![]); // 2
+    let early = net.tx(
+        102,
+        TxKind::Undelegate {
+            validator: v4,
+            amount: 20 * COIN,
+        },
+    );
+    net.block(vec![early]); // 3: before the infraction, not slashed
+    let late = vec![
+        net.tx(
+            103,
+            TxKind::Undelegate {
+                validator: v4,
+                amount: 20 * COIN,
+            },
+        ),
+        net.tx(
+            101,
+            TxKind::Redelegate {
+                src_validator: v4,
+                dst_validator: v1,
+                amount: 10 * COIN,
+            },
+        ),
+    ];
+    assert!(net.block(late).iter().all(|s| *s == TxStatus::Success)); // 4: at the infraction
+    net.block(vec![]); // 5: jailed, slashed
+    let staking = StakingReader(net.chain.state());
+    let rec = staking.validator(&v4).unwrap().unwrap();
+    assert!(rec.jailed);
+    // V4 held 10 (own) + 10 (101's rest) = 20 coins: 2 burned; each share lost 10 %.
+    assert_eq!(rec.stake, 18 * COIN);
+    assert_eq!(staking.bonded(&v4, None).unwrap(), 9 * COIN);
+    assert_eq!(staking.unbonding(&d2).unwrap()[0].amount, 20 * COIN);
+    assert_eq!(staking.unbonding(&d3).unwrap()[0].amount, 18 * COIN);
+    // 101: 9 left at V4, and its redelegation to V1 lost 1 coin there.
+    let ds = staking.delegations(&d1).unwrap();
+    assert_eq!(
+        ds.iter()
+            .map(|d| (d.validator, d.amount))
+            .collect::<Vec<_>>(),
+        vec![(v4, 9 * COIN), (v1, 9 * COIN)]
+    );
+    assert_eq!(staking.validator(&v1).unwrap().unwrap().stake, 19 * COIN);
+    assert_eq!(staking.supply().unwrap().burned, 5 * COIN);
+    assert_eq!(net.supply(), supply - 5 * COIN);
+}
+
+/// Random delegations, undelegations, redelegations, withdrawals, commission changes and
+/// transfers under block rewards and fees, with a validator going offline (jailed and slashed):
+/// after every block, Σ balances + Σ stake + Σ unbonding + pool + outstanding = genesis + minted
+/// − burned, for three seeds; the replica reaches the same root every block.
+#[test]
+fn supply_is_conserved_across_random_delegation_rewards_and_slashes() {
+    for seed in [1u64, 7, 2026] {
+        let mut p = params();
+        p.block_reward = 3 * COIN / 7;
+        p.downtime_window = 10;
+        p.downtime_max_missed = 3;
+        p.downtime_slash_ppm = 123_457;
+        let mut net = Net::new(4, p);
+        let fund: Vec<_> = (1..=4)
+            .map(|i| {
+                net.tx(
+                    100,
+                    TxKind::Transfer {
+                        to: key(i).address(),
+                        amount: COIN,
+                    },
+                )
+            })
+            .collect();
+        net.block(fund);
+        let genesis = net.supply();
+        let mut rng = seed;
+        let mut next = |n: u64| {
+            rng = rng
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (rng >> 33) % n
+        };
+        let vals: Vec<Address> = (1..=4).map(|i| key(i).address()).collect();
+        for h in 2..=41u64 {
+            if h == 8 {
+                net.offline.insert(vals[3]);
+            }
+            if h == 16 {
+                net.offline.clear();
+            }
+            let mut txs = vec![];
+            for _ in 0..next(4) {
+                let who = 100 + next(4) as u8;
+                let v = vals[next(3) as usize];
+                let w = vals[next(4) as usize];
+                let amount = (1 + next(5) as u128) * COIN + next(1_000) as u128;
+                let kind = match next(6) {
+                    0 | 1 => TxKind::Delegate {
+                        validator: v,
+                        amount,
+                    },
+                    2 => TxKind::Undelegate {
+                        validator: w,
+                        amount: amount / 2,
+                    },
+                    3 => TxKind::Redelegate {
+                        src_validator: w,
+                        dst_validator: v,
+                        amount: amount / 3,
+                    },
+                    4 => TxKind::WithdrawRewards { validator: None },
+                    _ => TxKind::Transfer {
+                        to: vals[next(4) as usize],
+                        amount,
+                    },
+                };
+                txs.push(net.tx(who, kind));
+            }
+            if h % 9 == 0 {
+                let i = 1 + next(3) as u8;
+                let rate = next(50_000) as u32;
+                txs.push(net.tx(i, commission(key(i).address(), rate, 500_000, 60_000)));
+            }
+            net.block(txs);
+            let s = StakingReader(net.chain.state()).supply().unwrap();
+            assert_eq!(
+                net.supply(),
+                genesis + s.minted - (3 * COIN / 7) - s.burned,
+                "seed {seed}, height {h}"
+            );
+        }
+        let s = StakingReader(net.chain.state()).supply().unwrap();
+        assert!(
+            s.burned > 0,
+            "seed {seed}: the offline validator was slashed"
+        );
+        assert_eq!(s.minted, 41 * (3 * COIN / 7));
+    }
 }

@@ -213,6 +213,65 @@ fn compute() -> Value {
                 gas_price: 1_000_000,
             },
         },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 7,
+            fee: 10,
+            kind: TxKind::Delegate {
+                validator: k1.address(),
+                amount: 2_500_000_000_000_000_000,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 8,
+            fee: 10,
+            kind: TxKind::Undelegate {
+                validator: k1.address(),
+                amount: 1_000,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 9,
+            fee: 10,
+            kind: TxKind::Redelegate {
+                src_validator: k1.address(),
+                dst_validator: k0.address(),
+                amount: 7,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 10,
+            fee: 0,
+            kind: TxKind::WithdrawRewards { validator: None },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 11,
+            fee: 0,
+            kind: TxKind::WithdrawRewards {
+                validator: Some(k1.address()),
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k1.public_key(),
+            nonce: 12,
+            fee: 10,
+            kind: TxKind::EditCommission {
+                validator: k1.address(),
+                rate_ppm: 50_000,
+                max_rate_ppm: 200_000,
+                max_change_ppm: 10_000,
+            },
+        },
     ];
     let seeds = [
         RFC8032[0].0,
@@ -220,6 +279,12 @@ fn compute() -> Value {
         RFC8032[0].0,
         RFC8032[0].0,
         RFC8032[1].0,
+        RFC8032[0].0,
+        RFC8032[0].0,
+        RFC8032[1].0,
+        RFC8032[0].0,
+        RFC8032[0].0,
+        RFC8032[0].0,
         RFC8032[0].0,
         RFC8032[0].0,
         RFC8032[1].0,

@@ -105,6 +105,54 @@ pub enum TxKind {
         #[serde(with = "dec_u128")]
         gas_price: Amount,
     },
+    /// Bond `amount` of the signer's balance to `validator` for shares of its stake (see
+    /// `batara-core/src/modules/staking/`).
+    Delegate {
+        /// The validator (address of its consensus key).
+        validator: Address,
+        /// Amount moved from the signer's balance to the validator's stake.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Take `amount` of the signer's delegation to `validator` out of its stake; the funds return
+    /// after the unbonding period.
+    Undelegate {
+        /// The validator.
+        validator: Address,
+        /// Amount of stake (not shares).
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Move `amount` of the signer's delegation from `src_validator` to `dst_validator` at once,
+    /// without unbonding (one hop at a time).
+    Redelegate {
+        /// The validator the stake leaves.
+        src_validator: Address,
+        /// The validator it joins.
+        dst_validator: Address,
+        /// Amount of stake.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Pay the signer's pending rewards from `validator`, or from every validator it delegates
+    /// to (`None`).
+    WithdrawRewards {
+        /// One validator, or all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validator: Option<Address>,
+    },
+    /// Set the commission of a validator the signer operates, in parts per million of its
+    /// rewards: the rate, the most it may ever be, and the most it may move in a day.
+    EditCommission {
+        /// The validator.
+        validator: Address,
+        /// Commission rate (ppm).
+        rate_ppm: u32,
+        /// Highest rate it may ever have (ppm).
+        max_rate_ppm: u32,
+        /// Most the rate may change in 24 hours (ppm).
+        max_change_ppm: u32,
+    },
 }
 
 impl TxKind {

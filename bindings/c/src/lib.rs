@@ -386,7 +386,11 @@ pub extern "C" fn batara_bytes_free(b: *mut batara_bytes) {
 /// Builds and signs a transaction of any kind. `kind_json` is the kind as JSON, the shape
 /// JSON-RPC prints — e.g. `{"type":"transfer","to":"bat1…","amount":"5"}`,
 /// `{"type":"stake","validator_key":"0x…","amount":"5"}`, `{"type":"unstake","validator":"bat1…",
-/// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`, `{"type":"upload","code":"0x…",
+/// "amount":"5"}`, `{"type":"unjail","validator":"bat1…"}`,
+/// `{"type":"delegate","validator":"bat1…","amount":"5"}`, `{"type":"undelegate",…}`,
+/// `{"type":"redelegate","src_validator":"bat1…","dst_validator":"bat1…","amount":"5"}`,
+/// `{"type":"withdraw_rewards"}`, `{"type":"edit_commission","validator":"bat1…","rate_ppm":50000,
+/// "max_rate_ppm":200000,"max_change_ppm":10000}`, `{"type":"upload","code":"0x…",
 /// "gas_limit":"…","gas_price":"…"}`, `{"type":"instantiate","code_hash":"0x…","args":"0x…",
 /// "salt":"0x…","value":"0",…}`, `{"type":"call","contract":"bat1…","method":"…","args":"0x…",
 /// "value":"0",…}` (amounts are decimal strings, bytes 0x-hex) — and
@@ -744,6 +748,73 @@ pub extern "C" fn batara_node_account_page_json(
         };
         json_out(out, &n.accounts(after.as_ref(), limit as usize)?)
     })
+}
+
+/// `delegator`'s delegations (validator, shares, amount, pending_rewards), their totals and its
+/// unbonding funds as UTF-8 JSON, the shape of JSON-RPC `staking_getDelegations`, into `*out`
+/// (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_delegations_json(
+    node: *const batara_node,
+    delegator: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        json_out(
+            out,
+            &n.delegations(&parse_address(delegator, "delegator")?)?,
+        )
+    })
+}
+
+/// Up to `limit` (1..=10000) delegations to `validator` with delegator addresses after `after`
+/// (NULL: from the first) as UTF-8 JSON `{"validator", "delegations": [...], "next": address or
+/// null}` (JSON-RPC `staking_getDelegators`) into `*out` (free with `batara_bytes_free`).
+/// `BATARA_RESULT_NOT_FOUND` if there is no such validator.
+#[no_mangle]
+pub extern "C" fn batara_node_delegators_json(
+    node: *const batara_node,
+    validator: *const c_char,
+    after: *const c_char,
+    limit: u32,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let v = parse_address(validator, "validator")?;
+        let after = if after.is_null() {
+            None
+        } else {
+            Some(parse_address(after, "after")?)
+        };
+        json_out(out, &n.delegators(&v, after.as_ref(), limit as usize)?)
+    })
+}
+
+/// `delegator`'s pending rewards per validator as UTF-8 JSON `{"delegator", "rewards":
+/// [{"validator", "amount"}], "total"}` (JSON-RPC `distribution_getRewards`) into `*out` (free
+/// with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_rewards_json(
+    node: *const batara_node,
+    delegator: *const c_char,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        json_out(out, &n.rewards(&parse_address(delegator, "delegator")?)?)
+    })
+}
+
+/// The community pool as UTF-8 JSON `{"amount", "outstanding_rewards", "minted", "burned"}`
+/// (JSON-RPC `distribution_getCommunityPool`) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_community_pool_json(
+    node: *const batara_node,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| json_out(out, &non_null(node, "node")?.node()?.community_pool()?))
 }
 
 fn height_at(height: u64) -> Option<u64> {

@@ -736,6 +736,43 @@ impl NativeNode {
         json(&self.run(move |h| h.validator(&a)).await?)
     }
 
+    /// An account's delegations, their totals and its unbonding funds; JSON.
+    #[napi]
+    pub async fn delegations(&self, delegator: String) -> Result<String> {
+        let a = address(&delegator)?;
+        json(&self.run(move |h| h.delegations(&a)).await?)
+    }
+
+    /// A page of a validator's delegators; JSON.
+    #[napi]
+    pub async fn delegators(
+        &self,
+        validator: String,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<String> {
+        let v = address(&validator)?;
+        let after = after.as_deref().map(address).transpose()?;
+        json(
+            &self
+                .run(move |h| h.delegators(&v, after.as_ref(), limit as usize))
+                .await?,
+        )
+    }
+
+    /// A delegator's pending rewards per validator; JSON.
+    #[napi]
+    pub async fn rewards(&self, delegator: String) -> Result<String> {
+        let a = address(&delegator)?;
+        json(&self.run(move |h| h.rewards(&a)).await?)
+    }
+
+    /// The community pool, outstanding rewards and supply counters; JSON.
+    #[napi]
+    pub async fn community_pool(&self) -> Result<String> {
+        json(&self.run(move |h| h.community_pool()).await?)
+    }
+
     /// A contract's record (code hash, creator, height, balance); JSON.
     #[napi]
     pub async fn contract(&self, address_: String, height: Option<i64>) -> Result<String> {

@@ -890,6 +890,34 @@ impl Node {
         read_validator(py, self.handle.reader(), address)
     }
 
+    /// An account's delegations with their worth and pending rewards, and its unbonding funds
+    /// (dict: delegator, delegations, total_amount, total_rewards, unbonding).
+    fn delegations(&self, py: Python<'_>, delegator: &str) -> PyResult<Py<PyAny>> {
+        read_delegations(py, self.handle.reader(), delegator)
+    }
+
+    /// A page of a validator's delegators (dict: validator, delegations, next).
+    #[pyo3(signature = (validator, after = None, limit = 1000))]
+    fn delegators(
+        &self,
+        py: Python<'_>,
+        validator: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        read_delegators(py, self.handle.reader(), validator, after, limit)
+    }
+
+    /// A delegator's pending rewards per validator (dict: delegator, rewards, total).
+    fn rewards(&self, py: Python<'_>, delegator: &str) -> PyResult<Py<PyAny>> {
+        read_rewards(py, self.handle.reader(), delegator)
+    }
+
+    /// The community pool, outstanding rewards and supply counters (dict).
+    fn community_pool(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        read_json(py, || self.handle.reader().community_pool())
+    }
+
     /// A contract's record (dict: code_hash, creator, instantiated_at, balance), at the head or
     /// after block `height`.
     #[pyo3(signature = (address, height = None))]
@@ -1127,6 +1155,28 @@ fn read_validator(py: Python<'_>, r: &CoreReader, address: &str) -> PyResult<Py<
     read_json(py, || r.validator(&address))
 }
 
+fn read_delegations(py: Python<'_>, r: &CoreReader, delegator: &str) -> PyResult<Py<PyAny>> {
+    let delegator = parse_address(delegator)?;
+    read_json(py, || r.delegations(&delegator))
+}
+
+fn read_delegators(
+    py: Python<'_>,
+    r: &CoreReader,
+    validator: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> PyResult<Py<PyAny>> {
+    let validator = parse_address(validator)?;
+    let after = after.map(parse_address).transpose()?;
+    read_json(py, || r.delegators(&validator, after.as_ref(), limit))
+}
+
+fn read_rewards(py: Python<'_>, r: &CoreReader, delegator: &str) -> PyResult<Py<PyAny>> {
+    let delegator = parse_address(delegator)?;
+    read_json(py, || r.rewards(&delegator))
+}
+
 fn read_transaction(py: Python<'_>, r: &CoreReader, hash: &str) -> PyResult<Py<PyAny>> {
     let hash = parse_hash(hash)?;
     read_json(py, || r.transaction(&hash))
@@ -1245,6 +1295,34 @@ impl ChainReader {
     /// A validator's staking record, power and its operator's unbonding funds (dict).
     fn validator(&self, py: Python<'_>, address: &str) -> PyResult<Py<PyAny>> {
         self.with(|r| read_validator(py, r, address))
+    }
+
+    /// An account's delegations with their worth and pending rewards, and its unbonding funds
+    /// (dict).
+    fn delegations(&self, py: Python<'_>, delegator: &str) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_delegations(py, r, delegator))
+    }
+
+    /// A page of a validator's delegators (dict: validator, delegations, next).
+    #[pyo3(signature = (validator, after = None, limit = 1000))]
+    fn delegators(
+        &self,
+        py: Python<'_>,
+        validator: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_delegators(py, r, validator, after, limit))
+    }
+
+    /// A delegator's pending rewards per validator (dict: delegator, rewards, total).
+    fn rewards(&self, py: Python<'_>, delegator: &str) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_rewards(py, r, delegator))
+    }
+
+    /// The community pool, outstanding rewards and supply counters (dict).
+    fn community_pool(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_json(py, || r.community_pool()))
     }
 
     /// Closes the database. Idempotent; later calls raise `BataraError`.

@@ -1,61 +1,97 @@
-//! Staking: validators and their bonded stake, the validator set, unbonding, block rewards,
-//! downtime jailing and slashing. A [`Module`] like the bank: its state lives in the state tree
-//! (provable) under `stk/…` keys; its genesis fragment is `validators` and `params.staking`
-//! ([`GenesisValidator`], [`StakingParams`]). It is also the chain's [`ValidatorSets`]: the
-//! runtime and consensus learn every validator set (and which evidence is usable) through that
-//! trait, never by naming this module.
+//! Staking: validators, delegation of stake to them, the validator set, unbonding and
+//! redelegation, downtime jailing and slashing, and (in [`distribution`]) the rewards. A
+//! [`Module`] like the bank: its state lives in the state tree (provable) under `stk/…` keys; its
+//! genesis fragment is `validators` and `params.staking` ([`GenesisValidator`],
+//! [`StakingParams`]). It is also the chain's [`ValidatorSets`]: the runtime and consensus learn
+//! every validator set (and which evidence is usable) through that trait, never by naming this
+//! module. Anchor: Cosmos SDK x/staking and x/distribution; what differs is said below.
 //!
 //! Owns:
-//! * Transactions `stake` (register a validator — its consensus key and a self-stake of at least
-//!   `min_self_stake` — or add to one you operate), `unstake` (stake leaves voting power at the
-//!   next epoch and its funds return to the operator after `unbonding_blocks`), `unjail`.
-//!   Stake is self-stake: the operator account is the only staker of its validator (delegation is
-//!   not offered yet). The consensus key (whose address names the validator in headers, votes and
-//!   commits) is separate from the operator account that signs staking transactions.
+//! * Transactions `stake` (register a validator — its consensus key and a self-delegation of at
+//!   least `min_self_stake` — or add to the self-delegation of one you operate), `unstake` (take
+//!   some of it back: the rest must stay at least `min_self_stake`, or be nothing), `unjail`,
+//!   `delegate`, `undelegate`, `redelegate`, `withdraw_rewards`, `edit_commission`. The
+//!   consensus key (whose address names the validator in headers, votes and commits) is separate
+//!   from the operator account that signs staking transactions.
+//! * Shares: a validator holds `stake` tokens for `shares` shares; delegating `a` tokens mints
+//!   `a × shares / stake` shares (1:1 for the first), undelegating burns the shares worth the
+//!   amount (rounded up, so the validator's remaining delegators never lose by it). A slash lowers
+//!   `stake` and leaves the shares, so every delegator of the validator loses in proportion.
+//! * Unbonding: `undelegate` (and `unstake`) leave voting power at the next epoch and pay the
+//!   funds after `unbonding_blocks`. Entries are kept per (due height, delegator, validator) with
+//!   their creation height, mirrored by delegator and by validator.
+//! * Redelegation: moves shares' worth from one validator to another at once. One hop at a time
+//!   (Cosmos's transitive rule): stake that arrived at a validator by redelegation cannot move on
+//!   until that entry matures (`unbonding_blocks` after it). At most `max_entries` entries per
+//!   delegation (unbonding) or per (delegator, source, destination) (redelegation).
+//! * Commission: each validator has a rate, a maximum rate and a maximum change per day (ppm). A
+//!   registered validator starts at 0 %, at most 100 %, moving at most 1 % a day; while nobody
+//!   but its operator delegates to it, `edit_commission` sets all three freely. Once others do,
+//!   the maximum rate and maximum change may only go down, and the rate moves by at most the
+//!   maximum change, once per 24 hours of block time (Cosmos fixes the two maxima at creation;
+//!   letting them only fall keeps delegators just as safe and needs no extra transaction kind).
 //! * The validator set: stored at `stk/set` after every block, and the set that validates the
 //!   NEXT block. It is recomputed at epoch boundaries (after block `h` with
-//!   `h % epoch_length == 0`) as the top `max_validators` unjailed validators by stake (ties: lower
-//!   address), voting power = stake / `stake_per_power`; and right away when a validator is jailed,
-//!   so a jailed validator leaves the set at the next block. A recomputation that would leave the
-//!   set empty keeps the old one (the chain must not halt).
-//! * Per block: fees and the block reward. The proposer's operator gets the fees plus
-//!   `proposer_reward_percent` of `block_reward` (newly minted); the rest of the reward is split
-//!   among the validators of the block by voting power (integer division; the remainder goes to the
-//!   proposer's operator). Unbonded funds that mature at a height are paid at the start of its block.
+//!   `h % epoch_length == 0`) as the top `max_validators` eligible validators by stake (ties:
+//!   lower address), voting power = stake / `stake_per_power`; and right away when a validator
+//!   is jailed, so a jailed validator leaves the set at the next block. A recomputation that would
+//!   leave the set empty keeps the old one (the chain must not halt). Eligible: not jailed, and
+//!   the operator's own delegation worth at least `min_self_stake`.
+//! * Rewards ([`distribution`]): each block's fees and `block_reward` (minted) lose
+//!   `community_tax_ppm` to the community pool; of the rest, the proposer's validator gets
+//!   `proposer_reward_percent` and the remainder of the division, and the rest goes to the
+//!   block's validators by voting power. Of a validator's part, its commission is paid to the
+//!   operator's balance at once and the rest accrues to its delegators by shares, paid by
+//!   `withdraw_rewards` or whenever the delegation changes.
 //! * Downtime: a validator of the set that is missing from the `last_commit` a block carries misses
 //!   that height; more than `downtime_max_missed` misses in the last `downtime_window` heights jails
-//!   it (for `downtime_jail_blocks`) and slashes `downtime_slash_ppm` of its stake.
+//!   it (for `downtime_jail_blocks`) and slashes `downtime_slash_ppm` (infraction height: the
+//!   missed height).
 //! * Double signing: each piece of evidence a block carries (verified by the chain) slashes
-//!   `double_sign_slash_ppm` of the offender's stake and jails it for good (tombstone); the
-//!   evidence's hash is recorded (`stk/ev/…`) so it is punished once.
-//! * Slashed stake is burned. Unbonding funds are not slashed (a simplification; Cosmos slashes
-//!   them too).
+//!   `double_sign_slash_ppm` and jails for good (tombstone); the evidence's hash is recorded
+//!   (`stk/ev/…`) so it is punished once (infraction height: the votes' height).
+//! * A slash of fraction `f` burns `f` of the validator's stake now, `f` of the initial amount of
+//!   each of its unbonding entries created at or after the infraction height (at most what is
+//!   left), and `f` of each redelegation from it created at or after that height, taken from the
+//!   destination delegation. (Cosmos takes the validator's part from its power at the infraction
+//!   height; taking it from the stake now also slashes stake that joined after the infraction,
+//!   which errs against the newcomer, never in favour of the offender.)
 //!
 //! Must never: change the set other than at an epoch boundary or a jailing, mint anything but the
-//! block reward, or let supply change otherwise (Σ balances + Σ stake + Σ unbonding changes only by
-//! rewards minted and stake slashed).
+//! block reward, or let supply change otherwise: Σ balances + Σ stake + Σ unbonding + community
+//! pool + outstanding rewards = genesis + minted − burned (`stk/supply` counts both).
 //!
 //! Keeps: every read a block or a query makes is bounded by what it is about, never by how many
-//! validators or unbondings the chain ever had (issue 10, finding 8). Two indexes written beside
-//! the records they mirror, in the same context, so they cannot drift: `stk/pow/<!stake><address>`
-//! holds exactly the eligible validators (not jailed, at least `min_self_stake`) in set order —
-//! the recomputation reads the first `max_validators` of it —, and `stk/unbop/<operator><height>`
-//! mirrors `stk/unb/<height><operator>` so an operator's unbonding funds are read alone. Every
-//! validator write goes through `save_validator`, which moves its index entry.
-
-use std::collections::BTreeMap;
+//! validators, delegators or unbondings the chain ever had (issue 10, finding 8; issue 12). A
+//! block's cost grows with its validators, never with their delegators. Indexes are written beside
+//! the records they mirror, in the same context, so they cannot drift:
+//! `stk/pow/<!stake><address>` holds exactly the eligible validators in set order — the
+//! recomputation reads the first `max_validators` of it —; `stk/bond/<delegator>` lists the
+//! validators an account delegates to (at most [`MAX_DELEGATIONS`]); `stk/delv/<validator>
+//! <delegator>` mirrors `stk/del/<delegator><validator>` for a validator's delegators;
+//! `stk/unbd/…` and `stk/unbv/…` mirror `stk/unb/<due>…`; `stk/redq/…` and `stk/redto/…`
+//! mirror `stk/red/<src>…`. Every validator write goes through `save_validator`, which moves its
+//! index entry.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto;
 use crate::runtime::{prefix_end, BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
-use crate::state::{Account, StateError, StateManager};
+use crate::state::{StateError, StateManager};
 use crate::storage::decode;
 use crate::types::{
     dec_u128, dec_u64, Address, Amount, DuplicateVoteEvidence, Event, PublicKey, SignedTransaction,
     TxKind, ValidatorInfo, MAX_TOTAL_VOTING_POWER,
 };
+
+mod distribution;
+
+use distribution::{
+    add_amount, count_supply, credit, mul_div, mul_div_up, pay_rewards, ppm_of, OUTSTANDING_KEY,
+    POOL_KEY, SUPPLY_KEY,
+};
+pub use distribution::{RewardIndex, Supply};
 
 /// Staking parameters, fixed at genesis (`params.staking` in `genesis.json`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,6 +129,11 @@ pub struct StakingParams {
     pub downtime_slash_ppm: u32,
     /// Stake slashed for double signing, in parts per million (and jailed for good).
     pub double_sign_slash_ppm: u32,
+    /// Share of every block's fees and reward that goes to the community pool (ppm).
+    pub community_tax_ppm: u32,
+    /// Most unbonding entries of one delegation, and most redelegation entries of one
+    /// (delegator, source, destination), still maturing at once (Cosmos's `max_entries`).
+    pub max_entries: u32,
 }
 
 /// One coin: 10¹⁸ units.
@@ -113,6 +154,8 @@ impl Default for StakingParams {
             downtime_jail_blocks: 100,
             downtime_slash_ppm: 100,
             double_sign_slash_ppm: 50_000,
+            community_tax_ppm: 20_000,
+            max_entries: 7,
         }
     }
 }
@@ -138,6 +181,12 @@ impl StakingParams {
         if self.downtime_slash_ppm > 1_000_000 || self.double_sign_slash_ppm > 1_000_000 {
             return Err("staking slash fractions are at most 1000000 ppm".into());
         }
+        if self.community_tax_ppm > 1_000_000 {
+            return Err("staking.community_tax_ppm must be at most 1000000".into());
+        }
+        if self.max_entries == 0 {
+            return Err("staking.max_entries must be at least 1".into());
+        }
         if self.unbonding_blocks < self.epoch_length {
             // Otherwise funds could return while their stake still counts in the set.
             return Err("staking.unbonding_blocks must be at least epoch_length".into());
@@ -155,16 +204,64 @@ impl StakingParams {
     }
 }
 
+/// Most validators one account delegates to at once (the list `stk/bond/<delegator>` and a
+/// withdrawal of all rewards stay bounded).
+pub const MAX_DELEGATIONS: usize = 256;
+
+/// 24 hours in milliseconds: the least time between two commission changes.
+const DAY_MS: u64 = 86_400_000;
+
+/// A validator's commission (ppm of its rewards).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Commission {
+    /// The rate now.
+    pub rate_ppm: u32,
+    /// The highest rate it may have.
+    pub max_rate_ppm: u32,
+    /// The most the rate may move in 24 hours.
+    pub max_change_ppm: u32,
+    /// Block time of the last change (ms since the Unix epoch; 0: never changed).
+    #[serde(with = "dec_u64")]
+    pub updated_ms: u64,
+}
+
+impl Default for Commission {
+    fn default() -> Self {
+        Self {
+            rate_ppm: 0,
+            max_rate_ppm: 1_000_000,
+            max_change_ppm: 10_000,
+            updated_ms: 0,
+        }
+    }
+}
+
 /// A validator's record (`stk/val/<address>`).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Validator {
-    /// The account that registered it and receives its rewards.
+    /// The account that registered it, receives its commission and signs its staking txs.
     pub operator: Address,
     /// Consensus key.
     pub pubkey: PublicKey,
-    /// Bonded stake.
+    /// Bonded stake, of every delegator.
     #[serde(with = "dec_u128")]
     pub stake: Amount,
+    /// Delegator shares outstanding (`stake` is what they are worth).
+    #[serde(with = "dec_u128")]
+    pub shares: Amount,
+    /// The operator's own shares.
+    #[serde(with = "dec_u128")]
+    pub self_shares: Amount,
+    /// Number of delegations (the operator's own included).
+    #[serde(with = "dec_u64")]
+    pub delegators: u64,
+    /// Its commission.
+    pub commission: Commission,
+    /// Rewards per share since genesis (see [`distribution`]).
+    #[serde(skip)]
+    pub reward_index: RewardIndex,
     /// Out of the set until unjailed.
     pub jailed: bool,
     /// `unjail` is refused before this height.
@@ -176,12 +273,89 @@ pub struct Validator {
     pub missed: Vec<u64>,
 }
 
-/// An unbonding entry: funds paid to `operator` at `height`.
+impl Validator {
+    fn new(operator: Address, pubkey: PublicKey) -> Self {
+        Self {
+            operator,
+            pubkey,
+            stake: 0,
+            shares: 0,
+            self_shares: 0,
+            delegators: 0,
+            commission: Commission::default(),
+            reward_index: RewardIndex::default(),
+            jailed: false,
+            jailed_until: 0,
+            tombstoned: false,
+            missed: vec![],
+        }
+    }
+
+    /// What `shares` of this validator are worth, rounded down.
+    pub fn tokens_of(&self, shares: Amount) -> Amount {
+        if shares >= self.shares {
+            return if shares == self.shares { self.stake } else { 0 };
+        }
+        mul_div(shares, self.stake, self.shares).unwrap_or(0)
+    }
+
+    /// What the operator's own delegation is worth.
+    pub fn self_stake(&self) -> Amount {
+        self.tokens_of(self.self_shares)
+    }
+
+    /// Whether someone other than the operator delegates to it.
+    fn has_other_delegators(&self) -> bool {
+        self.delegators > u64::from(self.self_shares > 0)
+    }
+}
+
+/// A delegation (`stk/del/<delegator><validator>`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Delegation {
+    /// Its shares of the validator.
+    pub shares: Amount,
+    /// The validator's reward index at its last withdrawal.
+    pub reward_index: RewardIndex,
+}
+
+/// A delegation as queries show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationView {
+    /// Who delegates.
+    pub delegator: Address,
+    /// To whom.
+    pub validator: Address,
+    /// Its shares.
+    #[serde(with = "dec_u128")]
+    pub shares: Amount,
+    /// What they are worth.
+    #[serde(with = "dec_u128")]
+    pub amount: Amount,
+    /// Rewards earned and not yet withdrawn.
+    #[serde(with = "dec_u128")]
+    pub pending_rewards: Amount,
+}
+
+/// An unbonding entry (`stk/unb/<due><delegator><validator>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+struct UnbondingEntry {
+    /// Height of the (last) undelegation that created it.
+    created: u64,
+    /// What was undelegated (slashes take their fraction of this).
+    initial: Amount,
+    /// What will be paid (less after slashes).
+    balance: Amount,
+}
+
+/// Funds unbonding, as queries show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unbonding {
     /// Who gets the funds.
-    pub operator: Address,
-    /// When.
+    pub delegator: Address,
+    /// The validator they left.
+    pub validator: Address,
+    /// When they are paid.
     #[serde(with = "dec_u64")]
     pub height: u64,
     /// How much.
@@ -189,13 +363,32 @@ pub struct Unbonding {
     pub amount: Amount,
 }
 
+/// A redelegation entry (`stk/red/<src><delegator><dst><due>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+struct RedelegationEntry {
+    /// Height of the (last) redelegation that created it.
+    created: u64,
+    /// Stake moved (slashes of the source take their fraction of this).
+    initial: Amount,
+}
+
 const SET_KEY: &[u8] = b"stk/set";
 const VAL_PREFIX: &[u8] = b"stk/val/";
 const BOND_PREFIX: &[u8] = b"stk/bond/";
+const DEL_PREFIX: &[u8] = b"stk/del/";
+const DEL_BY_VAL_PREFIX: &[u8] = b"stk/delv/";
 const UNB_PREFIX: &[u8] = b"stk/unb/";
-/// The same unbonding entries by operator first (`stk/unbop/<operator><height>` → amount), so
-/// an operator's entries are read without scanning everyone's.
-const UNB_BY_OP_PREFIX: &[u8] = b"stk/unbop/";
+/// The unbonding entries by delegator first (`stk/unbd/<delegator><due><validator>`).
+const UNB_BY_DEL_PREFIX: &[u8] = b"stk/unbd/";
+/// The unbonding entries by validator first (`stk/unbv/<validator><due><delegator>`): a slash
+/// reads that validator's entries alone.
+const UNB_BY_VAL_PREFIX: &[u8] = b"stk/unbv/";
+const RED_PREFIX: &[u8] = b"stk/red/";
+/// Redelegations by maturity (`stk/redq/<due><src><delegator><dst>`).
+const RED_QUEUE_PREFIX: &[u8] = b"stk/redq/";
+/// Redelegations by delegator and destination (`stk/redto/<delegator><dst><src><due>`): the
+/// one-hop check reads a delegator's entries into one validator alone.
+const RED_TO_PREFIX: &[u8] = b"stk/redto/";
 /// The validators eligible for the set, by stake (`stk/pow/<!stake><address>` → consensus key):
 /// highest stake first, ties by lower address, so a recomputation reads `max_validators`
 /// entries however many validators were ever registered (Cosmos's `ValidatorsByPowerIndex`).
@@ -222,12 +415,26 @@ fn bond_key(a: &Address) -> Vec<u8> {
     key(BOND_PREFIX, &[&a.0])
 }
 
-fn unbonding_key(height: u64, op: &Address) -> Vec<u8> {
-    key(UNB_PREFIX, &[&height.to_be_bytes(), &op.0])
+fn delegation_key(delegator: &Address, validator: &Address) -> Vec<u8> {
+    key(DEL_PREFIX, &[&delegator.0, &validator.0])
 }
 
-fn unbonding_by_op_key(op: &Address, height: u64) -> Vec<u8> {
-    key(UNB_BY_OP_PREFIX, &[&op.0, &height.to_be_bytes()])
+fn delegation_by_val_key(validator: &Address, delegator: &Address) -> Vec<u8> {
+    key(DEL_BY_VAL_PREFIX, &[&validator.0, &delegator.0])
+}
+
+fn address_at(k: &[u8], at: usize) -> Result<Address, StateError> {
+    k.get(at..at + 20)
+        .and_then(|b| b.try_into().ok())
+        .map(Address)
+        .ok_or_else(|| StateError::Tree(format!("bad staking key of {} bytes", k.len())))
+}
+
+fn height_at(k: &[u8], at: usize) -> Result<u64, StateError> {
+    k.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StateError::Tree(format!("bad staking key of {} bytes", k.len())))
 }
 
 fn enc<T: BorshSerialize>(v: &T) -> Vec<u8> {
@@ -245,46 +452,192 @@ fn get<T: BorshDeserialize>(
     }
 }
 
+/// Writes (or, with `None`, deletes) an unbonding entry and its two mirrors.
+fn put_unbonding(
+    ctx: &mut TxContext<'_, '_>,
+    due: u64,
+    delegator: &Address,
+    validator: &Address,
+    entry: Option<&UnbondingEntry>,
+) {
+    let d = due.to_be_bytes();
+    let keys = [
+        key(UNB_PREFIX, &[&d, &delegator.0, &validator.0]),
+        key(UNB_BY_DEL_PREFIX, &[&delegator.0, &d, &validator.0]),
+        key(UNB_BY_VAL_PREFIX, &[&validator.0, &d, &delegator.0]),
+    ];
+    for k in keys {
+        match entry {
+            Some(e) => ctx.set_object(k, enc(e)),
+            None => ctx.delete_object(k),
+        }
+    }
+}
+
+/// Writes (or deletes) a redelegation entry and its two mirrors.
+fn put_redelegation(
+    ctx: &mut TxContext<'_, '_>,
+    src: &Address,
+    delegator: &Address,
+    dst: &Address,
+    due: u64,
+    entry: Option<&RedelegationEntry>,
+) {
+    let d = due.to_be_bytes();
+    let main = key(RED_PREFIX, &[&src.0, &delegator.0, &dst.0, &d]);
+    let mirrors = [
+        key(RED_QUEUE_PREFIX, &[&d, &src.0, &delegator.0, &dst.0]),
+        key(RED_TO_PREFIX, &[&delegator.0, &dst.0, &src.0, &d]),
+    ];
+    match entry {
+        Some(e) => {
+            ctx.set_object(main, enc(e));
+            for k in mirrors {
+                ctx.set_object(k, vec![]);
+            }
+        }
+        None => {
+            ctx.delete_object(main);
+            for k in mirrors {
+                ctx.delete_object(k);
+            }
+        }
+    }
+}
+
 /// Reads of staking state outside a block (RPC, the node, the chain's commit checks).
 pub struct StakingReader<'a>(pub &'a StateManager);
 
 impl StakingReader<'_> {
+    fn read<T: BorshDeserialize>(
+        &self,
+        what: &'static str,
+        k: &[u8],
+        height: Option<u64>,
+    ) -> Result<Option<T>, StateError> {
+        let v = match height {
+            None => self.0.object(k)?,
+            Some(h) => self.0.object_at(k, h)?,
+        };
+        match v {
+            Some(b) => Ok(Some(decode(what, &b)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The validator set that validates block `height` (the set stored after block `height - 1`);
     /// `None` for genesis, or when that state is not stored.
     pub fn set_for(&self, height: u64) -> Result<Option<Vec<ValidatorInfo>>, StateError> {
         let Some(prev) = height.checked_sub(1) else {
             return Ok(None);
         };
-        match self.0.object_at(SET_KEY, prev)? {
-            Some(b) => Ok(Some(decode("validator set", &b)?)),
-            None => Ok(None),
-        }
+        self.read("validator set", SET_KEY, Some(prev))
     }
 
     /// The set that validates the next block (latest state).
     pub fn next_set(&self) -> Result<Vec<ValidatorInfo>, StateError> {
-        match self.0.object(SET_KEY)? {
-            Some(b) => Ok(decode("validator set", &b)?),
-            None => Err(StateError::Tree("no validator set in state".into())),
-        }
+        self.read("validator set", SET_KEY, None)?
+            .ok_or_else(|| StateError::Tree("no validator set in state".into()))
     }
 
     /// A validator's record (latest state).
     pub fn validator(&self, address: &Address) -> Result<Option<Validator>, StateError> {
-        match self.0.object(&validator_key(address))? {
-            Some(b) => Ok(Some(decode("validator", &b)?)),
-            None => Ok(None),
-        }
+        self.read("validator", &validator_key(address), None)
     }
 
-    /// Stake bonded by `operator`, at the head or after block `height`.
-    pub fn bonded(&self, operator: &Address, height: Option<u64>) -> Result<Amount, StateError> {
-        let k = bond_key(operator);
-        let v = match height {
-            None => self.0.object(&k)?,
-            Some(h) => self.0.object_at(&k, h)?,
+    /// What `account`'s delegations are worth, at the head or after block `height`. Reads that
+    /// account's delegations only.
+    pub fn bonded(&self, account: &Address, height: Option<u64>) -> Result<Amount, StateError> {
+        let list: Vec<Address> = self
+            .read("delegation list", &bond_key(account), height)?
+            .unwrap_or_default();
+        let mut total: Amount = 0;
+        for v in list {
+            let d: Option<Delegation> =
+                self.read("delegation", &delegation_key(account, &v), height)?;
+            let val: Option<Validator> = self.read("validator", &validator_key(&v), height)?;
+            if let (Some(d), Some(val)) = (d, val) {
+                total = total.saturating_add(val.tokens_of(d.shares));
+            }
+        }
+        Ok(total)
+    }
+
+    fn view(
+        &self,
+        delegator: &Address,
+        validator: &Address,
+        val: &Validator,
+    ) -> Result<Option<DelegationView>, StateError> {
+        let d: Option<Delegation> =
+            self.read("delegation", &delegation_key(delegator, validator), None)?;
+        Ok(d.map(|d| DelegationView {
+            delegator: *delegator,
+            validator: *validator,
+            shares: d.shares,
+            amount: val.tokens_of(d.shares),
+            pending_rewards: val.reward_index.rewards_since(d.reward_index, d.shares),
+        }))
+    }
+
+    /// `delegator`'s delegations (latest state), with what they are worth and their pending
+    /// rewards, in the order they were made.
+    pub fn delegations(&self, delegator: &Address) -> Result<Vec<DelegationView>, StateError> {
+        let list: Vec<Address> = self
+            .read("delegation list", &bond_key(delegator), None)?
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(list.len());
+        for v in list {
+            if let Some(val) = self.validator(&v)? {
+                out.extend(self.view(delegator, &v, &val)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` delegations to `validator` with delegator addresses greater than `after`,
+    /// in address order, and whether more follow.
+    pub fn delegators(
+        &self,
+        validator: &Address,
+        after: Option<&Address>,
+        limit: usize,
+    ) -> Result<(Vec<DelegationView>, bool), StateError> {
+        let Some(val) = self.validator(validator)? else {
+            return Ok((vec![], false));
         };
-        v.map_or(Ok(0), |b| Ok(decode("bonded stake", &b)?))
+        let prefix = key(DEL_BY_VAL_PREFIX, &[&validator.0]);
+        let from = match after {
+            Some(a) => key(&prefix, &[&a.0, &[0]]),
+            None => prefix.clone(),
+        };
+        let rows = self
+            .0
+            .objects_in(&from, &prefix_end(&prefix), limit.saturating_add(1))?;
+        let more = rows.len() > limit;
+        let mut out = Vec::with_capacity(rows.len().min(limit));
+        for (k, _) in rows.into_iter().take(limit) {
+            let d = address_at(&k, prefix.len())?;
+            out.extend(self.view(&d, validator, &val)?);
+        }
+        Ok((out, more))
+    }
+
+    /// The community pool's balance.
+    pub fn community_pool(&self) -> Result<Amount, StateError> {
+        Ok(self.read("community pool", POOL_KEY, None)?.unwrap_or(0))
+    }
+
+    /// Rewards credited to delegators and not yet withdrawn (with the rounding left over).
+    pub fn outstanding_rewards(&self) -> Result<Amount, StateError> {
+        Ok(self
+            .read("outstanding rewards", OUTSTANDING_KEY, None)?
+            .unwrap_or(0))
+    }
+
+    /// Tokens minted and burned since genesis.
+    pub fn supply(&self) -> Result<Supply, StateError> {
+        Ok(self.read("supply", SUPPLY_KEY, None)?.unwrap_or_default())
     }
 
     /// Whether the evidence with this hash was already punished.
@@ -292,25 +645,35 @@ impl StakingReader<'_> {
         Ok(self.0.object(&evidence_key(hash))?.is_some())
     }
 
-    /// Funds of `operator` still unbonding (latest state), earliest first. Reads that
-    /// operator's entries only.
-    pub fn unbonding(&self, operator: &Address) -> Result<Vec<Unbonding>, StateError> {
-        let prefix = key(UNB_BY_OP_PREFIX, &[&operator.0]);
+    /// Funds of `delegator` still unbonding (latest state), earliest first. Reads that
+    /// delegator's entries only.
+    pub fn unbonding(&self, delegator: &Address) -> Result<Vec<Unbonding>, StateError> {
+        let prefix = key(UNB_BY_DEL_PREFIX, &[&delegator.0]);
         let rows = self
             .0
             .objects_in(&prefix, &prefix_end(&prefix), usize::MAX)?;
         rows.into_iter()
             .map(|(k, v)| {
-                let height = k[prefix.len()..].try_into().map_err(|_| {
-                    StateError::Tree(format!("bad unbonding key of {} bytes", k.len()))
-                })?;
+                let e: UnbondingEntry = decode("unbonding", &v)?;
                 Ok(Unbonding {
-                    operator: *operator,
-                    height: u64::from_be_bytes(height),
-                    amount: decode("unbonding", &v)?,
+                    delegator: *delegator,
+                    validator: address_at(&k, prefix.len() + 8)?,
+                    height: height_at(&k, prefix.len())?,
+                    amount: e.balance,
                 })
             })
             .collect()
+    }
+
+    /// Every amount still unbonding, summed (for supply checks: reads the whole queue).
+    pub fn total_unbonding(&self) -> Result<Amount, StateError> {
+        let rows = self
+            .0
+            .objects_in(UNB_PREFIX, &prefix_end(UNB_PREFIX), usize::MAX)?;
+        rows.iter().try_fold(0u128, |acc, (_, v)| {
+            let e: UnbondingEntry = decode("unbonding", v)?;
+            Ok(acc.saturating_add(e.balance))
+        })
     }
 }
 
@@ -378,20 +741,34 @@ pub struct StakingModule {
     genesis: Vec<GenesisValidator>,
 }
 
+fn rule(msg: impl Into<String>) -> TxFailure {
+    TxFailure::Rule(msg.into())
+}
+
+fn get_validator(ctx: &TxContext<'_, '_>, addr: &Address) -> Result<Validator, TxFailure> {
+    get(ctx, "validator", &validator_key(addr))?.ok_or_else(|| rule(format!("no validator {addr}")))
+}
+
+/// Whether the min-self-stake rule applies to a removal of shares (a slash's removal is not
+/// refused).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// A transaction: the operator's rest must be nothing or at least `min_self_stake`.
+    Checked,
+    /// A slash of a redelegation: always goes through.
+    Forced,
+}
+
 impl StakingModule {
     /// The staking module of a chain with `params` whose genesis set is `genesis`.
     pub fn new(params: StakingParams, genesis: Vec<GenesisValidator>) -> Self {
         Self { params, genesis }
     }
 
-    fn rule(msg: impl Into<String>) -> TxFailure {
-        TxFailure::Rule(msg.into())
-    }
-
     /// The power index key of `v` (address `addr`), if it is eligible for the set: not jailed,
-    /// at least `min_self_stake` bonded.
+    /// its operator's own delegation worth at least `min_self_stake`.
     fn power_key(&self, addr: &Address, v: &Validator) -> Option<Vec<u8>> {
-        (!v.jailed && v.stake >= self.params.min_self_stake)
+        (!v.jailed && v.self_stake() >= self.params.min_self_stake)
             .then(|| key(POWER_PREFIX, &[&(!v.stake).to_be_bytes(), &addr.0]))
     }
 
@@ -421,10 +798,9 @@ impl StakingModule {
         validator: &Address,
         signer: &Address,
     ) -> Result<Validator, TxFailure> {
-        let v: Validator = get(ctx, "validator", &validator_key(validator))?
-            .ok_or_else(|| Self::rule(format!("no validator {validator}")))?;
+        let v = get_validator(ctx, validator)?;
         if v.operator != *signer {
-            return Err(Self::rule(format!(
+            return Err(rule(format!(
                 "validator {validator} is operated by {}, not {signer}",
                 v.operator
             )));
@@ -432,22 +808,254 @@ impl StakingModule {
         Ok(v)
     }
 
-    fn add_bonded(
+    fn take_balance(
         ctx: &mut TxContext<'_, '_>,
-        op: &Address,
-        delta: i128,
-    ) -> Result<(), StateError> {
-        let cur: Amount = get(ctx, "bonded stake", &bond_key(op))?.unwrap_or(0);
-        let new = if delta >= 0 {
-            cur.saturating_add(delta.unsigned_abs())
-        } else {
-            cur.saturating_sub(delta.unsigned_abs())
-        };
-        if new == 0 {
-            ctx.delete_object(bond_key(op));
-        } else {
-            ctx.set_object(bond_key(op), enc(&new));
+        who: &Address,
+        amount: Amount,
+    ) -> Result<(), TxFailure> {
+        let mut acct = ctx.account(who)?;
+        if acct.balance < amount {
+            return Err(rule(format!(
+                "insufficient balance: need {amount}, have {}",
+                acct.balance
+            )));
         }
+        acct.balance -= amount;
+        ctx.set_account(*who, acct);
+        Ok(())
+    }
+
+    /// Adds `amount` of stake to `delegator`'s delegation to `addr` (its tokens already taken
+    /// from wherever they come) and returns the shares minted. Pays the delegation's pending
+    /// rewards first.
+    fn bond(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        delegator: &Address,
+        addr: &Address,
+        mut v: Validator,
+        amount: Amount,
+    ) -> Result<Amount, TxFailure> {
+        if amount == 0 {
+            return Err(rule("amount must be positive"));
+        }
+        if v.tombstoned {
+            return Err(rule(format!(
+                "validator {addr} was jailed for good (double signing)"
+            )));
+        }
+        let shares = if v.shares == 0 {
+            amount
+        } else {
+            if v.stake == 0 {
+                return Err(rule(format!(
+                    "validator {addr} has no stake left: its shares are worth nothing"
+                )));
+            }
+            mul_div(amount, v.shares, v.stake).ok_or_else(|| rule("stake overflow"))?
+        };
+        if shares == 0 {
+            return Err(rule(format!(
+                "{amount} is worth less than one share of validator {addr}"
+            )));
+        }
+        let dk = delegation_key(delegator, addr);
+        let mut d = match get::<Delegation>(ctx, "delegation", &dk)? {
+            Some(d) => {
+                pay_rewards(
+                    ctx,
+                    delegator,
+                    addr,
+                    v.reward_index,
+                    d.reward_index,
+                    d.shares,
+                )?;
+                d
+            }
+            None => {
+                let bk = bond_key(delegator);
+                let mut list: Vec<Address> = get(ctx, "delegation list", &bk)?.unwrap_or_default();
+                if list.len() >= MAX_DELEGATIONS {
+                    return Err(rule(format!(
+                        "{delegator} already delegates to {MAX_DELEGATIONS} validators, the most \
+                         one account may"
+                    )));
+                }
+                list.push(*addr);
+                ctx.set_object(bk, enc(&list));
+                ctx.set_object(delegation_by_val_key(addr, delegator), vec![]);
+                v.delegators += 1;
+                Delegation::default()
+            }
+        };
+        let old = self.power_key(addr, &v);
+        v.stake = v
+            .stake
+            .checked_add(amount)
+            .ok_or_else(|| rule("stake overflow"))?;
+        v.shares = v
+            .shares
+            .checked_add(shares)
+            .ok_or_else(|| rule("share overflow"))?;
+        if *delegator == v.operator {
+            v.self_shares += shares;
+        }
+        d.shares += shares;
+        d.reward_index = v.reward_index;
+        ctx.set_object(dk, enc(&d));
+        self.save_validator(ctx, addr, old, &v);
+        Ok(shares)
+    }
+
+    /// Takes `amount` of stake out of `delegator`'s delegation to `addr` (the shares worth it,
+    /// rounded up) and returns the tokens removed. Pays the delegation's pending rewards first.
+    fn unbond(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        delegator: &Address,
+        addr: &Address,
+        amount: Amount,
+        removal: Removal,
+    ) -> Result<Amount, TxFailure> {
+        if amount == 0 {
+            return Err(rule("amount must be positive"));
+        }
+        let mut v = get_validator(ctx, addr)?;
+        let dk = delegation_key(delegator, addr);
+        let mut d: Delegation = get(ctx, "delegation", &dk)?
+            .ok_or_else(|| rule(format!("{delegator} has no delegation to {addr}")))?;
+        let have = v.tokens_of(d.shares);
+        if amount > have {
+            return Err(rule(format!(
+                "cannot take {amount}: the delegation of {delegator} to {addr} is worth {have}"
+            )));
+        }
+        let shares = if amount == have {
+            d.shares
+        } else {
+            mul_div_up(amount, v.shares, v.stake)
+                .ok_or_else(|| rule("share overflow"))?
+                .min(d.shares)
+        };
+        // The last shares take whatever stake is left, so no dust stays without an owner.
+        let tokens = if shares == v.shares { v.stake } else { amount };
+        if *delegator == v.operator && removal == Removal::Checked {
+            let mut after = v.clone();
+            after.stake -= tokens;
+            after.shares -= shares;
+            after.self_shares -= shares;
+            let rest = after.self_stake();
+            if rest > 0 && rest < self.params.min_self_stake {
+                return Err(rule(format!(
+                    "taking {amount} would leave the operator's own stake at {rest}, below the \
+                     minimum {}; take all {have} instead",
+                    self.params.min_self_stake
+                )));
+            }
+        }
+        pay_rewards(
+            ctx,
+            delegator,
+            addr,
+            v.reward_index,
+            d.reward_index,
+            d.shares,
+        )?;
+        let old = self.power_key(addr, &v);
+        v.stake -= tokens;
+        v.shares -= shares;
+        if *delegator == v.operator {
+            v.self_shares -= shares;
+        }
+        d.shares -= shares;
+        if d.shares == 0 {
+            ctx.delete_object(dk);
+            ctx.delete_object(delegation_by_val_key(addr, delegator));
+            let bk = bond_key(delegator);
+            let mut list: Vec<Address> = get(ctx, "delegation list", &bk)?.unwrap_or_default();
+            list.retain(|a| a != addr);
+            if list.is_empty() {
+                ctx.delete_object(bk);
+            } else {
+                ctx.set_object(bk, enc(&list));
+            }
+            v.delegators = v.delegators.saturating_sub(1);
+        } else {
+            d.reward_index = v.reward_index;
+            ctx.set_object(dk, enc(&d));
+        }
+        self.save_validator(ctx, addr, old, &v);
+        Ok(tokens)
+    }
+
+    /// Fails if `max_entries` entries under `prefix` already satisfy `matches` (given the rest
+    /// of their key after the prefix).
+    fn check_entries(
+        &self,
+        ctx: &TxContext<'_, '_>,
+        prefix: &[u8],
+        matches: impl Fn(&[u8]) -> bool,
+        what: &str,
+    ) -> Result<(), TxFailure> {
+        let rows = ctx.objects_in(prefix, &prefix_end(prefix), usize::MAX)?;
+        let n = rows
+            .iter()
+            .filter(|(k, _)| matches(&k[prefix.len()..]))
+            .count();
+        if n >= self.params.max_entries as usize {
+            return Err(rule(format!(
+                "{what} already has {n} entries maturing, the most allowed (staking.max_entries)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Undelegates `amount` (an `unstake` or `undelegate`, the event's `kind`) into an
+    /// unbonding entry due `unbonding_blocks` from now.
+    fn start_unbonding(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        kind: &str,
+        delegator: &Address,
+        addr: &Address,
+        amount: Amount,
+    ) -> Result<(), TxFailure> {
+        let height = ctx.height();
+        let due = height.saturating_add(self.params.unbonding_blocks.max(1));
+        let d = due.to_be_bytes();
+        let k = key(UNB_PREFIX, &[&d, &delegator.0, &addr.0]);
+        let existing: Option<UnbondingEntry> = get(ctx, "unbonding", &k)?;
+        if existing.is_none() {
+            self.check_entries(
+                ctx,
+                &key(UNB_BY_DEL_PREFIX, &[&delegator.0]),
+                |rest| rest.get(8..) == Some(&addr.0[..]),
+                &format!("the delegation of {delegator} to {addr}"),
+            )?;
+        }
+        let tokens = self.unbond(ctx, delegator, addr, amount, Removal::Checked)?;
+        let e = existing.map_or(
+            UnbondingEntry {
+                created: height,
+                initial: tokens,
+                balance: tokens,
+            },
+            |e| UnbondingEntry {
+                created: height,
+                initial: e.initial + tokens,
+                balance: e.balance + tokens,
+            },
+        );
+        put_unbonding(ctx, due, delegator, addr, Some(&e));
+        ctx.events.push(Event {
+            kind: kind.into(),
+            attributes: vec![
+                ("delegator".into(), delegator.to_string()),
+                ("validator".into(), addr.to_string()),
+                ("amount".into(), tokens.to_string()),
+                ("returns_at_height".into(), due.to_string()),
+            ],
+        });
         Ok(())
     }
 
@@ -459,117 +1067,218 @@ impl StakingModule {
         amount: Amount,
     ) -> Result<(), TxFailure> {
         if amount == 0 {
-            return Err(Self::rule("stake amount must be positive"));
+            return Err(rule("stake amount must be positive"));
         }
         let addr = validator_key_.address();
-        let existing: Option<Validator> = get(ctx, "validator", &validator_key(&addr))?;
-        let mut v = match existing.clone() {
+        let v = match get::<Validator>(ctx, "validator", &validator_key(&addr))? {
             Some(v) => {
                 if v.operator != signer {
-                    return Err(Self::rule(format!(
+                    return Err(rule(format!(
                         "validator {addr} is operated by {}, not {signer}",
                         v.operator
-                    )));
-                }
-                if v.tombstoned {
-                    return Err(Self::rule(format!(
-                        "validator {addr} was jailed for good (double signing)"
                     )));
                 }
                 v
             }
             None => {
                 if !crate::crypto::is_valid_public_key(validator_key_) {
-                    return Err(Self::rule(format!(
+                    return Err(rule(format!(
                         "validator key {validator_key_} is not a valid ed25519 key"
                     )));
                 }
                 if amount < self.params.min_self_stake {
-                    return Err(Self::rule(format!(
+                    return Err(rule(format!(
                         "registering a validator needs at least {} staked, got {amount}",
                         self.params.min_self_stake
                     )));
                 }
-                Validator {
-                    operator: signer,
-                    pubkey: *validator_key_,
-                    stake: 0,
-                    jailed: false,
-                    jailed_until: 0,
-                    tombstoned: false,
-                    missed: vec![],
-                }
+                Validator::new(signer, *validator_key_)
             }
         };
-        let mut acct = ctx.account(&signer)?;
-        if acct.balance < amount {
-            return Err(Self::rule(format!(
-                "insufficient balance: need {amount}, have {}",
-                acct.balance
-            )));
-        }
-        acct.balance -= amount;
-        ctx.set_account(signer, acct);
-        v.stake = v
-            .stake
-            .checked_add(amount)
-            .ok_or_else(|| Self::rule("stake overflow"))?;
-        let old = existing.and_then(|e| self.power_key(&addr, &e));
-        self.save_validator(ctx, &addr, old, &v);
-        Self::add_bonded(ctx, &signer, amount as i128)?;
+        Self::take_balance(ctx, &signer, amount)?;
+        self.bond(ctx, &signer, &addr, v, amount)?;
+        let stake = get_validator(ctx, &addr)?.stake;
         ctx.events.push(Event {
             kind: "stake".into(),
             attributes: vec![
                 ("validator".into(), addr.to_string()),
                 ("operator".into(), signer.to_string()),
                 ("amount".into(), amount.to_string()),
-                ("stake".into(), v.stake.to_string()),
+                ("stake".into(), stake.to_string()),
             ],
         });
         Ok(())
     }
 
-    fn unstake(
+    fn delegate(
         &self,
         ctx: &mut TxContext<'_, '_>,
-        height: u64,
         signer: Address,
-        validator: &Address,
+        addr: &Address,
         amount: Amount,
     ) -> Result<(), TxFailure> {
-        if amount == 0 {
-            return Err(Self::rule("unstake amount must be positive"));
-        }
-        let mut v = Self::operated(ctx, validator, &signer)?;
-        if amount > v.stake {
-            return Err(Self::rule(format!(
-                "cannot unstake {amount}: validator {validator} has {} staked",
-                v.stake
-            )));
-        }
-        let rest = v.stake - amount;
-        if rest > 0 && rest < self.params.min_self_stake {
-            return Err(Self::rule(format!(
-                "unstaking {amount} would leave {rest}, below the minimum {}; unstake all {} instead",
-                self.params.min_self_stake, v.stake
-            )));
-        }
-        let old = self.power_key(validator, &v);
-        v.stake = rest;
-        self.save_validator(ctx, validator, old, &v);
-        Self::add_bonded(ctx, &signer, -(amount as i128))?;
-        let due = height.saturating_add(self.params.unbonding_blocks.max(1));
-        let k = unbonding_key(due, &signer);
-        let pending: Amount = get(ctx, "unbonding", &k)?.unwrap_or(0);
-        let pending = enc(&pending.saturating_add(amount));
-        ctx.set_object(unbonding_by_op_key(&signer, due), pending.clone());
-        ctx.set_object(k, pending);
+        let v = get_validator(ctx, addr)?;
+        Self::take_balance(ctx, &signer, amount)?;
+        let shares = self.bond(ctx, &signer, addr, v, amount)?;
         ctx.events.push(Event {
-            kind: "unstake".into(),
+            kind: "delegate".into(),
             attributes: vec![
-                ("validator".into(), validator.to_string()),
+                ("delegator".into(), signer.to_string()),
+                ("validator".into(), addr.to_string()),
                 ("amount".into(), amount.to_string()),
-                ("returns_at_height".into(), due.to_string()),
+                ("shares".into(), shares.to_string()),
+            ],
+        });
+        Ok(())
+    }
+
+    fn redelegate(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        signer: Address,
+        src: &Address,
+        dst: &Address,
+        amount: Amount,
+    ) -> Result<(), TxFailure> {
+        if src == dst {
+            return Err(rule("source and destination validators are the same"));
+        }
+        let dst_v = get_validator(ctx, dst)?;
+        // One hop at a time: stake that arrived at `src` by redelegation waits for its entry.
+        let into_src = key(RED_TO_PREFIX, &[&signer.0, &src.0]);
+        if let Some((k, _)) = ctx
+            .objects_in(&into_src, &prefix_end(&into_src), 1)?
+            .first()
+        {
+            let due = height_at(k, into_src.len() + 20)?;
+            return Err(rule(format!(
+                "stake of {signer} was redelegated to {src} and cannot move on before height \
+                 {due} (one hop at a time)"
+            )));
+        }
+        let height = ctx.height();
+        let due = height.saturating_add(self.params.unbonding_blocks.max(1));
+        let k = key(RED_PREFIX, &[&src.0, &signer.0, &dst.0, &due.to_be_bytes()]);
+        let existing: Option<RedelegationEntry> = get(ctx, "redelegation", &k)?;
+        if existing.is_none() {
+            self.check_entries(
+                ctx,
+                &key(RED_PREFIX, &[&src.0, &signer.0, &dst.0]),
+                |_| true,
+                &format!("the redelegation of {signer} from {src} to {dst}"),
+            )?;
+        }
+        let tokens = self.unbond(ctx, &signer, src, amount, Removal::Checked)?;
+        self.bond(ctx, &signer, dst, dst_v, tokens)?;
+        let e = RedelegationEntry {
+            created: height,
+            initial: existing.map_or(0, |e| e.initial) + tokens,
+        };
+        put_redelegation(ctx, src, &signer, dst, due, Some(&e));
+        ctx.events.push(Event {
+            kind: "redelegate".into(),
+            attributes: vec![
+                ("delegator".into(), signer.to_string()),
+                ("src_validator".into(), src.to_string()),
+                ("dst_validator".into(), dst.to_string()),
+                ("amount".into(), tokens.to_string()),
+                ("matures_at_height".into(), due.to_string()),
+            ],
+        });
+        Ok(())
+    }
+
+    fn withdraw(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        signer: Address,
+        validator: Option<&Address>,
+    ) -> Result<(), TxFailure> {
+        let list: Vec<Address> = match validator {
+            Some(v) => vec![*v],
+            None => get(ctx, "delegation list", &bond_key(&signer))?.unwrap_or_default(),
+        };
+        if list.is_empty() {
+            return Err(rule(format!("{signer} delegates to no validator")));
+        }
+        for addr in list {
+            let v = get_validator(ctx, &addr)?;
+            let dk = delegation_key(&signer, &addr);
+            let mut d: Delegation = get(ctx, "delegation", &dk)?
+                .ok_or_else(|| rule(format!("{signer} has no delegation to {addr}")))?;
+            pay_rewards(
+                ctx,
+                &signer,
+                &addr,
+                v.reward_index,
+                d.reward_index,
+                d.shares,
+            )?;
+            d.reward_index = v.reward_index;
+            ctx.set_object(dk, enc(&d));
+        }
+        Ok(())
+    }
+
+    fn edit_commission(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        signer: Address,
+        addr: &Address,
+        new: Commission,
+    ) -> Result<(), TxFailure> {
+        let mut v = Self::operated(ctx, addr, &signer)?;
+        let old = v.commission;
+        if new.max_rate_ppm > 1_000_000 {
+            return Err(rule("max_rate_ppm must be at most 1000000 (100 %)"));
+        }
+        if new.rate_ppm > new.max_rate_ppm {
+            return Err(rule(format!(
+                "rate_ppm {} is above max_rate_ppm {}",
+                new.rate_ppm, new.max_rate_ppm
+            )));
+        }
+        if new.max_change_ppm > new.max_rate_ppm {
+            return Err(rule(format!(
+                "max_change_ppm {} is above max_rate_ppm {}",
+                new.max_change_ppm, new.max_rate_ppm
+            )));
+        }
+        let now = ctx.time();
+        if v.has_other_delegators() {
+            if new.max_rate_ppm > old.max_rate_ppm || new.max_change_ppm > old.max_change_ppm {
+                return Err(rule(format!(
+                    "validator {addr} has delegators: its max_rate_ppm ({}) and max_change_ppm \
+                     ({}) may only go down",
+                    old.max_rate_ppm, old.max_change_ppm
+                )));
+            }
+            if new.rate_ppm.abs_diff(old.rate_ppm) > old.max_change_ppm {
+                return Err(rule(format!(
+                    "the rate may move by at most {} ppm a day, not from {} to {}",
+                    old.max_change_ppm, old.rate_ppm, new.rate_ppm
+                )));
+            }
+            if old.updated_ms > 0 && now < old.updated_ms.saturating_add(DAY_MS) {
+                return Err(rule(format!(
+                    "the commission of {addr} changed less than 24 hours ago: next change from \
+                     block time {} ms",
+                    old.updated_ms + DAY_MS
+                )));
+            }
+        }
+        v.commission = Commission {
+            updated_ms: now,
+            ..new
+        };
+        ctx.set_object(validator_key(addr), enc(&v));
+        ctx.events.push(Event {
+            kind: "edit_commission".into(),
+            attributes: vec![
+                ("validator".into(), addr.to_string()),
+                ("rate_ppm".into(), new.rate_ppm.to_string()),
+                ("max_rate_ppm".into(), new.max_rate_ppm.to_string()),
+                ("max_change_ppm".into(), new.max_change_ppm.to_string()),
             ],
         });
         Ok(())
@@ -584,23 +1293,24 @@ impl StakingModule {
     ) -> Result<(), TxFailure> {
         let mut v = Self::operated(ctx, validator, &signer)?;
         if v.tombstoned {
-            return Err(Self::rule(format!(
+            return Err(rule(format!(
                 "validator {validator} was jailed for good (double signing)"
             )));
         }
         if !v.jailed {
-            return Err(Self::rule(format!("validator {validator} is not jailed")));
+            return Err(rule(format!("validator {validator} is not jailed")));
         }
         if height < v.jailed_until {
-            return Err(Self::rule(format!(
+            return Err(rule(format!(
                 "validator {validator} is jailed until height {}",
                 v.jailed_until
             )));
         }
-        if v.stake < self.params.min_self_stake {
-            return Err(Self::rule(format!(
-                "validator {validator} has {} staked, below the minimum {}",
-                v.stake, self.params.min_self_stake
+        if v.self_stake() < self.params.min_self_stake {
+            return Err(rule(format!(
+                "validator {validator}'s operator has {} staked, below the minimum {}",
+                v.self_stake(),
+                self.params.min_self_stake
             )));
         }
         let old = self.power_key(validator, &v);
@@ -613,36 +1323,29 @@ impl StakingModule {
         Ok(())
     }
 
-    fn credit(ctx: &mut TxContext<'_, '_>, to: &Address, amount: Amount) -> Result<(), StateError> {
-        if amount > 0 {
-            let mut a: Account = ctx.account(to)?;
-            a.balance = a.balance.saturating_add(amount);
-            ctx.set_account(*to, a);
-        }
-        Ok(())
-    }
-
-    /// The account paid for validator `addr`: its operator (or the address itself, unknown).
-    fn payee(ctx: &TxContext<'_, '_>, addr: &Address) -> Result<Address, StateError> {
-        Ok(get::<Validator>(ctx, "validator", &validator_key(addr))?.map_or(*addr, |v| v.operator))
-    }
-
-    /// Start of a block: matured unbondings are paid, downtime is counted.
-    fn pay_unbonded_and_count_downtime(
+    /// Start of a block: matured unbondings are paid, matured redelegations forgotten, downtime
+    /// is counted.
+    fn mature_and_count_downtime(
         &self,
         ctx: &mut TxContext<'_, '_>,
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
-        let prefix = key(UNB_PREFIX, &[&info.height.to_be_bytes()]);
-        // As many entries as unstakes became due here: bounded by that block's transactions.
+        let h = info.height.to_be_bytes();
+        let prefix = key(UNB_PREFIX, &[&h]);
+        // As many entries as undelegations became due here: bounded by that block's txs.
         for (k, v) in ctx.objects_in(&prefix, &prefix_end(&prefix), usize::MAX)? {
-            let amount: Amount = decode("unbonding", &v)?;
-            let op = Address(k[prefix.len()..].try_into().map_err(|_| {
-                StateError::Tree(format!("bad unbonding key of {} bytes", k.len()))
-            })?);
-            Self::credit(ctx, &op, amount)?;
-            ctx.delete_object(unbonding_by_op_key(&op, info.height));
-            ctx.delete_object(k);
+            let e: UnbondingEntry = decode("unbonding", &v)?;
+            let delegator = address_at(&k, prefix.len())?;
+            let validator = address_at(&k, prefix.len() + 20)?;
+            credit(ctx, &delegator, e.balance)?;
+            put_unbonding(ctx, info.height, &delegator, &validator, None);
+        }
+        let prefix = key(RED_QUEUE_PREFIX, &[&h]);
+        for (k, _) in ctx.objects_in(&prefix, &prefix_end(&prefix), usize::MAX)? {
+            let src = address_at(&k, prefix.len())?;
+            let delegator = address_at(&k, prefix.len() + 20)?;
+            let dst = address_at(&k, prefix.len() + 40)?;
+            put_redelegation(ctx, &src, &delegator, &dst, info.height, None);
         }
         let (Some(commit), Some(last_set)) = (info.last_commit, info.last_set) else {
             return Ok(());
@@ -663,19 +1366,123 @@ impl StakingModule {
             if v.missed.len() == missed_before && signed {
                 continue;
             }
-            let old = self.power_key(&val.address, &v);
             if v.missed.len() as u64 > self.params.downtime_max_missed && !v.jailed {
                 let missed = v.missed.len();
                 v.missed.clear();
-                let cut = slash_amount(v.stake, self.params.downtime_slash_ppm);
-                v.stake -= cut;
-                v.jailed = true;
                 v.jailed_until = info.height.saturating_add(self.params.downtime_jail_blocks);
-                Self::add_bonded(ctx, &v.operator, -(cut as i128))?;
+                let old = self.power_key(&val.address, &v);
+                v.jailed = true;
+                self.save_validator(ctx, &val.address, old, &v);
+                let cut = self.slash(
+                    ctx,
+                    &val.address,
+                    missed_height,
+                    self.params.downtime_slash_ppm,
+                )?;
                 tracing::warn!(target: "batara::staking", validator = %val.address, missed, slashed = %cut, "jailed for downtime");
+            } else {
+                let old = self.power_key(&val.address, &v);
+                self.save_validator(ctx, &val.address, old, &v);
             }
-            self.save_validator(ctx, &val.address, old, &v);
         }
+        Ok(())
+    }
+
+    /// Burns `ppm` of validator `addr`'s stake, of its unbonding entries created at or after
+    /// `infraction`, and of its redelegations created since then (from their destinations).
+    /// Returns what was burned.
+    fn slash(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        addr: &Address,
+        infraction: u64,
+        ppm: u32,
+    ) -> Result<Amount, StateError> {
+        let Some(mut v) = get::<Validator>(ctx, "validator", &validator_key(addr))? else {
+            return Ok(0);
+        };
+        let old = self.power_key(addr, &v);
+        let mut burned = ppm_of(v.stake, ppm);
+        v.stake -= burned;
+        self.save_validator(ctx, addr, old, &v);
+        // Unbonding entries of this validator: still maturing, so bounded by the undelegations
+        // of one unbonding period (and `max_entries` per delegation).
+        let prefix = key(UNB_BY_VAL_PREFIX, &[&addr.0]);
+        for (k, val) in ctx.objects_in(&prefix, &prefix_end(&prefix), usize::MAX)? {
+            let mut e: UnbondingEntry = decode("unbonding", &val)?;
+            if e.created < infraction {
+                continue;
+            }
+            let cut = ppm_of(e.initial, ppm).min(e.balance);
+            e.balance -= cut;
+            burned += cut;
+            let due = height_at(&k, prefix.len())?;
+            let delegator = address_at(&k, prefix.len() + 8)?;
+            put_unbonding(ctx, due, &delegator, addr, Some(&e));
+        }
+        let prefix = key(RED_PREFIX, &[&addr.0]);
+        for (k, val) in ctx.objects_in(&prefix, &prefix_end(&prefix), usize::MAX)? {
+            let e: RedelegationEntry = decode("redelegation", &val)?;
+            if e.created < infraction {
+                continue;
+            }
+            let delegator = address_at(&k, prefix.len())?;
+            let dst = address_at(&k, prefix.len() + 20)?;
+            let Some(dv) = get::<Validator>(ctx, "validator", &validator_key(&dst))? else {
+                continue;
+            };
+            let Some(d) = get::<Delegation>(ctx, "delegation", &delegation_key(&delegator, &dst))?
+            else {
+                continue;
+            };
+            let cut = ppm_of(e.initial, ppm).min(dv.tokens_of(d.shares));
+            if cut == 0 {
+                continue;
+            }
+            match self.unbond(ctx, &delegator, &dst, cut, Removal::Forced) {
+                Ok(t) => burned += t,
+                Err(TxFailure::State(e)) => return Err(e),
+                Err(TxFailure::Rule(why)) => {
+                    tracing::error!(target: "batara::staking", %delegator, %dst, %why, "redelegation slash skipped");
+                }
+            }
+        }
+        count_supply(ctx, 0, burned)?;
+        ctx.events.push(Event {
+            kind: "slash".into(),
+            attributes: vec![
+                ("validator".into(), addr.to_string()),
+                ("infraction_height".into(), infraction.to_string()),
+                ("fraction_ppm".into(), ppm.to_string()),
+                ("burned".into(), burned.to_string()),
+            ],
+        });
+        Ok(burned)
+    }
+
+    /// Credits validator `addr`'s part of a block's rewards: its commission to the operator,
+    /// the rest to its delegators' index (to the community pool if it has no delegators).
+    fn allot(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        addr: &Address,
+        amount: Amount,
+    ) -> Result<(), StateError> {
+        if amount == 0 {
+            return Ok(());
+        }
+        let Some(mut v) = get::<Validator>(ctx, "validator", &validator_key(addr))? else {
+            return add_amount(ctx, POOL_KEY, amount);
+        };
+        if v.shares == 0 {
+            return add_amount(ctx, POOL_KEY, amount);
+        }
+        let commission = ppm_of(amount, v.commission.rate_ppm);
+        credit(ctx, &v.operator, commission)?;
+        let rest = amount - commission;
+        v.reward_index = v.reward_index.add(rest, v.shares);
+        add_amount(ctx, OUTSTANDING_KEY, rest)?;
+        ctx.set_object(validator_key(addr), enc(&v));
         Ok(())
     }
 
@@ -687,21 +1494,26 @@ impl StakingModule {
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
         let p = &self.params;
-        let proposer_payee = Self::payee(ctx, &info.proposer)?;
-        let reward = p.block_reward;
+        count_supply(ctx, p.block_reward, 0)?;
+        let total_reward = info.fees.saturating_add(p.block_reward);
+        let tax = ppm_of(total_reward, p.community_tax_ppm);
+        add_amount(ctx, POOL_KEY, tax)?;
+        let reward = total_reward - tax;
         let bonus = reward * Amount::from(p.proposer_reward_percent) / 100;
         let rest = reward - bonus;
         let total: u128 = info.set.iter().map(|v| u128::from(v.power)).sum();
         let mut paid = 0;
         if total > 0 && rest > 0 {
             for v in info.set {
-                let share = rest.saturating_mul(u128::from(v.power)) / total;
-                let payee = Self::payee(ctx, &v.address)?;
-                Self::credit(ctx, &payee, share)?;
+                let share = mul_div(rest, u128::from(v.power), total).unwrap_or(0);
+                if v.address == info.proposer {
+                    continue;
+                }
+                self.allot(ctx, &v.address, share)?;
                 paid += share;
             }
         }
-        Self::credit(ctx, &proposer_payee, info.fees + bonus + (rest - paid))?;
+        self.allot(ctx, &info.proposer, reward - paid)?;
         let mut jailed = false;
         for v in info.set {
             jailed |= get::<Validator>(ctx, "validator", &validator_key(&v.address))?
@@ -744,21 +1556,14 @@ impl StakingModule {
         ctx.set_object(SET_KEY.to_vec(), enc(&set));
         Ok(())
     }
-}
 
-fn slash_amount(stake: Amount, ppm: u32) -> Amount {
-    // stake × ppm / 10⁶ without overflow: split stake into whole millions and the rest.
-    let ppm = Amount::from(ppm);
-    (stake / 1_000_000) * ppm + (stake % 1_000_000) * ppm / 1_000_000
-}
-
-impl StakingModule {
-    /// Slashes a validator caught double signing by `double_sign_slash_ppm` of its stake and jails
-    /// it for good (it leaves the set at the next block). The chain verified the evidence.
+    /// Slashes a validator caught double signing at `infraction` by `double_sign_slash_ppm` and
+    /// jails it for good (it leaves the set at the next block). The chain verified the evidence.
     fn slash_for_double_sign(
         &self,
         ctx: &mut TxContext<'_, '_>,
         validator: &Address,
+        infraction: u64,
     ) -> Result<(), StateError> {
         let Some(mut v) = get::<Validator>(ctx, "validator", &validator_key(validator))? else {
             return Ok(());
@@ -767,13 +1572,16 @@ impl StakingModule {
             return Ok(());
         }
         let old = self.power_key(validator, &v);
-        let cut = slash_amount(v.stake, self.params.double_sign_slash_ppm);
-        v.stake -= cut;
         v.jailed = true;
         v.tombstoned = true;
         v.jailed_until = u64::MAX;
         self.save_validator(ctx, validator, old, &v);
-        Self::add_bonded(ctx, &v.operator, -(cut as i128))?;
+        let cut = self.slash(
+            ctx,
+            validator,
+            infraction,
+            self.params.double_sign_slash_ppm,
+        )?;
         tracing::warn!(target: "batara::staking", %validator, slashed = %cut, "jailed for good: double signing");
         Ok(())
     }
@@ -787,39 +1595,44 @@ impl Module for StakingModule {
     fn handles(&self, kind: &TxKind) -> bool {
         matches!(
             kind,
-            TxKind::Stake { .. } | TxKind::Unstake { .. } | TxKind::Unjail { .. }
+            TxKind::Stake { .. }
+                | TxKind::Unstake { .. }
+                | TxKind::Unjail { .. }
+                | TxKind::Delegate { .. }
+                | TxKind::Undelegate { .. }
+                | TxKind::Redelegate { .. }
+                | TxKind::WithdrawRewards { .. }
+                | TxKind::EditCommission { .. }
         )
     }
 
     fn spend(&self, kind: &TxKind) -> Amount {
         match kind {
-            TxKind::Stake { amount, .. } => *amount,
+            TxKind::Stake { amount, .. } | TxKind::Delegate { amount, .. } => *amount,
             _ => 0,
         }
     }
 
-    /// One record per genesis validator (stake = power × `stake_per_power`, operated by the
-    /// consensus key's own address) and the first set.
+    /// One record per genesis validator (stake = power × `stake_per_power`, self-delegated by
+    /// the consensus key's own address, which operates it) and the first set.
     fn init_genesis(&self, ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
         let p = &self.params;
-        let mut bonded: BTreeMap<Address, Amount> = BTreeMap::new();
         for v in &self.genesis {
             let addr = v.pubkey.address();
             let stake = Amount::from(v.power).saturating_mul(p.stake_per_power);
-            let rec = Validator {
-                operator: addr,
-                pubkey: v.pubkey,
-                stake,
-                jailed: false,
-                jailed_until: 0,
-                tombstoned: false,
-                missed: vec![],
-            };
+            let mut rec = Validator::new(addr, v.pubkey);
+            rec.stake = stake;
+            rec.shares = stake;
+            rec.self_shares = stake;
+            rec.delegators = 1;
             self.save_validator(ctx, &addr, None, &rec);
-            *bonded.entry(addr).or_default() += stake;
-        }
-        for (op, amount) in bonded {
-            ctx.set_object(bond_key(&op), enc(&amount));
+            let d = Delegation {
+                shares: stake,
+                reward_index: RewardIndex::default(),
+            };
+            ctx.set_object(delegation_key(&addr, &addr), enc(&d));
+            ctx.set_object(delegation_by_val_key(&addr, &addr), vec![]);
+            ctx.set_object(bond_key(&addr), enc(&vec![addr]));
         }
         ctx.set_object(SET_KEY.to_vec(), enc(&genesis_set(&self.genesis)));
         Ok(())
@@ -834,10 +1647,39 @@ impl Module for StakingModule {
                 amount,
             } => self.stake(ctx, signer, validator_key, *amount),
             TxKind::Unstake { validator, amount } => {
-                self.unstake(ctx, height, signer, validator, *amount)
+                Self::operated(ctx, validator, &signer)?;
+                self.start_unbonding(ctx, "unstake", &signer, validator, *amount)
             }
             TxKind::Unjail { validator } => self.unjail(ctx, height, signer, validator),
-            _ => Err(Self::rule("not a staking transaction")),
+            TxKind::Delegate { validator, amount } => {
+                self.delegate(ctx, signer, validator, *amount)
+            }
+            TxKind::Undelegate { validator, amount } => {
+                self.start_unbonding(ctx, "undelegate", &signer, validator, *amount)
+            }
+            TxKind::Redelegate {
+                src_validator,
+                dst_validator,
+                amount,
+            } => self.redelegate(ctx, signer, src_validator, dst_validator, *amount),
+            TxKind::WithdrawRewards { validator } => self.withdraw(ctx, signer, validator.as_ref()),
+            TxKind::EditCommission {
+                validator,
+                rate_ppm,
+                max_rate_ppm,
+                max_change_ppm,
+            } => self.edit_commission(
+                ctx,
+                signer,
+                validator,
+                Commission {
+                    rate_ppm: *rate_ppm,
+                    max_rate_ppm: *max_rate_ppm,
+                    max_change_ppm: *max_change_ppm,
+                    updated_ms: 0,
+                },
+            ),
+            _ => Err(rule("not a staking transaction")),
         }
     }
 
@@ -848,9 +1690,9 @@ impl Module for StakingModule {
     ) -> Result<(), StateError> {
         for e in info.evidence {
             ctx.set_object(evidence_key(&e.hash()), vec![1]);
-            self.slash_for_double_sign(ctx, &e.validator())?;
+            self.slash_for_double_sign(ctx, &e.validator(), e.vote_a.height)?;
         }
-        self.pay_unbonded_and_count_downtime(ctx, info)
+        self.mature_and_count_downtime(ctx, info)
     }
 
     fn end_block(

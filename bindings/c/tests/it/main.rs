@@ -239,7 +239,11 @@ fn reads_as_json_from_c() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("reads");
     compile(&root().join("bindings/c/tests/it/reads.c"), &exe, false);
-    let out = Command::new(&exe).output().unwrap();
+    let validator = batara_core::app::genesis::dev_validator_key().address();
+    let out = Command::new(&exe)
+        .arg(validator.to_string())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -267,7 +271,7 @@ fn reads_as_json_from_c() {
     let page = doc("page");
     assert_eq!(page["accounts"].as_array().unwrap().len(), 2);
     assert_eq!(page["next"], page["accounts"][1]["address"]);
-    // 3 dev accounts + the validator (fee); every page is in address order.
+    // 3 dev accounts (the fee accrued to the validator's delegators); pages in address order.
     let after = doc("after");
     assert!(after["next"].is_null());
     let bob = batara_core::app::genesis::dev_account_key(1).address();
@@ -287,9 +291,33 @@ fn reads_as_json_from_c() {
         .collect();
     assert_eq!(
         codes,
-        vec![4, 2, 2, 1],
-        "NOT_FOUND, INVALID_INPUT ×2, NULL_ARGUMENT"
+        vec![4, 2, 2, 1, 4, 2],
+        "NOT_FOUND, INVALID_INPUT ×2, NULL_ARGUMENT, NOT_FOUND, INVALID_INPUT"
     );
+    // Bob's delegation, signed from C through the JSON kind.
+    let d = doc("delegations");
+    assert_eq!(d["delegator"], serde_json::json!(bob));
+    assert_eq!(
+        d["delegations"][0]["validator"],
+        serde_json::json!(validator)
+    );
+    assert_eq!(d["delegations"][0]["amount"], "3000");
+    assert_eq!(d["total_amount"], "3000");
+    let page = doc("delegators");
+    assert_eq!(page["delegations"].as_array().unwrap().len(), 1);
+    assert!(
+        page["next"].is_string(),
+        "the validator itself and bob: {page}"
+    );
+    let rewards = doc("rewards");
+    assert_eq!(
+        rewards["rewards"][0]["validator"],
+        serde_json::json!(validator)
+    );
+    let pool = doc("pool");
+    // Two fees (3 and 1): 2 % of each rounds to nothing; both accrued to the delegators.
+    assert_eq!(pool["amount"], "0");
+    assert_eq!(pool["outstanding_rewards"], "4");
 }
 
 #[test]

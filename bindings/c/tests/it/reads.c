@@ -1,6 +1,8 @@
-/* Reads as JSON from C: a block, its receipts, and accounts paged in address order. Prints one
- * JSON document per line ("block ...", "receipts ...", "page ...") for the Rust test to check,
- * then the result codes of bad calls ("codes a b c d"). */
+/* Reads as JSON from C: a block, its receipts, accounts paged in address order, and — after bob
+ * delegates to the validator named by argv[1], signed through the JSON kind — delegations,
+ * delegators, rewards and the community pool. Prints one JSON document per line ("block ...",
+ * "receipts ...", "page ...", "delegations ...") for the Rust test to check, then the result
+ * codes of bad calls ("codes a b c d e f"). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,7 +22,12 @@ static void print_json(const char *label, batara_bytes *b) {
   batara_bytes_free(b);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: reads VALIDATOR_ADDRESS\n");
+    return 2;
+  }
+  const char *validator = argv[1];
   batara_dev_options opts = batara_dev_options_default();
   opts.accounts = 3;
   batara_node *node = NULL;
@@ -47,11 +54,31 @@ int main(void) {
   CHECK(batara_node_account_page_json(node, bob_addr, 10, &out));
   print_json("after", out);
 
+  char kind[160];
+  snprintf(kind, sizeof kind, "{\"type\":\"delegate\",\"validator\":\"%s\",\"amount\":\"3000\"}", validator);
+  batara_bytes *tx = NULL;
+  uint8_t tx_hash[32];
+  CHECK(batara_tx_sign_json(bob, "batara-dev", 0, kind, "1", &tx, tx_hash));
+  CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), NULL));
+  batara_bytes_free(tx);
+  CHECK(batara_node_wait_tx(node, tx_hash, 30000));
+  CHECK(batara_node_delegations_json(node, bob_addr, &out));
+  print_json("delegations", out);
+  CHECK(batara_node_delegators_json(node, validator, NULL, 1, &out));
+  print_json("delegators", out);
+  CHECK(batara_node_rewards_json(node, bob_addr, &out));
+  print_json("rewards", out);
+  CHECK(batara_node_community_pool_json(node, &out));
+  print_json("pool", out);
+
   int not_found = batara_node_receipts_json(node, 99, &out);
   int bad_limit = batara_node_account_page_json(node, NULL, 0, &out);
   int bad_after = batara_node_account_page_json(node, "bat1nope", 5, &out);
   int null_out = batara_node_block_json(node, 0, NULL);
-  printf("codes %d %d %d %d\n", not_found, bad_limit, bad_after, null_out);
+  int no_validator = batara_node_delegators_json(node, bob_addr, NULL, 5, &out);
+  int bad_delegator = batara_node_delegations_json(node, "bat1nope", &out);
+  printf("codes %d %d %d %d %d %d\n", not_found, bad_limit, bad_after, null_out, no_validator,
+         bad_delegator);
 
   batara_keypair_free(alice);
   batara_keypair_free(bob);

@@ -1,0 +1,235 @@
+//! Distribution: fees and block rewards to validators, their commission to the operator, the
+//! rest to delegators through one reward index per validator, and the community pool.
+//!
+//! Owns: the reward index of each validator (rewards per share since genesis, scaled by
+//! [`INDEX_SCALE`], 256 bits), each delegation's index at its last withdrawal, and three totals
+//! under `stk/`: the community pool, the rewards credited to delegators but not yet withdrawn
+//! (`outstanding`), and the supply counters (minted and burned).
+//!
+//! Keeps: the cost of a block does not depend on how many delegators a validator has (F1 fee
+//! distribution, Ojha 2019, as Cosmos x/distribution, but indexed per share rather than per
+//! token: a slash lowers every share of a validator alike, so the index needs no slash events).
+//! A delegation's pending rewards are `shares × (index now − index at withdrawal) / scale`,
+//! rounded down; the rounding stays in `outstanding`, so no unit is created or lost:
+//! Σ balances + Σ validator stake + Σ unbonding + pool + outstanding = genesis + minted − burned.
+//!
+//! Must never: pay a delegation rewards for a period its shares did not exist (every change of a
+//! delegation's shares withdraws its pending rewards first), or loop over delegators in a block.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+
+use crate::runtime::TxContext;
+use crate::state::{Account, StateError};
+use crate::types::{dec_u128, Address, Amount, Event};
+
+/// Wide integers from the `uint` crate (its macro's expansion trips a clippy style lint).
+#[allow(clippy::manual_div_ceil)]
+mod wide {
+    uint::construct_uint! {
+        /// 256-bit unsigned integer for the reward index and products of two amounts.
+        pub struct U256(4);
+    }
+    uint::construct_uint! {
+        /// 512-bit products of an index and a share count.
+        pub struct U512(8);
+    }
+}
+use wide::{U256, U512};
+
+/// Scale of the reward index: rewards per share × 10³⁶ (a share is 10⁻¹⁸ of a coin's worth, so
+/// 10¹⁸ would round a validator's reward to whole units per coin of shares; an amount × 10³⁶
+/// still fits 256 bits).
+pub const INDEX_SCALE: u128 = 1_000_000_000_000_000_000_000_000_000_000_000_000;
+
+/// One million: rates and fractions are parts per million.
+pub const PPM: u128 = 1_000_000;
+
+pub(super) const POOL_KEY: &[u8] = b"stk/pool";
+pub(super) const OUTSTANDING_KEY: &[u8] = b"stk/outstanding";
+pub(super) const SUPPLY_KEY: &[u8] = b"stk/supply";
+
+/// `a × b / c` rounded down, through 256 bits; `None` if `c` is 0 or the result needs more than
+/// 128 bits.
+pub fn mul_div(a: Amount, b: Amount, c: Amount) -> Option<Amount> {
+    if c == 0 {
+        return None;
+    }
+    let q = U256::from(a) * U256::from(b) / U256::from(c);
+    (q.bits() <= 128).then(|| q.low_u128())
+}
+
+/// `a × b / c` rounded up (same limits as [`mul_div`]).
+pub fn mul_div_up(a: Amount, b: Amount, c: Amount) -> Option<Amount> {
+    if c == 0 {
+        return None;
+    }
+    let p = U256::from(a) * U256::from(b);
+    let c = U256::from(c);
+    let q = (p + c - U256::one()) / c;
+    (q.bits() <= 128).then(|| q.low_u128())
+}
+
+/// `amount × ppm / 10⁶`, rounded down.
+pub fn ppm_of(amount: Amount, ppm: u32) -> Amount {
+    mul_div(amount, Amount::from(ppm), PPM).expect("a fraction of at most 1 fits")
+}
+
+/// A reward index: rewards per share since genesis × [`INDEX_SCALE`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct RewardIndex(pub [u64; 4]);
+
+impl RewardIndex {
+    fn get(self) -> U256 {
+        U256(self.0)
+    }
+
+    /// The index after `amount` more rewards over `shares` shares.
+    pub fn add(self, amount: Amount, shares: Amount) -> Self {
+        let step = U256::from(amount) * U256::from(INDEX_SCALE) / U256::from(shares.max(1));
+        Self(self.get().saturating_add(step).0)
+    }
+
+    /// Rewards of `shares` shares between `since` and this index, rounded down.
+    pub fn rewards_since(self, since: Self, shares: Amount) -> Amount {
+        let delta = self.get().saturating_sub(since.get());
+        let mut wide = [0u64; 8];
+        wide[..4].copy_from_slice(&delta.0);
+        let r = U512(wide) * U512::from(shares) / U512::from(INDEX_SCALE);
+        if r.bits() <= 128 {
+            r.low_u128()
+        } else {
+            Amount::MAX
+        }
+    }
+}
+
+/// Tokens minted and burned since genesis (`stk/supply`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
+pub struct Supply {
+    /// Block rewards minted.
+    #[serde(with = "dec_u128")]
+    pub minted: Amount,
+    /// Stake burned by slashing (and, later, burned deposits).
+    #[serde(with = "dec_u128")]
+    pub burned: Amount,
+}
+
+pub(super) fn read_amount(ctx: &TxContext<'_, '_>, k: &[u8]) -> Result<Amount, StateError> {
+    Ok(super::get(ctx, "amount", k)?.unwrap_or(0))
+}
+
+pub(super) fn add_amount(
+    ctx: &mut TxContext<'_, '_>,
+    k: &[u8],
+    delta: Amount,
+) -> Result<(), StateError> {
+    if delta > 0 {
+        let cur = read_amount(ctx, k)?;
+        ctx.set_object(k.to_vec(), super::enc(&cur.saturating_add(delta)));
+    }
+    Ok(())
+}
+
+pub(super) fn sub_amount(
+    ctx: &mut TxContext<'_, '_>,
+    k: &[u8],
+    delta: Amount,
+) -> Result<(), StateError> {
+    if delta > 0 {
+        let cur = read_amount(ctx, k)?;
+        ctx.set_object(k.to_vec(), super::enc(&cur.saturating_sub(delta)));
+    }
+    Ok(())
+}
+
+/// Counts `minted` and `burned` into `stk/supply`.
+pub(super) fn count_supply(
+    ctx: &mut TxContext<'_, '_>,
+    minted: Amount,
+    burned: Amount,
+) -> Result<(), StateError> {
+    if minted == 0 && burned == 0 {
+        return Ok(());
+    }
+    let mut s: Supply = super::get(ctx, "supply", SUPPLY_KEY)?.unwrap_or_default();
+    s.minted = s.minted.saturating_add(minted);
+    s.burned = s.burned.saturating_add(burned);
+    ctx.set_object(SUPPLY_KEY.to_vec(), super::enc(&s));
+    Ok(())
+}
+
+/// Adds `amount` to `to`'s balance.
+pub(super) fn credit(
+    ctx: &mut TxContext<'_, '_>,
+    to: &Address,
+    amount: Amount,
+) -> Result<(), StateError> {
+    if amount > 0 {
+        let mut a: Account = ctx.account(to)?;
+        a.balance = a.balance.saturating_add(amount);
+        ctx.set_account(*to, a);
+    }
+    Ok(())
+}
+
+/// Pays `delegator` the rewards its `shares` earned at validator `validator` since `since`
+/// (taken out of `outstanding`) and returns them.
+pub(super) fn pay_rewards(
+    ctx: &mut TxContext<'_, '_>,
+    delegator: &Address,
+    validator: &Address,
+    index: RewardIndex,
+    since: RewardIndex,
+    shares: Amount,
+) -> Result<Amount, StateError> {
+    let due = index.rewards_since(since, shares);
+    if due > 0 {
+        // Never more than was credited: `outstanding` holds at least every pending reward.
+        let due = due.min(read_amount(ctx, OUTSTANDING_KEY)?);
+        sub_amount(ctx, OUTSTANDING_KEY, due)?;
+        credit(ctx, delegator, due)?;
+        ctx.events.push(Event {
+            kind: "withdraw_rewards".into(),
+            attributes: vec![
+                ("delegator".into(), delegator.to_string()),
+                ("validator".into(), validator.to_string()),
+                ("amount".into(), due.to_string()),
+            ],
+        });
+        return Ok(due);
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul_div_goes_through_256_bits() {
+        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), Some(u128::MAX));
+        assert_eq!(mul_div(u128::MAX, 2, 1), None);
+        assert_eq!(mul_div(7, 3, 2), Some(10));
+        assert_eq!(mul_div_up(7, 3, 2), Some(11));
+        assert_eq!(mul_div_up(6, 3, 2), Some(9));
+        assert_eq!(mul_div(1, 1, 0), None);
+        assert_eq!(ppm_of(1_000_000_000, 25_000), 25_000_000);
+    }
+
+    #[test]
+    fn the_index_pays_each_share_alike_and_never_more_than_credited() {
+        let i0 = RewardIndex::default();
+        // 1000 units over 3 shares: each share earns 333.33…, 3 shares earn 999 (1 stays).
+        let i1 = i0.add(1000, 3);
+        assert_eq!(i1.rewards_since(i0, 1), 333);
+        assert_eq!(i1.rewards_since(i0, 3), 999);
+        assert_eq!(i1.rewards_since(i1, 3), 0);
+        // Huge rewards over one share do not overflow the index.
+        let big = i0.add(u128::MAX, 1).add(u128::MAX, 1);
+        assert_eq!(big.rewards_since(i0, 1), u128::MAX);
+        assert_eq!(big.rewards_since(i0.add(u128::MAX, 1), 1), u128::MAX);
+    }
+}
