@@ -35,8 +35,10 @@ Columns (one row each):
   hash, time, contract, topic (the first), topics (all, as a JSON array), data (as text).
 * ``accounts`` (latest state): address, balance, nonce, staked.
 * ``validators``: address, pubkey, voting_power, stake, jailed, power_share.
+* ``delegations`` (latest state, to the validators of the next block's set): delegator,
+  validator, shares, amount, pending_rewards.
 
-Amounts (balance, amount, fee, fees, stake) are exact: Python ints with ``backend="numpy"``
+Amounts (balance, amount, fee, fees, stake, shares, pending_rewards) are exact: Python ints with ``backend="numpy"``
 (the default; they exceed int64), or ``decimal128(38, 0)`` with ``backend="pyarrow"``.
 Use ``df.fees.astype(float)`` for plots. Loading more than ``PROGRESS_BLOCKS`` blocks prints
 progress (height, target, rate) to stderr unless ``progress=False``.
@@ -69,6 +71,7 @@ __all__ = [
     "accounts",
     "blocks",
     "contract_calls",
+    "delegations",
     "events",
     "load",
     "open_data_dir",
@@ -82,7 +85,9 @@ Backend = Literal["numpy", "pyarrow"]
 #: Loading more blocks than this shows progress by default.
 PROGRESS_BLOCKS = 5_000
 
-_AMOUNTS = {"balance", "amount", "fee", "fees", "stake", "staked", "value"}
+_AMOUNTS = {
+    "balance", "amount", "fee", "fees", "stake", "staked", "value", "shares", "pending_rewards",
+}  # fmt: skip
 _INTS = {
     "height", "tx_count", "failed_txs", "gas_used", "gas_limit", "index", "nonce", "voting_power",
 }  # fmt: skip
@@ -104,6 +109,7 @@ _CALL_COLUMNS = [
 _EVENT_COLUMNS = ["height", "index", "hash", "time", "contract", "topic", "topics", "data"]
 _ACCOUNT_COLUMNS = ["address", "balance", "nonce", "staked"]
 _VALIDATOR_COLUMNS = ["address", "pubkey", "voting_power", "stake", "jailed", "power_share"]
+_DELEGATION_COLUMNS = ["delegator", "validator", "shares", "amount", "pending_rewards"]
 
 
 class Tables(NamedTuple):
@@ -334,6 +340,21 @@ def _validator_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any
     }
 
 
+def _delegation_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {c: [] for c in _DELEGATION_COLUMNS}
+    for v in src.validators():
+        after: Optional[str] = None
+        while True:
+            page = src.delegators(v["address"], after, 10_000)
+            for d in page["delegations"]:
+                for c in _DELEGATION_COLUMNS:
+                    rows[c].append(d[c] if c in ("delegator", "validator") else int(d[c]))
+            after = page["next"]
+            if after is None:
+                break
+    return rows
+
+
 class _BlockTable(Protocol):
     def __call__(
         self,
@@ -391,6 +412,14 @@ def validators(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
     """The validator set with each one's share of voting power."""
     with _opened(source) as src:
         rows = _validator_rows(src)
+    return _frame(rows, backend)
+
+
+def delegations(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
+    """Every delegation to the validators of the next block's set (latest state), by validator
+    and then delegator address, with what it is worth and its pending rewards."""
+    with _opened(source) as src:
+        rows = _delegation_rows(src)
     return _frame(rows, backend)
 
 

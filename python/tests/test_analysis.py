@@ -248,3 +248,28 @@ def test_reader_close_while_refreshing_does_not_deadlock(tmp_path: Path) -> None
         )  # fmt: skip
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith("ok ")
+
+
+def test_delegations_table(chain: tuple[batara.Node, int]) -> None:
+    node, _ = chain
+    (v,) = node.validators()
+    keys = node.accounts
+    for i, k in enumerate(keys[:3]):
+        tx = batara.Transaction.delegate(v["address"], (i + 1) * 10**18, fee=1)
+        node.submit(tx.sign(k, node.next_nonce(k.address), node.chain_id).raw)
+    node.mine()
+    node.transfer(keys[4], keys[5].address, 1, fee=1_000_000, wait=False)
+    node.mine()
+    for backend in ("numpy", "pyarrow"):
+        df = ba.delegations(node, backend=backend)
+        assert list(df.columns) == ["delegator", "validator", "shares", "amount", "pending_rewards"]
+        assert set(df.delegator) == {v["address"]} | {k.address for k in keys[:3]}
+        assert set(df.validator) == {v["address"]}
+        mine = df[df.delegator == keys[2].address]
+        assert int(mine.amount.iloc[0]) == 3 * 10**18
+        # Everything pending is what the node reports, and it is what the fees left after tax.
+        assert sum(int(x) for x in df.pending_rewards) == sum(
+            int(node.rewards(d)["total"]) for d in df.delegator
+        )
+    client = batara.Client(node.rpc_url)
+    assert ba.delegations(client).equals(ba.delegations(node))

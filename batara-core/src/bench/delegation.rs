@@ -124,6 +124,8 @@ fn block(chain: &Chain, signer: &LocalSigner, txs: &[SignedTransaction]) -> Resu
 }
 
 /// One chain: a validator with `n` delegators (accounts `1..=n`), then the measured blocks.
+/// Every chain funds the same accounts (as many as the most delegators compared), so the state
+/// trees differ only by the delegation records.
 fn run_one(p: &DelegationBench, n: usize) -> Result<DelegationRow> {
     let dir = std::env::temp_dir().join(format!("batara-bench-del-{}-{n}", std::process::id()));
     let row = measure(p, n, &dir);
@@ -134,8 +136,11 @@ fn run_one(p: &DelegationBench, n: usize) -> Result<DelegationRow> {
 fn measure(p: &DelegationBench, n: usize, dir: &std::path::Path) -> Result<DelegationRow> {
     let store = Arc::new(RocksStore::open(dir, &StorageConfig::default())?);
     let validator = sender_key(usize::MAX);
+    let most = p.delegators.iter().copied().max().unwrap_or(n);
     let senders = p.transfers.max(1);
-    let accounts = n + senders + 1;
+    // Delegators are accounts 1..=n, senders follow the most delegators of any chain.
+    let first_sender = most + 1;
+    let accounts = most + senders + 1;
     let mut g = Genesis::dev(CHAIN_ID, 0, validator.public_key(), 1_000);
     g.dev = false;
     g.params.staking.block_reward = COIN;
@@ -173,7 +178,7 @@ fn measure(p: &DelegationBench, n: usize, dir: &std::path::Path) -> Result<Deleg
             .into_par_iter()
             .map(|j| {
                 sign(
-                    n + 1 + j,
+                    first_sender + j,
                     round as u64,
                     TxKind::Transfer {
                         to: sender_key(accounts).address(),

@@ -121,28 +121,47 @@ pub(super) fn read_amount(ctx: &TxContext<'_, '_>, k: &[u8]) -> Result<Amount, S
     Ok(super::get(ctx, "amount", k)?.unwrap_or(0))
 }
 
+/// Adds `delta` to (or, with `add` false, takes it from) the amount stored at `k`.
+pub(super) fn change_amount(
+    ctx: &mut TxContext<'_, '_>,
+    k: &[u8],
+    delta: Amount,
+    add: bool,
+) -> Result<(), StateError> {
+    if delta > 0 {
+        let cur = read_amount(ctx, k)?;
+        let new = if add {
+            cur.saturating_add(delta)
+        } else {
+            cur.saturating_sub(delta)
+        };
+        ctx.set_object(k.to_vec(), super::enc(&new));
+    }
+    Ok(())
+}
+
+/// Adds `delta` to the amount stored at `k`.
 pub(super) fn add_amount(
     ctx: &mut TxContext<'_, '_>,
     k: &[u8],
     delta: Amount,
 ) -> Result<(), StateError> {
-    if delta > 0 {
-        let cur = read_amount(ctx, k)?;
-        ctx.set_object(k.to_vec(), super::enc(&cur.saturating_add(delta)));
-    }
-    Ok(())
+    change_amount(ctx, k, delta, true)
 }
 
-pub(super) fn sub_amount(
+/// Emits an event of `kind` with these attributes.
+pub(super) fn emit(
     ctx: &mut TxContext<'_, '_>,
-    k: &[u8],
-    delta: Amount,
-) -> Result<(), StateError> {
-    if delta > 0 {
-        let cur = read_amount(ctx, k)?;
-        ctx.set_object(k.to_vec(), super::enc(&cur.saturating_sub(delta)));
-    }
-    Ok(())
+    kind: &str,
+    attrs: &[(&str, &dyn std::fmt::Display)],
+) {
+    ctx.events.push(Event {
+        kind: kind.into(),
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+            .collect(),
+    });
 }
 
 /// Counts `minted` and `burned` into `stk/supply`.
@@ -189,16 +208,17 @@ pub(super) fn pay_rewards(
     if due > 0 {
         // Never more than was credited: `outstanding` holds at least every pending reward.
         let due = due.min(read_amount(ctx, OUTSTANDING_KEY)?);
-        sub_amount(ctx, OUTSTANDING_KEY, due)?;
+        change_amount(ctx, OUTSTANDING_KEY, due, false)?;
         credit(ctx, delegator, due)?;
-        ctx.events.push(Event {
-            kind: "withdraw_rewards".into(),
-            attributes: vec![
-                ("delegator".into(), delegator.to_string()),
-                ("validator".into(), validator.to_string()),
-                ("amount".into(), due.to_string()),
+        emit(
+            ctx,
+            "withdraw_rewards",
+            &[
+                ("delegator", &delegator),
+                ("validator", &validator),
+                ("amount", &due),
             ],
-        });
+        );
         return Ok(due);
     }
     Ok(0)

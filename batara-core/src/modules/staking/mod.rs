@@ -81,15 +81,15 @@ use crate::runtime::{prefix_end, BlockInfo, Module, TxContext, TxFailure, Valida
 use crate::state::{StateError, StateManager};
 use crate::storage::decode;
 use crate::types::{
-    dec_u128, dec_u64, Address, Amount, DuplicateVoteEvidence, Event, PublicKey, SignedTransaction,
+    dec_u128, dec_u64, Address, Amount, DuplicateVoteEvidence, PublicKey, SignedTransaction,
     TxKind, ValidatorInfo, MAX_TOTAL_VOTING_POWER,
 };
 
 mod distribution;
 
 use distribution::{
-    add_amount, count_supply, credit, mul_div, mul_div_up, pay_rewards, ppm_of, OUTSTANDING_KEY,
-    POOL_KEY, SUPPLY_KEY,
+    add_amount, count_supply, credit, emit, mul_div, mul_div_up, pay_rewards, ppm_of,
+    OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
 };
 pub use distribution::{RewardIndex, Supply};
 
@@ -1047,15 +1047,16 @@ impl StakingModule {
             },
         );
         put_unbonding(ctx, due, delegator, addr, Some(&e));
-        ctx.events.push(Event {
-            kind: kind.into(),
-            attributes: vec![
-                ("delegator".into(), delegator.to_string()),
-                ("validator".into(), addr.to_string()),
-                ("amount".into(), tokens.to_string()),
-                ("returns_at_height".into(), due.to_string()),
+        emit(
+            ctx,
+            kind,
+            &[
+                ("delegator", &delegator),
+                ("validator", &addr),
+                ("amount", &tokens),
+                ("returns_at_height", &due),
             ],
-        });
+        );
         Ok(())
     }
 
@@ -1098,15 +1099,16 @@ impl StakingModule {
         Self::take_balance(ctx, &signer, amount)?;
         self.bond(ctx, &signer, &addr, v, amount)?;
         let stake = get_validator(ctx, &addr)?.stake;
-        ctx.events.push(Event {
-            kind: "stake".into(),
-            attributes: vec![
-                ("validator".into(), addr.to_string()),
-                ("operator".into(), signer.to_string()),
-                ("amount".into(), amount.to_string()),
-                ("stake".into(), stake.to_string()),
+        emit(
+            ctx,
+            "stake",
+            &[
+                ("validator", &addr),
+                ("operator", &signer),
+                ("amount", &amount),
+                ("stake", &stake),
             ],
-        });
+        );
         Ok(())
     }
 
@@ -1120,15 +1122,16 @@ impl StakingModule {
         let v = get_validator(ctx, addr)?;
         Self::take_balance(ctx, &signer, amount)?;
         let shares = self.bond(ctx, &signer, addr, v, amount)?;
-        ctx.events.push(Event {
-            kind: "delegate".into(),
-            attributes: vec![
-                ("delegator".into(), signer.to_string()),
-                ("validator".into(), addr.to_string()),
-                ("amount".into(), amount.to_string()),
-                ("shares".into(), shares.to_string()),
+        emit(
+            ctx,
+            "delegate",
+            &[
+                ("delegator", &signer),
+                ("validator", &addr),
+                ("amount", &amount),
+                ("shares", &shares),
             ],
-        });
+        );
         Ok(())
     }
 
@@ -1175,16 +1178,17 @@ impl StakingModule {
             initial: existing.map_or(0, |e| e.initial) + tokens,
         };
         put_redelegation(ctx, src, &signer, dst, due, Some(&e));
-        ctx.events.push(Event {
-            kind: "redelegate".into(),
-            attributes: vec![
-                ("delegator".into(), signer.to_string()),
-                ("src_validator".into(), src.to_string()),
-                ("dst_validator".into(), dst.to_string()),
-                ("amount".into(), tokens.to_string()),
-                ("matures_at_height".into(), due.to_string()),
+        emit(
+            ctx,
+            "redelegate",
+            &[
+                ("delegator", &signer),
+                ("src_validator", &src),
+                ("dst_validator", &dst),
+                ("amount", &tokens),
+                ("matures_at_height", &due),
             ],
-        });
+        );
         Ok(())
     }
 
@@ -1272,15 +1276,16 @@ impl StakingModule {
             ..new
         };
         ctx.set_object(validator_key(addr), enc(&v));
-        ctx.events.push(Event {
-            kind: "edit_commission".into(),
-            attributes: vec![
-                ("validator".into(), addr.to_string()),
-                ("rate_ppm".into(), new.rate_ppm.to_string()),
-                ("max_rate_ppm".into(), new.max_rate_ppm.to_string()),
-                ("max_change_ppm".into(), new.max_change_ppm.to_string()),
+        emit(
+            ctx,
+            "edit_commission",
+            &[
+                ("validator", &addr),
+                ("rate_ppm", &new.rate_ppm),
+                ("max_rate_ppm", &new.max_rate_ppm),
+                ("max_change_ppm", &new.max_change_ppm),
             ],
-        });
+        );
         Ok(())
     }
 
@@ -1316,10 +1321,7 @@ impl StakingModule {
         let old = self.power_key(validator, &v);
         v.jailed = false;
         self.save_validator(ctx, validator, old, &v);
-        ctx.events.push(Event {
-            kind: "unjail".into(),
-            attributes: vec![("validator".into(), validator.to_string())],
-        });
+        emit(ctx, "unjail", &[("validator", &validator)]);
         Ok(())
     }
 
@@ -1448,15 +1450,16 @@ impl StakingModule {
             }
         }
         count_supply(ctx, 0, burned)?;
-        ctx.events.push(Event {
-            kind: "slash".into(),
-            attributes: vec![
-                ("validator".into(), addr.to_string()),
-                ("infraction_height".into(), infraction.to_string()),
-                ("fraction_ppm".into(), ppm.to_string()),
-                ("burned".into(), burned.to_string()),
+        emit(
+            ctx,
+            "slash",
+            &[
+                ("validator", &addr),
+                ("infraction_height", &infraction),
+                ("fraction_ppm", &ppm),
+                ("burned", &burned),
             ],
-        });
+        );
         Ok(burned)
     }
 
