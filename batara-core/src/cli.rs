@@ -979,14 +979,32 @@ impl Shutdown {
             mut interrupt,
             mut terminate,
         } = self;
-        rt.block_on(async {
+        let halted = rt.block_on(async {
+            let upgrade = async {
+                loop {
+                    if let Some(plan) = node.chain().halted() {
+                        return plan;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            };
             tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
+                _ = interrupt.recv() => None,
+                _ = terminate.recv() => None,
+                plan = upgrade => Some(plan),
             }
         });
         eprintln!("shutting down");
         node.stop();
+        if let Some(plan) = halted {
+            return Err(crate::runtime::ChainError::UpgradeNeeded {
+                name: plan.name,
+                height: plan.height,
+                info: plan.info,
+            }
+            .to_string()
+            .into());
+        }
         Ok(())
     }
 }

@@ -251,6 +251,7 @@ fn chain_kind(e: &ChainError) -> ErrorKind {
         ChainError::GenesisMismatch { .. } => ErrorKind::Config,
         ChainError::NoBlock(_) => ErrorKind::NotFound,
         ChainError::Corrupt(_) => ErrorKind::Internal,
+        ChainError::UpgradeNeeded { .. } => ErrorKind::Stopped,
     }
 }
 

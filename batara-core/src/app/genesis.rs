@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{self, Keypair};
 pub use crate::modules::bank::GenesisAccount;
 pub use crate::modules::staking::GenesisValidator;
-use crate::modules::{bank, staking, vm};
-use crate::runtime::ChainSpec;
+use crate::modules::{bank, gov, staking, vm};
+use crate::runtime::{ChainRules, ChainSpec};
 use crate::types::{dec_u128, dec_u64, Amount, PublicKey};
 
 /// Genesis errors.
@@ -57,6 +57,27 @@ pub struct ChainParams {
     pub staking: staking::StakingParams,
     /// Contracts: limits of code, memory, calls, storage, events, and the gas schedule.
     pub vm: vm::VmParams,
+    /// Governance: deposits, periods, quorum and thresholds. Absent from the JSON when default,
+    /// so genesis files written before governance keep their fingerprint.
+    #[serde(skip_serializing_if = "is_default_gov")]
+    pub gov: gov::GovParams,
+}
+
+impl ChainParams {
+    /// The chain's own rules (the runtime's part of these parameters).
+    pub fn rules(&self) -> ChainRules {
+        ChainRules {
+            max_block_txs: self.max_block_txs,
+            max_block_bytes: self.max_block_bytes,
+            min_fee: self.min_fee,
+            max_block_gas: self.max_block_gas,
+            min_gas_price: self.min_gas_price,
+        }
+    }
+}
+
+fn is_default_gov(p: &gov::GovParams) -> bool {
+    *p == gov::GovParams::default()
 }
 
 fn is_zero(a: &Amount) -> bool {
@@ -85,6 +106,7 @@ impl Default for ChainParams {
             min_gas_price: 0,
             staking: Default::default(),
             vm: Default::default(),
+            gov: Default::default(),
         }
     }
 }
@@ -200,14 +222,13 @@ impl Genesis {
         if self.validators.is_empty() {
             return bad("at least one validator is required".into());
         }
-        if self.params.max_block_txs == 0 || self.params.max_block_bytes == 0 {
-            return bad("block limits must be positive".into());
-        }
-        if self.params.max_block_gas == 0 {
-            return bad("max_block_gas must be positive".into());
-        }
+        self.params
+            .rules()
+            .validate()
+            .map_err(GenesisError::Invalid)?;
         vm::validate_params(&self.params.vm, self.params.max_block_gas)
             .map_err(GenesisError::Invalid)?;
+        self.params.gov.validate().map_err(GenesisError::Invalid)?;
         staking::validate_genesis(&self.params.staking, &self.validators)
             .map_err(GenesisError::Invalid)?;
         bank::validate_genesis(&self.accounts).map_err(GenesisError::Invalid)?;
@@ -220,11 +241,7 @@ impl Genesis {
         ChainSpec {
             chain_id: self.chain_id.clone(),
             genesis_time: self.genesis_time,
-            max_block_txs: self.params.max_block_txs,
-            max_block_bytes: self.params.max_block_bytes,
-            min_fee: self.params.min_fee,
-            max_block_gas: self.params.max_block_gas,
-            min_gas_price: self.params.min_gas_price,
+            rules: self.params.rules(),
             fingerprint: crypto::sha256(self.to_json().as_bytes()),
         }
     }

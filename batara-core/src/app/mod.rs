@@ -14,17 +14,28 @@ use std::sync::Arc;
 pub use genesis::Genesis;
 
 use crate::modules::bank::BankModule;
+use crate::modules::gov::GovModule;
 use crate::modules::staking::StakingModule;
 use crate::modules::vm::VmModule;
+use crate::runtime::params::GovernedChainRules;
 use crate::runtime::{Chain, ChainError, Registry};
 use crate::storage::Storage;
 
 /// The modules of a chain with `genesis`, in hook order, and staking as the source of validator
-/// sets.
+/// sets. Governance is last (its end of a vote sees the block's staking changes) and may change
+/// the chain's rules, staking's parameters and its own.
 pub fn registry(genesis: &Genesis) -> Registry {
     let staking = Arc::new(StakingModule::new(
         genesis.params.staking.clone(),
         genesis.validators.clone(),
+    ));
+    let gov = Arc::new(GovModule::new(
+        genesis.params.gov.clone(),
+        staking.clone(),
+        vec![
+            Arc::new(GovernedChainRules(genesis.params.rules())),
+            staking.clone(),
+        ],
     ));
     Registry::new(
         vec![
@@ -35,6 +46,7 @@ pub fn registry(genesis: &Genesis) -> Registry {
                 genesis.params.min_gas_price,
                 genesis.dev,
             )),
+            gov,
         ],
         staking,
     )

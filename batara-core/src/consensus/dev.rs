@@ -69,12 +69,12 @@ impl Shared {
     ) -> Result<CommittedBlock, ConsensusError> {
         let _p = self.producer.lock();
         let chain = self.sink.chain();
-        let params = chain.spec();
+        let rules = chain.rules()?;
         let (candidates, overrides) = match set_balance {
             None => (
                 self.sink
                     .mempool()
-                    .select(params.max_block_txs as usize, params.max_block_bytes),
+                    .select(rules.max_block_txs as usize, rules.max_block_bytes),
                 None,
             ),
             Some((address, balance)) => {

@@ -297,7 +297,13 @@ impl NodeApi for NodeHandle {
             engine: self.inner.engine.name().to_owned(),
             mempool_txs: self.inner.mempool.stats().txs,
             min_fee: self.inner.mempool.min_fee(),
-            min_gas_price: self.inner.chain.spec().min_gas_price,
+            min_gas_price: self
+                .inner
+                .chain
+                .rules()
+                .map_or(self.inner.chain.spec().rules.min_gas_price, |r| {
+                    r.min_gas_price
+                }),
         }
     }
 

@@ -188,9 +188,10 @@ fn open_store(config: &NodeConfig) -> Result<Arc<dyn Storage>> {
 /// minimum fee, could never be included, so it is refused at the door.
 fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
     let mut cfg = config.mempool.clone();
-    let max_block_bytes = usize::try_from(chain.spec().max_block_bytes).unwrap_or(usize::MAX);
+    let rules = chain.rules().unwrap_or_else(|_| chain.spec().rules.clone());
+    let max_block_bytes = usize::try_from(rules.max_block_bytes).unwrap_or(usize::MAX);
     cfg.max_tx_bytes = cfg.max_tx_bytes.min(max_block_bytes);
-    cfg.min_fee = cfg.min_fee.max(chain.spec().min_fee);
+    cfg.min_fee = cfg.min_fee.max(rules.min_fee);
     Mempool::new(
         cfg,
         chain.spec().chain_id.clone(),

@@ -28,6 +28,7 @@ use crate::validator::Signer;
 
 use super::error::ChainError;
 use super::module::{BlockState, TxContext};
+use super::params::{upgrade_plan, ChainRules, UpgradePlan};
 use super::registry::Registry;
 
 /// A block executed but not yet written.
@@ -90,6 +91,11 @@ pub struct Chain {
     /// Executions (building or checking a block) hold it shared, commits and reverts exclusively:
     /// an execution never sees the state of a block whose head is not yet published.
     pub(super) exec: RwLock<()>,
+    /// Heights of upgrade plans this node was told to run past with this binary
+    /// (`--unsafe-skip-upgrades`).
+    pub(super) skip_upgrades: RwLock<Vec<u64>>,
+    /// The upgrade this binary stopped at, once it refused to execute its height.
+    pub(super) halted: parking_lot::Mutex<Option<UpgradePlan>>,
 }
 
 /// What the runtime needs of a genesis document (the document itself, with every module's
@@ -100,17 +106,9 @@ pub struct ChainSpec {
     pub chain_id: String,
     /// Time of the genesis header, ms since the Unix epoch.
     pub genesis_time: u64,
-    /// Most transactions in a block.
-    pub max_block_txs: u32,
-    /// Most bytes of transactions in a block.
-    pub max_block_bytes: u64,
-    /// Least fee of a transaction in a block (a block with a cheaper one is invalid).
-    pub min_fee: crate::types::Amount,
-    /// Most gas the metered transactions of a block may reserve: a transaction is includable
-    /// while the gas used so far plus its gas limit fits.
-    pub max_block_gas: u64,
-    /// Least gas price of a metered transaction in a block.
-    pub min_gas_price: crate::types::Amount,
+    /// Block limits and fee floors at genesis (governance may change them later:
+    /// [`Chain::rules`]).
+    pub rules: ChainRules,
     /// SHA-256 of the genesis document's JSON: a data directory belongs to one genesis.
     pub fingerprint: Hash,
 }
@@ -187,6 +185,8 @@ impl Chain {
             registry,
             head: RwLock::new(head),
             exec: RwLock::new(()),
+            skip_upgrades: RwLock::new(vec![]),
+            halted: parking_lot::Mutex::new(None),
         })
     }
 
@@ -211,7 +211,7 @@ impl Chain {
         spec: &ChainSpec,
         registry: &Registry,
     ) -> Result<Head, ChainError> {
-        let mut bs = BlockState::new(state, 0, spec.genesis_time);
+        let mut bs = BlockState::new(state, 0, spec.genesis_time, spec.rules.clone());
         for m in registry.modules() {
             let mut ctx = TxContext::new(&bs);
             m.init_genesis(&mut ctx)?;
@@ -310,6 +310,28 @@ impl Chain {
     /// The chain id, genesis time and block limits this chain was opened with.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec
+    }
+
+    /// The block limits and fee floors the next block is held to (the genesis values until a
+    /// governance proposal changes them).
+    pub fn rules(&self) -> Result<ChainRules, ChainError> {
+        Ok(ChainRules::current(&self.state, &self.spec.rules)?)
+    }
+
+    /// The software upgrade scheduled by governance, if any.
+    pub fn upgrade_plan(&self) -> Result<Option<UpgradePlan>, ChainError> {
+        Ok(upgrade_plan(&self.state)?)
+    }
+
+    /// Lets this binary execute past the upgrade plans of `heights` (the operator's
+    /// `--unsafe-skip-upgrades`: every node of the network must be told the same, or they fork).
+    pub fn skip_upgrades(&self, heights: &[u64]) {
+        *self.skip_upgrades.write() = heights.to_vec();
+    }
+
+    /// The upgrade this binary refused to go past (it executes no block from its height on).
+    pub fn halted(&self) -> Option<UpgradePlan> {
+        self.halted.lock().clone()
     }
 
     /// The modules this chain runs.

@@ -35,6 +35,19 @@ pub enum ChainError {
     /// The stored state does not match the stored head.
     #[error("corrupt chain data: {0}")]
     Corrupt(String),
+    /// A software upgrade was scheduled for this height: this binary stops before it.
+    #[error(
+        "UPGRADE \"{name}\" NEEDED at height {height}: stop this node and run the binary of the \
+         upgrade ({info}); this binary will not execute block {height} or any later one"
+    )]
+    UpgradeNeeded {
+        /// The upgrade's name.
+        name: String,
+        /// Its height.
+        height: u64,
+        /// What the proposal says to run.
+        info: String,
+    },
     /// Requested height is not stored.
     #[error("no block at height {0}")]
     NoBlock(u64),

@@ -30,6 +30,7 @@ use crate::types::{
 use super::chain::{evidence_root, Chain, Executed, MAX_BLOCK_EVIDENCE};
 use super::error::ChainError;
 use super::module::{BlockInfo, BlockState, TxContext, TxFailure};
+use super::params::{schedule_upgrade, upgrade_plan, ChainRules};
 
 /// The validator sets a block is executed with.
 struct Sets {
@@ -73,26 +74,26 @@ impl Chain {
         if tx.body.chain_id != self.spec.chain_id {
             return Ok(Err(format!("wrong chain id {}", tx.body.chain_id)));
         }
-        if tx.body.fee < self.spec.min_fee {
+        if tx.body.fee < bs.rules.min_fee {
             return Ok(Err(format!(
                 "fee {} below the chain's minimum {}",
-                tx.body.fee, self.spec.min_fee
+                tx.body.fee, bs.rules.min_fee
             )));
         }
         let metered = tx.body.kind.gas();
         let (gas_limit, gas_price) = metered.unwrap_or((0, 0));
         if metered.is_some() {
-            if gas_price < self.spec.min_gas_price {
+            if gas_price < bs.rules.min_gas_price {
                 return Ok(Err(format!(
                     "gas price {gas_price} below the chain's minimum {}",
-                    self.spec.min_gas_price
+                    bs.rules.min_gas_price
                 )));
             }
-            let room = self.spec.max_block_gas.saturating_sub(bs.gas_used);
+            let room = bs.rules.max_block_gas.saturating_sub(bs.gas_used);
             if gas_limit > room {
                 return Ok(Err(format!(
                     "gas limit {gas_limit} does not fit in the block ({room} of {} left)",
-                    self.spec.max_block_gas
+                    bs.rules.max_block_gas
                 )));
             }
         }
@@ -173,7 +174,31 @@ impl Chain {
             current: vs.next_set(&self.state)?,
             last: vs.set_for(&self.state, height - 1)?,
         };
-        let mut bs = BlockState::new(&self.state, height, time);
+        let rules = ChainRules::current(&self.state, &self.spec.rules)?;
+        let mut bs = BlockState::new(&self.state, height, time, rules);
+        if let Some(plan) = upgrade_plan(&self.state)? {
+            if plan.height <= height {
+                if !self.skip_upgrades.read().contains(&plan.height) {
+                    let e = ChainError::UpgradeNeeded {
+                        name: plan.name.clone(),
+                        height: plan.height,
+                        info: plan.info.clone(),
+                    };
+                    let mut halted = self.halted.lock();
+                    if halted.is_none() {
+                        tracing::error!(target: "batara::chain", "{e}");
+                        *halted = Some(plan);
+                    }
+                    return Err(e);
+                }
+                // Told to run past it: the plan is done, on every node told the same.
+                let mut ctx = TxContext::new(&bs);
+                schedule_upgrade(&mut ctx, None);
+                let (_, objects, _) = ctx.into_writes();
+                bs.objects.extend(objects);
+                tracing::warn!(target: "batara::chain", name = %plan.name, height, "running past a scheduled upgrade (--unsafe-skip-upgrades)");
+            }
+        }
         let info = sets.info(height, proposer, last_commit, evidence, 0);
         self.run_hooks(&mut bs, &info, false)?;
         Ok((bs, sets))
@@ -268,10 +293,13 @@ impl Chain {
     pub fn simulate<R>(&self, f: impl FnOnce(&mut TxContext<'_, '_>) -> R) -> R {
         let _exec = self.exec.read();
         let head = self.head();
+        // A simulation runs one module call, never the executor's fee and limit checks that
+        // read the rules.
         let bs = BlockState::new(
             &self.state,
             head.header.height + 1,
             head.header.time.saturating_add(1),
+            self.spec.rules.clone(),
         );
         let mut ctx = TxContext::new(&bs);
         f(&mut ctx)
@@ -476,7 +504,7 @@ impl Chain {
         if h.last_commit_hash != block.last_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()) {
             return Err(invalid("last commit hash".into()));
         }
-        let params = &self.spec;
+        let params = &bs.rules;
         if block.txs.len() > params.max_block_txs as usize {
             return Err(invalid(format!(
                 "{} txs, limit {}",

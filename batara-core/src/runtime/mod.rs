@@ -5,7 +5,8 @@
 //! handled here, once, for every kind), block hooks, the genesis state assembled from each
 //! module's `init_genesis`, and committing blocks. Files: `module.rs` (what a module sees and
 //! implements, and the [`ValidatorSets`] seam), `registry.rs`, `execute.rs` (building and checking
-//! blocks), `chain.rs` (open, commit, revert, reads), `error.rs`.
+//! blocks), `chain.rs` (open, commit, revert, reads), `params.rs` (parameters in state, the
+//! chain's rules, the upgrade plan), `error.rs`.
 //!
 //! Must never: name a module (bank, staking, … live in `modules/`, and `app` registers them), or
 //! let a block's effects reach storage other than through its one write batch. See
@@ -15,9 +16,14 @@ mod chain;
 mod error;
 mod execute;
 mod module;
+pub mod params;
 mod registry;
 
 pub use chain::{Chain, ChainSpec, CommittedBlock, Executed, Head, TxLookup};
 pub use error::ChainError;
-pub use module::{prefix_end, BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
+pub use module::{
+    prefix_end, BlockInfo, BondedValidator, Module, Savepoint, Stake, TxContext, TxFailure,
+    ValidatorSets,
+};
+pub use params::{ChainRules, Governed, UpgradePlan};
 pub use registry::Registry;

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 
 use crate::state::{Account, ObjectWrites, StateError, StateManager};
+
+use super::params::ChainRules;
 use crate::storage::Entry;
 use crate::types::{
     Address, Amount, Commit, DuplicateVoteEvidence, Event, Hash, SignedTransaction, TxKind,
@@ -22,10 +24,12 @@ pub struct BlockState<'a> {
     pub(super) objects: ObjectWrites,
     /// Gas used by the block's metered transactions so far.
     pub(super) gas_used: u64,
+    /// The chain's rules in force for this block.
+    pub(super) rules: ChainRules,
 }
 
 impl<'a> BlockState<'a> {
-    pub(super) fn new(state: &'a StateManager, height: u64, time: u64) -> Self {
+    pub(super) fn new(state: &'a StateManager, height: u64, time: u64, rules: ChainRules) -> Self {
         Self {
             state,
             height,
@@ -33,6 +37,7 @@ impl<'a> BlockState<'a> {
             changed: BTreeMap::new(),
             objects: ObjectWrites::new(),
             gas_used: 0,
+            rules,
         }
     }
 
@@ -162,10 +167,45 @@ impl<'a, 'b> TxContext<'a, 'b> {
             .collect())
     }
 
+    /// Emits an event of `kind` with these attributes.
+    pub fn emit(&mut self, kind: &str, attrs: &[(&str, &dyn std::fmt::Display)]) {
+        self.events.push(Event {
+            kind: kind.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.to_string()))
+                .collect(),
+        });
+    }
+
+    /// What this context wrote so far, to go back to with [`TxContext::rollback`] (a block hook
+    /// that applies several independent changes and keeps only those that succeed).
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            scratch: self.scratch.clone(),
+            objects: self.objects.clone(),
+            events: self.events.len(),
+        }
+    }
+
+    /// Forgets every write and event since `sp` was taken.
+    pub fn rollback(&mut self, sp: Savepoint) {
+        self.scratch = sp.scratch;
+        self.objects = sp.objects;
+        self.events.truncate(sp.events);
+    }
+
     /// Moves this context's writes into its block.
     pub(super) fn into_writes(self) -> (BTreeMap<Address, Account>, ObjectWrites, Vec<Event>) {
         (self.scratch, self.objects, self.events)
     }
+}
+
+/// The writes of a [`TxContext`] at one moment ([`TxContext::savepoint`]).
+pub struct Savepoint {
+    scratch: BTreeMap<Address, Account>,
+    objects: ObjectWrites,
+    events: usize,
 }
 
 /// The first key after every key that starts with `prefix` (for ranges over a key prefix): the
@@ -254,6 +294,45 @@ pub trait Module: Send + Sync {
     /// The module itself, for [`Registry::module`](super::Registry::module) (the API layer
     /// finds a module's queries by its type).
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// A validator of the current set as governance sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BondedValidator {
+    /// Its (consensus) address.
+    pub address: Address,
+    /// The account that operates it (votes in its name).
+    pub operator: Address,
+    /// Its bonded stake, of every delegator.
+    pub stake: Amount,
+}
+
+/// Where governance learns who holds stake and moves the community pool, without naming the
+/// module that owns them (staking implements it).
+pub trait Stake: Send + Sync {
+    /// The validators of the current set with their stake.
+    fn bonded_validators(
+        &self,
+        ctx: &TxContext<'_, '_>,
+    ) -> Result<Vec<BondedValidator>, StateError>;
+    /// What `delegator` has bonded, per validator (tokens its shares are worth, rounded down).
+    fn delegations_of(
+        &self,
+        ctx: &TxContext<'_, '_>,
+        delegator: &Address,
+    ) -> Result<Vec<(Address, Amount)>, StateError>;
+    /// The community pool's balance.
+    fn community_pool(&self, ctx: &TxContext<'_, '_>) -> Result<Amount, StateError>;
+    /// Pays `amount` out of the community pool to `to`; fails (naming the balance) when the pool
+    /// holds less.
+    fn spend_community_pool(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        to: &Address,
+        amount: Amount,
+    ) -> Result<(), TxFailure>;
+    /// Counts `amount` as burned in the supply (the caller has removed it from a balance).
+    fn record_burn(&self, ctx: &mut TxContext<'_, '_>, amount: Amount) -> Result<(), StateError>;
 }
 
 /// Where the runtime and consensus learn validator sets. The staking module implements it; the

@@ -147,7 +147,7 @@ struct Peak {
 /// mean block interval and the peak footprint.
 fn measure(net: &Net, what: &str, mut attack: impl FnMut(u64)) -> (Duration, Peak) {
     let start = net.min_height();
-    let max_block_bytes = net.node(0).chain().spec().max_block_bytes;
+    let max_block_bytes = net.node(0).chain().spec().rules.max_block_bytes;
     let mut peak = Peak::default();
     let t0 = Instant::now();
     while net.min_height() < start + HEIGHTS {

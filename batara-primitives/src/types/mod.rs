@@ -10,6 +10,7 @@
 //! [`TxKind`]. The vectors in `tests/vectors/` pin these bytes for every language.
 
 mod block;
+mod gov;
 mod primitives;
 mod tx;
 mod vote;
@@ -18,6 +19,7 @@ pub use block::{
     Block, Commit, CommitSig, Event, Header, Receipt, TxStatus, ValidatorInfo,
     MAX_TOTAL_VOTING_POWER,
 };
+pub use gov::{ParamChange, ProposalContent, VoteOption, WeightedVote};
 pub use primitives::{
     dec_u128, dec_u64, fixed_bytes, hex_bytes, opt_hex_bytes, parse_amount, Address, Hash,
     PublicKey, Signature, TypeError, ADDRESS_HRP,

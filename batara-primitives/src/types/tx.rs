@@ -8,6 +8,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use super::gov::{ProposalContent, WeightedVote};
 use super::{dec_u128, dec_u64, hex_bytes, Address, Amount, Hash, PublicKey, Signature};
 use crate::crypto::{self, CryptoError, Keypair};
 
@@ -152,6 +153,45 @@ pub enum TxKind {
         max_rate_ppm: u32,
         /// Most the rate may change in 24 hours (ppm).
         max_change_ppm: u32,
+    },
+    /// Submit a governance proposal with an initial deposit (see `batara-core/src/modules/gov/`).
+    Propose {
+        /// Short title.
+        title: String,
+        /// What it is about and why.
+        #[serde(default)]
+        summary: String,
+        /// What it does if it passes.
+        content: ProposalContent,
+        /// Initial deposit, from the signer's balance.
+        #[serde(with = "dec_u128")]
+        deposit: Amount,
+        /// A shorter vote with a higher threshold (falls back to a regular vote if it fails).
+        #[serde(default)]
+        expedited: bool,
+    },
+    /// Add to a proposal's deposit.
+    Deposit {
+        /// The proposal's id.
+        #[serde(with = "dec_u64")]
+        proposal: u64,
+        /// Amount from the signer's balance.
+        #[serde(with = "dec_u128")]
+        amount: Amount,
+    },
+    /// Vote on a proposal in its voting period (replaces the signer's earlier vote).
+    Vote {
+        /// The proposal's id.
+        #[serde(with = "dec_u64")]
+        proposal: u64,
+        /// The options and their weights (one option of weight 1,000,000 for a plain vote).
+        options: Vec<WeightedVote>,
+    },
+    /// Withdraw a proposal the signer submitted, before its voting ends.
+    CancelProposal {
+        /// The proposal's id.
+        #[serde(with = "dec_u64")]
+        proposal: u64,
     },
 }
 

@@ -700,12 +700,12 @@ impl Host {
             }
         }
         let size = encoded_size(&block);
-        let budget = self
-            .sink
-            .chain()
-            .spec()
-            .max_block_bytes
-            .saturating_mul(NEXT_HEIGHT_BLOCKS);
+        let chain = self.sink.chain();
+        // The genesis limit if the rules cannot be read: this is only a buffer bound.
+        let max_block_bytes = chain
+            .rules()
+            .map_or(chain.spec().rules.max_block_bytes, |r| r.max_block_bytes);
+        let budget = max_block_bytes.saturating_mul(NEXT_HEIGHT_BLOCKS);
         let used: u64 = self.next_height.iter().map(|(_, _, n)| n).sum();
         let by_proposer = self
             .next_height
@@ -887,11 +887,17 @@ impl Host {
                     });
                 }
                 let chain = self.sink.chain();
-                let params = chain.spec();
+                let rules = match chain.rules() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(target: "batara::bft", height, %e, "cannot read the chain's rules");
+                        return None;
+                    }
+                };
                 let candidates = self
                     .sink
                     .mempool()
-                    .select(params.max_block_txs as usize, params.max_block_bytes);
+                    .select(rules.max_block_txs as usize, rules.max_block_bytes);
                 let me = self.state.params().address?;
                 match chain.build_block_with_evidence(
                     &candidates,

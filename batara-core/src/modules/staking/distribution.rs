@@ -19,61 +19,19 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 
+use crate::modules::math::{U256, U512};
 use crate::runtime::TxContext;
 use crate::state::{Account, StateError};
-use crate::types::{dec_u128, Address, Amount, Event};
-
-/// Wide integers from the `uint` crate (its macro's expansion trips a clippy style lint).
-#[allow(clippy::manual_div_ceil)]
-mod wide {
-    uint::construct_uint! {
-        /// 256-bit unsigned integer for the reward index and products of two amounts.
-        pub struct U256(4);
-    }
-    uint::construct_uint! {
-        /// 512-bit products of an index and a share count.
-        pub struct U512(8);
-    }
-}
-use wide::{U256, U512};
+use crate::types::{dec_u128, Address, Amount};
 
 /// Scale of the reward index: rewards per share × 10³⁶ (a share is 10⁻¹⁸ of a coin's worth, so
 /// 10¹⁸ would round a validator's reward to whole units per coin of shares; an amount × 10³⁶
 /// still fits 256 bits).
 pub const INDEX_SCALE: u128 = 1_000_000_000_000_000_000_000_000_000_000_000_000;
 
-/// One million: rates and fractions are parts per million.
-pub const PPM: u128 = 1_000_000;
-
 pub(super) const POOL_KEY: &[u8] = b"stk/pool";
 pub(super) const OUTSTANDING_KEY: &[u8] = b"stk/outstanding";
 pub(super) const SUPPLY_KEY: &[u8] = b"stk/supply";
-
-/// `a × b / c` rounded down, through 256 bits; `None` if `c` is 0 or the result needs more than
-/// 128 bits.
-pub fn mul_div(a: Amount, b: Amount, c: Amount) -> Option<Amount> {
-    if c == 0 {
-        return None;
-    }
-    let q = U256::from(a) * U256::from(b) / U256::from(c);
-    (q.bits() <= 128).then(|| q.low_u128())
-}
-
-/// `a × b / c` rounded up (same limits as [`mul_div`]).
-pub fn mul_div_up(a: Amount, b: Amount, c: Amount) -> Option<Amount> {
-    if c == 0 {
-        return None;
-    }
-    let p = U256::from(a) * U256::from(b);
-    let c = U256::from(c);
-    let q = (p + c - U256::one()) / c;
-    (q.bits() <= 128).then(|| q.low_u128())
-}
-
-/// `amount × ppm / 10⁶`, rounded down.
-pub fn ppm_of(amount: Amount, ppm: u32) -> Amount {
-    mul_div(amount, Amount::from(ppm), PPM).expect("a fraction of at most 1 fits")
-}
 
 /// A reward index: rewards per share since genesis × [`INDEX_SCALE`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -149,21 +107,6 @@ pub(super) fn add_amount(
     change_amount(ctx, k, delta, true)
 }
 
-/// Emits an event of `kind` with these attributes.
-pub(super) fn emit(
-    ctx: &mut TxContext<'_, '_>,
-    kind: &str,
-    attrs: &[(&str, &dyn std::fmt::Display)],
-) {
-    ctx.events.push(Event {
-        kind: kind.into(),
-        attributes: attrs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.to_string()))
-            .collect(),
-    });
-}
-
 /// Counts `minted` and `burned` into `stk/supply`.
 pub(super) fn count_supply(
     ctx: &mut TxContext<'_, '_>,
@@ -210,8 +153,7 @@ pub(super) fn pay_rewards(
         let due = due.min(read_amount(ctx, OUTSTANDING_KEY)?);
         change_amount(ctx, OUTSTANDING_KEY, due, false)?;
         credit(ctx, delegator, due)?;
-        emit(
-            ctx,
+        ctx.emit(
             "withdraw_rewards",
             &[
                 ("delegator", &delegator),
@@ -227,17 +169,6 @@ pub(super) fn pay_rewards(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mul_div_goes_through_256_bits() {
-        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), Some(u128::MAX));
-        assert_eq!(mul_div(u128::MAX, 2, 1), None);
-        assert_eq!(mul_div(7, 3, 2), Some(10));
-        assert_eq!(mul_div_up(7, 3, 2), Some(11));
-        assert_eq!(mul_div_up(6, 3, 2), Some(9));
-        assert_eq!(mul_div(1, 1, 0), None);
-        assert_eq!(ppm_of(1_000_000_000, 25_000), 25_000_000);
-    }
 
     #[test]
     fn the_index_pays_each_share_alike_and_never_more_than_credited() {

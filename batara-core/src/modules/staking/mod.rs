@@ -77,7 +77,10 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto;
-use crate::runtime::{prefix_end, BlockInfo, Module, TxContext, TxFailure, ValidatorSets};
+use crate::runtime::{
+    prefix_end, BlockInfo, BondedValidator, Governed, Module, Stake, TxContext, TxFailure,
+    ValidatorSets,
+};
 use crate::state::{StateError, StateManager};
 use crate::storage::decode;
 use crate::types::{
@@ -87,9 +90,10 @@ use crate::types::{
 
 mod distribution;
 
+use crate::modules::math::{mul_div, mul_div_up, ppm_of};
+use crate::runtime::params::{current_params, parse_params, store_params, ObjectRead};
 use distribution::{
-    add_amount, count_supply, credit, emit, mul_div, mul_div_up, pay_rewards, ppm_of,
-    OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
+    add_amount, count_supply, credit, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
 };
 pub use distribution::{RewardIndex, Supply};
 
@@ -373,6 +377,8 @@ struct RedelegationEntry {
 }
 
 const SET_KEY: &[u8] = b"stk/set";
+/// Name of the staking parameters in proposals and `prm/`.
+pub const PARAMS_NAME: &str = "staking";
 const VAL_PREFIX: &[u8] = b"stk/val/";
 const BOND_PREFIX: &[u8] = b"stk/bond/";
 const DEL_PREFIX: &[u8] = b"stk/del/";
@@ -737,7 +743,8 @@ pub fn validate_genesis(
 
 /// The staking module.
 pub struct StakingModule {
-    params: StakingParams,
+    /// The genesis parameters (those in force are [`StakingModule::params`]).
+    genesis_params: StakingParams,
     genesis: Vec<GenesisValidator>,
 }
 
@@ -762,13 +769,21 @@ enum Removal {
 impl StakingModule {
     /// The staking module of a chain with `params` whose genesis set is `genesis`.
     pub fn new(params: StakingParams, genesis: Vec<GenesisValidator>) -> Self {
-        Self { params, genesis }
+        Self {
+            genesis_params: params,
+            genesis,
+        }
+    }
+
+    /// The parameters in force in `src` (the genesis ones until governance changes them).
+    pub fn params(&self, src: &(impl ObjectRead + ?Sized)) -> Result<StakingParams, StateError> {
+        current_params(src, PARAMS_NAME, &self.genesis_params)
     }
 
     /// The power index key of `v` (address `addr`), if it is eligible for the set: not jailed,
     /// its operator's own delegation worth at least `min_self_stake`.
     fn power_key(&self, addr: &Address, v: &Validator) -> Option<Vec<u8>> {
-        (!v.jailed && v.self_stake() >= self.params.min_self_stake)
+        (!v.jailed && v.self_stake() >= self.genesis_params.min_self_stake)
             .then(|| key(POWER_PREFIX, &[&(!v.stake).to_be_bytes(), &addr.0]))
     }
 
@@ -945,11 +960,11 @@ impl StakingModule {
             after.shares -= shares;
             after.self_shares -= shares;
             let rest = after.self_stake();
-            if rest > 0 && rest < self.params.min_self_stake {
+            if rest > 0 && rest < self.genesis_params.min_self_stake {
                 return Err(rule(format!(
                     "taking {amount} would leave the operator's own stake at {rest}, below the \
                      minimum {}; take all {have} instead",
-                    self.params.min_self_stake
+                    self.genesis_params.min_self_stake
                 )));
             }
         }
@@ -1002,7 +1017,7 @@ impl StakingModule {
             .iter()
             .filter(|(k, _)| matches(&k[prefix.len()..]))
             .count();
-        if n >= self.params.max_entries as usize {
+        if n >= self.params(ctx)?.max_entries as usize {
             return Err(rule(format!(
                 "{what} already has {n} entries maturing, the most allowed (staking.max_entries)"
             )));
@@ -1021,7 +1036,7 @@ impl StakingModule {
         amount: Amount,
     ) -> Result<(), TxFailure> {
         let height = ctx.height();
-        let due = height.saturating_add(self.params.unbonding_blocks.max(1));
+        let due = height.saturating_add(self.params(ctx)?.unbonding_blocks.max(1));
         let d = due.to_be_bytes();
         let k = key(UNB_PREFIX, &[&d, &delegator.0, &addr.0]);
         let existing: Option<UnbondingEntry> = get(ctx, "unbonding", &k)?;
@@ -1047,8 +1062,7 @@ impl StakingModule {
             },
         );
         put_unbonding(ctx, due, delegator, addr, Some(&e));
-        emit(
-            ctx,
+        ctx.emit(
             kind,
             &[
                 ("delegator", &delegator),
@@ -1087,10 +1101,10 @@ impl StakingModule {
                         "validator key {validator_key_} is not a valid ed25519 key"
                     )));
                 }
-                if amount < self.params.min_self_stake {
+                if amount < self.genesis_params.min_self_stake {
                     return Err(rule(format!(
                         "registering a validator needs at least {} staked, got {amount}",
-                        self.params.min_self_stake
+                        self.genesis_params.min_self_stake
                     )));
                 }
                 Validator::new(signer, *validator_key_)
@@ -1099,8 +1113,7 @@ impl StakingModule {
         Self::take_balance(ctx, &signer, amount)?;
         self.bond(ctx, &signer, &addr, v, amount)?;
         let stake = get_validator(ctx, &addr)?.stake;
-        emit(
-            ctx,
+        ctx.emit(
             "stake",
             &[
                 ("validator", &addr),
@@ -1122,8 +1135,7 @@ impl StakingModule {
         let v = get_validator(ctx, addr)?;
         Self::take_balance(ctx, &signer, amount)?;
         let shares = self.bond(ctx, &signer, addr, v, amount)?;
-        emit(
-            ctx,
+        ctx.emit(
             "delegate",
             &[
                 ("delegator", &signer),
@@ -1160,7 +1172,7 @@ impl StakingModule {
             )));
         }
         let height = ctx.height();
-        let due = height.saturating_add(self.params.unbonding_blocks.max(1));
+        let due = height.saturating_add(self.params(ctx)?.unbonding_blocks.max(1));
         let k = key(RED_PREFIX, &[&src.0, &signer.0, &dst.0, &due.to_be_bytes()]);
         let existing: Option<RedelegationEntry> = get(ctx, "redelegation", &k)?;
         if existing.is_none() {
@@ -1178,8 +1190,7 @@ impl StakingModule {
             initial: existing.map_or(0, |e| e.initial) + tokens,
         };
         put_redelegation(ctx, src, &signer, dst, due, Some(&e));
-        emit(
-            ctx,
+        ctx.emit(
             "redelegate",
             &[
                 ("delegator", &signer),
@@ -1276,8 +1287,7 @@ impl StakingModule {
             ..new
         };
         ctx.set_object(validator_key(addr), enc(&v));
-        emit(
-            ctx,
+        ctx.emit(
             "edit_commission",
             &[
                 ("validator", &addr),
@@ -1311,17 +1321,17 @@ impl StakingModule {
                 v.jailed_until
             )));
         }
-        if v.self_stake() < self.params.min_self_stake {
+        if v.self_stake() < self.genesis_params.min_self_stake {
             return Err(rule(format!(
                 "validator {validator}'s operator has {} staked, below the minimum {}",
                 v.self_stake(),
-                self.params.min_self_stake
+                self.genesis_params.min_self_stake
             )));
         }
         let old = self.power_key(validator, &v);
         v.jailed = false;
         self.save_validator(ctx, validator, old, &v);
-        emit(ctx, "unjail", &[("validator", &validator)]);
+        ctx.emit("unjail", &[("validator", &validator)]);
         Ok(())
     }
 
@@ -1353,7 +1363,8 @@ impl StakingModule {
             return Ok(());
         };
         let missed_height = info.height - 1;
-        let window_start = missed_height.saturating_sub(self.params.downtime_window - 1);
+        let p = self.params(ctx)?;
+        let window_start = missed_height.saturating_sub(p.downtime_window - 1);
         for val in last_set {
             let signed = commit.signatures.iter().any(|s| s.validator == val.address);
             let Some(mut v) = get::<Validator>(ctx, "validator", &validator_key(&val.address))?
@@ -1368,19 +1379,14 @@ impl StakingModule {
             if v.missed.len() == missed_before && signed {
                 continue;
             }
-            if v.missed.len() as u64 > self.params.downtime_max_missed && !v.jailed {
+            if v.missed.len() as u64 > p.downtime_max_missed && !v.jailed {
                 let missed = v.missed.len();
                 v.missed.clear();
-                v.jailed_until = info.height.saturating_add(self.params.downtime_jail_blocks);
+                v.jailed_until = info.height.saturating_add(p.downtime_jail_blocks);
                 let old = self.power_key(&val.address, &v);
                 v.jailed = true;
                 self.save_validator(ctx, &val.address, old, &v);
-                let cut = self.slash(
-                    ctx,
-                    &val.address,
-                    missed_height,
-                    self.params.downtime_slash_ppm,
-                )?;
+                let cut = self.slash(ctx, &val.address, missed_height, p.downtime_slash_ppm)?;
                 tracing::warn!(target: "batara::staking", validator = %val.address, missed, slashed = %cut, "jailed for downtime");
             } else {
                 let old = self.power_key(&val.address, &v);
@@ -1450,8 +1456,7 @@ impl StakingModule {
             }
         }
         count_supply(ctx, 0, burned)?;
-        emit(
-            ctx,
+        ctx.emit(
             "slash",
             &[
                 ("validator", &addr),
@@ -1496,7 +1501,7 @@ impl StakingModule {
         ctx: &mut TxContext<'_, '_>,
         info: &BlockInfo<'_>,
     ) -> Result<(), StateError> {
-        let p = &self.params;
+        let p = &self.params(ctx)?;
         count_supply(ctx, p.block_reward, 0)?;
         let total_reward = info.fees.saturating_add(p.block_reward);
         let tax = ppm_of(total_reward, p.community_tax_ppm);
@@ -1531,10 +1536,11 @@ impl StakingModule {
     /// The set for the next block: the first `max_validators` entries of the power index (the
     /// eligible validators, highest stake first). Reads that many entries, not every validator.
     fn recompute_set(&self, ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
+        let p = self.params(ctx)?;
         let rows = ctx.objects_in(
             POWER_PREFIX,
             &prefix_end(POWER_PREFIX),
-            self.params.max_validators as usize,
+            p.max_validators as usize,
         )?;
         let mut set = Vec::with_capacity(rows.len());
         for (k, v) in rows {
@@ -1549,7 +1555,7 @@ impl StakingModule {
             set.push(ValidatorInfo {
                 address: Address(rest[16..].try_into().expect("20 bytes")),
                 pubkey: decode("consensus key", &v)?,
-                power: self.params.power_of(stake),
+                power: p.power_of(stake),
             });
         }
         if set.is_empty() {
@@ -1583,7 +1589,7 @@ impl StakingModule {
             ctx,
             validator,
             infraction,
-            self.params.double_sign_slash_ppm,
+            self.params(ctx)?.double_sign_slash_ppm,
         )?;
         tracing::warn!(target: "batara::staking", %validator, slashed = %cut, "jailed for good: double signing");
         Ok(())
@@ -1619,7 +1625,7 @@ impl Module for StakingModule {
     /// One record per genesis validator (stake = power × `stake_per_power`, self-delegated by
     /// the consensus key's own address, which operates it) and the first set.
     fn init_genesis(&self, ctx: &mut TxContext<'_, '_>) -> Result<(), StateError> {
-        let p = &self.params;
+        let p = &self.genesis_params;
         for v in &self.genesis {
             let addr = v.pubkey.address();
             let stake = Amount::from(v.power).saturating_mul(p.stake_per_power);
@@ -1711,6 +1717,98 @@ impl Module for StakingModule {
     }
 }
 
+/// Governance may change every parameter but `min_self_stake`: the power index holds exactly the
+/// validators whose own delegation reaches it, so changing it would need a pass over every
+/// validator (Cosmos keeps a per-validator minimum for the same reason).
+impl Governed for StakingModule {
+    fn params_name(&self) -> &'static str {
+        PARAMS_NAME
+    }
+
+    fn params_json(&self, ctx: &TxContext<'_, '_>) -> Result<serde_json::Value, StateError> {
+        Ok(serde_json::to_value(self.params(ctx)?).expect("parameters serialise"))
+    }
+
+    fn set_params(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        value: serde_json::Value,
+    ) -> Result<(), TxFailure> {
+        let p: StakingParams = parse_params(PARAMS_NAME, value)?;
+        p.validate().map_err(rule)?;
+        if p.min_self_stake != self.genesis_params.min_self_stake {
+            return Err(rule(
+                "staking.min_self_stake is fixed at genesis (the power index depends on it)",
+            ));
+        }
+        store_params(ctx, PARAMS_NAME, &p);
+        Ok(())
+    }
+}
+
+impl Stake for StakingModule {
+    fn bonded_validators(
+        &self,
+        ctx: &TxContext<'_, '_>,
+    ) -> Result<Vec<BondedValidator>, StateError> {
+        let set: Vec<ValidatorInfo> = get(ctx, "validator set", SET_KEY)?.unwrap_or_default();
+        let mut out = Vec::with_capacity(set.len());
+        for info in set {
+            if let Some(v) = get::<Validator>(ctx, "validator", &validator_key(&info.address))? {
+                out.push(BondedValidator {
+                    address: info.address,
+                    operator: v.operator,
+                    stake: v.stake,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn delegations_of(
+        &self,
+        ctx: &TxContext<'_, '_>,
+        delegator: &Address,
+    ) -> Result<Vec<(Address, Amount)>, StateError> {
+        let list: Vec<Address> =
+            get(ctx, "delegation list", &bond_key(delegator))?.unwrap_or_default();
+        let mut out = Vec::with_capacity(list.len());
+        for va in list {
+            let d: Option<Delegation> = get(ctx, "delegation", &delegation_key(delegator, &va))?;
+            let v: Option<Validator> = get(ctx, "validator", &validator_key(&va))?;
+            if let (Some(d), Some(v)) = (d, v) {
+                out.push((va, v.tokens_of(d.shares)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn community_pool(&self, ctx: &TxContext<'_, '_>) -> Result<Amount, StateError> {
+        distribution::read_amount(ctx, POOL_KEY)
+    }
+
+    fn spend_community_pool(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        to: &Address,
+        amount: Amount,
+    ) -> Result<(), TxFailure> {
+        let pool = distribution::read_amount(ctx, POOL_KEY)?;
+        if amount > pool {
+            return Err(rule(format!(
+                "community pool holds {pool}, the spend asks for {amount}"
+            )));
+        }
+        distribution::change_amount(ctx, POOL_KEY, amount, false)?;
+        credit(ctx, to, amount)?;
+        Ok(())
+    }
+
+    fn record_burn(&self, ctx: &mut TxContext<'_, '_>, amount: Amount) -> Result<(), StateError> {
+        count_supply(ctx, 0, amount)
+    }
+}
+
 impl ValidatorSets for StakingModule {
     fn genesis_set(&self) -> Vec<ValidatorInfo> {
         genesis_set(&self.genesis)
@@ -1747,7 +1845,11 @@ impl ValidatorSets for StakingModule {
         e: &DuplicateVoteEvidence,
     ) -> Option<String> {
         let eh = e.vote_a.height;
-        if height.saturating_sub(eh) > self.params.unbonding_blocks {
+        let unbonding_blocks = match self.params(state) {
+            Ok(p) => p.unbonding_blocks,
+            Err(err) => return Some(err.to_string()),
+        };
+        if height.saturating_sub(eh) > unbonding_blocks {
             return Some(format!("evidence of height {eh} is too old"));
         }
         let staking = StakingReader(state);
