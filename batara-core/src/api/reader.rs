@@ -134,7 +134,7 @@ impl ChainReader {
             .block(h)?
             .ok_or_else(|| Error::NotFound(format!("block at height {h}")))?;
         let commit = self.chain.commit_at(h)?;
-        Ok(BlockView::new(&block, commit))
+        Ok(BlockView::new(&block, commit, self.chain.block_events(h)?))
     }
 
     /// A header.

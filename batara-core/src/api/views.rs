@@ -176,12 +176,17 @@ pub struct BlockView {
     /// Evidence of double signing the block carries (its offenders were slashed when it
     /// executed).
     pub evidence: Vec<DuplicateVoteEvidence>,
+    /// Events of the block itself, not of a transaction (its hooks: a proposal's vote ending,
+    /// a deposit period running out). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
 }
 
 impl BlockView {
-    /// A block with the commit that finalized it.
-    pub fn new(block: &Block, commit: Option<Commit>) -> Self {
+    /// A block with the commit that finalized it and its block events.
+    pub fn new(block: &Block, commit: Option<Commit>, events: Vec<Event>) -> Self {
         Self {
+            events,
             hash: block.hash(),
             header: block.header.clone(),
             commit,
@@ -200,7 +205,7 @@ impl BlockView {
 
     /// From a committed block.
     pub fn from_committed(cb: &CommittedBlock) -> Self {
-        Self::new(&cb.block, Some(cb.commit.clone()))
+        Self::new(&cb.block, Some(cb.commit.clone()), cb.events.to_vec())
     }
 }
 

@@ -21,7 +21,7 @@ use crate::crypto;
 use crate::state::{Account, StateManager};
 use crate::storage::{decode, height_key, Column, Storage, WriteBatch};
 use crate::types::{
-    Address, Block, Commit, CommitSig, DuplicateVoteEvidence, Hash, Header, Receipt,
+    Address, Block, Commit, CommitSig, DuplicateVoteEvidence, Event, Hash, Header, Receipt,
     SignedTransaction, ValidatorInfo,
 };
 use crate::validator::Signer;
@@ -40,6 +40,8 @@ pub struct Executed {
     pub receipts: Vec<Receipt>,
     /// Every account the block wrote, with its new value.
     pub changed: BTreeMap<Address, Account>,
+    /// Events of its block hooks (not of a transaction).
+    pub events: Vec<Event>,
     pub(super) batch: WriteBatch,
 }
 
@@ -54,6 +56,8 @@ pub struct CommittedBlock {
     pub commit: Commit,
     /// Receipts, one per transaction.
     pub receipts: Arc<Vec<Receipt>>,
+    /// Events of its block hooks.
+    pub events: Arc<Vec<Event>>,
 }
 
 /// The latest committed block.
@@ -129,6 +133,10 @@ pub(super) fn evidence_root(evidence: &[DuplicateVoteEvidence]) -> Hash {
     let hashes: Vec<Hash> = evidence.iter().map(|e| e.hash()).collect();
     crypto::merkle_root(&hashes)
 }
+
+/// The receipt index under which a block's own events are kept (after every receipt's:
+/// [`Chain::receipts`] reads below it).
+const BLOCK_EVENTS: u32 = u32::MAX;
 
 fn receipt_key(height: u64, index: u32) -> Vec<u8> {
     let mut k = height_key(height).to_vec();
@@ -420,6 +428,7 @@ impl Chain {
         let Executed {
             block,
             receipts,
+            events,
             mut batch,
             ..
         } = ex;
@@ -454,6 +463,13 @@ impl Chain {
             );
             batch.put(Column::Receipts, receipt_key(height, i as u32), enc(r));
         }
+        if !events.is_empty() {
+            batch.put(
+                Column::Receipts,
+                receipt_key(height, BLOCK_EVENTS),
+                enc(&events),
+            );
+        }
         batch.put(Column::Meta, META_HEAD, hk);
         self.store.write(batch)?;
         *self.head.write() = Head {
@@ -466,6 +482,7 @@ impl Chain {
             hash,
             commit,
             receipts: Arc::new(receipts),
+            events: Arc::new(events),
         })
     }
 
@@ -559,6 +576,17 @@ impl Chain {
         rows.iter()
             .map(|(_, v)| decode("receipt", v).map_err(ChainError::from))
             .collect()
+    }
+
+    /// Events of the block hooks of the block at `height` (proposal outcomes and the like).
+    pub fn block_events(&self, height: u64) -> Result<Vec<Event>, ChainError> {
+        match self
+            .store
+            .get(Column::Receipts, &receipt_key(height, BLOCK_EVENTS))?
+        {
+            Some(b) => Ok(decode("block events", &b)?),
+            None => Ok(vec![]),
+        }
     }
 
     /// A committed transaction with its receipt.

@@ -217,9 +217,10 @@ impl Chain {
             } else {
                 m.begin_block(&mut ctx, info)?;
             }
-            let (accounts, objects, _events) = ctx.into_writes();
+            let (accounts, objects, events) = ctx.into_writes();
             bs.changed.extend(accounts);
             bs.objects.extend(objects);
+            bs.events.extend(events);
         }
         Ok(())
     }
@@ -261,6 +262,7 @@ impl Chain {
             },
             receipts,
             changed: bs.changed,
+            events: bs.events,
             batch: up.batch,
         })
     }
@@ -387,11 +389,20 @@ impl Chain {
         let mut txs = Vec::with_capacity(candidates.len());
         let mut receipts = Vec::with_capacity(candidates.len());
         let mut left_out = Vec::new();
+        let mut bytes = 0u64;
         for c in candidates {
+            // Past the block's limits a candidate waits for a later block (it is not left out).
+            let size = c.size as u64;
+            if txs.len() >= bs.rules.max_block_txs as usize
+                || bytes.saturating_add(size) > bs.rules.max_block_bytes
+            {
+                continue;
+            }
             match self.execute_tx(&mut bs, &c.tx, c.hash)? {
                 Ok(r) => {
                     receipts.push(r);
                     txs.push(c.tx.clone());
+                    bytes += size;
                 }
                 Err(reason) => {
                     tracing::debug!(target: "batara::chain", tx = %c.hash, %reason, "left out of block");

@@ -26,6 +26,8 @@ pub struct BlockState<'a> {
     pub(super) gas_used: u64,
     /// The chain's rules in force for this block.
     pub(super) rules: ChainRules,
+    /// Events of the block hooks so far.
+    pub(super) events: Vec<Event>,
 }
 
 impl<'a> BlockState<'a> {
@@ -38,6 +40,7 @@ impl<'a> BlockState<'a> {
             objects: ObjectWrites::new(),
             gas_used: 0,
             rules,
+            events: vec![],
         }
     }
 

@@ -10,6 +10,7 @@ mod contracts;
 mod crash;
 mod decoders;
 mod fees;
+mod gov;
 mod node;
 mod p2p;
 mod reader;

@@ -7,41 +7,52 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use batara_core::api::ChainReader;
-use batara_core::app::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use batara_core::app::genesis::{ChainParams, Genesis, GenesisAccount, GenesisValidator};
 use batara_core::app::open_chain;
 use batara_core::crypto::Keypair;
 use batara_core::mempool::PoolTx;
 use batara_core::modules::staking::{StakingParams, StakingReader};
-use batara_core::runtime::Chain;
+use batara_core::runtime::{Chain, CommittedBlock};
 use batara_core::storage::RocksStore;
 use batara_core::types::{
     Address, Amount, Commit, CommitSig, PublicKey, SignedTransaction, TxBody, TxKind, TxStatus,
 };
 
-const COIN: Amount = 1_000_000_000_000_000_000;
+pub(crate) const COIN: Amount = 1_000_000_000_000_000_000;
 
-fn key(i: u8) -> Keypair {
+pub(crate) fn key(i: u8) -> Keypair {
     Keypair::from_seed(&[i; 32])
 }
 
-struct Net {
+pub(crate) struct Net {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
-    chain: Arc<Chain>,
-    replica: Chain,
+    pub(crate) chain: Arc<Chain>,
+    pub(crate) replica: Chain,
     keys: BTreeMap<Address, Keypair>,
-    offline: HashSet<Address>,
+    pub(crate) offline: HashSet<Address>,
     nonces: BTreeMap<Address, u64>,
-    time: u64,
+    pub(crate) time: u64,
 }
 
 impl Net {
     /// Validators with consensus keys 1..=n (power 10 each); operators = the validators' own
     /// addresses; accounts 100..=103 funded with 1000 coins.
     fn new(validators: u8, params: StakingParams) -> Self {
-        let mut g = Genesis {
+        Self::with_params(
+            validators,
+            ChainParams {
+                staking: params,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// [`Net::new`] with every chain parameter given.
+    pub(crate) fn with_params(validators: u8, params: ChainParams) -> Self {
+        let g = Genesis {
             chain_id: "stake-test".into(),
             genesis_time: 1_000,
-            params: Default::default(),
+            params,
             accounts: (100..104)
                 .map(|i| GenesisAccount {
                     address: key(i).address(),
@@ -57,7 +68,6 @@ impl Net {
                 .collect(),
             dev: false,
         };
-        g.params.staking = params;
         g.validate().unwrap();
         let open = |d: &tempfile::TempDir| {
             open_chain(
@@ -83,11 +93,11 @@ impl Net {
         }
     }
 
-    fn tx(&mut self, signer: u8, kind: TxKind) -> SignedTransaction {
+    pub(crate) fn tx(&mut self, signer: u8, kind: TxKind) -> SignedTransaction {
         self.tx_by(&key(signer), kind)
     }
 
-    fn tx_by(&mut self, k: &Keypair, kind: TxKind) -> SignedTransaction {
+    pub(crate) fn tx_by(&mut self, k: &Keypair, kind: TxKind) -> SignedTransaction {
         let nonce = self.nonces.entry(k.address()).or_default();
         let t = TxBody {
             chain_id: "stake-test".into(),
@@ -101,13 +111,22 @@ impl Net {
         t
     }
 
-    fn height(&self) -> u64 {
+    pub(crate) fn height(&self) -> u64 {
         self.chain.head().header.height
     }
 
     /// Builds the next block with `txs` (all must be includable), proposed by the first online
     /// member of the set after rotating by height, and committed by every online member.
-    fn block(&mut self, txs: Vec<SignedTransaction>) -> Vec<TxStatus> {
+    pub(crate) fn block(&mut self, txs: Vec<SignedTransaction>) -> Vec<TxStatus> {
+        self.commit_block(txs)
+            .receipts
+            .iter()
+            .map(|r| r.status)
+            .collect()
+    }
+
+    /// [`Net::block`], returning the committed block (receipts and block events).
+    pub(crate) fn commit_block(&mut self, txs: Vec<SignedTransaction>) -> CommittedBlock {
         let set = self.chain.validators().unwrap();
         let h = self.height() + 1;
         let proposer = (0..set.len())
@@ -145,21 +164,21 @@ impl Net {
         let cb = self.chain.commit(ex, commit.clone()).unwrap();
         let replayed = self.replica.import(&block, commit).unwrap();
         assert_eq!(replayed.block.header.state_root, block.header.state_root);
-        cb.receipts.iter().map(|r| r.status).collect()
+        cb
     }
 
-    fn blocks_until(&mut self, height: u64) {
+    pub(crate) fn blocks_until(&mut self, height: u64) {
         while self.height() < height {
             self.block(vec![]);
         }
     }
 
-    fn balance(&self, a: &Address) -> Amount {
+    pub(crate) fn balance(&self, a: &Address) -> Amount {
         self.chain.state().account(a).unwrap().balance
     }
 
     /// Σ balances + Σ stake + Σ unbonding + community pool + outstanding rewards.
-    fn supply(&self) -> Amount {
+    pub(crate) fn supply(&self) -> Amount {
         let r = ChainReader::new(self.chain.clone());
         let mut total = 0;
         let mut after = None;
