@@ -24,7 +24,8 @@ use crate::crypto::Keypair;
 use crate::node::NodeConfig;
 use crate::node::{Node, NodeHandle, NodeOptions};
 use crate::types::{
-    Address, Amount, DuplicateVoteEvidence, Hash, PublicKey, TxBody, TxKind, Vote, VoteKind,
+    Address, Amount, DuplicateVoteEvidence, Hash, ParamChange, ProposalContent, PublicKey, TxBody,
+    TxKind, Vote, VoteKind, VoteOption, WeightedVote,
 };
 use crate::validator::{read_key_file, write_key_file};
 
@@ -378,6 +379,81 @@ enum TxCmd {
         #[command(flatten)]
         tx: TxArgs,
     },
+    /// Submits a governance proposal with its initial deposit; prints the transaction (the
+    /// proposal's id is in its `proposal_status` event).
+    Propose {
+        /// What it does: `text`, `params` (needs --changes), `upgrade` (--name, --height,
+        /// --info) or `spend` (--recipient, --amount).
+        #[arg(long, value_parser = ["text", "params", "upgrade", "spend"])]
+        kind: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Summary: what and why.
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// Initial deposit in the smallest unit.
+        #[arg(long, value_parser = amount)]
+        deposit: Amount,
+        /// A shorter vote with a higher threshold.
+        #[arg(long)]
+        expedited: bool,
+        /// For `params`: a JSON object of parameter sets to the fields to change, e.g.
+        /// '{"chain":{"max_block_txs":5000}}'.
+        #[arg(long)]
+        changes: Option<String>,
+        /// For `upgrade`: its name.
+        #[arg(long)]
+        name: Option<String>,
+        /// For `upgrade`: the height every node stops at.
+        #[arg(long)]
+        height: Option<u64>,
+        /// For `upgrade`: what operators should run.
+        #[arg(long, default_value = "")]
+        info: String,
+        /// For `spend`: who receives it (bat1…).
+        #[arg(long)]
+        recipient: Option<String>,
+        /// For `spend`: how much, in the smallest unit.
+        #[arg(long, value_parser = amount)]
+        amount: Option<Amount>,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Adds to a proposal's deposit.
+    Deposit {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        /// Amount in the smallest unit.
+        #[arg(long, value_parser = amount)]
+        amount: Amount,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Votes on a proposal (again to change the vote).
+    Vote {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        /// One option: yes, no, abstain or veto.
+        #[arg(long, value_parser = ["yes", "no", "abstain", "veto"], conflicts_with = "weights", required_unless_present = "weights")]
+        option: Option<String>,
+        /// A split vote: options with weights summing to 1, e.g. yes=0.7,no=0.3.
+        #[arg(long, value_parser = weights)]
+        weights: Option<Weights>,
+        #[command(flatten)]
+        args: TxArgs,
+    },
+    /// Withdraws a proposal the signer submitted, before its vote ends (part of every
+    /// deposit burns: `gov.proposal_cancel_ratio_ppm`).
+    CancelProposal {
+        /// The proposal's id.
+        #[arg(long)]
+        proposal: u64,
+        #[command(flatten)]
+        args: TxArgs,
+    },
     /// Signs and submits a transaction of any kind, given as JSON in the shape JSON-RPC prints,
     /// e.g. `--kind '{"type":"transfer","to":"bat1…","amount":"5"}'`.
     Send {
@@ -418,6 +494,24 @@ enum QueryCmd {
     Delegations {
         /// Delegator address (bat1…).
         address: String,
+    },
+    /// Governance proposals, by id.
+    Proposals {
+        /// Only those with this status: deposit_period, voting_period, passed, rejected,
+        /// failed, canceled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Ids after this one (the previous page's `next`).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Most proposals to show.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// A proposal with its deposits, tally and the first page of its votes.
+    Proposal {
+        /// Its id.
+        id: u64,
     },
     /// Node status.
     Info,
@@ -799,6 +893,48 @@ fn percent(s: &str) -> Result<u32, String> {
         .filter(|p| *p <= 1_000_000)
         .ok_or_else(bad)?;
     Ok(ppm)
+}
+
+/// The options of a split vote (`--weights`).
+#[derive(Clone, Debug)]
+struct Weights(Vec<WeightedVote>);
+
+/// Parses `yes=0.7,no=0.3` (fractions with up to 6 decimals, summing to 1) into weighted votes.
+fn weights(s: &str) -> Result<Weights, String> {
+    let mut out = vec![];
+    for part in s.split(',') {
+        let (name, w) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected option=weight, got {part:?}"))?;
+        let option = vote_option(name.trim())?;
+        let bad =
+            || format!("weight {w:?} of {name} must be a fraction like 0.25 (up to 6 decimals)");
+        let (whole, frac) = w.trim().split_once('.').unwrap_or((w.trim(), ""));
+        if whole.is_empty() || frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let whole: u32 = whole.parse().map_err(|_| bad())?;
+        let frac: u32 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<6}").parse().map_err(|_| bad())?
+        };
+        let weight_ppm = whole
+            .checked_mul(1_000_000)
+            .and_then(|x| x.checked_add(frac))
+            .filter(|p| *p <= 1_000_000)
+            .ok_or_else(bad)?;
+        out.push(WeightedVote { option, weight_ppm });
+    }
+    crate::modules::gov::check_options(&out)?;
+    Ok(Weights(out))
+}
+
+fn vote_option(name: &str) -> Result<VoteOption, String> {
+    VoteOption::ALL
+        .into_iter()
+        .find(|o| o.name() == name)
+        .ok_or_else(|| format!("unknown vote option {name:?} (yes, no, abstain, veto)"))
 }
 
 fn default_dev_home() -> PathBuf {
@@ -1371,6 +1507,95 @@ fn tx(cmd: TxCmd) -> CliResult {
             args,
             None,
         ),
+        TxCmd::Propose {
+            kind,
+            title,
+            summary,
+            deposit,
+            expedited,
+            changes,
+            name,
+            height,
+            info,
+            recipient,
+            amount,
+            args,
+        } => {
+            let need = |what: &str| format!("--kind {kind} needs {what}");
+            let content = match kind.as_str() {
+                "text" => ProposalContent::Text,
+                "params" => {
+                    let text = changes.ok_or_else(|| need("--changes"))?;
+                    let v: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| format!("--changes is not JSON: {e}"))?;
+                    let obj = v.as_object().filter(|o| !o.is_empty()).ok_or_else(|| {
+                        "--changes must be an object of parameter sets, e.g. '{\"chain\":{\"max_block_txs\":5000}}'".to_string()
+                    })?;
+                    ProposalContent::Params {
+                        changes: obj
+                            .iter()
+                            .map(|(k, v)| {
+                                if v.is_object() {
+                                    Ok(ParamChange {
+                                        params: k.clone(),
+                                        values: v.to_string(),
+                                    })
+                                } else {
+                                    Err(format!("--changes: {k} must map to an object of fields"))
+                                }
+                            })
+                            .collect::<Result<_, _>>()?,
+                    }
+                }
+                "upgrade" => ProposalContent::Upgrade {
+                    name: name.ok_or_else(|| need("--name"))?,
+                    height: height.ok_or_else(|| need("--height"))?,
+                    info,
+                },
+                _ => ProposalContent::Spend {
+                    recipient: parse_address(
+                        "--recipient",
+                        &recipient.ok_or_else(|| need("--recipient"))?,
+                    )?,
+                    amount: amount.ok_or_else(|| need("--amount"))?,
+                },
+            };
+            (
+                TxKind::Propose {
+                    title,
+                    summary,
+                    content,
+                    deposit,
+                    expedited,
+                },
+                args,
+                None,
+            )
+        }
+        TxCmd::Deposit {
+            proposal,
+            amount,
+            args,
+        } => (TxKind::Deposit { proposal, amount }, args, None),
+        TxCmd::Vote {
+            proposal,
+            option,
+            weights,
+            args,
+        } => {
+            let options = match (option, weights) {
+                (Some(o), _) => vec![WeightedVote {
+                    option: vote_option(&o)?,
+                    weight_ppm: 1_000_000,
+                }],
+                (None, Some(w)) => w.0,
+                (None, None) => return Err("--option or --weights is required".into()),
+            };
+            (TxKind::Vote { proposal, options }, args, None)
+        }
+        TxCmd::CancelProposal { proposal, args } => {
+            (TxKind::CancelProposal { proposal }, args, None)
+        }
         TxCmd::Commission {
             validator,
             rate,
@@ -1602,6 +1827,26 @@ fn query(rpc: &str, cmd: QueryCmd) -> CliResult {
             "staking_getDelegations",
             vec![json!(parse_address("address", &address)?)],
         )?,
+        QueryCmd::Proposals {
+            status,
+            after,
+            limit,
+        } => rpc_call(
+            rpc,
+            "gov_listProposals",
+            vec![
+                json!(status),
+                json!(after.map(|a| a.to_string())),
+                json!(limit.to_string()),
+            ],
+        )?,
+        QueryCmd::Proposal { id } => {
+            let mut p = rpc_call(rpc, "gov_getProposal", vec![json!(id.to_string())])?;
+            let votes = rpc_call(rpc, "gov_getVotes", vec![json!(id.to_string())])?;
+            p["votes"] = votes["votes"].clone();
+            p["votes_next"] = votes["next"].clone();
+            p
+        }
         QueryCmd::Info => rpc_call(rpc, "node_info", vec![])?,
         QueryCmd::Contract { address } => rpc_call(
             rpc,

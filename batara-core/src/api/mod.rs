@@ -20,16 +20,19 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use error::{Error, ErrorCode, ErrorKind, Result, ERROR_TABLE};
-pub use reader::{ChainReader, MAX_ACCOUNT_PAGE};
+pub use reader::{ChainReader, MAX_ACCOUNT_PAGE, MAX_PROPOSAL_PAGE};
 pub use views::{
     AccountInfo, AccountPage, BackupView, BlockId, BlockView, CodeView, CommunityPoolView,
     ContractView, DelegationsView, DelegatorPage, EstimateView, EventFilter, EventMatcher,
-    EventView, NodeInfo, QueryView, RewardsView, StorageView, TraceView, TxInfo, TxView,
-    ValidatorDetail, ValidatorReward, ValidatorView,
+    EventView, GovParamsView, NodeInfo, ProposalPage, ProposalView, QueryView, RewardsView,
+    StorageView, TraceView, TxInfo, TxView, ValidatorDetail, ValidatorReward, ValidatorView,
+    VotePage,
 };
 
 use crate::consensus::DevControls;
 use crate::mempool::Rejection;
+use crate::modules::gov::ProposalStatus;
+use crate::modules::staking::StakingReader;
 use crate::modules::vm::Query;
 use crate::runtime::CommittedBlock;
 use crate::state::AccountProof;
@@ -149,6 +152,31 @@ pub trait NodeApi: Send + Sync {
         self.reader().community_pool()
     }
 
+    /// A governance proposal with its deposits and tally ([`ChainReader::proposal`]).
+    fn proposal(&self, id: u64) -> Result<ProposalView> {
+        self.reader().proposal(id)
+    }
+
+    /// A page of proposals ([`ChainReader::proposals`]).
+    fn proposals(
+        &self,
+        status: Option<&str>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<ProposalPage> {
+        self.reader().proposals(status, after, limit)
+    }
+
+    /// A page of a proposal's votes ([`ChainReader::votes`]).
+    fn votes(&self, id: u64, after: Option<&Address>, limit: usize) -> Result<VotePage> {
+        self.reader().votes(id, after, limit)
+    }
+
+    /// Governance parameters ([`ChainReader::gov_params`]).
+    fn gov_params(&self) -> Result<GovParamsView> {
+        self.reader().gov_params()
+    }
+
     /// A contract, at the head or after block `height`.
     fn contract(&self, address: &Address, height: Option<u64>) -> Result<ContractView> {
         self.reader().contract(address, height)
@@ -239,6 +267,76 @@ pub trait NodeApi: Send + Sync {
     fn increase_time(&self, ms: u64) -> Result<u64> {
         Ok(self.dev("dev_increaseTime")?.increase_time(ms))
     }
+
+    /// Fast-forwards a dev chain so that `target` comes in the next block: block time for a
+    /// proposal's deposit or voting period, empty blocks for a height or the earliest pending
+    /// unbonding (`dev_skipTo`).
+    fn skip_to(&self, target: SkipTarget) -> Result<SkipView> {
+        let dev = self.dev("dev_skipTo")?;
+        let head = self.reader().chain().head().header;
+        let height = match target {
+            SkipTarget::VotingEnd(id) => {
+                let p = self.proposal(id)?.proposal;
+                let end = match p.status {
+                    ProposalStatus::VotingPeriod => p.voting_end_ms,
+                    ProposalStatus::DepositPeriod => p.deposit_end_ms,
+                    s => {
+                        return Err(Error::InvalidInput(format!(
+                            "proposal {id} is {}: no period left to end",
+                            s.name()
+                        )))
+                    }
+                };
+                let offset = dev.skip_time_to(end);
+                return Ok(SkipView {
+                    height: head.height + 1,
+                    time_offset_ms: offset,
+                });
+            }
+            SkipTarget::UnbondingEnd => StakingReader(self.reader().chain().state())
+                .next_unbonding_due()?
+                .ok_or_else(|| Error::InvalidInput("no unbonding is in progress".into()))?,
+            SkipTarget::Height(h) => h,
+        };
+        if height <= head.height {
+            return Err(Error::InvalidInput(format!(
+                "height {height} is not after the head {}",
+                head.height
+            )));
+        }
+        let mut left = height - head.height - 1;
+        while left > 0 {
+            let n = left.min(u64::from(MAX_MINE_BLOCKS));
+            dev.mine(n as u32)?;
+            left -= n;
+        }
+        Ok(SkipView {
+            height,
+            time_offset_ms: dev.increase_time(0),
+        })
+    }
+}
+
+/// What `dev_skipTo` fast-forwards to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipTarget {
+    /// The end of proposal `id`'s current period (deposit or voting).
+    VotingEnd(u64),
+    /// The earliest pending unbonding entry's payout.
+    UnbondingEnd,
+    /// This height.
+    Height(u64),
+}
+
+/// Where `dev_skipTo` left the chain.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SkipView {
+    /// The height of the next block (the one in which the period ends).
+    #[serde(with = "crate::types::dec_u64")]
+    pub height: u64,
+    /// The dev chain's block time offset now (ms).
+    #[serde(with = "crate::types::dec_u64")]
+    pub time_offset_ms: u64,
 }
 
 /// A reference to a node that does not keep it alive (what servers hold, so dropping the last

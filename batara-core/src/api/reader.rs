@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::app::{self, Genesis};
+use crate::modules::gov::{GovModule, ProposalStatus};
 use crate::modules::staking::StakingReader;
 use crate::modules::vm::{Query, VmModule, VmReader, MAX_TRACES};
 use crate::runtime::Chain;
@@ -27,12 +28,25 @@ use crate::types::{Address, Hash, Header, Receipt, TxKind};
 use super::error::{Error, Result};
 use super::views::{
     AccountInfo, AccountPage, BlockId, BlockView, CodeView, CommunityPoolView, ContractView,
-    DelegationsView, DelegatorPage, EstimateView, QueryView, RewardsView, StorageView, TraceView,
-    TxInfo, ValidatorDetail, ValidatorReward, ValidatorView,
+    DelegationsView, DelegatorPage, EstimateView, GovParamsView, ProposalPage, ProposalView,
+    QueryView, RewardsView, StorageView, TraceView, TxInfo, ValidatorDetail, ValidatorReward,
+    ValidatorView, VotePage,
 };
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
 pub const MAX_ACCOUNT_PAGE: usize = 10_000;
+
+/// The most proposals one [`ChainReader::proposals`] call returns.
+pub const MAX_PROPOSAL_PAGE: usize = 1_000;
+
+fn page_limit(limit: usize, max: usize) -> Result<()> {
+    if limit == 0 || limit > max {
+        return Err(Error::InvalidInput(format!(
+            "limit must be 1..={max}, got {limit}"
+        )));
+    }
+    Ok(())
+}
 
 /// Read access to a chain (see the module docs).
 pub struct ChainReader {
@@ -182,11 +196,7 @@ impl ChainReader {
     /// Up to `limit` (at most [`MAX_ACCOUNT_PAGE`]) accounts of the latest state with addresses
     /// greater than `after`, in address order.
     pub fn accounts(&self, after: Option<&Address>, limit: usize) -> Result<AccountPage> {
-        if limit == 0 || limit > MAX_ACCOUNT_PAGE {
-            return Err(Error::InvalidInput(format!(
-                "limit must be 1..={MAX_ACCOUNT_PAGE}, got {limit}"
-            )));
-        }
+        page_limit(limit, MAX_ACCOUNT_PAGE)?;
         let rows = self.chain.state().accounts_after(after, limit + 1)?;
         let more = rows.len() > limit;
         let staking = StakingReader(self.chain.state());
@@ -285,11 +295,7 @@ impl ChainReader {
         after: Option<&Address>,
         limit: usize,
     ) -> Result<DelegatorPage> {
-        if limit == 0 || limit > MAX_ACCOUNT_PAGE {
-            return Err(Error::InvalidInput(format!(
-                "limit must be 1..={MAX_ACCOUNT_PAGE}, got {limit}"
-            )));
-        }
+        page_limit(limit, MAX_ACCOUNT_PAGE)?;
         let staking = StakingReader(self.chain.state());
         if staking.validator(validator)?.is_none() {
             return Err(Error::NotFound(format!("validator {validator}")));
@@ -333,6 +339,90 @@ impl ChainReader {
             outstanding_rewards: staking.outstanding_rewards()?,
             minted: supply.minted,
             burned: supply.burned,
+        })
+    }
+
+    fn gov(&self) -> Result<&GovModule> {
+        self.chain
+            .registry()
+            .module::<GovModule>()
+            .ok_or_else(|| Error::NotFound("this chain runs no governance".into()))
+    }
+
+    /// Proposal `id` with its deposits and its tally (final, or live while voting).
+    pub fn proposal(&self, id: u64) -> Result<ProposalView> {
+        let gov = self.gov()?;
+        self.chain.simulate(|ctx| {
+            let proposal = gov
+                .proposal(ctx, id)?
+                .ok_or_else(|| Error::NotFound(format!("proposal {id}")))?;
+            Ok(ProposalView {
+                deposits: gov.deposits(ctx, id)?,
+                current_tally: gov.tally_of(ctx, id)?,
+                proposal,
+            })
+        })
+    }
+
+    /// Up to `limit` (at most [`MAX_PROPOSAL_PAGE`]) proposals with ids above `after`, of
+    /// `status` if given (`deposit_period`, `voting_period`, `passed`, `rejected`, `failed`,
+    /// `canceled`).
+    pub fn proposals(
+        &self,
+        status: Option<&str>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<ProposalPage> {
+        let status = match status {
+            None => None,
+            Some(s) => Some(ProposalStatus::parse(s).ok_or_else(|| {
+                let names: Vec<_> = ProposalStatus::ALL.iter().map(|s| s.name()).collect();
+                Error::InvalidInput(format!(
+                    "unknown proposal status {s:?} (one of {})",
+                    names.join(", ")
+                ))
+            })?),
+        };
+        page_limit(limit, MAX_PROPOSAL_PAGE)?;
+        let gov = self.gov()?;
+        let mut proposals = self
+            .chain
+            .simulate(|ctx| gov.proposals(ctx, status, after.unwrap_or(0), limit + 1))?;
+        let next = (proposals.len() > limit).then(|| {
+            proposals.truncate(limit);
+            proposals[limit - 1].id
+        });
+        Ok(ProposalPage { proposals, next })
+    }
+
+    /// Up to `limit` (at most [`MAX_ACCOUNT_PAGE`]) votes on proposal `id` by voters after
+    /// `after`, each with its voter's bonded stake now.
+    pub fn votes(&self, id: u64, after: Option<&Address>, limit: usize) -> Result<VotePage> {
+        page_limit(limit, MAX_ACCOUNT_PAGE)?;
+        let gov = self.gov()?;
+        self.chain.simulate(|ctx| {
+            if gov.proposal(ctx, id)?.is_none() {
+                return Err(Error::NotFound(format!("proposal {id}")));
+            }
+            let mut votes = gov.votes(ctx, id, after, limit + 1)?;
+            let next = (votes.len() > limit).then(|| {
+                votes.truncate(limit);
+                votes[limit - 1].voter
+            });
+            Ok(VotePage {
+                proposal: id,
+                votes,
+                next,
+            })
+        })
+    }
+
+    /// Governance parameters in force and the parameter sets proposals may change.
+    pub fn gov_params(&self) -> Result<GovParamsView> {
+        let gov = self.gov()?;
+        Ok(GovParamsView {
+            params: gov.params(self.chain.state())?,
+            governed: gov.params_names().into_iter().map(String::from).collect(),
         })
     }
 

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::modules::gov::tally::Tally;
+use crate::modules::gov::{DepositView, GovParams, Proposal, VoteView};
 use crate::modules::staking::{DelegationView, Unbonding, Validator};
 use crate::runtime::{CommittedBlock, TxLookup};
 use crate::state::ObjectProof;
@@ -98,6 +100,51 @@ pub struct DelegationsView {
     pub total_rewards: Amount,
     /// Its funds still unbonding.
     pub unbonding: Vec<Unbonding>,
+}
+
+/// A proposal with its deposits and its tally (final, or as it stands while the vote runs)
+/// (`gov_getProposal`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProposalView {
+    /// The proposal.
+    #[serde(flatten)]
+    pub proposal: Proposal,
+    /// Its deposits, by depositor.
+    pub deposits: Vec<DepositView>,
+    /// The final tally once voted; the live one in the voting period; none before.
+    pub current_tally: Option<Tally>,
+}
+
+/// A page of proposals (`gov_listProposals`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProposalPage {
+    /// Proposals by id.
+    pub proposals: Vec<Proposal>,
+    /// Pass as `after` for the next page; `None` when this was the last.
+    #[serde(with = "crate::types::opt_dec_u64")]
+    pub next: Option<u64>,
+}
+
+/// A page of a proposal's votes (`gov_getVotes`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VotePage {
+    /// The proposal.
+    #[serde(with = "dec_u64")]
+    pub proposal: u64,
+    /// Votes by voter address.
+    pub votes: Vec<VoteView>,
+    /// Pass as `after` for the next page; `None` when this was the last.
+    pub next: Option<Address>,
+}
+
+/// Governance parameters in force and what proposals may change (`gov_getParams`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GovParamsView {
+    /// Deposit, voting and tally parameters.
+    #[serde(flatten)]
+    pub params: GovParams,
+    /// The parameter sets a proposal may change.
+    pub governed: Vec<String>,
 }
 
 /// A page of a validator's delegators (`staking_getDelegators`).

@@ -277,4 +277,11 @@ impl DevControls for DevEngine {
         *off = off.saturating_add(ms);
         *off
     }
+
+    fn skip_time_to(&self, ms: u64) -> u64 {
+        let mut off = self.shared.time_offset.lock();
+        let now = self.shared.clock.now_ms().saturating_add(*off);
+        *off = off.saturating_add(ms.saturating_sub(now));
+        *off
+    }
 }

@@ -126,6 +126,9 @@ pub trait DevControls: Send + Sync {
     ) -> Result<CommittedBlock, ConsensusError>;
     /// Moves block time forward by `ms`; returns the total offset.
     fn increase_time(&self, ms: u64) -> u64;
+    /// Moves block time forward, if needed, so the next block's time is at least `ms`; returns
+    /// the total offset.
+    fn skip_time_to(&self, ms: u64) -> u64;
 }
 
 /// A consensus engine. `Send + Sync`; started by the node, stopped once.

@@ -74,7 +74,7 @@ use tower::layer::util::{Identity, Stack};
 
 use self::limits::{LimitsLayer, RateLimiter};
 use self::perimeter::{Perimeter, Verdict};
-use crate::api::{parse, BlockId, Error, EventFilter, NodeApi, WeakNode};
+use crate::api::{parse, BlockId, Error, EventFilter, NodeApi, SkipTarget, WeakNode};
 use crate::modules::vm::Query;
 use crate::types::{dec_u128, Address, Amount, Hash, SignedTransaction};
 use serde::{Deserialize, Serialize};
@@ -371,6 +371,35 @@ fn build_module<W: WeakNode>(
             Ok(json!(node(ctx)?.community_pool().map_err(to_rpc)?))
         },
     )?;
+    m.register_method("gov_getProposal", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["id"])?;
+        let id = opt_u64(&a, 0, "id")?.ok_or_else(|| bad_params("missing param id"))?;
+        Ok(json!(node(ctx)?.proposal(id).map_err(to_rpc)?))
+    })?;
+    m.register_method("gov_listProposals", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["status", "after", "limit"])?;
+        let status: Option<String> = a.opt(0, "status")?;
+        let after = opt_u64(&a, 1, "after")?;
+        let limit = opt_u64(&a, 2, "limit")?.unwrap_or(100);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(json!(node(ctx)?
+            .proposals(status.as_deref(), after, limit)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("gov_getVotes", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["id", "after", "limit"])?;
+        let id = opt_u64(&a, 0, "id")?.ok_or_else(|| bad_params("missing param id"))?;
+        let after: Option<Address> = a.opt(1, "after")?;
+        let limit = opt_u64(&a, 2, "limit")?.unwrap_or(1_000);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(json!(node(ctx)?
+            .votes(id, after.as_ref(), limit)
+            .map_err(to_rpc)?))
+    })?;
+    m.register_method("gov_getParams", |p, ctx, _| -> RpcResult<Value> {
+        Args::parse(&p, &[])?;
+        Ok(json!(node(ctx)?.gov_params().map_err(to_rpc)?))
+    })?;
     m.register_method("chain_getBlockReceipts", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["block"])?;
         Ok(json!(node(ctx)?
@@ -519,6 +548,32 @@ fn build_module<W: WeakNode>(
     m.register_blocking_method("node_backup", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;
         Ok(json!(node(ctx.as_ref())?.backup(None).map_err(to_rpc)?))
+    })?;
+    m.register_blocking_method("dev_skipTo", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["target"])?;
+        let t: Value = a.req(0, "target")?;
+        let usage =
+            "target must be {voting_end: proposal id}, {unbonding_end: true} or {height: N}";
+        let obj = t
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .ok_or_else(|| bad_params(usage))?;
+        let num = |v: &Value| -> RpcResult<u64> {
+            #[derive(serde::Deserialize)]
+            struct W(#[serde(with = "crate::types::dec_u64")] u64);
+            serde_json::from_value::<W>(v.clone())
+                .map(|w| w.0)
+                .map_err(|e| bad_params(format!("{usage}: {e}")))
+        };
+        let target = match obj.iter().next().expect("one entry") {
+            (k, v) if k == "voting_end" => SkipTarget::VotingEnd(num(v)?),
+            (k, Value::Bool(true)) if k == "unbonding_end" => SkipTarget::UnbondingEnd,
+            (k, v) if k == "height" => SkipTarget::Height(num(v)?),
+            _ => return Err(bad_params(usage)),
+        };
+        Ok(json!(node(ctx.as_ref())?
+            .skip_to(target)
+            .map_err(to_rpc)?))
     })?;
     m.register_blocking_method("dev_snapshot", |p, ctx, _| -> RpcResult<Value> {
         Args::parse(&p, &[])?;

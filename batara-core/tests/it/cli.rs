@@ -300,6 +300,105 @@ fn dev_prints_accounts_writes_key_files_and_resumes() {
     assert!(pool["amount"].is_string(), "{pool}");
     let r = rpc(p.rpc, "distribution_getRewards", json!([who]));
     assert_eq!(r["rewards"].as_array().unwrap().len(), 2, "{r}");
+    // Governance from the command line: account 0 proposes a parameter change, account 1
+    // (bonded through its delegations) splits its vote, an account with nothing bonded is
+    // refused, the proposer cancels; a second proposal is fast-forwarded to the end of its vote
+    // by dev_skipTo and, with too little stake voting, is rejected and refunded.
+    let ten = "10000000000000000000";
+    let (code, _, err) = tx(&[
+        "propose",
+        "--kind",
+        "params",
+        "--title",
+        "bigger blocks",
+        "--changes",
+        r#"{"chain":{"max_block_txs":5000}}"#,
+        "--deposit",
+        ten,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = batara(&["query", "proposal", "1", "--rpc", &url]);
+    assert_eq!(code, 0, "{err}");
+    let prop: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(prop["status"], "voting_period", "{prop}");
+    assert_eq!(
+        prop["content"]["changes"][0]["values"]["max_block_txs"],
+        5000
+    );
+    assert_eq!(prop["deposits"][0]["amount"], ten);
+    let (code, _, err) = tx1(&["vote", "--proposal", "1", "--weights", "yes=0.7,no=0.3"]);
+    assert_eq!(code, 0, "{err}");
+    let votes = rpc(p.rpc, "gov_getVotes", json!(["1"]));
+    assert_eq!(
+        votes["votes"][0]["options"][0]["weight_ppm"], 700_000,
+        "{votes}"
+    );
+    assert_eq!(
+        votes["votes"][0]["power"], "1000",
+        "its delegation to the set's validator"
+    );
+    let (code, _, err) = tx1(&["vote", "--proposal", "1", "--weights", "yes=0.7,no=0.2"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("weights sum to 900000"), "{err}");
+    let k2 = home.join("accounts/account2.json");
+    let (code, _, err) = batara(&[
+        "tx",
+        "vote",
+        "--proposal",
+        "1",
+        "--option",
+        "yes",
+        "--key",
+        k2.to_str().unwrap(),
+        "--rpc",
+        &url,
+        "--wait",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no stake bonded"), "{err}");
+    let (code, _, err) = tx(&["cancel-proposal", "--proposal", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx(&["deposit", "--proposal", "1", "--amount", ten]);
+    assert_eq!(code, 1);
+    assert!(err.contains("proposal 1 is canceled"), "{err}");
+    let (code, _, err) = tx(&[
+        "propose",
+        "--kind",
+        "text",
+        "--title",
+        "hello",
+        "--deposit",
+        ten,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tx1(&["vote", "--proposal", "2", "--option", "yes"]);
+    assert_eq!(code, 0, "{err}");
+    let balance = |i: u32| {
+        rpc(p.rpc, "state_getAccount", json!([acct(i).address()]))["balance"]
+            .as_str()
+            .unwrap()
+            .parse::<u128>()
+            .unwrap()
+    };
+    let before = balance(0);
+    let skip = rpc(p.rpc, "dev_skipTo", json!([{"voting_end": 2}]));
+    assert!(skip["height"].is_string(), "{skip}");
+    rpc(p.rpc, "dev_mine", json!([1]));
+    let (code, out, err) = batara(&["query", "proposals", "--status", "rejected", "--rpc", &url]);
+    assert_eq!(code, 0, "{err}");
+    let page: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(page["proposals"][0]["id"], "2", "{page}");
+    assert!(
+        page["proposals"][0]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("no quorum"),
+        "{page}"
+    );
+    assert_eq!(balance(0), before + 10_000_000_000_000_000_000, "refunded");
+    let (code, _, err) = batara(&["query", "proposals", "--status", "open", "--rpc", &url]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown proposal status"), "{err}");
     let (code, _, err) = tx(&["unjail", "--validator", &vaddr]);
     assert_eq!(code, 1);
     assert!(err.contains("is not jailed"), "{err}");

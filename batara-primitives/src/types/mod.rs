@@ -21,8 +21,8 @@ pub use block::{
 };
 pub use gov::{ParamChange, ProposalContent, VoteOption, WeightedVote};
 pub use primitives::{
-    dec_u128, dec_u64, fixed_bytes, hex_bytes, opt_hex_bytes, parse_amount, Address, Hash,
-    PublicKey, Signature, TypeError, ADDRESS_HRP,
+    dec_u128, dec_u64, fixed_bytes, hex_bytes, opt_dec_u64, opt_hex_bytes, parse_amount, Address,
+    Hash, PublicKey, Signature, TypeError, ADDRESS_HRP,
 };
 pub use tx::{SignedTransaction, TxBody, TxKind, TX_DOMAIN};
 pub use vote::{

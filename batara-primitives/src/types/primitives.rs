@@ -270,6 +270,25 @@ pub mod dec_u64 {
     }
 }
 
+/// serde for an optional u64 as a decimal string or `null`.
+pub mod opt_dec_u64 {
+    use super::*;
+    /// Writes the decimal string, or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+    /// Reads a decimal string, a JSON number, or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        match Option::<NumOrString>::deserialize(d)? {
+            Some(v) => parse_dec(v).map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 /// serde for byte strings as `0x`-hex (contract code, call arguments, salts).
 pub mod hex_bytes {
     use super::*;

@@ -257,7 +257,7 @@ impl ProposalStatus {
 }
 
 /// A proposal (`gov/p/<id>`).
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Proposal {
     /// Its id (from 1).
     #[serde(with = "dec_u64")]
@@ -304,7 +304,7 @@ pub struct Proposal {
 }
 
 /// A deposit on a proposal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositView {
     /// Who deposited.
     pub depositor: Address,
@@ -314,7 +314,7 @@ pub struct DepositView {
 }
 
 /// A vote on a proposal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoteView {
     /// Who voted.
     pub voter: Address,

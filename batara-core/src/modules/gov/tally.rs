@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::modules::math::{mul_div, PPM, U256};
 use crate::runtime::BondedValidator;
@@ -17,7 +17,16 @@ use crate::types::{dec_u128, Address, Amount, VoteOption, WeightedVote};
 
 /// Stake behind each option, and the bonded stake the quorum is measured against.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct Tally {
     /// For.

@@ -651,6 +651,19 @@ impl StakingReader<'_> {
         Ok(self.0.object(&evidence_key(hash))?.is_some())
     }
 
+    /// The height at which the earliest unbonding entry still pending pays out (latest state;
+    /// reads one entry).
+    pub fn next_unbonding_due(&self) -> Result<Option<u64>, StateError> {
+        match self
+            .0
+            .objects_in(UNB_PREFIX, &prefix_end(UNB_PREFIX), 1)?
+            .first()
+        {
+            Some((k, _)) => Ok(Some(height_at(k, UNB_PREFIX.len())?)),
+            None => Ok(None),
+        }
+    }
+
     /// Funds of `delegator` still unbonding (latest state), earliest first. Reads that
     /// delegator's entries only.
     pub fn unbonding(&self, delegator: &Address) -> Result<Vec<Unbonding>, StateError> {
