@@ -285,6 +285,37 @@ enum batara_result batara_node_rewards_json(const struct batara_node *node,
 enum batara_result batara_node_community_pool_json(const struct batara_node *node,
                                                    struct batara_bytes **out);
 
+// Governance proposal `id` with its deposits and tally (final, or live while voting) as UTF-8
+// JSON (JSON-RPC `gov_getProposal`) into `*out` (free with `batara_bytes_free`).
+// `BATARA_RESULT_NOT_FOUND` if there is no such proposal.
+enum batara_result batara_node_proposal_json(const struct batara_node *node,
+                                             uint64_t id,
+                                             struct batara_bytes **out);
+
+// Up to `limit` (1..=1000) proposals with ids above `after` (0: from the first), of `status`
+// (NULL: any; `deposit_period`, `voting_period`, `passed`, `rejected`, `failed`, `canceled`), as
+// UTF-8 JSON `{"proposals": [...], "next": id or null}` (JSON-RPC `gov_listProposals`) into
+// `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_proposals_json(const struct batara_node *node,
+                                              const char *status,
+                                              uint64_t after,
+                                              uint32_t limit,
+                                              struct batara_bytes **out);
+
+// Up to `limit` (1..=10000) votes on proposal `id` by voters after `after` (NULL: from the
+// first) as UTF-8 JSON `{"proposal", "votes": [{"voter", "options", "power"}], "next"}`
+// (JSON-RPC `gov_getVotes`) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_votes_json(const struct batara_node *node,
+                                          uint64_t id,
+                                          const char *after,
+                                          uint32_t limit,
+                                          struct batara_bytes **out);
+
+// Governance parameters in force and the parameter sets proposals may change as UTF-8 JSON
+// (JSON-RPC `gov_getParams`) into `*out` (free with `batara_bytes_free`).
+enum batara_result batara_node_gov_params_json(const struct batara_node *node,
+                                               struct batara_bytes **out);
+
 // A contract's record (code hash, creator, height, balance) after block `height`
 // (`BATARA_LATEST`: the head) as UTF-8 JSON, the shape of JSON-RPC `vm_getContract`, into `*out`
 // (free with `batara_bytes_free`). `BATARA_RESULT_NOT_FOUND` if there is no contract there.
@@ -371,6 +402,12 @@ enum batara_result batara_node_rpc_url(const struct batara_node *node,
 
 // Makes `count` blocks now (dev chains): 1 to 10000, else `BATARA_RESULT_INVALID_INPUT`.
 enum batara_result batara_node_mine(const struct batara_node *node, uint32_t count);
+
+// Fast-forwards a dev chain so that the end of proposal `proposal`'s deposit or voting period
+// comes in the next block (JSON-RPC `dev_skipTo` with `{"voting_end": id}`).
+// `BATARA_RESULT_NOT_DEV` on other chains, `BATARA_RESULT_INVALID_INPUT` for a closed proposal.
+enum batara_result batara_node_skip_to_voting_end(const struct batara_node *node,
+                                                  uint64_t proposal);
 
 // Calls `cb` for every block committed from now on, on a library thread, until the node is freed.
 enum batara_result batara_node_on_block(struct batara_node *node,

@@ -91,6 +91,16 @@ export class Transaction {
   static withdrawRewards(validator?: string | null, fee?: Amount): Transaction;
   /** Set the commission of a validator the signer operates, in parts per million. */
   static editCommission(validator: string, rates: { rate: number; maxRate: number; maxChange: number }, fee?: Amount): Transaction;
+  /** Submit a governance proposal with an initial deposit. */
+  static propose(title: string, content: ProposalContent, deposit: Amount, opts?: { summary?: string; expedited?: boolean }, fee?: Amount): Transaction;
+  /** The content of a parameter-change proposal: parameter sets (`chain`, `staking`, `gov`) to the fields to change. */
+  static paramsChange(changes: Record<string, Record<string, unknown>>): ProposalContent;
+  /** Add to a proposal's deposit. */
+  static deposit(proposal: number | bigint, amount: Amount, fee?: Amount): Transaction;
+  /** Vote: one option, or weights summing to 1 (`{ yes: 0.7, no: 0.3 }`). */
+  static vote(proposal: number | bigint, option: VoteOption | Partial<Record<VoteOption, number>>, fee?: Amount): Transaction;
+  /** Withdraw a proposal the signer submitted, before its vote ends. */
+  static cancelProposal(proposal: number | bigint, fee?: Amount): Transaction;
   /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
   static upload(code: Bytes, gasLimit: number | bigint, gasPrice: Amount, fee?: Amount): Transaction;
   /** Create a contract from uploaded code `codeHash`; `init` runs with `args` (bytes, or a value sent as JSON). */
@@ -212,7 +222,101 @@ export type TxKind =
   | { type: 'edit_commission'; validator: string; rate_ppm: number; max_rate_ppm: number; max_change_ppm: number }
   | { type: 'upload'; code: string; gas_limit: string; gas_price: string }
   | { type: 'instantiate'; code_hash: string; args: string; salt: string; value: string; gas_limit: string; gas_price: string }
-  | { type: 'call'; contract: string; method: string; args: string; value: string; gas_limit: string; gas_price: string };
+  | { type: 'call'; contract: string; method: string; args: string; value: string; gas_limit: string; gas_price: string }
+  | { type: 'propose'; title: string; summary?: string; content: ProposalContent; deposit: string; expedited?: boolean }
+  | { type: 'deposit'; proposal: string; amount: string }
+  | { type: 'vote'; proposal: string; options: WeightedVote[] }
+  | { type: 'cancel_proposal'; proposal: string };
+
+/** What a proposal does if it passes. */
+export type ProposalContent =
+  | { kind: 'text' }
+  | { kind: 'params'; changes: Array<{ params: string; values: Record<string, unknown> }> }
+  | { kind: 'upgrade'; name: string; height: string | number; info?: string }
+  | { kind: 'spend'; recipient: string; amount: string };
+
+export type VoteOption = 'yes' | 'no' | 'abstain' | 'veto';
+
+/** One option of a vote and its share of the voter's power (ppm; a vote's weights sum to 1,000,000). */
+export interface WeightedVote {
+  option: VoteOption;
+  weight_ppm: number;
+}
+
+export type ProposalStatus = 'deposit_period' | 'voting_period' | 'passed' | 'rejected' | 'failed' | 'canceled';
+
+/** Stake behind each option and the bonded stake quorum is measured against. */
+export interface Tally {
+  yes: string;
+  no: string;
+  abstain: string;
+  veto: string;
+  bonded: string;
+}
+
+/** A governance proposal (times in ms of block time; `result` says why it ended as it did). */
+export interface Proposal {
+  id: string;
+  proposer: string;
+  title: string;
+  summary: string;
+  content: ProposalContent;
+  expedited: boolean;
+  status: ProposalStatus;
+  submit_height: string;
+  submit_ms: string;
+  deposit_end_ms: string;
+  voting_start_ms: string;
+  voting_end_ms: string;
+  total_deposit: string;
+  /** The final tally (once voted). */
+  tally: Tally | null;
+  result: string;
+  deposits_burned: boolean;
+  end_height: string;
+}
+
+/** A proposal with its deposits and its tally: final, or live while the vote runs (`gov_getProposal`). */
+export interface ProposalDetail extends Proposal {
+  deposits: Array<{ depositor: string; amount: string }>;
+  current_tally: Tally | null;
+}
+
+/** A page of proposals (`gov_listProposals`); pass `next` as `after`. */
+export interface ProposalPage {
+  proposals: Proposal[];
+  next: string | null;
+}
+
+/** A page of a proposal's votes (`gov_getVotes`); `power` is the voter's bonded stake now. */
+export interface VotePage {
+  proposal: string;
+  votes: Array<{ voter: string; options: WeightedVote[]; power: string }>;
+  next: string | null;
+}
+
+/** Governance parameters in force (`gov_getParams`); `governed` names the parameter sets proposals may change. */
+export interface GovParams {
+  min_deposit: string;
+  expedited_min_deposit: string;
+  min_initial_deposit_ratio_ppm: number;
+  min_deposit_ratio_ppm: number;
+  max_deposit_period_ms: string;
+  voting_period_ms: string;
+  expedited_voting_period_ms: string;
+  quorum_ppm: number;
+  threshold_ppm: number;
+  expedited_threshold_ppm: number;
+  veto_threshold_ppm: number;
+  burn_vote_veto: boolean;
+  burn_vote_quorum: boolean;
+  burn_proposal_deposit_prevote: boolean;
+  proposal_cancel_ratio_ppm: number;
+  governed: string[];
+}
+
+/** What `skipTo` fast-forwards to (exactly one). */
+export type SkipTarget = { votingEnd: number | bigint } | { unbondingEnd: true } | { height: number | bigint };
 
 export interface TxBody {
   chain_id: string;
@@ -238,6 +342,8 @@ export interface Block {
   txs: Array<SignedTx & { hash: string }>;
   /** Evidence of double signing the block carries (each offender was slashed and tombstoned). */
   evidence: DuplicateVoteEvidence[];
+  /** Events of the block itself (a proposal's vote or deposit period ending); absent when none. */
+  events?: Event[];
 }
 
 export interface Vote {
@@ -441,6 +547,14 @@ export interface NodeApi {
   rewards(delegator: string): Promise<Rewards>;
   /** The community pool, outstanding rewards and supply counters. */
   communityPool(): Promise<CommunityPool>;
+  /** A governance proposal with its deposits and tally; NOT_FOUND if none. */
+  proposal(id: number | bigint): Promise<ProposalDetail>;
+  /** A page of proposals by id, of `status` if given (default limit 100). */
+  proposals(opts?: { status?: ProposalStatus | null; after?: number | bigint | null; limit?: number }): Promise<ProposalPage>;
+  /** A page of a proposal's votes by voter address. */
+  votes(id: number | bigint, opts?: { after?: string | null; limit?: number }): Promise<VotePage>;
+  /** Governance parameters in force. */
+  govParams(): Promise<GovParams>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
@@ -469,6 +583,8 @@ export interface NodeApi {
   setBalance(address: string, amount: Amount): Promise<void>;
   /** Moves block time forward by `ms` (dev chains); the total offset in ms. */
   increaseTime(ms: number): Promise<number>;
+  /** Fast-forwards so a proposal's period, the earliest unbonding or a height comes in the next block (dev chains). */
+  skipTo(target: SkipTarget): Promise<{ height: string; time_offset_ms: string }>;
 }
 
 /** An embedded node. */
@@ -509,6 +625,14 @@ export class Node implements NodeApi {
   rewards(delegator: string): Promise<Rewards>;
   /** The community pool, outstanding rewards and supply counters. */
   communityPool(): Promise<CommunityPool>;
+  /** A governance proposal with its deposits and tally; NOT_FOUND if none. */
+  proposal(id: number | bigint): Promise<ProposalDetail>;
+  /** A page of proposals by id, of `status` if given (default limit 100). */
+  proposals(opts?: { status?: ProposalStatus | null; after?: number | bigint | null; limit?: number }): Promise<ProposalPage>;
+  /** A page of a proposal's votes by voter address. */
+  votes(id: number | bigint, opts?: { after?: string | null; limit?: number }): Promise<VotePage>;
+  /** Governance parameters in force. */
+  govParams(): Promise<GovParams>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
@@ -539,6 +663,7 @@ export class Node implements NodeApi {
   revert(id: number): Promise<void>;
   setBalance(address: string, amount: Amount): Promise<void>;
   increaseTime(ms: number): Promise<number>;
+  skipTo(target: SkipTarget): Promise<{ height: string; time_offset_ms: string }>;
   /** Stops the node and ends its block streams. A node garbage-collected without `close()` stops on a background thread. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -591,6 +716,14 @@ export class Client implements NodeApi {
   rewards(delegator: string): Promise<Rewards>;
   /** The community pool, outstanding rewards and supply counters. */
   communityPool(): Promise<CommunityPool>;
+  /** A governance proposal with its deposits and tally; NOT_FOUND if none. */
+  proposal(id: number | bigint): Promise<ProposalDetail>;
+  /** A page of proposals by id, of `status` if given (default limit 100). */
+  proposals(opts?: { status?: ProposalStatus | null; after?: number | bigint | null; limit?: number }): Promise<ProposalPage>;
+  /** A page of a proposal's votes by voter address. */
+  votes(id: number | bigint, opts?: { after?: string | null; limit?: number }): Promise<VotePage>;
+  /** Governance parameters in force. */
+  govParams(): Promise<GovParams>;
   /** A contract's record; NOT_FOUND if there is none. */
   contractInfo(address: string, height?: number | bigint | null): Promise<ContractInfo>;
   /** Stored contract code; NOT_FOUND if there is none. */
@@ -618,6 +751,7 @@ export class Client implements NodeApi {
   revert(id: number): Promise<void>;
   setBalance(address: string, amount: Amount): Promise<void>;
   increaseTime(ms: number): Promise<number>;
+  skipTo(target: SkipTarget): Promise<{ height: string; time_offset_ms: string }>;
 }
 
 /** A contract's record (`vm_getContract`). */

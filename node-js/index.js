@@ -225,6 +225,52 @@ class Transaction {
     }
     return new Transaction(kind, fee);
   }
+  /** Submit a governance proposal: `content` is `{ kind: 'text' }`, `Transaction.paramsChange({...})`, `{ kind: 'upgrade', name, height, info }` or `{ kind: 'spend', recipient, amount }`. */
+  static propose(title, content, deposit, opts, fee = 0n) {
+    const { summary = '', expedited = false } = options(opts, ['summary', 'expedited'], 'propose options');
+    if (content === null || typeof content !== 'object') throw new BataraError('INVALID_INPUT', 'content must be an object');
+    if (typeof expedited !== 'boolean') throw new BataraError('INVALID_INPUT', 'expedited must be a boolean');
+    return new Transaction({
+      type: 'propose', title: str(title, 'title'), summary: str(summary, 'summary'), content,
+      deposit: amount(deposit, 'deposit'), expedited,
+    }, fee);
+  }
+  /** The content of a parameter-change proposal: parameter sets to the fields to change, e.g. `{ chain: { max_block_txs: 5000 } }`. */
+  static paramsChange(changes) {
+    if (changes === null || typeof changes !== 'object' || Object.keys(changes).length === 0) {
+      throw new BataraError('INVALID_INPUT', 'changes must be a non-empty object of parameter sets');
+    }
+    return {
+      kind: 'params',
+      changes: Object.entries(changes).map(([params, values]) => {
+        if (values === null || typeof values !== 'object') throw new BataraError('INVALID_INPUT', `changes.${params} must be an object of fields`);
+        return { params, values };
+      }),
+    };
+  }
+  /** Add `amount` to proposal `proposal`'s deposit. */
+  static deposit(proposal, amt, fee = 0n) {
+    return new Transaction({ type: 'deposit', proposal: uint(proposal, 'proposal').toString(), amount: amount(amt, 'amount') }, fee);
+  }
+  /** Vote on `proposal`: one option ('yes', 'no', 'abstain', 'veto') or weights summing to 1 (`{ yes: 0.7, no: 0.3 }`). */
+  static vote(proposal, option, fee = 0n) {
+    let opts;
+    if (typeof option === 'string') {
+      opts = [{ option, weight_ppm: 1_000_000 }];
+    } else if (option !== null && typeof option === 'object') {
+      opts = Object.entries(option).map(([name, w]) => {
+        if (typeof w !== 'number' || !(w > 0 && w <= 1)) throw new BataraError('INVALID_INPUT', `weight of ${name} must be a number in (0, 1], got ${w}`);
+        return { option: name, weight_ppm: Math.round(w * 1_000_000) };
+      });
+    } else {
+      throw new BataraError('INVALID_INPUT', 'option must be a string or an object of weights');
+    }
+    return new Transaction({ type: 'vote', proposal: uint(proposal, 'proposal').toString(), options: opts }, fee);
+  }
+  /** Withdraw a proposal the signer submitted, before its vote ends. */
+  static cancelProposal(proposal, fee = 0n) {
+    return new Transaction({ type: 'cancel_proposal', proposal: uint(proposal, 'proposal').toString() }, fee);
+  }
   /** Store WebAssembly `code` (binary) under its SHA-256 hash, paying its deposit. */
   static upload(code, gasLimit, gasPrice, fee = 0n) {
     return new Transaction({
@@ -357,6 +403,16 @@ class Node {
   }
   async rewards(delegator) { return JSON.parse(await later(() => this._inner.rewards(str(delegator, 'delegator')))); }
   async communityPool() { return JSON.parse(await later(() => this._inner.communityPool())); }
+  async proposal(id) { return JSON.parse(await later(() => this._inner.proposal(uint(id, 'id')))); }
+  async proposals(opts) {
+    const { status = null, after = null, limit = 100 } = options(opts, ['status', 'after', 'limit'], 'proposals options');
+    return JSON.parse(await later(() => this._inner.proposals(status === null ? null : str(status, 'status'), after === null ? null : uint(after, 'after'), uint(limit, 'limit', U32_MAX))));
+  }
+  async votes(id, opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'votes options');
+    return JSON.parse(await later(() => this._inner.votes(uint(id, 'id'), after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX))));
+  }
+  async govParams() { return JSON.parse(await later(() => this._inner.govParams())); }
   /** A contract's record: `{ address, code_hash, creator, instantiated_at, balance }`. */
   async contractInfo(address, height) { return JSON.parse(await later(() => this._inner.contract(str(address, 'address'), nativeHeight(height)))); }
   /** Stored code: `{ code_hash, uploader, size, deposit, uploaded_at, wasm (0x-hex) }`. */
@@ -403,8 +459,22 @@ class Node {
   async revert(id) { return later(() => this._inner.revert(uint(id, 'snapshot id'))); }
   async setBalance(address, amt) { return later(() => this._inner.setBalance(str(address, 'address'), amount(amt, 'amount'))); }
   async increaseTime(ms) { return later(() => this._inner.increaseTime(uint(ms, 'ms'))); }
+  async skipTo(target) {
+    const [kind, value] = skipTarget(target);
+    return JSON.parse(await later(() => this._inner.skipTo(kind, value === null ? null : uint(value, kind))));
+  }
   async close() { return later(() => this._inner.stop()); }
   async [Symbol.asyncDispose]() { return this.close(); }
+}
+
+/** `{ votingEnd: id }`, `{ unbondingEnd: true }` or `{ height: n }` as [wire name, value or null]. */
+function skipTarget(target) {
+  const { votingEnd = null, unbondingEnd = false, height = null } = options(target, ['votingEnd', 'unbondingEnd', 'height'], 'skipTo target');
+  const given = [votingEnd !== null, unbondingEnd === true, height !== null].filter(Boolean).length;
+  if (given !== 1) throw new BataraError('INVALID_INPUT', 'skipTo needs exactly one of votingEnd, unbondingEnd: true or height');
+  if (votingEnd !== null) return ['voting_end', votingEnd];
+  if (height !== null) return ['height', height];
+  return ['unbonding_end', null];
 }
 
 /** A block id for JSON-RPC: null (latest), "latest", a 0x hash or a height (number or decimal). */
@@ -539,6 +609,16 @@ class Client {
   }
   async rewards(delegator) { return this.call('distribution_getRewards', str(delegator, 'delegator')); }
   async communityPool() { return this.call('distribution_getCommunityPool'); }
+  async proposal(id) { return this.call('gov_getProposal', uint(id, 'id').toString()); }
+  async proposals(opts) {
+    const { status = null, after = null, limit = 100 } = options(opts, ['status', 'after', 'limit'], 'proposals options');
+    return this.call('gov_listProposals', status === null ? null : str(status, 'status'), after === null ? null : uint(after, 'after').toString(), uint(limit, 'limit', U32_MAX));
+  }
+  async votes(id, opts) {
+    const { after = null, limit = 1000 } = options(opts, ['after', 'limit'], 'votes options');
+    return this.call('gov_getVotes', uint(id, 'id').toString(), after === null ? null : str(after, 'after'), uint(limit, 'limit', U32_MAX));
+  }
+  async govParams() { return this.call('gov_getParams'); }
   async contractInfo(address, height) { return this.call('vm_getContract', str(address, 'address'), rpcHeight(height)); }
   async code(codeHash) { return this.call('vm_getCode', str(codeHash, 'codeHash')); }
   async trace(txHash) { return this.call('vm_traceTransaction', str(txHash, 'txHash')); }
@@ -566,6 +646,10 @@ class Client {
   async revert(id) { await this.call('dev_revert', uint(id, 'snapshot id')); }
   async setBalance(address, amt) { await this.call('dev_setBalance', str(address, 'address'), amount(amt, 'amount')); }
   async increaseTime(ms) { return Number(await this.call('dev_increaseTime', uint(ms, 'ms'))); }
+  async skipTo(target) {
+    const [kind, value] = skipTarget(target);
+    return this.call('dev_skipTo', { [kind]: value === null ? true : uint(value, kind).toString() });
+  }
 }
 
 /** A contract call that failed: `receipt` is its committed receipt (null for a query or an estimate). */

@@ -96,6 +96,20 @@ class AsyncNode:
     def community_pool(self) -> dict[str, Any]:
         return self.node.community_pool()
 
+    def proposal(self, id: int) -> dict[str, Any]:
+        return self.node.proposal(id)
+
+    def proposals(
+        self, status: Optional[str] = None, after: Optional[int] = None, limit: int = 100
+    ) -> dict[str, Any]:
+        return self.node.proposals(status, after, limit)
+
+    def votes(self, id: int, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        return self.node.votes(id, after, limit)
+
+    def gov_params(self) -> dict[str, Any]:
+        return self.node.gov_params()
+
     def next_nonce(self, address: str) -> int:
         return self.node.next_nonce(address)
 
@@ -144,6 +158,17 @@ class AsyncNode:
 
     async def increase_time(self, ms: int) -> int:
         return await asyncio.to_thread(self.node.increase_time, ms)
+
+    async def skip_to(
+        self,
+        *,
+        voting_end: Optional[int] = None,
+        unbonding_end: bool = False,
+        height: Optional[int] = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(
+            lambda: self.node.skip_to(voting_end=voting_end, unbonding_end=unbonding_end, height=height)
+        )
 
     def blocks(self) -> AsyncIterator[dict[str, Any]]:
         """Committed blocks from the moment of this call on; ends when the node stops."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from batara._native import Keypair, error_table
 from batara.account import Account, AccountRecord
-from batara.exceptions import BataraError, NotFound, Timeout, TxRejected
+from batara.exceptions import BataraError, InvalidInput, NotFound, Timeout, TxRejected
 
 if TYPE_CHECKING:
     from batara.contracts import Contract
@@ -190,6 +190,30 @@ class Client:
         (``minted``, ``burned``)."""
         return dict(self.call("distribution_getCommunityPool"))
 
+    def proposal(self, id: int) -> dict[str, Any]:
+        """A governance proposal with its deposits and tally (final, or live while voting)
+        (JSON-RPC ``gov_getProposal``). NotFound if none."""
+        return dict(self.call("gov_getProposal", str(id)))
+
+    def proposals(
+        self, status: Optional[str] = None, after: Optional[int] = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """A page of proposals by id, of ``status`` if given (``deposit_period``,
+        ``voting_period``, ``passed``, ``rejected``, ``failed``, ``canceled``): ``{proposals,
+        next}``; pass ``next`` as ``after`` for the following page."""
+        return dict(
+            self.call("gov_listProposals", status, None if after is None else str(after), limit)
+        )
+
+    def votes(self, id: int, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
+        """A page of proposal ``id``'s votes by voter: ``{proposal, votes, next}``, each vote
+        with its options and the voter's bonded stake now."""
+        return dict(self.call("gov_getVotes", str(id), after, limit))
+
+    def gov_params(self) -> dict[str, Any]:
+        """Governance parameters in force and the parameter sets proposals may change."""
+        return dict(self.call("gov_getParams"))
+
     def contract_info(self, address: str, height: Optional[int] = None) -> dict[str, Any]:
         """A contract's record: code hash, creator, height, balance. NotFound if none."""
         return dict(self.call("vm_getContract", address, height))
@@ -351,3 +375,24 @@ class Client:
     def increase_time(self, ms: int) -> int:
         """Moves block time forward by ``ms``; returns the total offset in ms."""
         return int(self.call("dev_increaseTime", ms))
+
+    def skip_to(
+        self,
+        *,
+        voting_end: Optional[int] = None,
+        unbonding_end: bool = False,
+        height: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """Fast-forwards so that a period ends in the next block: a proposal's deposit or voting
+        period (``voting_end=id``), the earliest pending unbonding (``unbonding_end=True``) or a
+        ``height``; exactly one. Returns ``{height, time_offset_ms}``."""
+        given = [voting_end is not None, unbonding_end, height is not None]
+        if given.count(True) != 1:
+            raise InvalidInput("give exactly one of voting_end, unbonding_end=True or height")
+        if voting_end is not None:
+            target: dict[str, Any] = {"voting_end": str(voting_end)}
+        elif unbonding_end:
+            target = {"unbonding_end": True}
+        else:
+            target = {"height": str(height)}
+        return dict(self.call("dev_skipTo", target))

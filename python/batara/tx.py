@@ -167,6 +167,76 @@ class Transaction:
         return Transaction(kind, fee)
 
     @staticmethod
+    def propose(
+        title: str,
+        content: dict[str, Any],
+        deposit: int,
+        summary: str = "",
+        expedited: bool = False,
+        fee: int = 0,
+    ) -> Transaction:
+        """Submit a governance proposal with an initial ``deposit``. ``content`` is what it does:
+        ``{"kind": "text"}``, ``Transaction.params_change({...})``, ``{"kind": "upgrade", "name":
+        …, "height": …, "info": …}`` or ``{"kind": "spend", "recipient": …, "amount": …}``."""
+        if not isinstance(content, dict):
+            raise TypeError(f"content must be a dict, got {type(content).__name__}")
+        if not isinstance(expedited, bool):
+            raise TypeError(f"expedited must be a bool, got {type(expedited).__name__}")
+        return Transaction(
+            {
+                "type": "propose",
+                "title": _text(title, "title"),
+                "summary": _text(summary, "summary"),
+                "content": content,
+                "deposit": _amount(deposit, "deposit"),
+                "expedited": expedited,
+            },
+            fee,
+        )
+
+    @staticmethod
+    def params_change(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """The content of a parameter-change proposal: parameter sets (``chain``, ``staking``,
+        ``gov``) to the fields to change, e.g. ``{"chain": {"max_block_txs": 5000}}``."""
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput("changes must be a non-empty dict of parameter sets")
+        out = []
+        for name, values in changes.items():
+            if not isinstance(values, dict):
+                raise InvalidInput(f"changes[{name!r}] must be a dict of fields")
+            out.append({"params": _text(name, "parameter set"), "values": values})
+        return {"kind": "params", "changes": out}
+
+    @staticmethod
+    def deposit(proposal: int, amount: int, fee: int = 0) -> Transaction:
+        """Add ``amount`` to proposal ``proposal``'s deposit."""
+        return Transaction(
+            {"type": "deposit", "proposal": _gas(proposal, "proposal"), "amount": _amount(amount, "amount")},
+            fee,
+        )
+
+    @staticmethod
+    def vote(proposal: int, option: Union[str, dict[str, float]], fee: int = 0) -> Transaction:
+        """Vote on ``proposal``: one option (``"yes"``, ``"no"``, ``"abstain"``, ``"veto"``), or a
+        split vote as weights summing to 1 (``{"yes": 0.7, "no": 0.3}``, up to 6 decimals)."""
+        if isinstance(option, str):
+            options = [{"option": option, "weight_ppm": 1_000_000}]
+        elif isinstance(option, dict):
+            options = []
+            for name, w in option.items():
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 1:
+                    raise InvalidInput(f"weight of {name!r} must be a number in (0, 1], got {w!r}")
+                options.append({"option": _text(name, "option"), "weight_ppm": round(w * 1_000_000)})
+        else:
+            raise TypeError(f"option must be a str or a dict of weights, got {type(option).__name__}")
+        return Transaction({"type": "vote", "proposal": _gas(proposal, "proposal"), "options": options}, fee)
+
+    @staticmethod
+    def cancel_proposal(proposal: int, fee: int = 0) -> Transaction:
+        """Withdraw a proposal the signer submitted, before its vote ends."""
+        return Transaction({"type": "cancel_proposal", "proposal": _gas(proposal, "proposal")}, fee)
+
+    @staticmethod
     def upload(code: Union[bytes, bytearray], gas_limit: int, gas_price: int, fee: int = 0) -> Transaction:
         """Store WebAssembly ``code`` (binary) under its SHA-256 hash, paying its deposit."""
         return Transaction(

@@ -2,7 +2,8 @@
 
 use batara_core::crypto::{self, BatchItem, Keypair};
 use batara_core::types::{
-    Commit, Hash, Header, PublicKey, Signature, SignedTransaction, TxBody, TxKind,
+    Commit, Hash, Header, ParamChange, ProposalContent, PublicKey, Signature, SignedTransaction,
+    TxBody, TxKind, VoteOption, WeightedVote,
 };
 use serde_json::{json, Value};
 
@@ -272,6 +273,93 @@ fn compute() -> Value {
                 max_change_ppm: 10_000,
             },
         },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 13,
+            fee: 10,
+            kind: TxKind::Propose {
+                title: "bigger blocks".into(),
+                summary: "raise the tx limit".into(),
+                content: ProposalContent::Params {
+                    changes: vec![ParamChange {
+                        params: "chain".into(),
+                        values: r#"{"max_block_txs":5000}"#.into(),
+                    }],
+                },
+                deposit: 10_000,
+                expedited: false,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 14,
+            fee: 0,
+            kind: TxKind::Propose {
+                title: "v2".into(),
+                summary: String::new(),
+                content: ProposalContent::Upgrade {
+                    name: "v2".into(),
+                    height: 1_000,
+                    info: "batara 0.2.0".into(),
+                },
+                deposit: 50_000,
+                expedited: true,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k1.public_key(),
+            nonce: 15,
+            fee: 0,
+            kind: TxKind::Propose {
+                title: "fund".into(),
+                summary: String::new(),
+                content: ProposalContent::Spend {
+                    recipient: k1.address(),
+                    amount: 5,
+                },
+                deposit: 1,
+                expedited: false,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k1.public_key(),
+            nonce: 16,
+            fee: 1,
+            kind: TxKind::Deposit {
+                proposal: 1,
+                amount: 99,
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 17,
+            fee: 0,
+            kind: TxKind::Vote {
+                proposal: 1,
+                options: vec![
+                    WeightedVote {
+                        option: VoteOption::Yes,
+                        weight_ppm: 700_000,
+                    },
+                    WeightedVote {
+                        option: VoteOption::Veto,
+                        weight_ppm: 300_000,
+                    },
+                ],
+            },
+        },
+        TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k0.public_key(),
+            nonce: 18,
+            fee: 0,
+            kind: TxKind::CancelProposal { proposal: 2 },
+        },
     ];
     let seeds = [
         RFC8032[0].0,
@@ -288,6 +376,12 @@ fn compute() -> Value {
         RFC8032[0].0,
         RFC8032[0].0,
         RFC8032[1].0,
+        RFC8032[0].0,
+        RFC8032[0].0,
+        RFC8032[1].0,
+        RFC8032[1].0,
+        RFC8032[0].0,
+        RFC8032[0].0,
     ];
     let txs: Vec<Value> = bodies
         .into_iter()

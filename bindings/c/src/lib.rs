@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use batara_core::api::{self, NodeApi};
+use batara_core::api::{self, NodeApi, SkipTarget};
 use batara_core::app::genesis;
 use batara_core::consensus::DevMode;
 use batara_core::crypto::{self, Keypair};
@@ -817,6 +817,74 @@ pub extern "C" fn batara_node_community_pool_json(
     guard(|| json_out(out, &non_null(node, "node")?.node()?.community_pool()?))
 }
 
+/// Governance proposal `id` with its deposits and tally (final, or live while voting) as UTF-8
+/// JSON (JSON-RPC `gov_getProposal`) into `*out` (free with `batara_bytes_free`).
+/// `BATARA_RESULT_NOT_FOUND` if there is no such proposal.
+#[no_mangle]
+pub extern "C" fn batara_node_proposal_json(
+    node: *const batara_node,
+    id: u64,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| json_out(out, &non_null(node, "node")?.node()?.proposal(id)?))
+}
+
+/// Up to `limit` (1..=1000) proposals with ids above `after` (0: from the first), of `status`
+/// (NULL: any; `deposit_period`, `voting_period`, `passed`, `rejected`, `failed`, `canceled`), as
+/// UTF-8 JSON `{"proposals": [...], "next": id or null}` (JSON-RPC `gov_listProposals`) into
+/// `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_proposals_json(
+    node: *const batara_node,
+    status: *const c_char,
+    after: u64,
+    limit: u32,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let status = if status.is_null() {
+            None
+        } else {
+            Some(string_arg(status, "status")?)
+        };
+        let after = (after > 0).then_some(after);
+        json_out(out, &n.proposals(status.as_deref(), after, limit as usize)?)
+    })
+}
+
+/// Up to `limit` (1..=10000) votes on proposal `id` by voters after `after` (NULL: from the
+/// first) as UTF-8 JSON `{"proposal", "votes": [{"voter", "options", "power"}], "next"}`
+/// (JSON-RPC `gov_getVotes`) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_votes_json(
+    node: *const batara_node,
+    id: u64,
+    after: *const c_char,
+    limit: u32,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let after = if after.is_null() {
+            None
+        } else {
+            Some(parse_address(after, "after")?)
+        };
+        json_out(out, &n.votes(id, after.as_ref(), limit as usize)?)
+    })
+}
+
+/// Governance parameters in force and the parameter sets proposals may change as UTF-8 JSON
+/// (JSON-RPC `gov_getParams`) into `*out` (free with `batara_bytes_free`).
+#[no_mangle]
+pub extern "C" fn batara_node_gov_params_json(
+    node: *const batara_node,
+    out: *mut *mut batara_bytes,
+) -> batara_result {
+    guard(|| json_out(out, &non_null(node, "node")?.node()?.gov_params()?))
+}
+
 fn height_at(height: u64) -> Option<u64> {
     (height != BATARA_LATEST).then_some(height)
 }
@@ -1036,6 +1104,22 @@ pub extern "C" fn batara_node_rpc_url(
 pub extern "C" fn batara_node_mine(node: *const batara_node, count: u32) -> batara_result {
     guard(|| {
         non_null(node, "node")?.node()?.mine(count)?;
+        Ok(())
+    })
+}
+
+/// Fast-forwards a dev chain so that the end of proposal `proposal`'s deposit or voting period
+/// comes in the next block (JSON-RPC `dev_skipTo` with `{"voting_end": id}`).
+/// `BATARA_RESULT_NOT_DEV` on other chains, `BATARA_RESULT_INVALID_INPUT` for a closed proposal.
+#[no_mangle]
+pub extern "C" fn batara_node_skip_to_voting_end(
+    node: *const batara_node,
+    proposal: u64,
+) -> batara_result {
+    guard(|| {
+        non_null(node, "node")?
+            .node()?
+            .skip_to(SkipTarget::VotingEnd(proposal))?;
         Ok(())
     })
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use batara_core::api::{self, NodeApi, WeakNode};
+use batara_core::api::{self, NodeApi, SkipTarget, WeakNode};
 use batara_core::app::genesis;
 use batara_core::app::genesis::Genesis;
 use batara_core::consensus::DevMode;
@@ -773,6 +773,49 @@ impl NativeNode {
         json(&self.run(move |h| h.community_pool()).await?)
     }
 
+    /// A governance proposal with its deposits and tally; JSON.
+    #[napi]
+    pub async fn proposal(&self, id: i64) -> Result<String> {
+        let id = u64::try_from(id).map_err(|_| invalid("id must be non-negative"))?;
+        json(&self.run(move |h| h.proposal(id)).await?)
+    }
+
+    /// A page of proposals by id, of `status` if given; JSON.
+    #[napi]
+    pub async fn proposals(
+        &self,
+        status: Option<String>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<String> {
+        let after = after
+            .map(|a| u64::try_from(a).map_err(|_| invalid("after must be non-negative")))
+            .transpose()?;
+        json(
+            &self
+                .run(move |h| h.proposals(status.as_deref(), after, limit as usize))
+                .await?,
+        )
+    }
+
+    /// A page of a proposal's votes; JSON.
+    #[napi]
+    pub async fn votes(&self, id: i64, after: Option<String>, limit: u32) -> Result<String> {
+        let id = u64::try_from(id).map_err(|_| invalid("id must be non-negative"))?;
+        let after = after.as_deref().map(address).transpose()?;
+        json(
+            &self
+                .run(move |h| h.votes(id, after.as_ref(), limit as usize))
+                .await?,
+        )
+    }
+
+    /// Governance parameters and the parameter sets proposals may change; JSON.
+    #[napi]
+    pub async fn gov_params(&self) -> Result<String> {
+        json(&self.run(move |h| h.gov_params()).await?)
+    }
+
     /// A contract's record (code hash, creator, height, balance); JSON.
     #[napi]
     pub async fn contract(&self, address_: String, height: Option<i64>) -> Result<String> {
@@ -924,6 +967,24 @@ impl NativeNode {
         let ms = u64::try_from(ms).map_err(|_| invalid("ms must be non-negative"))?;
         self.run(move |h| h.increase_time(ms).map(|t| t as i64))
             .await
+    }
+
+    /// Fast-forwards a dev chain so a period ends in the next block: `kind` is `voting_end`
+    /// (`value`: a proposal id), `unbonding_end` or `height` (`value`: the height); JSON.
+    #[napi]
+    pub async fn skip_to(&self, kind: String, value: Option<i64>) -> Result<String> {
+        let v = || {
+            value
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or_else(|| invalid(format!("{kind} needs a non-negative value")))
+        };
+        let target = match kind.as_str() {
+            "voting_end" => SkipTarget::VotingEnd(v()?),
+            "unbonding_end" => SkipTarget::UnbondingEnd,
+            "height" => SkipTarget::Height(v()?),
+            _ => return Err(invalid("give one of votingEnd, unbondingEnd or height")),
+        };
+        json(&self.run(move |h| h.skip_to(target)).await?)
     }
 
     /// Stops the node (and ends its block streams).

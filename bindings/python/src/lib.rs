@@ -29,7 +29,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use batara_core::api::ChainReader as CoreReader;
-use batara_core::api::{self, NodeApi, WeakNode};
+use batara_core::api::{self, NodeApi, SkipTarget, WeakNode};
 use batara_core::app::genesis;
 use batara_core::app::genesis::Genesis;
 use batara_core::consensus::DevMode;
@@ -918,6 +918,44 @@ impl Node {
         read_json(py, || self.handle.reader().community_pool())
     }
 
+    /// A governance proposal with its deposits and tally (dict; NotFound if none).
+    fn proposal(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = uint)] id: u64,
+    ) -> PyResult<Py<PyAny>> {
+        read_json(py, || self.handle.reader().proposal(id))
+    }
+
+    /// A page of proposals by id (dict: proposals, next), of `status` if given.
+    #[pyo3(signature = (status = None, after = None, limit = 100))]
+    fn proposals(
+        &self,
+        py: Python<'_>,
+        status: Option<&str>,
+        #[pyo3(from_py_with = opt_uint)] after: Option<u64>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        read_json(py, || self.handle.reader().proposals(status, after, limit))
+    }
+
+    /// A page of a proposal's votes (dict: proposal, votes, next).
+    #[pyo3(signature = (id, after = None, limit = 1000))]
+    fn votes(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = uint)] id: u64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        read_votes(py, self.handle.reader(), id, after, limit)
+    }
+
+    /// Governance parameters in force and the parameter sets proposals may change (dict).
+    fn gov_params(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        read_json(py, || self.handle.reader().gov_params())
+    }
+
     /// A contract's record (dict: code_hash, creator, instantiated_at, balance), at the head or
     /// after block `height`.
     #[pyo3(signature = (address, height = None))]
@@ -1065,6 +1103,31 @@ impl Node {
         py.detach(|| self.handle.increase_time(ms)).map_err(to_py)
     }
 
+    /// Fast-forwards a dev chain so that a period ends in the next block: give one of
+    /// `voting_end` (a proposal id: the end of its deposit or voting period), `unbonding_end`
+    /// (the earliest pending unbonding) or `height`. Returns {height, time_offset_ms}.
+    #[pyo3(signature = (*, voting_end = None, unbonding_end = false, height = None))]
+    fn skip_to(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = opt_uint)] voting_end: Option<u64>,
+        unbonding_end: bool,
+        #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
+    ) -> PyResult<Py<PyAny>> {
+        let target = match (voting_end, unbonding_end, height) {
+            (Some(id), false, None) => SkipTarget::VotingEnd(id),
+            (None, true, None) => SkipTarget::UnbondingEnd,
+            (None, false, Some(h)) => SkipTarget::Height(h),
+            _ => {
+                return Err(to_py(Error::InvalidInput(
+                    "give exactly one of voting_end, unbonding_end=True or height".into(),
+                )))
+            }
+        };
+        let v = py.detach(|| self.handle.skip_to(target)).map_err(to_py)?;
+        to_python(py, &v)
+    }
+
     /// Stops the node. Idempotent.
     fn stop(&self, py: Python<'_>) {
         py.detach(|| self.handle.stop());
@@ -1170,6 +1233,17 @@ fn read_delegators(
     let validator = parse_address(validator)?;
     let after = after.map(parse_address).transpose()?;
     read_json(py, || r.delegators(&validator, after.as_ref(), limit))
+}
+
+fn read_votes(
+    py: Python<'_>,
+    r: &CoreReader,
+    id: u64,
+    after: Option<&str>,
+    limit: usize,
+) -> PyResult<Py<PyAny>> {
+    let after = after.map(parse_address).transpose()?;
+    read_json(py, || r.votes(id, after.as_ref(), limit))
 }
 
 fn read_rewards(py: Python<'_>, r: &CoreReader, delegator: &str) -> PyResult<Py<PyAny>> {
@@ -1323,6 +1397,44 @@ impl ChainReader {
     /// The community pool, outstanding rewards and supply counters (dict).
     fn community_pool(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.with(|r| read_json(py, || r.community_pool()))
+    }
+
+    /// A governance proposal with its deposits and tally (dict; NotFound if none).
+    fn proposal(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = uint)] id: u64,
+    ) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_json(py, || r.proposal(id)))
+    }
+
+    /// A page of proposals by id (dict: proposals, next), of `status` if given.
+    #[pyo3(signature = (status = None, after = None, limit = 100))]
+    fn proposals(
+        &self,
+        py: Python<'_>,
+        status: Option<&str>,
+        #[pyo3(from_py_with = opt_uint)] after: Option<u64>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_json(py, || r.proposals(status, after, limit)))
+    }
+
+    /// A page of a proposal's votes (dict: proposal, votes, next).
+    #[pyo3(signature = (id, after = None, limit = 1000))]
+    fn votes(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = uint)] id: u64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_votes(py, r, id, after, limit))
+    }
+
+    /// Governance parameters in force and the parameter sets proposals may change (dict).
+    fn gov_params(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.with(|r| read_json(py, || r.gov_params()))
     }
 
     /// Closes the database. Idempotent; later calls raise `BataraError`.
