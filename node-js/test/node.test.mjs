@@ -59,6 +59,15 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
       withdraw_rewards: () => Transaction.withdrawRewards(k.validator, fee),
       edit_commission: () => Transaction.editCommission(k.validator,
         { rate: k.rate_ppm, maxRate: k.max_rate_ppm, maxChange: k.max_change_ppm }, fee),
+      propose: () => Transaction.propose(k.title,
+        k.content.kind === 'params'
+          ? Transaction.paramsChange(Object.fromEntries(k.content.changes.map((c) => [c.params, c.values])))
+          : k.content,
+        BigInt(k.deposit), { summary: k.summary, expedited: k.expedited }, fee),
+      deposit: () => Transaction.deposit(BigInt(k.proposal), BigInt(k.amount), fee),
+      vote: () => Transaction.vote(BigInt(k.proposal),
+        Object.fromEntries(k.options.map((o) => [o.option, o.weight_ppm / 1e6])), fee),
+      cancel_proposal: () => Transaction.cancelProposal(BigInt(k.proposal), fee),
     }[k.type]();
     kinds.add(k.type);
     const s = tx.sign(kp, BigInt(b.nonce), b.chain_id);
@@ -67,8 +76,8 @@ test('shared vectors: keys, transactions, Wycheproof', () => {
     // Any kind signs from its JSON alone, the same bytes as the typed builder's.
     assert.deepEqual(new Transaction(k, fee).sign(kp, BigInt(b.nonce), b.chain_id).raw, s.raw);
   }
-  assert.deepEqual([...kinds].sort(), ['call', 'delegate', 'edit_commission', 'instantiate', 'redelegate', 'stake',
-    'transfer', 'undelegate', 'unjail', 'unstake', 'upload', 'withdraw_rewards']);
+  assert.deepEqual([...kinds].sort(), ['call', 'cancel_proposal', 'delegate', 'deposit', 'edit_commission', 'instantiate',
+    'propose', 'redelegate', 'stake', 'transfer', 'undelegate', 'unjail', 'unstake', 'upload', 'vote', 'withdraw_rewards']);
   const w = JSON.parse(fs.readFileSync(path.join(vectors, 'wycheproof_ed25519_test.json'), 'utf8'));
   let n = 0;
   for (const g of w.testGroups) {

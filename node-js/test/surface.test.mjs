@@ -65,6 +65,55 @@ const cases = [
     await assert.rejects(api.delegations('bat1nope'), (e) => e.code === 'INVALID_INPUT');
     assert.throws(() => Transaction.editCommission(v.address, { rate: 2_000_000, maxRate: 0, maxChange: 0 }), (e) => e.code === 'INVALID_INPUT');
   }],
+  ['governance: propose, vote, skip to the end, tally', async ({ api, keys: [a, b, c] }) => {
+    const coin = 10n ** 18n;
+    const [v] = await api.validators();
+    const send = async (key, tx) => {
+      const signed = tx.sign(key, await api.nextNonce(key.address), await api.chainId);
+      await api.submit(signed.raw, { wait: true });
+      return api.transaction(signed.hash);
+    };
+    // b bonds 3 coins beside the dev validator's 1: b alone is 75 % of the bonded stake.
+    await send(b, Transaction.delegate(v.address, 3n * coin, 1n));
+    const params = await api.govParams();
+    assert.deepEqual(params.governed, ['chain', 'staking', 'gov']);
+    const deposit = BigInt(params.min_deposit);
+    const content = Transaction.paramsChange({ chain: { max_block_txs: 5000 } });
+    const r = await send(a, Transaction.propose('bigger blocks', content, deposit, { summary: 'more room' }));
+    assert.equal(r.receipt.status, 'success');
+    const statuses = r.receipt.events.filter((e) => e.kind === 'proposal_status')
+      .map((e) => Object.fromEntries(e.attributes).status);
+    assert.deepEqual(statuses, ['deposit_period', 'voting_period']);
+    const [p] = (await api.proposals({ status: 'voting_period' })).proposals;
+    const id = Number(p.id);
+    assert.deepEqual(p.content.changes, [{ params: 'chain', values: { max_block_txs: 5000 } }]);
+    await send(b, Transaction.vote(id, { yes: 0.7, no: 0.3 }, 1n));
+    const live = await api.proposal(id);
+    assert.deepEqual(live.deposits, [{ depositor: a.address, amount: String(deposit) }]);
+    assert.deepEqual([live.current_tally.yes, live.current_tally.no], [String(21n * coin / 10n), String(9n * coin / 10n)]);
+    const [vote] = (await api.votes(id)).votes;
+    assert.equal(vote.voter, b.address);
+    assert.equal(vote.power, String(3n * coin));
+    const refused = (await send(c, Transaction.vote(id, 'yes', 1n))).receipt;
+    assert.equal(refused.status, 'failed');
+    assert.match(refused.error, /no stake bonded/);
+    const balance = await api.balance(a.address);
+    const skip = await api.skipTo({ votingEnd: id });
+    assert.equal(Number(skip.height), (await api.height) + 1);
+    const [block] = await api.mine(1);
+    const done = await api.proposal(id);
+    assert.equal(done.status, 'passed', done.result);
+    assert.equal(done.tally.yes, String(21n * coin / 10n));
+    assert.equal(await api.balance(a.address), balance + deposit);
+    const ended = (block.events ?? []).filter((e) => e.kind === 'proposal_status').map((e) => Object.fromEntries(e.attributes));
+    assert.equal(ended[0].status, 'passed');
+    assert.equal((await api.proposals({ status: 'passed' })).proposals[0].id, String(id));
+    await rejects(() => api.skipTo({ votingEnd: id }), 'INVALID_INPUT');
+    await rejects(() => api.skipTo({}), 'INVALID_INPUT');
+    await rejects(() => api.proposals({ status: 'open' }), 'INVALID_INPUT');
+    await rejects(() => api.proposal(99), 'NOT_FOUND');
+    assert.throws(() => Transaction.vote(id, { yes: 1.5 }), (e) => e.code === 'INVALID_INPUT');
+  }],
   ['chainId, height and info', async ({ api, keys: [a, b] }) => {
     assert.equal(await api.chainId, 'batara-dev');
     assert.equal(await api.height, 0);

@@ -2,6 +2,10 @@
 // public class and method used with its declared types, and one `@ts-expect-error` per wrong-type
 // call that the declarations must refuse. It is type-checked, not run.
 import {
+  GovParams,
+  ProposalDetail,
+  ProposalPage,
+  VotePage,
   CommunityPool,
   Delegations,
   DelegatorPage,
@@ -75,6 +79,16 @@ async function useSurface(api: NodeApi, alice: Keypair, bob: Keypair): Promise<b
   const rewards: Rewards = await api.rewards(bob.address);
   const pool: CommunityPool = await api.communityPool();
   void [rate, owed, page2.next, rewards.total, pool.burned];
+  const gp: GovParams = await api.govParams();
+  const prop: ProposalDetail = await api.proposal(1);
+  const props: ProposalPage = await api.proposals({ status: 'passed', after: 0, limit: 10 });
+  const votes: VotePage = await api.votes(1n, { limit: 5 });
+  const skipped: { height: string } = await api.skipTo({ votingEnd: 1 });
+  const proposeTx: Transaction = Transaction.propose('t', Transaction.paramsChange({ gov: { quorum_ppm: 400000 } }), 10n, { expedited: true });
+  const voteTx: Transaction = Transaction.vote(1, { yes: 0.5, abstain: 0.5 });
+  // @ts-expect-error: not a proposal status
+  await api.proposals({ status: 'open' });
+  void [gp.quorum_ppm, prop.current_tally, props.next, votes.votes[0]?.power, skipped.height, proposeTx, voteTx];
   const mined: Block[] = await api.mine(2);
   const snap: number = await api.snapshot();
   await api.revert(snap);

@@ -291,6 +291,61 @@ def test_delegation_rewards_and_the_community_pool(chain: Chain) -> None:
         batara.Transaction.edit_commission(val, 2_000_000, 0, 0)
 
 
+def test_governance_propose_vote_skip_to_the_end_and_tally(chain: Chain) -> None:
+    api = chain.api
+    a, b, c = chain.keys
+    coin = 10**18
+    (v,) = api.validators()
+
+    def send(key: batara.Keypair, tx: batara.Transaction) -> dict[str, Any]:
+        signed = tx.sign(key, api.next_nonce(key.address), api.chain_id)
+        api.submit(signed.raw, wait=True, timeout=30)
+        return api.transaction(signed.hash)
+
+    # b bonds 3 coins beside the dev validator's 1: b alone is 75 % of the bonded stake.
+    send(b, batara.Transaction.delegate(v["address"], 3 * coin, fee=1))
+    params = api.gov_params()
+    assert params["governed"] == ["chain", "staking", "gov"]
+    deposit = int(params["min_deposit"])
+    content = batara.Transaction.params_change({"chain": {"max_block_txs": 5000}})
+    r = send(a, batara.Transaction.propose("bigger blocks", content, deposit, summary="more room"))
+    assert r["receipt"]["status"] == "success", r
+    statuses = [dict(e["attributes"])["status"] for e in r["receipt"]["events"] if e["kind"] == "proposal_status"]
+    assert statuses == ["deposit_period", "voting_period"], "the minimum deposit starts the vote at once"
+    (p,) = api.proposals(status="voting_period")["proposals"]
+    pid = int(p["id"])
+    assert p["content"]["changes"] == [{"params": "chain", "values": {"max_block_txs": 5000}}]
+    send(b, batara.Transaction.vote(pid, {"yes": 0.7, "no": 0.3}, fee=1))
+    live = api.proposal(pid)
+    assert live["deposits"] == [{"depositor": a.address, "amount": str(deposit)}]
+    assert (live["current_tally"]["yes"], live["current_tally"]["no"]) == (str(21 * coin // 10), str(9 * coin // 10))
+    (vote,) = api.votes(pid)["votes"]
+    assert vote["voter"] == b.address and vote["power"] == str(3 * coin)
+    refused = send(c, batara.Transaction.vote(pid, "yes", fee=1))["receipt"]
+    assert refused["status"] == "failed" and "no stake bonded" in refused["error"]
+    balance = api.account(a.address).balance
+    skip = api.skip_to(voting_end=pid)
+    assert int(skip["height"]) == api.height + 1
+    (block,) = api.mine(1)
+    done = api.proposal(pid)
+    assert done["status"] == "passed", done["result"]
+    assert done["tally"]["yes"] == str(21 * coin // 10)
+    assert api.account(a.address).balance == balance + deposit, "refunded"
+    ended = [dict(e["attributes"]) for e in block.get("events", []) if e["kind"] == "proposal_status"]
+    assert ended and ended[0]["status"] == "passed", block
+    assert api.proposals(status="passed")["proposals"][0]["id"] == str(pid)
+    with pytest.raises(batara.InvalidInput):
+        api.skip_to(voting_end=pid)  # its vote is over
+    with pytest.raises(batara.InvalidInput):
+        api.skip_to()
+    with pytest.raises(batara.InvalidInput):
+        api.proposals(status="open")
+    with pytest.raises(batara.NotFound):
+        api.proposal(99)
+    with pytest.raises(batara.InvalidInput):
+        batara.Transaction.vote(pid, {"yes": 1.5})
+
+
 def test_submit_and_wait(chain: Chain) -> None:
     api = chain.api
     a, _, c = chain.keys

@@ -17,6 +17,7 @@ def test_keys_and_transactions() -> None:
     assert {t["body"]["kind"]["type"] for t in v["transactions"]} == {
         "transfer", "stake", "unstake", "unjail", "upload", "instantiate", "call",
         "delegate", "undelegate", "redelegate", "withdraw_rewards", "edit_commission",
+        "propose", "deposit", "vote", "cancel_proposal",
     }
     for k in v["keys"]:
         kp = batara.Keypair.from_seed(unhex(k["seed"]))
@@ -51,6 +52,22 @@ def test_keys_and_transactions() -> None:
             tx = batara.Transaction.edit_commission(
                 kind["validator"], kind["rate_ppm"], kind["max_rate_ppm"], kind["max_change_ppm"], fee
             )
+        elif kind["type"] == "propose":
+            content = kind["content"]
+            if content["kind"] == "params":
+                content = batara.Transaction.params_change(
+                    {c["params"]: c["values"] for c in content["changes"]}
+                )
+            tx = batara.Transaction.propose(
+                kind["title"], content, int(kind["deposit"]), kind["summary"], kind["expedited"], fee
+            )
+        elif kind["type"] == "deposit":
+            tx = batara.Transaction.deposit(int(kind["proposal"]), int(kind["amount"]), fee)
+        elif kind["type"] == "vote":
+            weights = {o["option"]: o["weight_ppm"] / 1_000_000 for o in kind["options"]}
+            tx = batara.Transaction.vote(int(kind["proposal"]), weights, fee)
+        elif kind["type"] == "cancel_proposal":
+            tx = batara.Transaction.cancel_proposal(int(kind["proposal"]), fee)
         elif kind["type"] == "upload":
             tx = batara.Transaction.upload(
                 unhex(kind["code"]), int(kind["gas_limit"]), int(kind["gas_price"]), fee

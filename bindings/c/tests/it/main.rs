@@ -101,7 +101,10 @@ fn c_agrees_with_the_shared_vectors() {
             unhex0x(&t["seed"]),
             s(&body["chain_id"]),
             s(&body["nonce"]),
-            serde_json::to_string(&body["kind"]).unwrap(),
+            // Compact JSON has spaces only inside strings; escaped, the line splits on spaces.
+            serde_json::to_string(&body["kind"])
+                .unwrap()
+                .replace(' ', "\\u0020"),
             s(&body["fee"]),
             unhex0x(&t["signed_bytes"]),
             unhex0x(&t["hash"])
@@ -315,9 +318,43 @@ fn reads_as_json_from_c() {
         serde_json::json!(validator)
     );
     let pool = doc("pool");
-    // Two fees (3 and 1): 2 % of each rounds to nothing; both accrued to the delegators.
+    // Four fees (3, then 1 each for the delegation, the proposal and the vote): 2 % of each
+    // rounds to nothing; all accrued to the delegators.
     assert_eq!(pool["amount"], "0");
-    assert_eq!(pool["outstanding_rewards"], "4");
+    assert_eq!(pool["outstanding_rewards"], "6");
+    // Governance from C: bob's proposal went straight to its vote (10 coins is the minimum).
+    let p = doc("proposal");
+    assert_eq!(p["status"], "voting_period", "{p}");
+    assert_eq!(p["proposer"], serde_json::json!(bob));
+    assert_eq!(p["current_tally"]["yes"], "3000", "bob's delegation");
+    let votes = doc("votes");
+    assert_eq!(votes["votes"][0]["voter"], serde_json::json!(bob));
+    assert_eq!(votes["votes"][0]["power"], "3000");
+    let params = doc("gov_params");
+    assert_eq!(params["quorum_ppm"], 334_000);
+    assert_eq!(
+        params["governed"],
+        serde_json::json!(["chain", "staking", "gov"])
+    );
+    // skip_to_voting_end + one block: 3000 units of a coin-sized bonded stake is no quorum.
+    let rejected = doc("rejected");
+    assert_eq!(rejected["proposals"][0]["id"], "1", "{rejected}");
+    assert!(rejected["proposals"][0]["result"]
+        .as_str()
+        .unwrap()
+        .starts_with("no quorum"));
+    let gov_codes: Vec<i32> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("gov_codes "))
+        .unwrap()
+        .split(' ')
+        .map(|c| c.parse().unwrap())
+        .collect();
+    assert_eq!(
+        gov_codes,
+        vec![4, 2, 2],
+        "NOT_FOUND, INVALID_INPUT (status), INVALID_INPUT (closed)"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 /* Reads as JSON from C: a block, its receipts, accounts paged in address order, and — after bob
  * delegates to the validator named by argv[1], signed through the JSON kind — delegations,
- * delegators, rewards and the community pool. Prints one JSON document per line ("block ...",
+ * delegators, rewards and the community pool; then a proposal and a vote (also through the JSON
+ * kinds), the proposal, its votes, the governance parameters and, after `skip_to_voting_end`, the
+ * rejected proposals. Prints one JSON document per line ("block ...",
  * "receipts ...", "page ...", "delegations ...") for the Rust test to check, then the result
  * codes of bad calls ("codes a b c d e f"). */
 #include <stdio.h>
@@ -61,6 +63,37 @@ int main(int argc, char **argv) {
   CHECK(batara_tx_sign_json(bob, "batara-dev", 0, kind, "1", &tx, tx_hash));
   CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), NULL));
   batara_bytes_free(tx);
+  CHECK(batara_node_wait_tx(node, tx_hash, 30000));
+
+  /* Governance through the JSON kinds: bob proposes (10 coins) and votes with his delegation;
+   * then the dev chain skips to the end of the vote and mines the block that ends it. */
+  const char *propose =
+      "{\"type\":\"propose\",\"title\":\"from C\",\"content\":{\"kind\":\"text\"},"
+      "\"deposit\":\"10000000000000000000\"}";
+  CHECK(batara_tx_sign_json(bob, "batara-dev", 1, propose, "1", &tx, tx_hash));
+  CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), NULL));
+  batara_bytes_free(tx);
+  CHECK(batara_node_wait_tx(node, tx_hash, 30000));
+  const char *vote =
+      "{\"type\":\"vote\",\"proposal\":\"1\",\"options\":[{\"option\":\"yes\",\"weight_ppm\":1000000}]}";
+  CHECK(batara_tx_sign_json(bob, "batara-dev", 2, vote, "1", &tx, tx_hash));
+  CHECK(batara_node_submit(node, batara_bytes_data(tx), batara_bytes_len(tx), NULL));
+  batara_bytes_free(tx);
+  CHECK(batara_node_wait_tx(node, tx_hash, 30000));
+  CHECK(batara_node_proposal_json(node, 1, &out));
+  print_json("proposal", out);
+  CHECK(batara_node_votes_json(node, 1, NULL, 10, &out));
+  print_json("votes", out);
+  CHECK(batara_node_gov_params_json(node, &out));
+  print_json("gov_params", out);
+  CHECK(batara_node_skip_to_voting_end(node, 1));
+  CHECK(batara_node_mine(node, 1));
+  CHECK(batara_node_proposals_json(node, "rejected", 0, 10, &out));
+  print_json("rejected", out);
+  int no_proposal = batara_node_proposal_json(node, 99, &out);
+  int bad_status = batara_node_proposals_json(node, "open", 0, 10, &out);
+  int closed = batara_node_skip_to_voting_end(node, 1);
+  printf("gov_codes %d %d %d\n", no_proposal, bad_status, closed);
   CHECK(batara_node_wait_tx(node, tx_hash, 30000));
   CHECK(batara_node_delegations_json(node, bob_addr, &out));
   print_json("delegations", out);
