@@ -149,7 +149,7 @@ enum Cmd {
     /// Sign and submit transactions.
     Tx {
         #[command(subcommand)]
-        cmd: TxCmd,
+        cmd: Box<TxCmd>,
     },
     /// Read chain data (JSON on stdout).
     Query {
@@ -728,7 +728,7 @@ fn dispatch(cmd: Cmd) -> CliResult {
         }),
         Cmd::Start { home } => start(&home),
         Cmd::Keys { cmd } => keys(cmd),
-        Cmd::Tx { cmd } => tx(cmd),
+        Cmd::Tx { cmd } => tx(*cmd),
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
         Cmd::DoubleSign { key, rpc } => double_sign(&key, &rpc),
         Cmd::Bench { cmd } => match cmd {

@@ -37,8 +37,13 @@ Columns (one row each):
 * ``validators``: address, pubkey, voting_power, stake, jailed, power_share.
 * ``delegations`` (latest state, to the validators of the next block's set): delegator,
   validator, shares, amount, pending_rewards.
+* ``proposals``: id, kind (text, params, upgrade, spend), title, proposer, status, expedited,
+  submit_height, end_height, total_deposit, yes, no, abstain, veto, bonded (the final tally, or
+  the live one while voting), result, deposits_burned.
+* ``votes(source, proposal)``: proposal, voter, option, weight_ppm, power (the voter's bonded
+  stake now), weighted_power (its part behind the option).
 
-Amounts (balance, amount, fee, fees, stake, shares, pending_rewards) are exact: Python ints with ``backend="numpy"``
+Amounts (balance, amount, fee, fees, stake, shares, pending_rewards, deposits, tallies, power) are exact: Python ints with ``backend="numpy"``
 (the default; they exceed int64), or ``decimal128(38, 0)`` with ``backend="pyarrow"``.
 Use ``df.fees.astype(float)`` for plots. Loading more than ``PROGRESS_BLOCKS`` blocks prints
 progress (height, target, rate) to stderr unless ``progress=False``.
@@ -87,12 +92,14 @@ PROGRESS_BLOCKS = 5_000
 
 _AMOUNTS = {
     "balance", "amount", "fee", "fees", "stake", "staked", "value", "shares", "pending_rewards",
+    "total_deposit", "yes", "no", "abstain", "veto", "bonded", "power", "weighted_power",
 }  # fmt: skip
 _INTS = {
     "height", "tx_count", "failed_txs", "gas_used", "gas_limit", "index", "nonce", "voting_power",
+    "id", "proposal", "submit_height", "end_height", "weight_ppm",
 }  # fmt: skip
 _TIMES = {"time"}
-_BOOLS = {"jailed"}
+_BOOLS = {"jailed", "expedited", "deposits_burned"}
 
 _BLOCK_COLUMNS = [
     "height", "hash", "time", "proposer", "tx_count", "failed_txs", "fees", "gas_used",
@@ -110,6 +117,11 @@ _EVENT_COLUMNS = ["height", "index", "hash", "time", "contract", "topic", "topic
 _ACCOUNT_COLUMNS = ["address", "balance", "nonce", "staked"]
 _VALIDATOR_COLUMNS = ["address", "pubkey", "voting_power", "stake", "jailed", "power_share"]
 _DELEGATION_COLUMNS = ["delegator", "validator", "shares", "amount", "pending_rewards"]
+_PROPOSAL_COLUMNS = [
+    "id", "kind", "title", "proposer", "status", "expedited", "submit_height", "end_height",
+    "total_deposit", "yes", "no", "abstain", "veto", "bonded", "result", "deposits_burned",
+]  # fmt: skip
+_VOTE_COLUMNS = ["proposal", "voter", "option", "weight_ppm", "power", "weighted_power"]
 
 
 class Tables(NamedTuple):
@@ -355,6 +367,49 @@ def _delegation_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[An
     return rows
 
 
+def _proposal_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {c: [] for c in _PROPOSAL_COLUMNS}
+    after: Optional[int] = None
+    while True:
+        page = src.proposals(None, after, 1000)
+        for p in page["proposals"]:
+            tally = p["tally"]
+            if tally is None and p["status"] == "voting_period":
+                tally = src.proposal(int(p["id"]))["current_tally"]
+            for c in ("id", "submit_height", "end_height"):
+                rows[c].append(int(p[c]))
+            rows["kind"].append(p["content"]["kind"])
+            for c in ("title", "proposer", "status", "result"):
+                rows[c].append(p[c])
+            rows["expedited"].append(bool(p["expedited"]))
+            rows["deposits_burned"].append(bool(p["deposits_burned"]))
+            rows["total_deposit"].append(int(p["total_deposit"]))
+            for c in ("yes", "no", "abstain", "veto", "bonded"):
+                rows[c].append(0 if tally is None else int(tally[c]))
+        if page["next"] is None:
+            return rows
+        after = int(page["next"])
+
+
+def _vote_rows(src: Union[Node, Client, ChainReader], proposal: int) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {c: [] for c in _VOTE_COLUMNS}
+    after: Optional[str] = None
+    while True:
+        page = src.votes(proposal, after, 10_000)
+        for v in page["votes"]:
+            power = int(v["power"])
+            for o in v["options"]:
+                rows["proposal"].append(proposal)
+                rows["voter"].append(v["voter"])
+                rows["option"].append(o["option"])
+                rows["weight_ppm"].append(int(o["weight_ppm"]))
+                rows["power"].append(power)
+                rows["weighted_power"].append(power * int(o["weight_ppm"]) // 1_000_000)
+        after = page["next"]
+        if after is None:
+            return rows
+
+
 class _BlockTable(Protocol):
     def __call__(
         self,
@@ -420,6 +475,22 @@ def delegations(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
     and then delegator address, with what it is worth and its pending rewards."""
     with _opened(source) as src:
         rows = _delegation_rows(src)
+    return _frame(rows, backend)
+
+
+def proposals(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
+    """Every governance proposal by id: its kind, status and result, deposit, and tally (the
+    final one; the live one while it is voted on; zeros before)."""
+    with _opened(source) as src:
+        rows = _proposal_rows(src)
+    return _frame(rows, backend)
+
+
+def votes(source: Source, proposal: int, *, backend: Backend = "numpy") -> pd.DataFrame:
+    """One row per option of every vote on ``proposal`` (a split vote has several), with the
+    voter's bonded stake now and the part of it behind that option."""
+    with _opened(source) as src:
+        rows = _vote_rows(src, proposal)
     return _frame(rows, backend)
 
 

@@ -273,3 +273,47 @@ def test_delegations_table(chain: tuple[batara.Node, int]) -> None:
         )
     client = batara.Client(node.rpc_url)
     assert ba.delegations(client).equals(ba.delegations(node))
+
+
+def test_proposals_and_votes_tables(chain: tuple[batara.Node, int]) -> None:
+    node, _ = chain
+    (v,) = node.validators()
+    keys = node.accounts
+    coin = 10**18
+
+    def send(k: batara.Keypair, tx: batara.Transaction) -> None:
+        node.submit(tx.sign(k, node.next_nonce(k.address), node.chain_id).raw)
+
+    send(keys[0], batara.Transaction.delegate(v["address"], 3 * coin, fee=1))
+    send(keys[1], batara.Transaction.delegate(v["address"], coin, fee=1))
+    node.mine()
+    deposit = int(node.gov_params()["min_deposit"])
+    send(keys[2], batara.Transaction.propose("signal", {"kind": "text"}, deposit))
+    send(keys[2], batara.Transaction.propose("waiting", {"kind": "text"}, deposit // 2))
+    node.mine()
+    first = int(node.proposals(status="voting_period")["proposals"][-1]["id"])
+    send(keys[0], batara.Transaction.vote(first, {"yes": 0.75, "abstain": 0.25}))
+    send(keys[1], batara.Transaction.vote(first, "no"))
+    node.mine()
+    for backend in ("numpy", "pyarrow"):
+        votes = ba.votes(node, first, backend=backend)
+        assert list(votes.columns) == ["proposal", "voter", "option", "weight_ppm", "power", "weighted_power"]
+        assert len(votes) == 3, "a split vote is one row per option"
+        by = {(r.voter, r.option): int(r.weighted_power) for r in votes.itertuples()}
+        assert by[(keys[0].address, "yes")] == 9 * coin // 4
+        assert by[(keys[1].address, "no")] == coin
+        props = ba.proposals(node, backend=backend)
+        row = props[props.id == first].iloc[0]
+        assert (row.kind, row.status) == ("text", "voting_period")
+        # The live tally while voting matches the votes table's weighted power.
+        assert int(row.yes) == by[(keys[0].address, "yes")] and int(row.no) == coin
+        waiting = props[props.title == "waiting"].iloc[0]
+        assert waiting.status == "deposit_period" and int(waiting.yes) == 0
+    node.skip_to(voting_end=first)
+    node.mine()
+    props = ba.proposals(node)
+    row = props[props.id == first].iloc[0]
+    assert row.status == "passed" and row.end_height == node.height and not row.deposits_burned
+    client = batara.Client(node.rpc_url)
+    assert ba.proposals(client).equals(props)
+    assert ba.votes(client, first).equals(ba.votes(node, first))
