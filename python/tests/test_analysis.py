@@ -201,6 +201,20 @@ def test_jupyter_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert m and int(m.group(1)) > 0 and int(m.group(2)) > 1
 
 
+def test_governance_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package_root = str(Path(batara.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    nb = nbformat.read(ROOT / "examples" / "jupyter" / "governance.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert [o for o in outputs if "image/png" in o.get("data", {})], "the notebook plots the tally"
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    # 15 coins delegated (1+2+...+5) beside the validator's 1: yes 1+0.6·3+5, no 2+0.4·3, abstain 4.
+    assert re.search(r"proposal \d+ passed: passed: ", text), text
+    assert "'yes': 7.8" in text and "'no': 3.2" in text and "'abstain': 4.0" in text, text
+
+
 READER_CLOSE_RACE = r"""
 import sys, threading, time
 import batara
