@@ -557,6 +557,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         withdrawals: usize,
     },
+    /// The block that ends a governance vote, on a chain with few voters and on one with many.
+    Tally {
+        /// Numbers of voters to compare, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10,10000")]
+        voters: Vec<usize>,
+    },
     /// Token transfers through the AssemblyScript token contract, committed by an embedded node
     /// with state roots; the native transfer figure of the same load; upload and instantiate
     /// cost; the gas of each host call against its time.
@@ -749,6 +755,14 @@ fn dispatch(cmd: Cmd) -> CliResult {
                     transfers,
                     withdrawals,
                 })?;
+                println!("{report}");
+                Ok(())
+            }
+            BenchCmd::Tally { voters } => {
+                if voters.is_empty() || voters.contains(&0) {
+                    return Err(usage("every --voters count must be positive"));
+                }
+                let report = crate::bench::tally(&crate::bench::TallyBench { voters })?;
                 println!("{report}");
                 Ok(())
             }

@@ -86,10 +86,11 @@ impl fmt::Display for DelegationReport {
     }
 }
 
-fn sign(i: usize, nonce: u64, kind: TxKind) -> SignedTransaction {
+/// Bench account `i`'s transaction with `nonce` on chain `chain_id` (fee 1).
+pub(super) fn sign_on(chain_id: &str, i: usize, nonce: u64, kind: TxKind) -> SignedTransaction {
     let k = sender_key(i);
     TxBody {
-        chain_id: CHAIN_ID.into(),
+        chain_id: chain_id.into(),
         signer: k.public_key(),
         nonce,
         fee: 1,
@@ -98,8 +99,23 @@ fn sign(i: usize, nonce: u64, kind: TxKind) -> SignedTransaction {
     .sign(&k)
 }
 
-/// Builds, executes and commits one block of `txs`; returns how long it took.
+fn sign(i: usize, nonce: u64, kind: TxKind) -> SignedTransaction {
+    sign_on(CHAIN_ID, i, nonce, kind)
+}
+
+/// Builds, executes and commits one block of `txs` a second after the head; returns how long it
+/// took.
 fn block(chain: &Chain, signer: &LocalSigner, txs: &[SignedTransaction]) -> Result<Duration> {
+    block_at(chain, signer, txs, chain.head().header.time + 1_000)
+}
+
+/// [`block`] with block time `time`.
+pub(super) fn block_at(
+    chain: &Chain,
+    signer: &LocalSigner,
+    txs: &[SignedTransaction],
+    time: u64,
+) -> Result<Duration> {
     let cands: Vec<Arc<PoolTx>> = txs
         .iter()
         .map(|t| {
@@ -109,9 +125,8 @@ fn block(chain: &Chain, signer: &LocalSigner, txs: &[SignedTransaction]) -> Resu
                 .ok_or_else(|| Error::InvalidInput("a bench transaction's cost overflows".into()))
         })
         .collect::<Result<_>>()?;
-    let head = chain.head().header;
     let start = Instant::now();
-    let (ex, left_out) = chain.build_block(&cands, signer.0.address(), head.time + 1_000)?;
+    let (ex, left_out) = chain.build_block(&cands, signer.0.address(), time)?;
     if !left_out.is_empty() {
         return Err(Error::InvalidInput(format!(
             "{} bench transactions were left out",

@@ -1,5 +1,6 @@
 //! `batara bench transfers` and `batara bench network`: the end-to-end throughput benchmarks;
 //! `batara bench delegation` ([`delegation()`]): block cost with few and with many delegators;
+//! `batara bench tally` ([`tally()`]): the block that ends a vote, with few and with many voters;
 //! `batara bench flood` ([`flood()`], in `flood.rs`, with the raw HTTP client of `http.rs`): junk
 //! and an RPC flood against a network of `batara start` processes.
 //!
@@ -18,10 +19,12 @@ mod contracts;
 mod delegation;
 mod flood;
 mod http;
+mod tally;
 
 pub use contracts::{contracts, Calibration, ContractBench, ContractReport};
 pub use delegation::{delegation, DelegationBench, DelegationReport, DelegationRow};
 pub use flood::{flood, FloodBench, FloodReport, NodeFigures, PhaseFigures, Rng};
+pub use tally::{tally, TallyBench, TallyReport, TallyRow};
 
 use std::collections::HashMap;
 use std::fmt;
