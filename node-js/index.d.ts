@@ -295,7 +295,7 @@ export interface VotePage {
   next: string | null;
 }
 
-/** Governance parameters in force (`gov_getParams`); `governed` names the parameter sets proposals may change. */
+/** Governance parameters in force (`gov_getParams`). */
 export interface GovParams {
   min_deposit: string;
   expedited_min_deposit: string;
@@ -312,7 +312,8 @@ export interface GovParams {
   burn_vote_quorum: boolean;
   burn_proposal_deposit_prevote: boolean;
   proposal_cancel_ratio_ppm: number;
-  governed: string[];
+  /** Every parameter set proposals may change, with its values in force. */
+  governed: Record<'chain' | 'staking' | 'gov', Record<string, unknown>>;
 }
 
 /** What `skipTo` fast-forwards to (exactly one). */

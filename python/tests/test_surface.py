@@ -305,7 +305,8 @@ def test_governance_propose_vote_skip_to_the_end_and_tally(chain: Chain) -> None
     # b bonds 3 coins beside the dev validator's 1: b alone is 75 % of the bonded stake.
     send(b, batara.Transaction.delegate(v["address"], 3 * coin, fee=1))
     params = api.gov_params()
-    assert params["governed"] == ["chain", "staking", "gov"]
+    assert sorted(params["governed"]) == ["chain", "gov", "staking"]
+    assert params["governed"]["chain"]["max_block_txs"] == 20_000
     deposit = int(params["min_deposit"])
     content = batara.Transaction.params_change({"chain": {"max_block_txs": 5000}})
     r = send(a, batara.Transaction.propose("bigger blocks", content, deposit, summary="more room"))
@@ -330,6 +331,7 @@ def test_governance_propose_vote_skip_to_the_end_and_tally(chain: Chain) -> None
     done = api.proposal(pid)
     assert done["status"] == "passed", done["result"]
     assert done["tally"]["yes"] == str(21 * coin // 10)
+    assert api.gov_params()["governed"]["chain"]["max_block_txs"] == 5000, "in force from the next block"
     assert api.account(a.address).balance == balance + deposit, "refunded"
     ended = [dict(e["attributes"]) for e in block.get("events", []) if e["kind"] == "proposal_status"]
     assert ended and ended[0]["status"] == "passed", block

@@ -417,12 +417,17 @@ impl ChainReader {
         })
     }
 
-    /// Governance parameters in force and the parameter sets proposals may change.
+    /// Governance parameters in force and every parameter set proposals may change, with its
+    /// values.
     pub fn gov_params(&self) -> Result<GovParamsView> {
         let gov = self.gov()?;
+        let governed = self.chain.simulate(|ctx| gov.governed_params(ctx))?;
         Ok(GovParamsView {
             params: gov.params(self.chain.state())?,
-            governed: gov.params_names().into_iter().map(String::from).collect(),
+            governed: governed
+                .into_iter()
+                .map(|(name, v)| (name.to_owned(), v))
+                .collect(),
         })
     }
 

@@ -143,8 +143,9 @@ pub struct GovParamsView {
     /// Deposit, voting and tally parameters.
     #[serde(flatten)]
     pub params: GovParams,
-    /// The parameter sets a proposal may change.
-    pub governed: Vec<String>,
+    /// Every parameter set a proposal may change (`chain`, `staking`, `gov`), with its values in
+    /// force.
+    pub governed: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A page of a validator's delegators (`staking_getDelegators`).

@@ -185,7 +185,7 @@ impl Chain {
                 head.header.height, head.header.state_root
             )));
         }
-        Ok(Self {
+        let chain = Self {
             store,
             state,
             spec,
@@ -195,7 +195,9 @@ impl Chain {
             exec: RwLock::new(()),
             skip_upgrades: RwLock::new(vec![]),
             halted: parking_lot::Mutex::new(None),
-        })
+        };
+        chain.check_upgrade()?;
+        Ok(chain)
     }
 
     fn genesis_header(spec: &ChainSpec, validators: &[ValidatorInfo], state_root: Hash) -> Header {
@@ -335,6 +337,37 @@ impl Chain {
     /// `--unsafe-skip-upgrades`: every node of the network must be told the same, or they fork).
     pub fn skip_upgrades(&self, heights: &[u64]) {
         *self.skip_upgrades.write() = heights.to_vec();
+        let mut halted = self.halted.lock();
+        if halted.as_ref().is_some_and(|p| heights.contains(&p.height)) {
+            *halted = None;
+        }
+    }
+
+    /// Marks the chain halted (once, with the error logged) when the next block is a scheduled
+    /// upgrade's height: a node that only follows blocks stops there as well as one that builds
+    /// or checks them.
+    pub(super) fn check_upgrade(&self) -> Result<(), ChainError> {
+        let next = self.head().header.height + 1;
+        if let Some(plan) = upgrade_plan(&self.state)? {
+            if plan.height <= next && !self.skip_upgrades.read().contains(&plan.height) {
+                self.halt(plan);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that this binary stops before `plan`'s height (logged the first time).
+    pub(super) fn halt(&self, plan: UpgradePlan) {
+        let mut halted = self.halted.lock();
+        if halted.is_none() {
+            let e = ChainError::UpgradeNeeded {
+                name: plan.name.clone(),
+                height: plan.height,
+                info: plan.info.clone(),
+            };
+            tracing::error!(target: "batara::chain", "{e}");
+            *halted = Some(plan);
+        }
     }
 
     /// The upgrade this binary refused to go past (it executes no block from its height on).
@@ -477,6 +510,7 @@ impl Chain {
             hash,
             commit: Some(commit.clone()),
         };
+        self.check_upgrade()?;
         Ok(CommittedBlock {
             block: Arc::new(block),
             hash,

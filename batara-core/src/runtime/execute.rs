@@ -184,11 +184,7 @@ impl Chain {
                         height: plan.height,
                         info: plan.info.clone(),
                     };
-                    let mut halted = self.halted.lock();
-                    if halted.is_none() {
-                        tracing::error!(target: "batara::chain", "{e}");
-                        *halted = Some(plan);
-                    }
+                    self.halt(plan);
                     return Err(e);
                 }
                 // Told to run past it: the plan is done, on every node told the same.

@@ -144,13 +144,27 @@ pub struct Proc {
 impl Proc {
     /// Runs `batara ARGS` and waits (up to 60 s) for it to print its JSON-RPC URL.
     pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Proc {
+        Self::spawn_to(args, envs, std::process::Stdio::inherit())
+    }
+
+    /// [`Proc::spawn`] with its stderr appended to the file `log`.
+    pub fn spawn_logged(args: &[&str], log: &std::path::Path) -> Proc {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Self::spawn_to(args, &[], f.into())
+    }
+
+    fn spawn_to(args: &[&str], envs: &[(&str, &str)], stderr: std::process::Stdio) -> Proc {
         use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_batara"));
         cmd.args(args)
             .env("BATARA_LOG", "warn")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in envs {
             cmd.env(k, v);
         }

@@ -11,6 +11,7 @@ mod crash;
 mod decoders;
 mod fees;
 mod gov;
+mod gov_net;
 mod node;
 mod p2p;
 mod reader;

@@ -12,7 +12,7 @@ use batara_core::app::genesis;
 use crate::common::{acct, batara, rpc, transfer, wait_for, Proc};
 
 /// A base port such that `base..base + n` are all free now.
-fn free_ports(n: u16) -> u16 {
+pub(crate) fn free_ports(n: u16) -> u16 {
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -32,7 +32,7 @@ fn free_ports(n: u16) -> u16 {
 }
 
 /// Kills whatever is still running when the test ends, even on failure.
-struct Procs(Vec<Option<Proc>>);
+pub(crate) struct Procs(pub(crate) Vec<Option<Proc>>);
 
 impl Drop for Procs {
     fn drop(&mut self) {
@@ -63,7 +63,7 @@ fn assert_agreement(procs: &[&Proc]) {
 
 /// `batara testnet` of 4 validators in `out` (p2p ports from `base`, RPC from `base + rpc`):
 /// its summary and the nodes' homes.
-fn testnet(
+pub(crate) fn testnet(
     out: &Path,
     chain_id: &str,
     base: u16,
@@ -95,7 +95,7 @@ fn testnet(
 }
 
 /// Each node's height.
-fn heights(addrs: &[std::net::SocketAddr]) -> Vec<u64> {
+pub(crate) fn heights(addrs: &[std::net::SocketAddr]) -> Vec<u64> {
     addrs
         .iter()
         .map(|a| {

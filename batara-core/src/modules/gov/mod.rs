@@ -476,6 +476,19 @@ impl GovModule {
         current_params(src, PARAMS_NAME, &self.genesis_params)
     }
 
+    /// Every parameter set proposals may change, with its values in force.
+    pub fn governed_params(
+        &self,
+        ctx: &TxContext<'_, '_>,
+    ) -> Result<Vec<(&'static str, Value)>, StateError> {
+        let mut out = vec![];
+        for g in &self.governed {
+            out.push((g.params_name(), g.params_json(ctx)?));
+        }
+        out.push((PARAMS_NAME, self.params_json(ctx)?));
+        Ok(out)
+    }
+
     /// Names of the parameter sets proposals may change.
     pub fn params_names(&self) -> Vec<&'static str> {
         let mut names: Vec<_> = self.governed.iter().map(|g| g.params_name()).collect();
