@@ -140,6 +140,10 @@ enum Cmd {
         /// Home directory written by `batara init`.
         #[arg(long, env = "BATARA_HOME")]
         home: PathBuf,
+        /// Run past the software upgrades scheduled at these heights with this binary (every
+        /// node of the network must be given the same heights, or the chain forks).
+        #[arg(long, value_delimiter = ',')]
+        unsafe_skip_upgrades: Vec<u64>,
     },
     /// Key files.
     Keys {
@@ -732,7 +736,10 @@ fn dispatch(cmd: Cmd) -> CliResult {
             accounts,
             block_time_ms,
         }),
-        Cmd::Start { home } => start(&home),
+        Cmd::Start {
+            home,
+            unsafe_skip_upgrades,
+        } => start(&home, &unsafe_skip_upgrades),
         Cmd::Keys { cmd } => keys(cmd),
         Cmd::Tx { cmd } => tx(*cmd),
         Cmd::Query { rpc, cmd } => query(&rpc, cmd),
@@ -1256,9 +1263,12 @@ fn testnet(t: &Testnet) -> CliResult {
     Ok(())
 }
 
-fn start(home: &Path) -> CliResult {
+fn start(home: &Path, skip_upgrades: &[u64]) -> CliResult {
     let shutdown = Shutdown::listen()?;
     let node = Node::start(NodeOptions::from_home(home)?)?;
+    if !skip_upgrades.is_empty() {
+        node.chain().skip_upgrades(skip_upgrades);
+    }
     let info = node.info();
     println!(
         "Batara node {} at height {} ({})",

@@ -211,6 +211,25 @@ def test_install_from_a_checkout_then_node_example_and_npx(tmp_path: Path) -> No
     assert version in r.stdout, r.stdout
 
 
+def test_governance_section(dev: DevChain) -> None:
+    """The Governance section's commands against the dev chain: a delegation, a proposal that
+    goes straight to its vote, a split vote, and the query that shows them."""
+    (sh,) = of(section("Governance"), "sh")
+    p, _ = start_dev(dev.env)
+    try:
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", sh], cwd=ROOT, env=dev.env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{sh}\n{r.stdout}\n{r.stderr}"
+        shown = json.loads(r.stdout[r.stdout.rindex("\n{\n") + 1:])
+        assert shown["status"] == "voting_period", shown
+        assert shown["content"]["changes"][0]["values"] == {"max_block_txs": 5000}
+        (vote,) = shown["votes"]
+        assert [o["weight_ppm"] for o in vote["options"]] == [700_000, 300_000]
+        assert shown["current_tally"]["yes"] == str(21 * 10**17)
+    finally:
+        assert ctrl_c(p) == 0
+
+
 def test_contracts_section(dev: DevChain) -> None:
     """The Contracts section: its commands against the dev chain, and its Python fragment with a
     node and two funded keys (the token built as the section says)."""

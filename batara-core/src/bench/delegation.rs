@@ -103,6 +103,36 @@ fn sign(i: usize, nonce: u64, kind: TxKind) -> SignedTransaction {
     sign_on(CHAIN_ID, i, nonce, kind)
 }
 
+/// Genesis accounts `range` with 1,000 coins each.
+pub(super) fn funded(range: std::ops::RangeInclusive<usize>) -> Vec<GenesisAccount> {
+    range
+        .into_par_iter()
+        .map(|i| GenesisAccount {
+            address: sender_key(i).address(),
+            balance: 1_000 * COIN,
+        })
+        .collect()
+}
+
+/// Each account of `range` delegates `amount(i)` to `validator` (its first transaction).
+pub(super) fn delegate_all(
+    chain_id: &str,
+    range: std::ops::RangeInclusive<usize>,
+    validator: crate::types::Address,
+    amount: impl Fn(usize) -> Amount + Sync,
+) -> Vec<SignedTransaction> {
+    range
+        .into_par_iter()
+        .map(|i| {
+            let kind = TxKind::Delegate {
+                validator,
+                amount: amount(i),
+            };
+            sign_on(chain_id, i, 0, kind)
+        })
+        .collect()
+}
+
 /// Builds, executes and commits one block of `txs` a second after the head; returns how long it
 /// took.
 fn block(chain: &Chain, signer: &LocalSigner, txs: &[SignedTransaction]) -> Result<Duration> {
@@ -159,30 +189,12 @@ fn measure(p: &DelegationBench, n: usize, dir: &std::path::Path) -> Result<Deleg
     let mut g = Genesis::dev(CHAIN_ID, 0, validator.public_key(), 1_000);
     g.dev = false;
     g.params.staking.block_reward = COIN;
-    g.accounts = (1..=accounts)
-        .into_par_iter()
-        .map(|i| GenesisAccount {
-            address: sender_key(i).address(),
-            balance: 1_000 * COIN,
-        })
-        .collect();
+    g.accounts = funded(1..=accounts);
     let chain = open_chain(store, &g)?;
     let signer = LocalSigner(validator.clone());
     let to = validator.address();
     eprintln!("{n} delegators: delegating...");
-    let delegations: Vec<SignedTransaction> = (1..=n)
-        .into_par_iter()
-        .map(|i| {
-            sign(
-                i,
-                0,
-                TxKind::Delegate {
-                    validator: to,
-                    amount: COIN + i as Amount,
-                },
-            )
-        })
-        .collect();
+    let delegations = delegate_all(CHAIN_ID, 1..=n, to, |i| COIN + i as Amount);
     for chunk in delegations.chunks(2_000) {
         block(&chain, &signer, chunk)?;
     }

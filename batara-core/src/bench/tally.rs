@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 
-use super::delegation::{block_at, sign_on};
+use super::delegation::{block_at, delegate_all, funded, sign_on};
 use super::sender_key;
 use crate::api::{Error, Result};
-use crate::app::genesis::{Genesis, GenesisAccount};
+use crate::app::genesis::Genesis;
 use crate::app::open_chain;
 use crate::modules::gov::{GovModule, ProposalStatus};
 use crate::runtime::Chain;
@@ -103,27 +103,11 @@ fn measure(n: usize, dir: &std::path::Path) -> Result<TallyRow> {
     g.params.gov.min_deposit = COIN;
     g.params.max_block_txs = 4_000;
     // Voters are accounts 1..=n; account 0 proposes.
-    g.accounts = (0..=n)
-        .into_par_iter()
-        .map(|i| GenesisAccount {
-            address: sender_key(i).address(),
-            balance: 1_000 * COIN,
-        })
-        .collect();
+    g.accounts = funded(0..=n);
     let chain = open_chain(store, &g)?;
     let signer = LocalSigner(validator.clone());
-    let to = validator.address();
     eprintln!("{n} voters: delegating...");
-    let delegations: Vec<SignedTransaction> = (1..=n)
-        .into_par_iter()
-        .map(|i| {
-            let kind = TxKind::Delegate {
-                validator: to,
-                amount: COIN,
-            };
-            sign(i, 0, kind)
-        })
-        .collect();
+    let delegations = delegate_all(CHAIN_ID, 1..=n, validator.address(), |_| COIN);
     in_blocks(&chain, &signer, &delegations)?;
     // The proposals, a block apart, so each ends in a block of its own.
     let mut ends = vec![];

@@ -71,17 +71,25 @@ pub fn current_params<T: DeserializeOwned + Clone>(
     }
 }
 
-/// Writes parameters `name` (only [`Governed::set_params`] implementations call it, after their
-/// checks).
-pub fn store_params<T: Serialize>(ctx: &mut TxContext<'_, '_>, name: &str, value: &T) {
+/// Writes parameters `name` (only [`set_checked`] calls it, after the owner's checks).
+fn store_params<T: Serialize>(ctx: &mut TxContext<'_, '_>, name: &str, value: &T) {
     let json = serde_json::to_vec(value).expect("parameters serialise");
     ctx.set_object(params_key(name), json);
 }
 
-/// Decodes `value` as parameters of type `T` (unknown fields and wrong types are errors naming
-/// the field), for [`Governed::set_params`].
-pub fn parse_params<T: DeserializeOwned>(name: &str, value: Value) -> Result<T, TxFailure> {
-    serde_json::from_value(value).map_err(|e| TxFailure::Rule(format!("{name} parameters: {e}")))
+/// What [`Governed::set_params`] does: decodes `value` as parameters `name` of type `T` (unknown
+/// fields and wrong types are errors naming the field), checks them with `check`, writes them.
+pub fn set_checked<T: DeserializeOwned + Serialize>(
+    ctx: &mut TxContext<'_, '_>,
+    name: &str,
+    value: Value,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<(), TxFailure> {
+    let p: T = serde_json::from_value(value)
+        .map_err(|e| TxFailure::Rule(format!("{name} parameters: {e}")))?;
+    check(&p).map_err(TxFailure::Rule)?;
+    store_params(ctx, name, &p);
+    Ok(())
 }
 
 /// Something whose parameters governance may change: a module, or the chain's own rules.
@@ -149,10 +157,7 @@ impl Governed for GovernedChainRules {
     }
 
     fn set_params(&self, ctx: &mut TxContext<'_, '_>, value: Value) -> Result<(), TxFailure> {
-        let rules: ChainRules = parse_params(CHAIN_PARAMS, value)?;
-        rules.validate().map_err(TxFailure::Rule)?;
-        store_params(ctx, CHAIN_PARAMS, &rules);
-        Ok(())
+        set_checked(ctx, CHAIN_PARAMS, value, ChainRules::validate)
     }
 }
 

@@ -195,8 +195,8 @@ fn governance_on_a_network_of_processes() {
     for title in ["veto me", "nobody cares", "the delegator decides"] {
         s.send(&nodes, &proposer, propose(title, ProposalContent::Text));
     }
-    for i in 0..3 {
-        s.send(&nodes, &vals[i], vote(1, VoteOption::Yes));
+    for val in &vals[..3] {
+        s.send(&nodes, val, vote(1, VoteOption::Yes));
     }
     s.send(&nodes, &vals[0], vote(2, VoteOption::Veto));
     s.send(&nodes, &vals[1], vote(2, VoteOption::Yes));
@@ -275,8 +275,8 @@ fn governance_on_a_network_of_processes() {
         info: "batara 0.2.0".into(),
     };
     s.send(&nodes, &proposer, propose("upgrade", up));
-    for i in 0..3 {
-        s.send(&nodes, &vals[i], vote(5, VoteOption::Yes));
+    for val in &vals[..3] {
+        s.send(&nodes, val, vote(5, VoteOption::Yes));
     }
     assert_eq!(closed(&nodes, 5)["status"], "passed");
     let message = format!("UPGRADE \"v2\" NEEDED at height {h}");

@@ -62,7 +62,7 @@ use serde_json::Value;
 
 use crate::crypto;
 use crate::modules::math::{mul_div_up, ppm_of, PPM};
-use crate::runtime::params::{current_params, parse_params, schedule_upgrade, store_params};
+use crate::runtime::params::{current_params, schedule_upgrade, set_checked};
 use crate::runtime::params::{ObjectRead, UpgradePlan};
 use crate::runtime::{prefix_end, BlockInfo, Governed, Module, Stake, TxContext, TxFailure};
 use crate::state::StateError;
@@ -1086,10 +1086,7 @@ impl Governed for GovModule {
     }
 
     fn set_params(&self, ctx: &mut TxContext<'_, '_>, value: Value) -> Result<(), TxFailure> {
-        let p: GovParams = parse_params(PARAMS_NAME, value)?;
-        p.validate().map_err(rule)?;
-        store_params(ctx, PARAMS_NAME, &p);
-        Ok(())
+        set_checked(ctx, PARAMS_NAME, value, GovParams::validate)
     }
 }
 

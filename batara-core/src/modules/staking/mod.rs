@@ -57,6 +57,12 @@
 //!   height; taking it from the stake now also slashes stake that joined after the infraction,
 //!   which errs against the newcomer, never in favour of the offender.)
 //!
+//! Parameters: those in force are `prm/staking` once a governance proposal changed them (the
+//! genesis `params.staking` until then; [`StakingModule::params`]). Every parameter may change
+//! but `min_self_stake`, fixed at genesis because the power index holds exactly the validators
+//! whose own delegation reaches it. A change applies from the next block: to entries created
+//! after it (an unbonding's due height is fixed when it starts) and at the next epoch for the set.
+//!
 //! Must never: change the set other than at an epoch boundary or a jailing, mint anything but the
 //! block reward, or let supply change otherwise: Σ balances + Σ stake + Σ unbonding + community
 //! pool + outstanding rewards = genesis + minted − burned (`stk/supply` counts both).
@@ -91,7 +97,7 @@ use crate::types::{
 mod distribution;
 
 use crate::modules::math::{mul_div, mul_div_up, ppm_of};
-use crate::runtime::params::{current_params, parse_params, store_params, ObjectRead};
+use crate::runtime::params::{current_params, set_checked, ObjectRead};
 use distribution::{
     add_amount, count_supply, credit, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
 };
@@ -1747,15 +1753,16 @@ impl Governed for StakingModule {
         ctx: &mut TxContext<'_, '_>,
         value: serde_json::Value,
     ) -> Result<(), TxFailure> {
-        let p: StakingParams = parse_params(PARAMS_NAME, value)?;
-        p.validate().map_err(rule)?;
-        if p.min_self_stake != self.genesis_params.min_self_stake {
-            return Err(rule(
-                "staking.min_self_stake is fixed at genesis (the power index depends on it)",
-            ));
-        }
-        store_params(ctx, PARAMS_NAME, &p);
-        Ok(())
+        set_checked(ctx, PARAMS_NAME, value, |p: &StakingParams| {
+            p.validate()?;
+            if p.min_self_stake != self.genesis_params.min_self_stake {
+                return Err(
+                    "staking.min_self_stake is fixed at genesis (the power index depends on it)"
+                        .into(),
+                );
+            }
+            Ok(())
+        })
     }
 }
 
