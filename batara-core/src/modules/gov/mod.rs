@@ -62,6 +62,7 @@ use serde_json::Value;
 
 use crate::crypto;
 use crate::modules::math::{mul_div_up, ppm_of, PPM};
+use crate::modules::store::{address_at, enc, get, key, u64_at as id_at};
 use crate::runtime::params::{current_params, schedule_upgrade, set_checked};
 use crate::runtime::params::{ObjectRead, UpgradePlan};
 use crate::runtime::{prefix_end, BlockInfo, Governed, Module, Stake, TxContext, TxFailure};
@@ -340,14 +341,6 @@ const VOTE_PREFIX: &[u8] = b"gov/vote/";
 const DEPOSIT_QUEUE: &[u8] = b"gov/dq/";
 const VOTING_QUEUE: &[u8] = b"gov/vq/";
 
-fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    for p in parts {
-        k.extend_from_slice(p);
-    }
-    k
-}
-
 fn proposal_key(id: u64) -> Vec<u8> {
     key(PROPOSAL_PREFIX, &[&id.to_be_bytes()])
 }
@@ -362,35 +355,6 @@ fn queue_key(queue: &[u8], end_ms: u64, id: u64) -> Vec<u8> {
 
 fn rule(msg: impl Into<String>) -> TxFailure {
     TxFailure::Rule(msg.into())
-}
-
-fn get<T: BorshDeserialize>(
-    ctx: &TxContext<'_, '_>,
-    what: &'static str,
-    k: &[u8],
-) -> Result<Option<T>, StateError> {
-    match ctx.object(k)? {
-        Some(b) => Ok(Some(decode(what, &b)?)),
-        None => Ok(None),
-    }
-}
-
-fn enc<T: BorshSerialize>(v: &T) -> Vec<u8> {
-    borsh::to_vec(v).expect("borsh into Vec")
-}
-
-fn address_at(k: &[u8], at: usize) -> Result<Address, StateError> {
-    k.get(at..at + 20)
-        .and_then(|b| b.try_into().ok())
-        .map(Address)
-        .ok_or_else(|| StateError::Tree(format!("bad governance key of {} bytes", k.len())))
-}
-
-fn id_at(k: &[u8], at: usize) -> Result<u64, StateError> {
-    k.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| StateError::Tree(format!("bad governance key of {} bytes", k.len())))
 }
 
 /// Moves `amount` from `from`'s balance to `to`'s.

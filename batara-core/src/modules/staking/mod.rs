@@ -97,6 +97,7 @@ use crate::types::{
 mod distribution;
 
 use crate::modules::math::{mul_div, mul_div_up, ppm_of};
+use crate::modules::store::{address_at, enc, get, key, u64_at as height_at};
 use crate::runtime::params::{current_params, set_checked, ObjectRead};
 use distribution::{
     add_amount, count_supply, credit, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
@@ -411,14 +412,6 @@ fn evidence_key(h: &crate::types::Hash) -> Vec<u8> {
     key(EVIDENCE_PREFIX, &[&h.0])
 }
 
-fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    for p in parts {
-        k.extend_from_slice(p);
-    }
-    k
-}
-
 fn validator_key(a: &Address) -> Vec<u8> {
     key(VAL_PREFIX, &[&a.0])
 }
@@ -433,35 +426,6 @@ fn delegation_key(delegator: &Address, validator: &Address) -> Vec<u8> {
 
 fn delegation_by_val_key(validator: &Address, delegator: &Address) -> Vec<u8> {
     key(DEL_BY_VAL_PREFIX, &[&validator.0, &delegator.0])
-}
-
-fn address_at(k: &[u8], at: usize) -> Result<Address, StateError> {
-    k.get(at..at + 20)
-        .and_then(|b| b.try_into().ok())
-        .map(Address)
-        .ok_or_else(|| StateError::Tree(format!("bad staking key of {} bytes", k.len())))
-}
-
-fn height_at(k: &[u8], at: usize) -> Result<u64, StateError> {
-    k.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| StateError::Tree(format!("bad staking key of {} bytes", k.len())))
-}
-
-fn enc<T: BorshSerialize>(v: &T) -> Vec<u8> {
-    borsh::to_vec(v).expect("borsh into Vec")
-}
-
-fn get<T: BorshDeserialize>(
-    ctx: &TxContext<'_, '_>,
-    what: &'static str,
-    k: &[u8],
-) -> Result<Option<T>, StateError> {
-    match ctx.object(k)? {
-        Some(b) => Ok(Some(decode(what, &b)?)),
-        None => Ok(None),
-    }
 }
 
 /// Writes (or, with `None`, deletes) an unbonding entry and its two mirrors.
