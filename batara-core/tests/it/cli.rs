@@ -502,6 +502,7 @@ fn init_chain_runs_bft_refuses_dev_controls_jails_a_silent_joiner_and_survives_s
         ("dev_snapshot", json!([])),
         ("dev_revert", json!([0])),
         ("dev_increaseTime", json!([1000])),
+        ("dev_skipTo", json!([{"height": "5"}])),
     ] {
         let e = rpc_err(p.rpc, method, params);
         assert_eq!(e["code"], -32022, "{method}: {e}");
