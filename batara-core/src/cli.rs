@@ -897,23 +897,28 @@ fn amount(s: &str) -> Result<Amount, String> {
 
 /// A percentage with up to four decimals ("5", "2.5", "0.0125") as parts per million.
 fn percent(s: &str) -> Result<u32, String> {
-    let bad = || format!("expected a percentage from 0 to 100 with up to 4 decimals, got {s:?}");
+    fixed_ppm(s, 4).ok_or_else(|| {
+        format!("expected a percentage from 0 to 100 with up to 4 decimals, got {s:?}")
+    })
+}
+
+/// A decimal with up to `decimals` places, as an integer scaled by 10^decimals, when that is at
+/// most 1,000,000 (a percentage with 4 decimals, or a fraction with 6, is then parts per million).
+fn fixed_ppm(s: &str, decimals: usize) -> Option<u32> {
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty() || frac.len() > 4 || !frac.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
+    if whole.is_empty() || frac.len() > decimals || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
     }
-    let whole: u32 = whole.parse().map_err(|_| bad())?;
+    let whole: u32 = whole.parse().ok()?;
     let frac: u32 = if frac.is_empty() {
         0
     } else {
-        format!("{frac:0<4}").parse().map_err(|_| bad())?
+        format!("{frac:0<decimals$}").parse().ok()?
     };
-    let ppm = whole
-        .checked_mul(10_000)
+    whole
+        .checked_mul(10u32.pow(decimals as u32))
         .and_then(|w| w.checked_add(frac))
         .filter(|p| *p <= 1_000_000)
-        .ok_or_else(bad)?;
-    Ok(ppm)
 }
 
 /// The options of a split vote (`--weights`).
@@ -928,23 +933,9 @@ fn weights(s: &str) -> Result<Weights, String> {
             .split_once('=')
             .ok_or_else(|| format!("expected option=weight, got {part:?}"))?;
         let option = vote_option(name.trim())?;
-        let bad =
-            || format!("weight {w:?} of {name} must be a fraction like 0.25 (up to 6 decimals)");
-        let (whole, frac) = w.trim().split_once('.').unwrap_or((w.trim(), ""));
-        if whole.is_empty() || frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let whole: u32 = whole.parse().map_err(|_| bad())?;
-        let frac: u32 = if frac.is_empty() {
-            0
-        } else {
-            format!("{frac:0<6}").parse().map_err(|_| bad())?
-        };
-        let weight_ppm = whole
-            .checked_mul(1_000_000)
-            .and_then(|x| x.checked_add(frac))
-            .filter(|p| *p <= 1_000_000)
-            .ok_or_else(bad)?;
+        let weight_ppm = fixed_ppm(w.trim(), 6).ok_or_else(|| {
+            format!("weight {w:?} of {name} must be a fraction like 0.25 (up to 6 decimals)")
+        })?;
         out.push(WeightedVote { option, weight_ppm });
     }
     crate::modules::gov::check_options(&out)?;

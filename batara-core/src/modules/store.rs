@@ -1,14 +1,15 @@
 //! Helpers the modules share for their state keys and records: keys built of parts, borsh
-//! records read through a [`TxContext`], and fixed-width fields read back out of keys.
+//! records read through a [`TxContext`], fixed-width fields read back out of keys, and moving
+//! funds in and out of balances (the bank's transfer keeps its own, stricter, hot path).
 //!
 //! Must never: know a module's prefixes (each module owns its `<prefix>/…` keys).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::runtime::TxContext;
+use crate::runtime::{TxContext, TxFailure};
 use crate::state::StateError;
 use crate::storage::decode;
-use crate::types::Address;
+use crate::types::{Address, Amount};
 
 /// `prefix` followed by `parts`.
 pub fn key(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -54,4 +55,28 @@ pub fn u64_at(k: &[u8], at: usize) -> Result<u64, StateError> {
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .ok_or_else(|| bad_key(k))
+}
+
+/// Takes `amount` from `who`'s balance; refused (naming both amounts) when it holds less.
+pub fn debit(ctx: &mut TxContext<'_, '_>, who: &Address, amount: Amount) -> Result<(), TxFailure> {
+    let mut acct = ctx.account(who)?;
+    if acct.balance < amount {
+        return Err(TxFailure::Rule(format!(
+            "insufficient balance: need {amount}, have {}",
+            acct.balance
+        )));
+    }
+    acct.balance -= amount;
+    ctx.set_account(*who, acct);
+    Ok(())
+}
+
+/// Adds `amount` to `to`'s balance (nothing written for 0).
+pub fn credit(ctx: &mut TxContext<'_, '_>, to: &Address, amount: Amount) -> Result<(), StateError> {
+    if amount > 0 {
+        let mut a = ctx.account(to)?;
+        a.balance = a.balance.saturating_add(amount);
+        ctx.set_account(*to, a);
+    }
+    Ok(())
 }

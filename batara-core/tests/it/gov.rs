@@ -81,7 +81,7 @@ fn propose(content: ProposalContent, deposit: Amount) -> TxKind {
     }
 }
 
-fn vote(proposal: u64, option: VoteOption) -> TxKind {
+pub(crate) fn vote(proposal: u64, option: VoteOption) -> TxKind {
     TxKind::Vote {
         proposal,
         options: vec![WeightedVote {

@@ -15,11 +15,12 @@ use batara_core::api::ChainReader;
 use batara_core::app::genesis::{Genesis, DEFAULT_MIN_FEE};
 use batara_core::crypto::Keypair;
 use batara_core::types::{
-    Address, Amount, ParamChange, ProposalContent, TxBody, TxKind, VoteOption, WeightedVote,
+    Address, Amount, ParamChange, ProposalContent, TxBody, TxKind, VoteOption,
 };
 use batara_core::validator::read_key_file;
 
 use crate::common::{acct, rpc, rpc_raw, wait_for, Proc};
+use crate::gov::vote;
 use crate::testnet::{free_ports, heights, testnet, Procs};
 
 const COIN: Amount = 1_000_000_000_000_000_000;
@@ -62,16 +63,6 @@ impl Sender {
         });
         assert_eq!(found["receipt"]["status"], "success", "{found}");
         found
-    }
-}
-
-fn vote(proposal: u64, option: VoteOption) -> TxKind {
-    TxKind::Vote {
-        proposal,
-        options: vec![WeightedVote {
-            option,
-            weight_ppm: 1_000_000,
-        }],
     }
 }
 

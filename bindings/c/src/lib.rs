@@ -213,6 +213,15 @@ fn parse_address(p: *const c_char, name: &str) -> Result<Address, Fail> {
     api::parse::address(&string_arg(p, name)?).map_err(|e| invalid(format!("{name}: {e}")))
 }
 
+/// A NULL-able address argument.
+fn opt_address(p: *const c_char, name: &str) -> Result<Option<Address>, Fail> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        parse_address(p, name).map(Some)
+    }
+}
+
 fn parse_amount(p: *const c_char, name: &str) -> Result<u128, Fail> {
     api::parse::amount(&string_arg(p, name)?, name).map_err(|e| invalid(e.to_string()))
 }
@@ -741,11 +750,7 @@ pub extern "C" fn batara_node_account_page_json(
 ) -> batara_result {
     guard(|| {
         let n = non_null(node, "node")?.node()?;
-        let after = if after.is_null() {
-            None
-        } else {
-            Some(parse_address(after, "after")?)
-        };
+        let after = opt_address(after, "after")?;
         json_out(out, &n.accounts(after.as_ref(), limit as usize)?)
     })
 }
@@ -783,11 +788,7 @@ pub extern "C" fn batara_node_delegators_json(
     guard(|| {
         let n = non_null(node, "node")?.node()?;
         let v = parse_address(validator, "validator")?;
-        let after = if after.is_null() {
-            None
-        } else {
-            Some(parse_address(after, "after")?)
-        };
+        let after = opt_address(after, "after")?;
         json_out(out, &n.delegators(&v, after.as_ref(), limit as usize)?)
     })
 }
@@ -866,11 +867,7 @@ pub extern "C" fn batara_node_votes_json(
 ) -> batara_result {
     guard(|| {
         let n = non_null(node, "node")?.node()?;
-        let after = if after.is_null() {
-            None
-        } else {
-            Some(parse_address(after, "after")?)
-        };
+        let after = opt_address(after, "after")?;
         json_out(out, &n.votes(id, after.as_ref(), limit as usize)?)
     })
 }

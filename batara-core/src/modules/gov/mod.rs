@@ -62,7 +62,7 @@ use serde_json::Value;
 
 use crate::crypto;
 use crate::modules::math::{mul_div_up, ppm_of, PPM};
-use crate::modules::store::{address_at, enc, get, key, u64_at as id_at};
+use crate::modules::store::{address_at, credit, debit, enc, get, key, u64_at as id_at};
 use crate::runtime::params::{current_params, schedule_upgrade, set_checked};
 use crate::runtime::params::{ObjectRead, UpgradePlan};
 use crate::runtime::{prefix_end, BlockInfo, Governed, Module, Stake, TxContext, TxFailure};
@@ -364,19 +364,8 @@ fn move_funds(
     to: &Address,
     amount: Amount,
 ) -> Result<(), TxFailure> {
-    let mut a = ctx.account(from)?;
-    if a.balance < amount {
-        return Err(rule(format!(
-            "insufficient balance: need {amount}, have {}",
-            a.balance
-        )));
-    }
-    a.balance -= amount;
-    ctx.set_account(*from, a);
-    let mut b = ctx.account(to)?;
-    b.balance = b.balance.saturating_add(amount);
-    ctx.set_account(*to, b);
-    Ok(())
+    debit(ctx, from, amount)?;
+    Ok(credit(ctx, to, amount)?)
 }
 
 /// Merges the fields of `patch` into `target` (objects field by field, anything else replaced).
@@ -703,11 +692,7 @@ impl GovModule {
             move_funds(ctx, &escrow, &d.depositor, d.amount - burn)?;
         }
         if burned > 0 {
-            let mut a = ctx.account(&escrow)?;
-            a.balance = a.balance.checked_sub(burned).ok_or_else(|| {
-                StateError::Tree("governance escrow holds less than its deposits".into())
-            })?;
-            ctx.set_account(escrow, a);
+            debit(ctx, &escrow, burned)?;
             self.stake.record_burn(ctx, burned)?;
         }
         Ok(())

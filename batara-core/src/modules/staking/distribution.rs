@@ -20,8 +20,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 
 use crate::modules::math::{U256, U512};
+use crate::modules::store::credit;
 use crate::runtime::TxContext;
-use crate::state::{Account, StateError};
+use crate::state::StateError;
 use crate::types::{dec_u128, Address, Amount};
 
 /// Scale of the reward index: rewards per share × 10³⁶ (a share is 10⁻¹⁸ of a coin's worth, so
@@ -120,20 +121,6 @@ pub(super) fn count_supply(
     s.minted = s.minted.saturating_add(minted);
     s.burned = s.burned.saturating_add(burned);
     ctx.set_object(SUPPLY_KEY.to_vec(), super::enc(&s));
-    Ok(())
-}
-
-/// Adds `amount` to `to`'s balance.
-pub(super) fn credit(
-    ctx: &mut TxContext<'_, '_>,
-    to: &Address,
-    amount: Amount,
-) -> Result<(), StateError> {
-    if amount > 0 {
-        let mut a: Account = ctx.account(to)?;
-        a.balance = a.balance.saturating_add(amount);
-        ctx.set_account(*to, a);
-    }
     Ok(())
 }
 

@@ -97,11 +97,9 @@ use crate::types::{
 mod distribution;
 
 use crate::modules::math::{mul_div, mul_div_up, ppm_of};
-use crate::modules::store::{address_at, enc, get, key, u64_at as height_at};
+use crate::modules::store::{address_at, credit, debit, enc, get, key, u64_at as height_at};
 use crate::runtime::params::{current_params, set_checked, ObjectRead};
-use distribution::{
-    add_amount, count_supply, credit, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
-};
+use distribution::{add_amount, count_supply, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY};
 pub use distribution::{RewardIndex, Supply};
 
 /// Staking parameters, fixed at genesis (`params.staking` in `genesis.json`).
@@ -806,23 +804,6 @@ impl StakingModule {
         Ok(v)
     }
 
-    fn take_balance(
-        ctx: &mut TxContext<'_, '_>,
-        who: &Address,
-        amount: Amount,
-    ) -> Result<(), TxFailure> {
-        let mut acct = ctx.account(who)?;
-        if acct.balance < amount {
-            return Err(rule(format!(
-                "insufficient balance: need {amount}, have {}",
-                acct.balance
-            )));
-        }
-        acct.balance -= amount;
-        ctx.set_account(*who, acct);
-        Ok(())
-    }
-
     /// Adds `amount` of stake to `delegator`'s delegation to `addr` (its tokens already taken
     /// from wherever they come) and returns the shares minted. Pays the delegation's pending
     /// rewards first.
@@ -1093,7 +1074,7 @@ impl StakingModule {
                 Validator::new(signer, *validator_key_)
             }
         };
-        Self::take_balance(ctx, &signer, amount)?;
+        debit(ctx, &signer, amount)?;
         self.bond(ctx, &signer, &addr, v, amount)?;
         let stake = get_validator(ctx, &addr)?.stake;
         ctx.emit(
@@ -1116,7 +1097,7 @@ impl StakingModule {
         amount: Amount,
     ) -> Result<(), TxFailure> {
         let v = get_validator(ctx, addr)?;
-        Self::take_balance(ctx, &signer, amount)?;
+        debit(ctx, &signer, amount)?;
         let shares = self.bond(ctx, &signer, addr, v, amount)?;
         ctx.emit(
             "delegate",
