@@ -93,7 +93,7 @@ export class Transaction {
   static editCommission(validator: string, rates: { rate: number; maxRate: number; maxChange: number }, fee?: Amount): Transaction;
   /** Submit a governance proposal with an initial deposit. */
   static propose(title: string, content: ProposalContent, deposit: Amount, opts?: { summary?: string; expedited?: boolean }, fee?: Amount): Transaction;
-  /** The content of a parameter-change proposal: parameter sets (`chain`, `staking`, `gov`) to the fields to change. */
+  /** The content of a parameter-change proposal: parameter sets (`chain`, `staking`, `vm`, `gov`) to the fields to change. */
   static paramsChange(changes: Record<string, Record<string, unknown>>): ProposalContent;
   /** Add to a proposal's deposit. */
   static deposit(proposal: number | bigint, amount: Amount, fee?: Amount): Transaction;
@@ -313,7 +313,7 @@ export interface GovParams {
   burn_proposal_deposit_prevote: boolean;
   proposal_cancel_ratio_ppm: number;
   /** Every parameter set proposals may change, with its values in force. */
-  governed: Record<'chain' | 'staking' | 'gov', Record<string, unknown>>;
+  governed: Record<'chain' | 'staking' | 'vm' | 'gov', Record<string, unknown>>;
 }
 
 /** What `skipTo` fast-forwards to (exactly one). */

@@ -106,15 +106,14 @@ test('blocks() waits without polling, and ends when the node stops', async () =>
   const stream = node.blocks();
   const first = stream.next();
   await ticks(20); // the stream is waiting
-  const [cpu0, switches0, t0] = [process.cpuUsage(), contextSwitches(), performance.now()];
+  const [switches0, t0] = [contextSwitches(), performance.now()];
   await new Promise((r) => setTimeout(r, 1500));
-  const cpu = process.cpuUsage(cpu0);
   const [switches, ms] = [contextSwitches() - switches0, performance.now() - t0];
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  // A waiting stream costs no wake-ups: a poll every 2 ms made ~480 context switches and
-  // ~16 ms of CPU per second here; awaiting the channel makes a handful.
+  // A waiting stream costs no wake-ups: a poll every 2 ms made ~480 context switches per
+  // second here; awaiting the channel makes a handful. (Wake-ups are counted, not CPU time:
+  // the process's CPU time also holds RocksDB's and V8's own threads and swung past any
+  // bound under a loaded CI machine.)
   assert.ok(switches < 100, `${switches} context switches in ${ms.toFixed(0)} ms of waiting`);
-  assert.ok(cpuMs < 12, `${cpuMs.toFixed(1)} ms of CPU in ${ms.toFixed(0)} ms of waiting`);
   await node.mine();
   assert.equal((await first).value.header.height, '1');
   // A pending next() ends (done) as soon as the node stops.

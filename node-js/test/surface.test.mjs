@@ -76,10 +76,12 @@ const cases = [
     // b bonds 3 coins beside the dev validator's 1: b alone is 75 % of the bonded stake.
     await send(b, Transaction.delegate(v.address, 3n * coin, 1n));
     const params = await api.govParams();
-    assert.deepEqual(Object.keys(params.governed).sort(), ['chain', 'gov', 'staking']);
+    assert.deepEqual(Object.keys(params.governed).sort(), ['chain', 'gov', 'staking', 'vm']);
     assert.equal(params.governed.chain.max_block_txs, 20000);
+    assert.equal(params.governed.vm.max_tx_gas, '100000000');
     const deposit = BigInt(params.min_deposit);
-    const content = Transaction.paramsChange({ chain: { max_block_txs: 5000 } });
+    const changes = { chain: { max_block_txs: 5000 }, vm: { max_tx_gas: '50000000' } };
+    const content = Transaction.paramsChange(changes);
     const r = await send(a, Transaction.propose('bigger blocks', content, deposit, { summary: 'more room' }));
     assert.equal(r.receipt.status, 'success');
     const statuses = r.receipt.events.filter((e) => e.kind === 'proposal_status')
@@ -87,7 +89,7 @@ const cases = [
     assert.deepEqual(statuses, ['deposit_period', 'voting_period']);
     const [p] = (await api.proposals({ status: 'voting_period' })).proposals;
     const id = Number(p.id);
-    assert.deepEqual(p.content.changes, [{ params: 'chain', values: { max_block_txs: 5000 } }]);
+    assert.deepEqual(p.content.changes, Object.entries(changes).map(([params, values]) => ({ params, values })));
     await send(b, Transaction.vote(id, { yes: 0.7, no: 0.3 }, 1n));
     const live = await api.proposal(id);
     assert.deepEqual(live.deposits, [{ depositor: a.address, amount: String(deposit) }]);
@@ -105,7 +107,10 @@ const cases = [
     const done = await api.proposal(id);
     assert.equal(done.status, 'passed', done.result);
     assert.equal(done.tally.yes, String(21n * coin / 10n));
-    assert.equal((await api.govParams()).governed.chain.max_block_txs, 5000);
+    const { governed } = await api.govParams();
+    assert.equal(governed.chain.max_block_txs, 5000);
+    assert.equal(governed.vm.max_tx_gas, '50000000');
+    assert.equal(governed.vm.max_code_bytes, 819200, 'fields not named are kept');
     assert.equal(await api.balance(a.address), balance + deposit);
     const ended = (block.events ?? []).filter((e) => e.kind === 'proposal_status').map((e) => Object.fromEntries(e.attributes));
     assert.equal(ended[0].status, 'passed');

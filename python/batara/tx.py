@@ -197,7 +197,7 @@ class Transaction:
     @staticmethod
     def params_change(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The content of a parameter-change proposal: parameter sets (``chain``, ``staking``,
-        ``gov``) to the fields to change, e.g. ``{"chain": {"max_block_txs": 5000}}``."""
+        ``vm``, ``gov``) to the fields to change, e.g. ``{"chain": {"max_block_txs": 5000}}``."""
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput("changes must be a non-empty dict of parameter sets")
         out = []

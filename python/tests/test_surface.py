@@ -305,17 +305,19 @@ def test_governance_propose_vote_skip_to_the_end_and_tally(chain: Chain) -> None
     # b bonds 3 coins beside the dev validator's 1: b alone is 75 % of the bonded stake.
     send(b, batara.Transaction.delegate(v["address"], 3 * coin, fee=1))
     params = api.gov_params()
-    assert sorted(params["governed"]) == ["chain", "gov", "staking"]
+    assert sorted(params["governed"]) == ["chain", "gov", "staking", "vm"]
     assert params["governed"]["chain"]["max_block_txs"] == 20_000
+    assert params["governed"]["vm"]["max_tx_gas"] == "100000000"
     deposit = int(params["min_deposit"])
-    content = batara.Transaction.params_change({"chain": {"max_block_txs": 5000}})
+    changes = {"chain": {"max_block_txs": 5000}, "vm": {"max_tx_gas": "50000000"}}
+    content = batara.Transaction.params_change(changes)
     r = send(a, batara.Transaction.propose("bigger blocks", content, deposit, summary="more room"))
     assert r["receipt"]["status"] == "success", r
     statuses = [dict(e["attributes"])["status"] for e in r["receipt"]["events"] if e["kind"] == "proposal_status"]
     assert statuses == ["deposit_period", "voting_period"], "the minimum deposit starts the vote at once"
     (p,) = api.proposals(status="voting_period")["proposals"]
     pid = int(p["id"])
-    assert p["content"]["changes"] == [{"params": "chain", "values": {"max_block_txs": 5000}}]
+    assert p["content"]["changes"] == [{"params": k, "values": v} for k, v in changes.items()]
     send(b, batara.Transaction.vote(pid, {"yes": 0.7, "no": 0.3}, fee=1))
     live = api.proposal(pid)
     assert live["deposits"] == [{"depositor": a.address, "amount": str(deposit)}]
@@ -331,7 +333,10 @@ def test_governance_propose_vote_skip_to_the_end_and_tally(chain: Chain) -> None
     done = api.proposal(pid)
     assert done["status"] == "passed", done["result"]
     assert done["tally"]["yes"] == str(21 * coin // 10)
-    assert api.gov_params()["governed"]["chain"]["max_block_txs"] == 5000, "in force from the next block"
+    governed = api.gov_params()["governed"]
+    assert governed["chain"]["max_block_txs"] == 5000, "in force from the next block"
+    assert governed["vm"]["max_tx_gas"] == "50000000"
+    assert governed["vm"]["max_code_bytes"] == 819_200, "fields not named are kept"
     assert api.account(a.address).balance == balance + deposit, "refunded"
     ended = [dict(e["attributes"]) for e in block.get("events", []) if e["kind"] == "proposal_status"]
     assert ended and ended[0]["status"] == "passed", block

@@ -75,10 +75,11 @@ def longest_stall(call: Callable[[], Any]) -> tuple[float, float]:
 def assert_reads_release_the_gil(reads: dict[str, Callable[[], Any]]) -> None:
     for name, read in reads.items():
         read()  # warm caches, so the timed call is the read itself
-        took, stall = longest_stall(read)
         # Holding the GIL across the storage read (and the JSON it becomes) stalled the other
-        # thread for the whole call (0.9-1.0 of it); now only the final parse into Python
-        # objects holds it.
+        # thread for the whole call (0.9-1.0 of it) every time; now only the final parse into
+        # Python objects holds it. The best of three runs is kept: on a loaded machine the OS
+        # can also deschedule the counting thread, which only ever makes a stall look longer.
+        took, stall = min((longest_stall(read) for _ in range(3)), key=lambda r: r[1] / r[0])
         assert stall < took / 2, f"{name}: the other thread stood still {stall:.3f} s of {took:.3f} s"
 
 

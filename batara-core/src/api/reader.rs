@@ -524,15 +524,10 @@ impl ChainReader {
             )));
         }
         let vm = self.vm()?;
-        let max = vm.params().max_tx_gas;
-        let q = Query {
-            gas: if q.gas == 0 { max } else { q.gas.min(max) },
-            ..q.clone()
-        };
         let chain_id = &self.chain.spec().chain_id;
         let out = self
             .chain
-            .simulate(|ctx| vm.query(ctx, chain_id, &q))
+            .simulate(|ctx| vm.query(ctx, chain_id, q))
             .map_err(|e| match e {
                 TxFailure::Rule(m) => Error::NotFound(m),
                 TxFailure::State(e) => e.into(),

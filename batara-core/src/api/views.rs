@@ -143,7 +143,7 @@ pub struct GovParamsView {
     /// Deposit, voting and tally parameters.
     #[serde(flatten)]
     pub params: GovParams,
-    /// Every parameter set a proposal may change (`chain`, `staking`, `gov`), with its values in
+    /// Every parameter set a proposal may change (`chain`, `staking`, `vm`, `gov`), with its values in
     /// force.
     pub governed: std::collections::BTreeMap<String, serde_json::Value>,
 }

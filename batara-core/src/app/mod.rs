@@ -23,11 +23,16 @@ use crate::storage::Storage;
 
 /// The modules of a chain with `genesis`, in hook order, and staking as the source of validator
 /// sets. Governance is last (its end of a vote sees the block's staking changes) and may change
-/// the chain's rules, staking's parameters and its own.
+/// the chain's rules, staking's and the VM's parameters, and its own.
 pub fn registry(genesis: &Genesis) -> Registry {
     let staking = Arc::new(StakingModule::new(
         genesis.params.staking.clone(),
         genesis.validators.clone(),
+    ));
+    let vm = Arc::new(VmModule::new(
+        genesis.params.vm.clone(),
+        genesis.params.min_gas_price,
+        genesis.dev,
     ));
     let gov = Arc::new(GovModule::new(
         genesis.params.gov.clone(),
@@ -35,17 +40,14 @@ pub fn registry(genesis: &Genesis) -> Registry {
         vec![
             Arc::new(GovernedChainRules(genesis.params.rules())),
             staking.clone(),
+            vm.clone(),
         ],
     ));
     Registry::new(
         vec![
             Arc::new(BankModule::new(genesis.accounts.clone())),
             staking.clone(),
-            Arc::new(VmModule::new(
-                genesis.params.vm.clone(),
-                genesis.params.min_gas_price,
-                genesis.dev,
-            )),
+            vm,
             gov,
         ],
         staking,

@@ -196,7 +196,7 @@ impl Chain {
             skip_upgrades: RwLock::new(vec![]),
             halted: parking_lot::Mutex::new(None),
         };
-        chain.check_upgrade()?;
+        chain.head_moved()?;
         Ok(chain)
     }
 
@@ -280,6 +280,7 @@ impl Chain {
         );
         let head = Self::load_head(self.store.as_ref(), height)?;
         *self.head.write() = head.clone();
+        self.head_moved()?;
         Ok(head)
     }
 
@@ -510,7 +511,7 @@ impl Chain {
             hash,
             commit: Some(commit.clone()),
         };
-        self.check_upgrade()?;
+        self.head_moved()?;
         Ok(CommittedBlock {
             block: Arc::new(block),
             hash,
@@ -556,6 +557,18 @@ impl Chain {
         batch.put(Column::Meta, META_HEAD, height_key(height));
         self.store.write(batch)?;
         *self.head.write() = Self::load_head(self.store.as_ref(), height)?;
+        self.head_moved()
+    }
+
+    /// What follows a new head (opened, committed, reverted to, reloaded): the upgrade check, and
+    /// the modules' view of committed state ([`Module::committed`]).
+    ///
+    /// [`Module::committed`]: super::Module::committed
+    fn head_moved(&self) -> Result<(), ChainError> {
+        self.check_upgrade()?;
+        for m in self.registry.modules() {
+            m.committed(&self.state)?;
+        }
         Ok(())
     }
 

@@ -96,6 +96,11 @@ impl<'a, 'b> TxContext<'a, 'b> {
         self.block.time
     }
 
+    /// The chain's rules in force for the block being executed.
+    pub fn rules(&self) -> &ChainRules {
+        &self.block.rules
+    }
+
     /// Reads an account.
     pub fn account(&self, addr: &Address) -> Result<Account, StateError> {
         match self.scratch.get(addr) {
@@ -270,6 +275,12 @@ pub trait Module: Send + Sync {
     /// Checks that need no state (the mempool runs them before admitting a transaction of a kind
     /// this module handles); the error says which rule failed.
     fn check(&self, _tx: &SignedTransaction) -> Result<(), String> {
+        Ok(())
+    }
+    /// Called with the committed state whenever the head moves (a block committed, the chain
+    /// opened or reverted): a module refreshes what its stateless [`Module::check`] and
+    /// [`Module::spend`] read of committed state (the mempool's view). Never used by execution.
+    fn committed(&self, _state: &StateManager) -> Result<(), StateError> {
         Ok(())
     }
     /// Writes this module's part of the genesis state (height 0).

@@ -67,8 +67,13 @@ pub fn current_params<T: DeserializeOwned + Clone>(
 ) -> Result<T, StateError> {
     match src.read_object(&params_key(name))? {
         None => Ok(genesis.clone()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("parameters", e)),
+        Some(bytes) => decode_params(&bytes),
     }
+}
+
+/// Stored parameters `bytes` (the JSON at a `prm/` key) decoded.
+pub fn decode_params<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StateError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt("parameters", e))
 }
 
 /// Writes parameters `name` (only [`set_checked`] calls it, after the owner's checks).

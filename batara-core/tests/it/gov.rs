@@ -7,13 +7,16 @@ use std::sync::Arc;
 
 use batara_core::app::genesis::ChainParams;
 use batara_core::mempool::PoolTx;
+use batara_core::mempool::TxRules;
 use batara_core::modules::gov::{escrow_address, GovModule, GovParams, Proposal, ProposalStatus};
 use batara_core::modules::staking::{StakingParams, StakingReader};
+use batara_core::modules::vm::contract_address;
 use batara_core::runtime::ChainError;
 use batara_core::types::{
     Address, Amount, ParamChange, ProposalContent, TxKind, TxStatus, VoteOption, WeightedVote,
 };
 
+use super::contracts;
 use super::staking::{key, Net, COIN};
 
 /// Deposit and voting periods of 10 blocks (the net's blocks are 1 s apart), expedited 5.
@@ -253,6 +256,105 @@ fn a_delegators_vote_overrides_its_validator_and_changes_the_outcome() {
     assert_ok(net.block(vec![c]));
     let v = net.tx(103, vote(3, VoteOption::Yes));
     assert_eq!(net.block(vec![v]), [TxStatus::Failed]);
+}
+
+/// The VM's parameters change like any module's: from the block after the vote, the mempool and
+/// the block both apply them, gas is charged at the new prices, and stored code bigger than a
+/// lowered upload limit keeps running.
+#[test]
+fn a_vm_parameter_change_binds_contracts_from_the_next_block() {
+    let mut net = net();
+    let code = wat::parse_str(contracts::COUNTER).unwrap();
+    let hash = batara_core::crypto::sha256(&code);
+    let t = net.tx(100, contracts::upload(code.clone()));
+    assert_ok(net.block(vec![t]));
+    let t = net.tx(100, contracts::instantiate(hash, &[], b"a", 0));
+    assert_ok(net.block(vec![t]));
+    let counter = contract_address(&key(100).address(), &hash, b"a");
+    let increment = |gas| contracts::call(counter, "increment", &[], 0, gas);
+    let gas_used = |net: &mut Net, gas| {
+        let t = net.tx(100, increment(gas));
+        let r = net.commit_block(vec![t]).receipts[0].clone();
+        assert_eq!(r.status, TxStatus::Success, "{:?}", r.error);
+        r.gas_used
+    };
+    gas_used(&mut net, 5_000_000);
+    let before = gas_used(&mut net, 5_000_000);
+
+    let values = format!(
+        r#"{{"max_code_bytes":{},"max_tx_gas":"4000000","gas":{{"storage_write":15000}}}}"#,
+        code.len() - 1
+    );
+    let change = ProposalContent::Params {
+        changes: vec![ParamChange {
+            params: "vm".into(),
+            values,
+        }],
+    };
+    let t = net.tx(100, propose(change, 100 * COIN));
+    assert_ok(net.block(vec![t]));
+    let votes = (1..=4)
+        .map(|i| net.tx(i, vote(1, VoteOption::Yes)))
+        .collect();
+    assert_ok(net.block(votes));
+    // Admitted while 5,000,000 gas was allowed, included after the change.
+    let t = net.tx(100, increment(5_000_000));
+    let early = net.pool_tx(t);
+    let p = until_closed(&mut net, 1);
+    assert_eq!(p.status, ProposalStatus::Passed, "{}", p.result);
+
+    let r = net.commit_pooled(vec![early]).receipts[0].clone();
+    assert_eq!(r.status, TxStatus::Failed);
+    let e = r.error.unwrap();
+    assert!(
+        e.contains("over the transaction limit 4000000 (vm.max_tx_gas)"),
+        "{e}"
+    );
+    // The mempool's checks follow the committed head: over-limit gas and code are refused.
+    let (gassy, big) = (
+        net.tx(102, increment(5_000_000)),
+        net.tx(
+            102,
+            TxKind::Upload {
+                code: code.clone(),
+                gas_limit: 4_000_000,
+                gas_price: 3,
+            },
+        ),
+    );
+    let registry = net.chain.registry();
+    let e = registry.check(&gassy).unwrap_err();
+    assert!(e.contains("vm.max_tx_gas"), "{e}");
+    let e = registry.check(&big).unwrap_err();
+    assert!(
+        e.contains(&format!("over the limit of {}", code.len() - 1)),
+        "{e}"
+    );
+    // A storage write costs 10,000 more; the rest of the schedule is kept.
+    assert_eq!(gas_used(&mut net, 4_000_000), before + 10_000);
+    // The stored code, now over max_code_bytes, still instantiates and runs.
+    let mut again = contracts::instantiate(hash, &[], b"b", 0);
+    if let TxKind::Instantiate { gas_limit, .. } = &mut again {
+        *gas_limit = 4_000_000;
+    }
+    let t = net.tx(100, again);
+    assert_ok(net.block(vec![t]));
+    // Both nodes read the values in force (the net compares state roots every block).
+    let vm = net
+        .chain
+        .simulate(|ctx| gov(&net).governed_params(ctx))
+        .unwrap()
+        .into_iter()
+        .find(|(name, _)| *name == "vm")
+        .unwrap()
+        .1;
+    assert_eq!(vm["max_tx_gas"], "4000000");
+    assert_eq!(vm["gas"]["storage_write"], 15_000);
+    assert_eq!(
+        vm["gas"]["storage_read"], 2_000,
+        "fields not named are kept"
+    );
+    assert_eq!(vm["max_recursion_depth"], 1_024);
 }
 
 #[test]
@@ -534,6 +636,17 @@ fn parameter_changes_are_checked_by_their_owner_at_submission() {
             "gov",
             r#"{"quorum_ppm":2000000}"#,
             "gov.quorum_ppm must be at most",
+        ),
+        ("vm", r#"{"max_recursion_depth":2048}"#, "fixed at genesis"),
+        (
+            "vm",
+            r#"{"max_tx_gas":"2000000000"}"#,
+            "must be between 1 and max_block_gas 1000000000",
+        ),
+        (
+            "vm",
+            r#"{"gas":{"per_bite":1}}"#,
+            "unknown field `per_bite`",
         ),
     ];
     let txs = cases

@@ -318,3 +318,79 @@ fn far_nonce_junk_is_bounded_per_sender() {
     let mined = rpc(addr, "dev_mine", json!([1]));
     assert_eq!(mined[0]["txs"], 100);
 }
+
+/// The block subscription carries each block's own events: the end of a vote (reached with
+/// `dev_skipTo`) arrives as `proposal_status` events in the notification of the block that
+/// ends it.
+#[test]
+fn block_subscription_carries_proposal_status_events() {
+    use batara_core::types::{ProposalContent, TxBody, TxKind, VoteOption};
+    const COIN: u128 = 1_000_000_000_000_000_000;
+    let (_n, addr) = dev_rpc(DevMode::Manual);
+    let (a, b) = (acct(0), acct(1));
+    let sign = |k: &batara_core::crypto::Keypair, nonce, kind| {
+        let t = TxBody {
+            chain_id: "batara-dev".into(),
+            signer: k.public_key(),
+            nonce,
+            fee: 1,
+            kind,
+        }
+        .sign(k);
+        rpc(addr, "tx_submit", json!([hex_tx(&t)]));
+        rpc(addr, "dev_mine", json!([1]));
+        let r = rpc(addr, "chain_getTransaction", json!([t.hash()]));
+        assert_eq!(r["receipt"]["status"], "success", "{r}");
+    };
+    // b bonds 3 coins beside the dev validator's 1, proposes and votes yes: 75 % of the stake.
+    let validator = batara_core::app::genesis::dev_validator_key().address();
+    let delegate = TxKind::Delegate {
+        validator,
+        amount: 3 * COIN,
+    };
+    sign(&b, 0, delegate);
+    let propose = TxKind::Propose {
+        title: "signal".into(),
+        summary: String::new(),
+        content: ProposalContent::Text,
+        deposit: 10 * COIN,
+        expedited: false,
+    };
+    sign(&a, 0, propose);
+    sign(&b, 1, crate::gov::vote(1, VoteOption::Yes));
+    test_runtime().block_on(async {
+        let client = ws_client(addr).await;
+        let mut sub = subscribe_blocks(&client).await.unwrap();
+        tokio::task::spawn_blocking(move || {
+            rpc(addr, "dev_skipTo", json!([{ "voting_end": "1" }]));
+            rpc(addr, "dev_mine", json!([1]));
+        })
+        .await
+        .unwrap();
+        let block = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let statuses: Vec<&Value> = block["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no events in {block}"))
+            .iter()
+            .filter(|e| e["kind"] == "proposal_status")
+            .collect();
+        assert_eq!(statuses.len(), 1, "{block}");
+        let attrs = &statuses[0]["attributes"];
+        assert!(
+            attrs
+                .as_array()
+                .unwrap()
+                .contains(&json!(["status", "passed"])),
+            "{attrs}"
+        );
+        assert_eq!(
+            block["txs"].as_array().unwrap().len(),
+            0,
+            "ended by the block"
+        );
+    });
+}

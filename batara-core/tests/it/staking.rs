@@ -127,21 +127,24 @@ impl Net {
 
     /// [`Net::block`], returning the committed block (receipts and block events).
     pub(crate) fn commit_block(&mut self, txs: Vec<SignedTransaction>) -> CommittedBlock {
+        let cands = txs.into_iter().map(|t| self.pool_tx(t)).collect();
+        self.commit_pooled(cands)
+    }
+
+    /// `t` as a block candidate.
+    pub(crate) fn pool_tx(&self, t: SignedTransaction) -> Arc<PoolTx> {
+        let len = t.to_bytes().len();
+        Arc::new(PoolTx::new(t.clone(), t.hash(), len, self.chain.registry()).unwrap())
+    }
+
+    /// The next block with `cands` (made earlier, as a pool holds them).
+    pub(crate) fn commit_pooled(&mut self, cands: Vec<Arc<PoolTx>>) -> CommittedBlock {
         let set = self.chain.validators().unwrap();
         let h = self.height() + 1;
         let proposer = (0..set.len())
             .map(|i| set[(h as usize + i) % set.len()].address)
             .find(|a| !self.offline.contains(a))
             .expect("an online validator");
-        let cands: Vec<Arc<PoolTx>> = txs
-            .into_iter()
-            .map(|t| {
-                let bytes = t.to_bytes();
-                Arc::new(
-                    PoolTx::new(t.clone(), t.hash(), bytes.len(), self.chain.registry()).unwrap(),
-                )
-            })
-            .collect();
         self.time += 1_000;
         let (ex, left_out) = self.chain.build_block(&cands, proposer, self.time).unwrap();
         assert!(left_out.is_empty(), "every test tx is includable");

@@ -16,7 +16,7 @@ use super::Amount;
 pub enum ProposalContent {
     /// Nothing but the record of the vote (a signal).
     Text,
-    /// Changes parameters: each change names a parameter set (`chain`, `staking`, `gov`) and
+    /// Changes parameters: each change names a parameter set (`chain`, `staking`, `vm`, `gov`) and
     /// the fields to change; all apply at once or none does.
     Params {
         /// The changes.
@@ -47,7 +47,7 @@ pub enum ProposalContent {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamChange {
-    /// The parameter set (`chain`, `staking`, `gov`).
+    /// The parameter set (`chain`, `staking`, `vm`, `gov`).
     pub params: String,
     /// The fields to change and their new values: a JSON object merged into the parameters in
     /// force (nested objects merge field by field). Compact JSON text.

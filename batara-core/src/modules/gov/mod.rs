@@ -33,10 +33,11 @@
 //!   (x/gov deletes them).
 //! * Execution, when a proposal passes: a parameter change merges each change's JSON object
 //!   into the parameters in force and hands the result to their owner ([`Governed`]: `chain`,
-//!   `staking`, `gov`), all or nothing; an upgrade schedules the runtime's plan (every node
-//!   stops at its height, see `runtime::params`); a spend pays from the community pool
-//!   ([`Stake`]). The VM's parameters are fixed at genesis for now: its engine and compiled-code
-//!   cache are built from them, so changing them is a software upgrade.
+//!   `staking`, `vm`, `gov`), all or nothing; an upgrade schedules the runtime's plan (every
+//!   node stops at its height, see `runtime::params`); a spend pays from the community pool
+//!   ([`Stake`]). Two fields stay fixed at genesis because something built at start depends on
+//!   them: `staking.min_self_stake` (the power index) and `vm.max_recursion_depth` (the wasmi
+//!   engine's stack); changing either is a software upgrade.
 //!
 //! Periods are in block time (ms), as in x/gov; an end is acted on by the first block whose time
 //! reaches it. Dev chains can skip to it (`dev_skipTo`).

@@ -7,6 +7,7 @@
 //! [`Layer`] of writes on top of its caller's; success merges it down, failure drops it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use wasmi::errors::HostError;
@@ -15,7 +16,7 @@ use wasmi::{
     StoreLimitsBuilder, TrapCode, Val,
 };
 
-use super::{code_key, contract_key, storage_prefix, Compiled, ContractInfo, VmCore};
+use super::{code_key, contract_key, storage_prefix, Compiled, ContractInfo, VmCore, VmParams};
 use crate::runtime::{prefix_end, TxContext};
 use crate::state::{Account, ObjectWrites, StateError};
 use crate::storage::Entry;
@@ -215,6 +216,8 @@ fn keep_bytes(into: &mut Vec<u8>, data: &[u8]) {
 pub(super) struct HostData<'r> {
     reader: &'r dyn Reads,
     vm: &'r VmCore,
+    /// The parameters in force for this execution (governance may change them between blocks).
+    params: Arc<VmParams>,
     env: Env,
     frames: Vec<Frame>,
     layers: Vec<Layer>,
@@ -344,15 +347,17 @@ pub(super) struct Outcome {
     pub trace: Option<TraceLog>,
 }
 
-/// A transaction-wide store with `gas` fuel; `traced` records every host call.
+/// A transaction-wide store with `gas` fuel under parameters `params`; `traced` records every
+/// host call.
 pub(super) fn new_store<'r>(
     reader: &'r dyn Reads,
     vm: &'r VmCore,
+    params: Arc<VmParams>,
     env: Env,
     gas: u64,
     traced: bool,
 ) -> Store<HostData<'r>> {
-    let p = &vm.params;
+    let p = &params;
     let limits = StoreLimitsBuilder::new()
         .memory_size(p.max_memory_pages as usize * 65_536)
         .instances(p.max_instances as usize)
@@ -363,6 +368,7 @@ pub(super) fn new_store<'r>(
     let data = HostData {
         reader,
         vm,
+        params,
         env,
         frames: vec![],
         layers: vec![Layer::default()],
@@ -457,7 +463,7 @@ fn invoke<'r>(
     let refuse = |m: String| Err(Failure::Call(CallError::Trap(m)));
     let mut sc = cx.as_context_mut();
     let d = sc.data_mut();
-    let p = &d.vm.params;
+    let p = d.params.clone();
     if d.frames.len() as u32 >= p.max_call_depth {
         return refuse(format!("call depth limit {} reached", p.max_call_depth));
     }
@@ -653,7 +659,7 @@ fn read(c: &mut C<'_, '_>, ptr: u32, len: u32, max: u32, what: &str) -> Result<V
             "{what} of {len} bytes is over the limit of {max}"
         )));
     }
-    let per = c.data().vm.params.gas.per_byte;
+    let per = c.data().params.gas.per_byte;
     charge(c, per * len as u64)?;
     let mut buf = vec![0; len as usize];
     memory(c)?
@@ -666,7 +672,7 @@ fn read(c: &mut C<'_, '_>, ptr: u32, len: u32, max: u32, what: &str) -> Result<V
 }
 
 fn write(c: &mut C<'_, '_>, ptr: u32, data: &[u8]) -> Result<(), WasmError> {
-    let per = c.data().vm.params.gas.per_byte;
+    let per = c.data().params.gas.per_byte;
     charge(c, per * data.len() as u64)?;
     memory(c)?
         .write(&mut *c, ptr as usize, data)
@@ -688,12 +694,12 @@ fn read_amount(c: &mut C<'_, '_>, ptr: u32) -> Result<Amount, WasmError> {
 }
 
 fn base(c: &mut C<'_, '_>) -> Result<(), WasmError> {
-    let g = c.data().vm.params.gas.host_base;
+    let g = c.data().params.gas.host_base;
     charge(c, g)
 }
 
 fn storage_key(c: &mut C<'_, '_>, ptr: u32, len: u32) -> Result<Vec<u8>, WasmError> {
-    let max = c.data().vm.params.max_key_bytes;
+    let max = c.data().params.max_key_bytes;
     let key = read(c, ptr, len, max, "storage key")?;
     let contract = c.data_mut().frame().contract;
     let mut k = storage_prefix(&contract);
@@ -783,7 +789,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             cx,
             |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
                 base(&mut c)?;
-                let max = c.data().vm.params.max_return_bytes;
+                let max = c.data().params.max_return_bytes;
                 let out = read(&mut c, ptr, len, max, "return data")?;
                 c.data_mut().frame().output = out;
                 Ok(())
@@ -793,7 +799,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             cx,
             |mut c: C<'_, 'r>, ptr: u32, len: u32| -> Result<(), WasmError> {
                 base(&mut c)?;
-                let max = c.data().vm.params.max_return_bytes;
+                let max = c.data().params.max_return_bytes;
                 let data = read(&mut c, ptr, len, max, "revert data")?;
                 Err(WasmError::host(Trap::Revert(data)))
             },
@@ -801,7 +807,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "storage_get" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, cap: u32| -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.storage_read;
+                let g = c.data().params.gas.storage_read;
                 charge(&mut c, g)?;
                 let key = storage_key(&mut c, kp, kl)?;
                 match c.data_mut().object(&key)? {
@@ -818,7 +824,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "storage_has" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.storage_read;
+                let g = c.data().params.gas.storage_read;
                 charge(&mut c, g)?;
                 let key = storage_key(&mut c, kp, kl)?;
                 Ok(c.data_mut().object(&key)?.is_some() as i32)
@@ -828,7 +834,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             cx,
             |mut c: C<'_, 'r>, kp: u32, kl: u32, vp: u32, vl: u32| -> Result<(), WasmError> {
                 let (g, per, max) = {
-                    let p = &c.data().vm.params;
+                    let p = &c.data().params;
                     (
                         p.gas.storage_write,
                         p.gas.storage_write_per_byte,
@@ -845,7 +851,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "storage_remove" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, kp: u32, kl: u32| -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.storage_write;
+                let g = c.data().params.gas.storage_write;
                 charge(&mut c, g)?;
                 let key = storage_key(&mut c, kp, kl)?;
                 let d = c.data_mut();
@@ -864,7 +870,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
              op: u32,
              cap: u32|
              -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.storage_read;
+                let g = c.data().params.gas.storage_read;
                 charge(&mut c, g)?;
                 let from = storage_key(&mut c, fp, fl)?;
                 let to = if tl == 0 {
@@ -907,7 +913,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             write(&mut c, ptr, &v.to_le_bytes())
         }),
         "balance" => Func::wrap(cx, |mut c: C<'_, 'r>, ptr: u32| -> Result<(), WasmError> {
-            let g = c.data().vm.params.gas.balance;
+            let g = c.data().params.gas.balance;
             charge(&mut c, g)?;
             let d = c.data_mut();
             let me = d.frame().contract;
@@ -917,7 +923,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "balance_of" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, ap: u32, ptr: u32| -> Result<(), WasmError> {
-                let g = c.data().vm.params.gas.balance;
+                let g = c.data().params.gas.balance;
                 charge(&mut c, g)?;
                 let a = read_address(&mut c, ap)?;
                 let b = c.data_mut().account(&a)?.balance;
@@ -927,7 +933,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "transfer" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, ap: u32, vp: u32| -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.transfer;
+                let g = c.data().params.gas.transfer;
                 charge(&mut c, g)?;
                 let to = read_address(&mut c, ap)?;
                 let amount = read_amount(&mut c, vp)?;
@@ -959,7 +965,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             cx,
             |mut c: C<'_, 'r>, tp: u32, tl: u32, dp: u32, dl: u32| -> Result<(), WasmError> {
                 let (g, per, max_bytes, max_topics, max_events) = {
-                    let p = &c.data().vm.params;
+                    let p = &c.data().params;
                     (
                         p.gas.event,
                         p.gas.event_per_byte,
@@ -1013,7 +1019,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
              gas: i64|
              -> Result<i32, WasmError> {
                 let (g, max) = {
-                    let p = &c.data().vm.params;
+                    let p = &c.data().params;
                     (p.gas.host_base, p.max_input_bytes)
                 };
                 charge(&mut c, g)?;
@@ -1059,7 +1065,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
              op: u32|
              -> Result<i32, WasmError> {
                 let (g, max) = {
-                    let p = &c.data().vm.params;
+                    let p = &c.data().params;
                     (p.gas.host_base, p.max_input_bytes)
                 };
                 charge(&mut c, g)?;
@@ -1127,7 +1133,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
             cx,
             |mut c: C<'_, 'r>, ptr: u32, len: u32, out: u32| -> Result<(), WasmError> {
                 let (g, per) = {
-                    let p = &c.data().vm.params.gas;
+                    let p = &c.data().params.gas;
                     (p.sha256, p.sha256_per_byte)
                 };
                 charge(&mut c, g + per * len as u64)?;
@@ -1139,7 +1145,7 @@ fn host_func<'r>(cx: impl AsContextMut<Data = HostData<'r>>, name: &str) -> Func
         "ed25519_verify" => Func::wrap(
             cx,
             |mut c: C<'_, 'r>, kp: u32, sp: u32, mp: u32, ml: u32| -> Result<i32, WasmError> {
-                let g = c.data().vm.params.gas.ed25519_verify;
+                let g = c.data().params.gas.ed25519_verify;
                 charge(&mut c, g)?;
                 let key = read(&mut c, kp, 32, 32, "public key")?;
                 let sig = read(&mut c, sp, 64, 64, "signature")?;

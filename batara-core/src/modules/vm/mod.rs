@@ -1,7 +1,10 @@
 //! The contract VM: WebAssembly contracts on wasmi — upload, instantiate, call, query.
 //!
-//! Owns: the `upload`, `instantiate` and `call` kinds, the genesis fragment `params.vm`
-//! ([`VmParams`]: limits and gas schedule), and the state under `vm/`:
+//! Owns: the `upload`, `instantiate` and `call` kinds, its parameters ([`VmParams`]: limits and
+//! gas schedule; the genesis fragment `params.vm`, governed as `vm`: a passed proposal's values
+//! are read from `prm/vm` by every transaction from the next block on, except
+//! `max_recursion_depth`, which the engine is built with and which stays the genesis value), and
+//! the state under `vm/`:
 //! `vm/code/<hash>` → [`CodeInfo`], `vm/wasm/<hash>` → the module's bytes,
 //! `vm/ctr/<address>` → [`ContractInfo`], `vm/st/<address><key>` → a contract's storage value.
 //! All of it is in the state tree, so storage proofs, snapshots, `dev_revert` and replay cover
@@ -27,6 +30,12 @@
 //! already on the call stack cannot be called again in the same stack (pallet-contracts' default).
 //! A failed transaction keeps nothing but its fee and the gas it used.
 //!
+//! Limits that bind an upload (`max_code_bytes`, declared memory) are checked at upload only:
+//! stored code keeps running after governance lowers them (its memory is then capped at
+//! instantiation by the store's limit, like a `memory.grow`). The mempool checks transactions
+//! against the parameters of the latest state the node read; each block checks them again
+//! against those in force for it.
+//!
 //! Must never: let execution depend on anything but the state, the block and the transaction
 //! (the compiled-code cache only saves time: gas charges the same on a hit and a miss), or let a
 //! contract write outside its own storage prefix and the balances it may move.
@@ -46,6 +55,7 @@ use wasmi::{CompilationMode, Config, Engine, ExternType, FuncType};
 pub use host::{CallError, HostCall, TraceLog, MAX_TRACE_BYTES, MAX_TRACE_CALLS};
 pub use params::{validate_params, GasSchedule, VmParams};
 
+use crate::runtime::params::{decode_params, params_key, set_checked, Governed, ObjectRead};
 use crate::runtime::{Module, TxContext, TxFailure};
 use crate::state::{Account, ObjectProof, StateError, StateManager};
 use crate::storage::Entry;
@@ -56,6 +66,9 @@ const CODE: &[u8] = b"vm/code/";
 const WASM: &[u8] = b"vm/wasm/";
 const CONTRACT: &[u8] = b"vm/ctr/";
 const STORAGE: &[u8] = b"vm/st/";
+
+/// Name of [`VmParams`] in proposals and under `prm/`.
+pub const PARAMS_NAME: &str = "vm";
 
 fn key(prefix: &[u8], id: &[u8]) -> Vec<u8> {
     [prefix, id].concat()
@@ -126,6 +139,8 @@ pub(crate) struct Compiled {
     module: wasmi::Module,
     /// Index into the host functions of each import, in import order.
     imports: Vec<usize>,
+    /// Its exported memory.
+    memory: wasmi::MemoryType,
     size: usize,
 }
 
@@ -135,7 +150,11 @@ const CACHE_ENTRIES: usize = 256;
 /// The engine, the parameters and the compiled-code cache.
 pub(crate) struct VmCore {
     engine: Engine,
-    params: VmParams,
+    /// The genesis parameters (in force while governance never changed them).
+    genesis: Arc<VmParams>,
+    /// The parameters last read from a state: their stored JSON (`None`: the genesis ones) and
+    /// their decoding, so a block of contract transactions decodes them once.
+    latest: Mutex<(Option<Vec<u8>>, Arc<VmParams>)>,
     dev: bool,
     host: Vec<(&'static str, FuncType)>,
     cache: Mutex<HashMap<Hash, Arc<Compiled>>>,
@@ -168,29 +187,69 @@ impl VmCore {
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false)
             .set_max_recursion_depth(params.max_recursion_depth as usize);
+        let genesis = Arc::new(params);
         let mut core = Self {
             engine: Engine::new(&c),
-            params,
+            latest: Mutex::new((None, genesis.clone())),
+            genesis,
             dev,
             host: vec![],
             cache: Mutex::new(HashMap::new()),
         };
-        let mut store = host::new_store(&NoState, &core, Env::none(), 0, false);
+        let genesis = core.genesis.clone();
+        let mut store = host::new_store(&NoState, &core, genesis, Env::none(), 0, false);
         let types = host::host_types(&mut store);
         drop(store);
         core.host = types;
         core
     }
 
-    /// Validates and compiles `code`; the error names the rule it breaks.
-    fn compile(&self, code: &[u8]) -> Result<Compiled, String> {
-        let max = self.params.max_code_bytes;
+    /// The parameters in force in `src`: the stored ones, or the genesis ones while governance
+    /// never changed them.
+    fn params_in(&self, src: &(impl ObjectRead + ?Sized)) -> Result<Arc<VmParams>, StateError> {
+        let stored = src.read_object(&params_key(PARAMS_NAME))?;
+        let mut latest = self.latest.lock();
+        if latest.0 != stored {
+            let params = match &stored {
+                None => self.genesis.clone(),
+                Some(bytes) => Arc::new(decode_params(bytes)?),
+            };
+            *latest = (stored, params);
+        }
+        Ok(latest.1.clone())
+    }
+
+    /// The parameters of the state read last: the committed head's, unless a block or a query
+    /// ran since (what the mempool checks against).
+    fn latest(&self) -> Arc<VmParams> {
+        self.latest.lock().1.clone()
+    }
+
+    /// Validates and compiles `code` for an upload under parameters `p`: the upload limits
+    /// (size, memory) apply besides [`VmCore::compile`]'s rules.
+    fn compile_upload(&self, code: &[u8], p: &VmParams) -> Result<Compiled, String> {
+        let max = p.max_code_bytes;
         if code.len() > max as usize {
             return Err(format!(
                 "code of {} bytes is over the limit of {max}",
                 code.len()
             ));
         }
+        let compiled = self.compile(code)?;
+        let pages = p.max_memory_pages as u64;
+        let minimum = compiled.memory.minimum();
+        if minimum > pages {
+            return Err(format!(
+                "memory of {minimum} pages is over the limit of {pages}"
+            ));
+        }
+        Ok(compiled)
+    }
+
+    /// Validates and compiles `code`; the error names the rule it breaks. Stored code compiles
+    /// under it whatever the limits in force now (a limit lowered after an upload binds at
+    /// execution: the store's memory limit, gas).
+    fn compile(&self, code: &[u8]) -> Result<Compiled, String> {
         let module = wasmi::Module::new(&self.engine, code)
             .map_err(|e| format!("invalid WebAssembly: {e}"))?;
         let mut imports = vec![];
@@ -222,16 +281,10 @@ impl VmCore {
         let Some(memory) = memory else {
             return Err("exports no memory named \"memory\"".into());
         };
-        let pages = self.params.max_memory_pages as u64;
-        if memory.minimum() > pages {
-            return Err(format!(
-                "memory of {} pages is over the limit of {pages}",
-                memory.minimum()
-            ));
-        }
         Ok(Compiled {
             module,
             imports,
+            memory,
             size: code.len(),
         })
     }
@@ -353,11 +406,6 @@ impl VmModule {
         }
     }
 
-    /// Its parameters.
-    pub fn params(&self) -> &VmParams {
-        &self.core.params
-    }
-
     fn env(ctx: &TxContext<'_, '_>, origin: Address, chain_id: &str) -> Env {
         Env {
             origin,
@@ -380,8 +428,8 @@ impl VmModule {
         sender: Address,
         code: &[u8],
         gas_limit: u64,
+        p: &VmParams,
     ) -> Result<(), TxFailure> {
-        let p = &self.core.params;
         let gas = p.gas.upload + code.len() as u64 * p.gas.upload_per_byte;
         if gas > gas_limit {
             return Err(Self::out_of(
@@ -396,7 +444,7 @@ impl VmModule {
         let mut deposit = 0;
         if ctx.object(&code_key(&hash))?.is_none() {
             self.core
-                .compile(code)
+                .compile_upload(code, p)
                 .map_err(|e| TxFailure::Rule(format!("code rejected: {e}")))?;
             deposit = code.len() as Amount * p.code_deposit_per_byte;
             let mut acct = ctx.account(&sender)?;
@@ -442,6 +490,7 @@ impl VmModule {
     fn execute(
         &self,
         ctx: &mut TxContext<'_, '_>,
+        params: Arc<VmParams>,
         env: Env,
         gas_limit: u64,
         pre: Layer,
@@ -450,7 +499,7 @@ impl VmModule {
         trace: Option<Hash>,
     ) -> Result<(), TxFailure> {
         let contract = call.contract;
-        let store = host::new_store(ctx, &self.core, env, gas_limit, trace.is_some());
+        let store = host::new_store(ctx, &self.core, params, env, gas_limit, trace.is_some());
         let out = host::run(store, gas_limit, pre, call)?;
         if let (Some(tx), Some(log)) = (trace, out.trace) {
             self.keep_trace(tx, log);
@@ -492,18 +541,12 @@ impl VmModule {
         kind: &TxKind,
         trace: Option<Hash>,
     ) -> Result<(), TxFailure> {
-        if let Some((limit, _)) = kind.gas() {
-            let max = self.core.params.max_tx_gas;
-            if limit > max {
-                return Err(TxFailure::Rule(format!(
-                    "gas limit {limit} is over the transaction limit {max}"
-                )));
-            }
-        }
+        let p = self.core.params_in(ctx)?;
+        check_limits(kind, &p).map_err(TxFailure::Rule)?;
         match kind {
             TxKind::Upload {
                 code, gas_limit, ..
-            } => self.upload(ctx, sender, code, *gas_limit),
+            } => self.upload(ctx, sender, code, *gas_limit, &p),
             TxKind::Instantiate {
                 code_hash,
                 args,
@@ -546,7 +589,7 @@ impl VmModule {
                     value: *value,
                     optional: true,
                 };
-                self.execute(ctx, env, *gas_limit, pre, call, event, trace)
+                self.execute(ctx, p, env, *gas_limit, pre, call, event, trace)
             }
             TxKind::Call {
                 contract,
@@ -579,13 +622,23 @@ impl VmModule {
                     value: *value,
                     optional: false,
                 };
-                self.execute(ctx, env, *gas_limit, Layer::default(), call, event, trace)
+                self.execute(
+                    ctx,
+                    p,
+                    env,
+                    *gas_limit,
+                    Layer::default(),
+                    call,
+                    event,
+                    trace,
+                )
             }
             _ => Err(TxFailure::Rule("not a contract transaction".into())),
         }
     }
 
-    /// Runs `q` against `ctx` without keeping anything: what `vm_query` answers.
+    /// Runs `q` against `ctx` without keeping anything: what `vm_query` answers. Its gas is
+    /// capped at `max_tx_gas` (and is that when `q.gas` is 0).
     pub fn query(
         &self,
         ctx: &TxContext<'_, '_>,
@@ -594,7 +647,12 @@ impl VmModule {
     ) -> Result<QueryOutcome, TxFailure> {
         let info = Self::contract(ctx, &q.contract)?;
         let env = Self::env(ctx, q.caller, chain_id);
-        let store = host::new_store(ctx, &self.core, env, q.gas, false);
+        let p = self.core.params_in(ctx)?;
+        let gas = match q.gas {
+            0 => p.max_tx_gas,
+            g => g.min(p.max_tx_gas),
+        };
+        let store = host::new_store(ctx, &self.core, p, env, gas, false);
         let call = Invoke {
             caller: q.caller,
             contract: q.contract,
@@ -604,7 +662,7 @@ impl VmModule {
             value: 0,
             optional: false,
         };
-        let out = host::run(store, q.gas, Layer::default(), call)?;
+        let out = host::run(store, gas, Layer::default(), call)?;
         Ok(QueryOutcome {
             result: out.result,
             gas_used: out.gas_used,
@@ -624,9 +682,8 @@ impl VmModule {
         kind: &TxKind,
         cap: Option<u64>,
     ) -> Result<(u64, Option<String>), StateError> {
-        let max = cap.map_or(self.core.params.max_tx_gas, |c| {
-            c.min(self.core.params.max_tx_gas)
-        });
+        let most = self.core.params_in(ctx)?.max_tx_gas;
+        let max = cap.map_or(most, |c| c.min(most));
         let mut kind = kind.clone();
         match &mut kind {
             TxKind::Upload { gas_limit, .. }
@@ -657,22 +714,21 @@ impl Module for VmModule {
     fn spend(&self, kind: &TxKind) -> Amount {
         match kind {
             TxKind::Upload { code, .. } => {
-                (code.len() as Amount).saturating_mul(self.core.params.code_deposit_per_byte)
+                (code.len() as Amount).saturating_mul(self.core.latest().code_deposit_per_byte)
             }
             TxKind::Instantiate { value, .. } | TxKind::Call { value, .. } => *value,
             _ => 0,
         }
     }
 
+    fn committed(&self, state: &StateManager) -> Result<(), StateError> {
+        self.core.params_in(state).map(drop)
+    }
+
+    /// Against the parameters of the committed head ([`Module::committed`]: the mempool's view;
+    /// a block checks the ones in force for it again).
     fn check(&self, tx: &SignedTransaction) -> Result<(), String> {
-        let p = &self.core.params;
-        if let Some((limit, price)) = tx.body.kind.gas() {
-            if limit > p.max_tx_gas {
-                return Err(format!(
-                    "gas limit {limit} is over the transaction limit {}",
-                    p.max_tx_gas
-                ));
-            }
+        if let Some((_, price)) = tx.body.kind.gas() {
             if price < self.min_gas_price {
                 return Err(format!(
                     "gas price {price} below the chain's minimum {}",
@@ -680,23 +736,12 @@ impl Module for VmModule {
                 ));
             }
         }
-        let too_long = |what: &str, len: usize, max: usize| {
-            (len > max).then(|| format!("{what} of {len} bytes is over the limit of {max}"))
-        };
-        let problem = match &tx.body.kind {
-            TxKind::Upload { code, .. } => too_long("code", code.len(), p.max_code_bytes as usize),
-            TxKind::Instantiate { args, salt, .. } => too_long("salt", salt.len(), 64)
-                .or_else(|| too_long("args", args.len(), p.max_input_bytes as usize)),
-            TxKind::Call { method, args, .. } => (method.is_empty() || method.len() > 64)
-                .then(|| format!("method name must be 1-64 bytes, got {}", method.len()))
-                .or_else(|| too_long("args", args.len(), p.max_input_bytes as usize)),
-            _ => None,
-        };
-        problem.map_or(Ok(()), Err)
+        check_limits(&tx.body.kind, &self.core.latest())
     }
 
+    /// The gas price was checked by the executor (against the chain's rules in force); the
+    /// limits are checked against the parameters in force by `apply_kind`.
     fn apply(&self, ctx: &mut TxContext<'_, '_>, tx: &SignedTransaction) -> Result<(), TxFailure> {
-        self.check(tx).map_err(TxFailure::Rule)?;
         let trace = self.tracing.load(Ordering::Relaxed).then(|| tx.hash());
         self.apply_kind(ctx, tx.sender(), &tx.body.chain_id, &tx.body.kind, trace)
     }
@@ -704,6 +749,63 @@ impl Module for VmModule {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+impl Governed for VmModule {
+    fn params_name(&self) -> &'static str {
+        PARAMS_NAME
+    }
+
+    fn params_json(&self, ctx: &TxContext<'_, '_>) -> Result<serde_json::Value, StateError> {
+        let p = self.core.params_in(ctx)?;
+        Ok(serde_json::to_value(&*p).expect("parameters serialise"))
+    }
+
+    fn set_params(
+        &self,
+        ctx: &mut TxContext<'_, '_>,
+        value: serde_json::Value,
+    ) -> Result<(), TxFailure> {
+        let max_block_gas = ctx.rules().max_block_gas;
+        let depth = self.core.genesis.max_recursion_depth;
+        set_checked(ctx, PARAMS_NAME, value, |p: &VmParams| {
+            validate_params(p, max_block_gas)?;
+            if p.max_recursion_depth != depth {
+                return Err(
+                    "vm.max_recursion_depth is fixed at genesis (the engine is built \
+                            with it): change it with a software upgrade"
+                        .into(),
+                );
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The limits of parameters `p` a contract transaction of `kind` breaks, if any: its gas limit
+/// and the sizes of its code, salt, method and arguments.
+fn check_limits(kind: &TxKind, p: &VmParams) -> Result<(), String> {
+    if let Some((limit, _)) = kind.gas() {
+        if limit > p.max_tx_gas {
+            return Err(format!(
+                "gas limit {limit} is over the transaction limit {} (vm.max_tx_gas)",
+                p.max_tx_gas
+            ));
+        }
+    }
+    let too_long = |what: &str, len: usize, max: usize| {
+        (len > max).then(|| format!("{what} of {len} bytes is over the limit of {max}"))
+    };
+    let problem = match kind {
+        TxKind::Upload { code, .. } => too_long("code", code.len(), p.max_code_bytes as usize),
+        TxKind::Instantiate { args, salt, .. } => too_long("salt", salt.len(), 64)
+            .or_else(|| too_long("args", args.len(), p.max_input_bytes as usize)),
+        TxKind::Call { method, args, .. } => (method.is_empty() || method.len() > 64)
+            .then(|| format!("method name must be 1-64 bytes, got {}", method.len()))
+            .or_else(|| too_long("args", args.len(), p.max_input_bytes as usize)),
+        _ => None,
+    };
+    problem.map_or(Ok(()), Err)
 }
 
 /// Reads of contract state at any stored height (JSON-RPC `vm_*`).

@@ -1,5 +1,5 @@
-//! The VM's genesis parameters (`params.vm`): limits and the gas schedule. Every limit is
-//! consensus: two nodes with different values disagree on which transactions fail.
+//! The VM's parameters (genesis `params.vm`, governed as `vm`): limits and the gas schedule.
+//! Every limit is consensus: two nodes with different values disagree on which transactions fail.
 
 use serde::{Deserialize, Serialize};
 

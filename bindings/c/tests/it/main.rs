@@ -335,6 +335,7 @@ fn reads_as_json_from_c() {
     assert_eq!(params["governed"]["chain"]["max_block_txs"], 20_000);
     assert_eq!(params["governed"]["gov"]["quorum_ppm"], 334_000);
     assert!(params["governed"]["staking"].is_object());
+    assert_eq!(params["governed"]["vm"]["max_recursion_depth"], 1024);
     // skip_to_voting_end + one block: 3000 units of a coin-sized bonded stake is no quorum.
     let rejected = doc("rejected");
     assert_eq!(rejected["proposals"][0]["id"], "1", "{rejected}");
