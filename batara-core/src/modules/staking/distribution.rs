@@ -124,33 +124,35 @@ pub(super) fn count_supply(
     Ok(())
 }
 
-/// Pays `delegator` the rewards its `shares` earned at validator `validator` since `since`
-/// (taken out of `outstanding`) and returns them.
-pub(super) fn pay_rewards(
+/// Settles delegation `d` of `delegator` to `validator` at the validator's reward index `index`:
+/// pays the rewards its shares earned since its own index (taken out of `outstanding`) and moves
+/// its index to `index`. Returns what was paid. The caller writes `d` back (or deletes it).
+pub(super) fn settle_rewards(
     ctx: &mut TxContext<'_, '_>,
     delegator: &Address,
     validator: &Address,
     index: RewardIndex,
-    since: RewardIndex,
-    shares: Amount,
+    d: &mut super::Delegation,
 ) -> Result<Amount, StateError> {
-    let due = index.rewards_since(since, shares);
-    if due > 0 {
-        // Never more than was credited: `outstanding` holds at least every pending reward.
-        let due = due.min(read_amount(ctx, OUTSTANDING_KEY)?);
-        change_amount(ctx, OUTSTANDING_KEY, due, false)?;
-        credit(ctx, delegator, due)?;
-        ctx.emit(
-            "withdraw_rewards",
-            &[
-                ("delegator", &delegator),
-                ("validator", &validator),
-                ("amount", &due),
-            ],
-        );
-        return Ok(due);
+    let due = index.rewards_since(d.reward_index, d.shares);
+    d.reward_index = index;
+    if due == 0 {
+        return Ok(0);
     }
-    Ok(0)
+    // Never more than was credited: `outstanding` holds at least every pending reward.
+    let outstanding = read_amount(ctx, OUTSTANDING_KEY)?;
+    let due = due.min(outstanding);
+    ctx.set_object(OUTSTANDING_KEY.to_vec(), super::enc(&(outstanding - due)));
+    credit(ctx, delegator, due)?;
+    ctx.emit(
+        "withdraw_rewards",
+        &[
+            ("delegator", &delegator),
+            ("validator", &validator),
+            ("amount", &due),
+        ],
+    );
+    Ok(due)
 }
 
 #[cfg(test)]

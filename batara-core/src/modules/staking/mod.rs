@@ -99,7 +99,9 @@ mod distribution;
 use crate::modules::math::{mul_div, mul_div_up, ppm_of};
 use crate::modules::store::{address_at, credit, debit, enc, get, key, u64_at as height_at};
 use crate::runtime::params::{current_params, set_checked, ObjectRead};
-use distribution::{add_amount, count_supply, pay_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY};
+use distribution::{
+    add_amount, count_supply, settle_rewards, OUTSTANDING_KEY, POOL_KEY, SUPPLY_KEY,
+};
 pub use distribution::{RewardIndex, Supply};
 
 /// Staking parameters, fixed at genesis (`params.staking` in `genesis.json`).
@@ -840,15 +842,8 @@ impl StakingModule {
         }
         let dk = delegation_key(delegator, addr);
         let mut d = match get::<Delegation>(ctx, "delegation", &dk)? {
-            Some(d) => {
-                pay_rewards(
-                    ctx,
-                    delegator,
-                    addr,
-                    v.reward_index,
-                    d.reward_index,
-                    d.shares,
-                )?;
+            Some(mut d) => {
+                settle_rewards(ctx, delegator, addr, v.reward_index, &mut d)?;
                 d
             }
             None => {
@@ -918,34 +913,21 @@ impl StakingModule {
         };
         // The last shares take whatever stake is left, so no dust stays without an owner.
         let tokens = if shares == v.shares { v.stake } else { amount };
-        if *delegator == v.operator && removal == Removal::Checked {
-            let mut after = v.clone();
-            after.stake -= tokens;
-            after.shares -= shares;
-            after.self_shares -= shares;
-            let rest = after.self_stake();
-            if rest > 0 && rest < self.genesis_params.min_self_stake {
-                return Err(rule(format!(
-                    "taking {amount} would leave the operator's own stake at {rest}, below the \
-                     minimum {}; take all {have} instead",
-                    self.genesis_params.min_self_stake
-                )));
-            }
-        }
-        pay_rewards(
-            ctx,
-            delegator,
-            addr,
-            v.reward_index,
-            d.reward_index,
-            d.shares,
-        )?;
         let old = self.power_key(addr, &v);
         v.stake -= tokens;
         v.shares -= shares;
         if *delegator == v.operator {
             v.self_shares -= shares;
+            let rest = v.self_stake();
+            let min = self.genesis_params.min_self_stake;
+            if removal == Removal::Checked && rest > 0 && rest < min {
+                return Err(rule(format!(
+                    "taking {amount} would leave the operator's own stake at {rest}, below the \
+                     minimum {min}; take all {have} instead"
+                )));
+            }
         }
+        settle_rewards(ctx, delegator, addr, v.reward_index, &mut d)?;
         d.shares -= shares;
         if d.shares == 0 {
             ctx.delete_object(dk);
@@ -960,7 +942,6 @@ impl StakingModule {
             }
             v.delegators = v.delegators.saturating_sub(1);
         } else {
-            d.reward_index = v.reward_index;
             ctx.set_object(dk, enc(&d));
         }
         self.save_validator(ctx, addr, old, &v);
@@ -1185,15 +1166,7 @@ impl StakingModule {
             let dk = delegation_key(&signer, &addr);
             let mut d: Delegation = get(ctx, "delegation", &dk)?
                 .ok_or_else(|| rule(format!("{signer} has no delegation to {addr}")))?;
-            pay_rewards(
-                ctx,
-                &signer,
-                &addr,
-                v.reward_index,
-                d.reward_index,
-                d.shares,
-            )?;
-            d.reward_index = v.reward_index;
+            settle_rewards(ctx, &signer, &addr, v.reward_index, &mut d)?;
             ctx.set_object(dk, enc(&d));
         }
         Ok(())
