@@ -15,27 +15,16 @@ import time
 
 import batara
 
-TXS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 SENDERS = 2_000
 BATCH = 4_096
 
 
-def throughput() -> float:
-    # On disk, like `batara bench transfers` (which also fsyncs each block; dev nodes do not).
-    data_dir = tempfile.mkdtemp(prefix="batara-bench-py-")
-    node = batara.Node.dev(accounts=SENDERS, data_dir=data_dir, rpc_addr="127.0.0.1:0")
-    keys = node.accounts
-    chain = node.chain_id
-    print(f"signing {TXS} transfers...", file=sys.stderr)
-    raw = [
-        batara.Transaction.transfer(keys[(j + 1) % SENDERS].address, 1, 1)
-        .sign(keys[j % SENDERS], j // SENDERS, chain)
-        .raw
-        for j in range(TXS)
-    ]
+def submit_and_commit(node: batara.Node, raw: list[str]) -> float:
+    """Submits the pre-signed transactions `raw` in batches (retrying those the pool had no room
+    for) and waits until all are committed; returns the seconds it took."""
     stream = node.blocks()
     t0 = time.perf_counter()
-    for i in range(0, TXS, BATCH):
+    for i in range(0, len(raw), BATCH):
         pending = raw[i : i + BATCH]
         while pending:
             res = node.submit_batch(pending)
@@ -48,13 +37,29 @@ def throughput() -> float:
             if pending:
                 time.sleep(0.002)
     committed = 0
-    while committed < TXS:
+    while committed < len(raw):
         committed += len(stream.next(timeout=120)["txs"])
-    dt = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def throughput(txs: int) -> float:
+    # On disk, like `batara bench transfers` (which also fsyncs each block; dev nodes do not).
+    data_dir = tempfile.mkdtemp(prefix="batara-bench-py-")
+    node = batara.Node.dev(accounts=SENDERS, data_dir=data_dir, rpc_addr="127.0.0.1:0")
+    keys = node.accounts
+    chain = node.chain_id
+    print(f"signing {txs} transfers...", file=sys.stderr)
+    raw = [
+        batara.Transaction.transfer(keys[(j + 1) % SENDERS].address, 1, 1)
+        .sign(keys[j % SENDERS], j // SENDERS, chain)
+        .raw
+        for j in range(txs)
+    ]
+    dt = submit_and_commit(node, raw)
     analysis_load(node)
     node.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
-    return TXS / dt
+    return txs / dt
 
 
 def analysis_load(node: batara.Node) -> None:
@@ -97,7 +102,7 @@ def cold_start() -> float:
 
 
 if __name__ == "__main__":
-    tps = throughput()
+    tps = throughput(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
     print(f"python submit_batch: {tps:.0f} committed tx/s")
     print(f"python node.account(): {account_overhead():.2f} us/call")
     print(f"python Node.dev() to first block: {cold_start():.1f} ms")

@@ -5,14 +5,9 @@
 #   scripts/bench-agents.sh [BLOCKS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/rocksdb-env.sh
-. scripts/rocksdb-env.sh
-cargo build --release -p batara-python
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp -r python/batara "$tmp/batara"
-cp target/release/lib_native.so "$tmp/batara/_native.abi3.so"
+# shellcheck source=scripts/release-python.sh
+. scripts/release-python.sh
 # The .venv of scripts/setup.sh has scikit-learn (the test extra).
 py=python3
 [ -x .venv/bin/python ] && py=.venv/bin/python
-PYTHONPATH="$tmp" "$py" benches/agents.py "${1:-10000}"
+PYTHONPATH="$tmp/py" "$py" benches/agents.py "${1:-10000}"

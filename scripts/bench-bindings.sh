@@ -4,14 +4,10 @@
 #   scripts/bench-bindings.sh [TXS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/rocksdb-env.sh
-. scripts/rocksdb-env.sh
-cargo build --release -p batara-python -p batara-node
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/py/batara" "$tmp/node_modules/@batara/node"
-cp python/batara/*.py python/batara/*.pyi "$tmp/py/batara/"
-cp target/release/lib_native.so "$tmp/py/batara/_native.abi3.so"
+RELEASE_PACKAGES="-p batara-python -p batara-node"
+# shellcheck source=scripts/release-python.sh
+. scripts/release-python.sh
+mkdir -p "$tmp/node_modules/@batara/node"
 cp node-js/index.js node-js/index.mjs node-js/addon.js node-js/package.json "$tmp/node_modules/@batara/node/"
 cp target/release/libbatara_node.so "$tmp/node_modules/@batara/node/batara.node"
 cp benches/bindings.mjs "$tmp/"
