@@ -226,6 +226,20 @@ enum batara_result batara_node_account(const struct batara_node *node,
                                        const char *address,
                                        struct batara_account *out);
 
+// The latest balance of `address`, decimal and NUL-terminated, into `out` (`char out[40]`: u128
+// needs up to 39 digits; 0 with no account): one read of the latest state, from memory while
+// the account is hot.
+enum batara_result batara_node_balance(const struct batara_node *node,
+                                       const char *address,
+                                       char *out);
+
+// The latest balances of `count` (at most 10000) addresses into `out[0..count]`, in order, all
+// after one block. Nothing is written unless every address parses.
+enum batara_result batara_node_balances(const struct batara_node *node,
+                                        const char *const *addresses,
+                                        size_t count,
+                                        char (*out)[40]);
+
 // The block at `height` (`BATARA_LATEST` for the head) as UTF-8 JSON, the shape of JSON-RPC
 // `chain_getBlock`, into `*out` (not NUL-terminated; free with `batara_bytes_free`).
 enum batara_result batara_node_block_json(const struct batara_node *node,

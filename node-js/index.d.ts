@@ -527,6 +527,8 @@ export interface NodeApi {
   /** An account with a proof against the state root of block `height` (default: the head). */
   proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
   balance(address: string): Promise<bigint>;
+  /** The latest balances of up to 10,000 addresses, in order, all after one block (0 for an address with no account). */
+  balances(addresses: string[]): Promise<bigint[]>;
   /** NOT_FOUND if there is no such block. */
   block(id?: BlockId): Promise<Block>;
   header(id?: BlockId): Promise<HeaderInfo>;
@@ -611,6 +613,12 @@ export class Node implements NodeApi {
   account(address: string, height?: number | bigint | null): Promise<Account>;
   proof(address: string, height?: number | bigint | null): Promise<AccountProof>;
   balance(address: string): Promise<bigint>;
+  /**
+   * The latest balance, read on the calling thread: no Promise and no hop to the worker pool,
+   * for hot loops (one read of the latest state, from memory while the account is hot).
+   */
+  balanceSync(address: string): bigint;
+  balances(addresses: string[]): Promise<bigint[]>;
   block(id?: BlockId): Promise<Block>;
   header(id?: BlockId): Promise<HeaderInfo>;
   receipts(id?: BlockId): Promise<Receipt[]>;
@@ -700,6 +708,7 @@ export class Client implements NodeApi {
   nextNonce(address: string): Promise<number>;
   account(address: string, height?: number | bigint | null): Promise<Account>;
   balance(address: string): Promise<bigint>;
+  balances(addresses: string[]): Promise<bigint[]>;
   block(id?: BlockId): Promise<Block>;
   header(id?: BlockId): Promise<HeaderInfo>;
   receipts(id?: BlockId): Promise<Receipt[]>;

@@ -72,6 +72,12 @@ function str(v, what) {
   return v;
 }
 
+/** An array of address strings (a lone string is refused, not read as characters). */
+function addressList(v) {
+  if (!Array.isArray(v)) throw new BataraError('INVALID_INPUT', 'addresses must be an array of strings');
+  return v.map((a, i) => str(a, `addresses[${i}]`));
+}
+
 const U32_MAX = 0xffffffff;
 
 /**
@@ -382,6 +388,12 @@ class Node {
    */
   async proof(address, height) { return JSON.parse(await later(() => this._inner.proof(str(address, 'address'), nativeHeight(height)))); }
   async balance(address) { return BigInt(await later(() => this._inner.balance(str(address, 'address')))); }
+  /** The latest balance, on the calling thread (the hot read: no Promise, no thread hop). */
+  balanceSync(address) { return sync(() => this._inner.balanceSync(str(address, 'address'))); }
+  /** The latest balances of up to 10,000 addresses, in order, all after one block. */
+  async balances(addresses) {
+    return (await later(() => this._inner.balances(addressList(addresses)))).map(BigInt);
+  }
   async block(id) { return JSON.parse(await later(() => this._inner.block(blockKey(id)))); }
   /** A block's header: `{ hash, header }` (the shape of JSON-RPC chain_getHeader). */
   async header(id) {
@@ -582,6 +594,8 @@ class Client {
   /** An account, at the head or after block `height`. */
   async account(address, height) { return account(await this.call('state_getAccount', str(address, 'address'), rpcHeight(height))); }
   async balance(address) { return (await this.account(address)).balance; }
+  /** JSON-RPC `state_getBalances`. */
+  async balances(addresses) { return (await this.call('state_getBalances', addressList(addresses))).map(BigInt); }
   async block(id) { return this.call('chain_getBlock', rpcBlock(id)); }
   /** A block's header: `{ hash, header }`. */
   async header(id) { return this.call('chain_getHeader', rpcBlock(id)); }

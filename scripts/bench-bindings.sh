@@ -7,9 +7,6 @@ cd "$(dirname "$0")/.."
 RELEASE_PACKAGES="-p batara-python -p batara-node"
 # shellcheck source=scripts/release-python.sh
 . scripts/release-python.sh
-mkdir -p "$tmp/node_modules/@batara/node"
-cp node-js/index.js node-js/index.mjs node-js/addon.js node-js/package.json "$tmp/node_modules/@batara/node/"
-cp target/release/libbatara_node.so "$tmp/node_modules/@batara/node/batara.node"
 cp benches/bindings.mjs "$tmp/"
 # The .venv of scripts/setup.sh has pandas for the analysis part.
 py=python3

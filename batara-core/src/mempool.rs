@@ -11,7 +11,10 @@
 //! (a transaction after a nonce gap: at most `max_future_per_sender` of one sender and
 //! `max_future` in all, as geth bounds its queue), balance for this and every earlier pending
 //! transaction of the sender (its cost: fee + what the kind spends, from [`TxRules::max_cost`]),
-//! the minimum fee (the chain's `params.min_fee`, or this node's higher `min_fee`), pool limits.
+//! the minimum fee (the chain's `min_fee` in force, or this node's higher `min_fee`), pool limits.
+//! The chain's part of the size and fee floors follows its rules ([`Mempool::follow_rules`], after
+//! every block): once governance raises `min_fee`, cheaper transactions are refused at the door;
+//! those already pending stay until their TTL (the builder leaves them out of blocks).
 //!
 //! A full pool makes room for a transaction paying a higher fee than its cheapest one (geth's
 //! choice; CometBFT's default refuses instead, which lets junk lock honest senders out): the
@@ -460,9 +463,17 @@ pub struct PoolStats {
     pub senders: usize,
 }
 
+/// The admission floors in force: this node's, raised (fee) or lowered (size) by the chain's.
+#[derive(Clone, Copy, Debug)]
+struct Floors {
+    min_fee: Amount,
+    max_tx_bytes: usize,
+}
+
 /// The pool. All methods take `&self` and are safe from any thread.
 pub struct Mempool {
     cfg: MempoolConfig,
+    floors: parking_lot::RwLock<Floors>,
     chain_id: String,
     rules: Arc<dyn TxRules>,
     inner: Mutex<Inner>,
@@ -471,12 +482,27 @@ pub struct Mempool {
 impl Mempool {
     /// An empty pool for `chain_id`, asking `rules` about transaction kinds.
     pub fn new(cfg: MempoolConfig, chain_id: String, rules: Arc<dyn TxRules>) -> Self {
+        let floors = Floors {
+            min_fee: cfg.min_fee,
+            max_tx_bytes: cfg.max_tx_bytes,
+        };
         Self {
             cfg,
+            floors: parking_lot::RwLock::new(floors),
             chain_id,
             rules,
             inner: Mutex::default(),
         }
+    }
+
+    /// Takes the chain's rules in force: a transaction must pay at least `min_fee` (or this
+    /// node's own higher minimum) and fit in a block of `max_block_bytes`.
+    pub fn follow_rules(&self, min_fee: Amount, max_block_bytes: u64) {
+        let block = usize::try_from(max_block_bytes).unwrap_or(usize::MAX);
+        *self.floors.write() = Floors {
+            min_fee: self.cfg.min_fee.max(min_fee),
+            max_tx_bytes: self.cfg.max_tx_bytes.min(block),
+        };
     }
 
     /// The rules of transaction kinds this pool applies.
@@ -486,10 +512,11 @@ impl Mempool {
 
     /// The checks that need no state and no lock: size, chain id, the kind's own checks.
     pub fn precheck(&self, tx: &SignedTransaction, size: usize) -> Result<(), Rejection> {
-        if size > self.cfg.max_tx_bytes {
+        let floors = *self.floors.read();
+        if size > floors.max_tx_bytes {
             return Err(Rejection::TooLarge {
                 size,
-                max: self.cfg.max_tx_bytes,
+                max: floors.max_tx_bytes,
             });
         }
         if tx.body.chain_id != self.chain_id {
@@ -498,9 +525,9 @@ impl Mempool {
                 got: tx.body.chain_id.clone(),
             });
         }
-        if tx.body.fee < self.cfg.min_fee {
+        if tx.body.fee < floors.min_fee {
             return Err(Rejection::FeeTooLow {
-                min: self.cfg.min_fee,
+                min: floors.min_fee,
                 got: tx.body.fee,
             });
         }
@@ -509,7 +536,7 @@ impl Mempool {
 
     /// The least fee this pool accepts.
     pub fn min_fee(&self) -> Amount {
-        self.cfg.min_fee
+        self.floors.read().min_fee
     }
 
     /// True when `hash` is pending.
@@ -996,6 +1023,30 @@ mod tests {
             .collect();
         assert_eq!(left.len(), 2);
         assert!(left.contains(&(a.address(), 0)) && left.contains(&(b.address(), 0)));
+    }
+
+    #[test]
+    fn the_floors_follow_the_chains_rules_above_and_below_the_nodes_own() {
+        let p = pool(MempoolConfig {
+            min_fee: 10,
+            max_tx_bytes: 1_000,
+            ..Default::default()
+        });
+        let a = key(1);
+        let fee = |f| ptx(&a, 0, f, 1).tx;
+        // Governance raised the chain's minimum fee and lowered its block size.
+        p.follow_rules(50, 500);
+        assert_eq!(p.min_fee(), 50);
+        let e = p.precheck(&fee(49), 100).unwrap_err();
+        assert_eq!(e.to_string(), "fee too low: the minimum is 50, got 49");
+        p.precheck(&fee(50), 100).unwrap();
+        assert_eq!(p.precheck(&fee(50), 501).unwrap_err().code(), "too_large");
+        // Below this node's own floors the node's stay.
+        p.follow_rules(1, 1 << 20);
+        assert_eq!(p.min_fee(), 10);
+        assert_eq!(p.precheck(&fee(9), 100).unwrap_err().code(), "fee_too_low");
+        assert_eq!(p.precheck(&fee(10), 1_001).unwrap_err().code(), "too_large");
+        p.precheck(&fee(10), 1_000).unwrap();
     }
 
     #[test]

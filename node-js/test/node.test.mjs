@@ -96,6 +96,11 @@ test('dev chain: transfer, balances, receipt, blocks stream', async () => {
   const stream = node.blocks();
   const hash = await node.transfer(a, b.address, 1000n, { fee: 2n });
   assert.equal(await node.balance(b.address), before + 1000n);
+  // The synchronous read: a bigint at once, bad input a BataraError like the async calls.
+  assert.equal(node.balanceSync(b.address), before + 1000n);
+  assert.equal(node.balanceSync(Keypair.generate().address), 0n);
+  assert.throws(() => node.balanceSync('bat1nope'), (e) => e instanceof BataraError && e.code === 'INVALID_INPUT' && /bat1nope/.test(e.message));
+  assert.throws(() => node.balanceSync(5), (e) => e instanceof BataraError && e.code === 'INVALID_INPUT');
   assert.equal((await node.account(a.address)).nonce, 1n);
   const tx = await node.transaction(hash);
   assert.equal(tx.receipt.status, 'success');

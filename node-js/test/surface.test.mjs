@@ -167,6 +167,13 @@ const cases = [
     assert.equal(await api.balance(b.address), DEV_BALANCE + 1000n);
     const nobody = Keypair.generate().address;
     assert.deepEqual(await api.account(nobody), { address: nobody, balance: 0n, nonce: 0n, staked: 0n });
+    // Many at once, in the order asked (a repeat included); an address with no account holds 0.
+    const asked = [b.address, nobody, a.address, b.address];
+    assert.deepEqual(await api.balances(asked), [DEV_BALANCE + 1000n, 0n, DEV_BALANCE - 1002n, DEV_BALANCE + 1000n]);
+    assert.deepEqual(await api.balances([]), []);
+    await rejects(() => api.balances([a.address, 'bat1nope']), 'INVALID_INPUT');
+    await rejects(() => api.balances(a.address), 'INVALID_INPUT');
+    await assert.rejects(api.balances(new Array(10_001).fill(nobody)), (e) => e.code === 'INVALID_INPUT' && /at most 10000 addresses/.test(e.message));
   }],
 
   ['accountPage pages through the accounts in address order', async ({ api, keys }) => {

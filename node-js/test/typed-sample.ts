@@ -57,6 +57,8 @@ async function useSurface(api: NodeApi, alice: Keypair, bob: Keypair): Promise<b
   }
   const account: Account = await api.account(alice.address);
   const balance: bigint = await api.balance(bob.address);
+  const both: bigint[] = await api.balances([alice.address, bob.address]);
+  void both;
   const block: Block = await api.block(height);
   const byHash: Block = await api.block(block.hash);
   const latest: Block = await api.block();
@@ -103,6 +105,8 @@ export async function sample(): Promise<void> {
   const [alice, bob] = node.accounts as [Keypair, Keypair];
   // Both implement the one surface.
   const apis: NodeApi[] = [node, new Client(node.rpcUrl ?? 'http://127.0.0.1:8545')];
+  const now: bigint = node.balanceSync(node.accounts[0].address);
+  void now;
   for (const api of apis) await useSurface(api, alice, bob);
 
   // Node: Promises for every call, synchronous getters, plus what only an embedded node has.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from os import PathLike
-from typing import Any, AsyncIterator, Optional, Union
+from typing import Any, AsyncIterator, Optional, Sequence, Union
 
 from batara._native import Account, Keypair, Node
 from batara.exceptions import Timeout, TxRejected
@@ -59,6 +59,12 @@ class AsyncNode:
 
     def block(self, block: Union[int, str, None] = None) -> dict[str, Any]:
         return self.node.block(block)
+
+    def balance(self, address: str) -> int:
+        return self.node.balance(address)
+
+    def balances(self, addresses: Sequence[str]) -> list[int]:
+        return self.node.balances(addresses)
 
     def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
         return self.node.account_page(after, limit)

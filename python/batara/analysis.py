@@ -353,17 +353,33 @@ def _validator_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any
 
 
 def _delegation_rows(src: Union[Node, Client, ChainReader]) -> dict[str, list[Any]]:
-    rows: dict[str, list[Any]] = {c: [] for c in _DELEGATION_COLUMNS}
-    for v in src.validators():
-        after: Optional[str] = None
+    # Every validator that holds a delegation, not only those of the set: the set's, and every
+    # one an account with stake delegates to (jailed, or outside the set). Each validator's own
+    # list then gives its delegators, accounts or not (a genesis validator's self-bond has none).
+    held = {v["address"] for v in src.validators()}
+    after: Optional[str] = None
+    while True:
+        page = src.account_page(after, 10_000)
+        for a in page["accounts"]:
+            if int(a["staked"]) > 0:
+                held.update(d["validator"] for d in src.delegations(a["address"])["delegations"])
+        after = page["next"]
+        if after is None:
+            break
+    found: list[dict[str, Any]] = []
+    for v in sorted(held):
+        after = None
         while True:
-            page = src.delegators(v["address"], after, 10_000)
-            for d in page["delegations"]:
-                for c in _DELEGATION_COLUMNS:
-                    rows[c].append(d[c] if c in ("delegator", "validator") else int(d[c]))
+            page = src.delegators(v, after, 10_000)
+            found.extend(page["delegations"])
             after = page["next"]
             if after is None:
                 break
+    found.sort(key=lambda d: (d["validator"], d["delegator"]))
+    rows: dict[str, list[Any]] = {c: [] for c in _DELEGATION_COLUMNS}
+    for d in found:
+        for c in _DELEGATION_COLUMNS:
+            rows[c].append(d[c] if c in ("delegator", "validator") else int(d[c]))
     return rows
 
 
@@ -471,8 +487,9 @@ def validators(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
 
 
 def delegations(source: Source, *, backend: Backend = "numpy") -> pd.DataFrame:
-    """Every delegation to the validators of the next block's set (latest state), by validator
-    and then delegator address, with what it is worth and its pending rewards."""
+    """Every delegation worth something (latest state) — to any validator, in the set or not,
+    jailed or not — sorted by validator and then delegator address, with what it is worth and
+    its pending rewards."""
     with _opened(source) as src:
         rows = _delegation_rows(src)
     return _frame(rows, backend)

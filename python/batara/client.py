@@ -19,7 +19,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from batara._native import Keypair, error_table
 from batara.account import Account, AccountRecord
@@ -148,6 +148,18 @@ class Client:
             nonce=int(a["nonce"]),
             staked=int(a["staked"]),
         )
+
+    def balance(self, address: str) -> int:
+        """The latest balance of ``address`` (0 when it has no account). InvalidInput for a
+        malformed address."""
+        return int(self.call("state_getBalances", [address])[0])
+
+    def balances(self, addresses: Sequence[str]) -> list[int]:
+        """The latest balances of up to 10,000 addresses, in order, all after the same block
+        (JSON-RPC ``state_getBalances``)."""
+        if isinstance(addresses, str):
+            raise TypeError("addresses must be a sequence of addresses, not one str")
+        return [int(b) for b in self.call("state_getBalances", list(addresses))]
 
     def account_page(self, after: Optional[str] = None, limit: int = 1000) -> dict[str, Any]:
         """Up to ``limit`` accounts with addresses after ``after``, in address order:

@@ -274,11 +274,20 @@ def test_delegations_table(chain: tuple[batara.Node, int]) -> None:
     node.mine()
     node.transfer(keys[4], keys[5].address, 1, fee=1_000_000, wait=False)
     node.mine()
+    # A validator registered after this epoch's set was chosen is outside the set; its
+    # operator's delegation is in the table all the same.
+    outsider, op = batara.Keypair.generate(), keys[3]
+    tx = batara.Transaction.stake(outsider.public_key, 2 * 10**18, fee=1)
+    node.submit(tx.sign(op, node.next_nonce(op.address), node.chain_id).raw)
+    node.mine()
+    assert outsider.address not in {x["address"] for x in node.validators()}
     for backend in ("numpy", "pyarrow"):
         df = ba.delegations(node, backend=backend)
         assert list(df.columns) == ["delegator", "validator", "shares", "amount", "pending_rewards"]
-        assert set(df.delegator) == {v["address"]} | {k.address for k in keys[:3]}
-        assert set(df.validator) == {v["address"]}
+        assert set(df.delegator) == {v["address"], op.address} | {k.address for k in keys[:3]}
+        assert set(df.validator) == {v["address"], outsider.address}
+        theirs = df[df.validator == outsider.address]
+        assert (list(theirs.delegator), int(theirs.amount.iloc[0])) == ([op.address], 2 * 10**18)
         mine = df[df.delegator == keys[2].address]
         assert int(mine.amount.iloc[0]) == 3 * 10**18
         # Everything pending is what the node reports, and it is what the fees left after tax.

@@ -163,6 +163,29 @@ def test_account_fields(chain: Chain) -> None:
         api.account(a.address).balance = 1  # type: ignore[misc]
 
 
+def test_balance_and_balances(chain: Chain) -> None:
+    api = chain.api
+    a, b, _ = chain.keys
+    api.transfer(a, b.address, 1_000, fee=2)
+    nobody = batara.Keypair.generate().address
+    assert api.balance(b.address) == DEV_BALANCE + 1_000
+    assert type(api.balance(b.address)) is int
+    assert api.balance(nobody) == 0
+    # Many at once, in the order asked (a repeat included), equal to one by one.
+    asked = [b.address, nobody, a.address, b.address]
+    assert api.balances(asked) == [api.account(x).balance for x in asked]
+    assert api.balances(asked)[2] == DEV_BALANCE - 1_002
+    assert api.balances([]) == []
+    with pytest.raises(batara.InvalidInput, match="bat1nope"):
+        api.balance("bat1nope")
+    with pytest.raises(batara.InvalidInput, match="bat1nope"):
+        api.balances([a.address, "bat1nope"])
+    with pytest.raises(batara.InvalidInput, match="at most 10000 addresses"):
+        api.balances([nobody] * 10_001)
+    with pytest.raises(TypeError):
+        api.balances(a.address)
+
+
 def test_account_page(chain: Chain) -> None:
     api = chain.api
     a, b, c = chain.keys

@@ -107,6 +107,16 @@ pub trait NodeApi: Send + Sync {
         self.reader().account(address, height)
     }
 
+    /// The latest balance of an account ([`ChainReader::balance`]).
+    fn balance(&self, address: &Address) -> Result<Amount> {
+        self.reader().balance(address)
+    }
+
+    /// The latest balances of many accounts, all after one block ([`ChainReader::balances`]).
+    fn balances(&self, addresses: &[Address]) -> Result<Vec<Amount>> {
+        self.reader().balances(addresses)
+    }
+
     /// A page of accounts in address order ([`ChainReader::accounts`]).
     fn accounts(&self, after: Option<&Address>, limit: usize) -> Result<AccountPage> {
         self.reader().accounts(after, limit)

@@ -23,7 +23,7 @@ use crate::runtime::Chain;
 use crate::runtime::TxFailure;
 use crate::state::AccountProof;
 use crate::storage::RocksStore;
-use crate::types::{Address, Hash, Header, Receipt, TxKind};
+use crate::types::{Address, Amount, Hash, Header, Receipt, TxKind};
 
 use super::error::{Error, Result};
 use super::views::{
@@ -35,6 +35,9 @@ use super::views::{
 
 /// The most accounts one [`ChainReader::accounts`] call returns.
 pub const MAX_ACCOUNT_PAGE: usize = 10_000;
+
+/// How often [`ChainReader::balances`] starts again when blocks keep coming during its reads.
+const BALANCES_TRIES: usize = 16;
 
 /// The most proposals one [`ChainReader::proposals`] call returns.
 pub const MAX_PROPOSAL_PAGE: usize = 1_000;
@@ -191,6 +194,40 @@ impl ChainReader {
             nonce: acct.nonce,
             staked: StakingReader(self.chain.state()).bonded(address, height)?,
         })
+    }
+
+    /// The latest balance of `address` (0 when it has no account): one read of the latest state,
+    /// served from memory when the account is hot (`storage.hot_accounts`); the fast path of
+    /// [`ChainReader::account`], which also sums the account's delegations.
+    pub fn balance(&self, address: &Address) -> Result<Amount> {
+        Ok(self.chain.state().account(address)?.balance)
+    }
+
+    /// The latest balances of `addresses` (at most [`MAX_ACCOUNT_PAGE`]), in order, all after the
+    /// same block: a block committed (or a revert) during the reads makes them start again.
+    pub fn balances(&self, addresses: &[Address]) -> Result<Vec<Amount>> {
+        if addresses.len() > MAX_ACCOUNT_PAGE {
+            return Err(Error::InvalidInput(format!(
+                "at most {MAX_ACCOUNT_PAGE} addresses per call, got {}",
+                addresses.len()
+            )));
+        }
+        let state = self.chain.state();
+        for _ in 0..BALANCES_TRIES {
+            let before = self.chain.stored_height()?;
+            let out = addresses
+                .iter()
+                .map(|a| Ok(state.account(a)?.balance))
+                .collect::<Result<Vec<_>>>()?;
+            if self.chain.stored_height()? == before {
+                return Ok(out);
+            }
+        }
+        Err(Error::Timeout(format!(
+            "a block was committed during each of {BALANCES_TRIES} reads of {} balances; \
+             read fewer at a time",
+            addresses.len()
+        )))
     }
 
     /// Up to `limit` (at most [`MAX_ACCOUNT_PAGE`]) accounts of the latest state with addresses

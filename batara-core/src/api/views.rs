@@ -338,7 +338,7 @@ pub struct NodeInfo {
     pub engine: String,
     /// Pending transactions.
     pub mempool_txs: usize,
-    /// The least fee this node's mempool accepts (the chain's `params.min_fee`, or the node's
+    /// The least fee this node's mempool accepts (the chain's `min_fee` in force, or the node's
     /// higher `mempool.min_fee`): the default fee of the SDKs and the CLI.
     #[serde(with = "dec_u128")]
     pub min_fee: Amount,

@@ -250,8 +250,17 @@ impl BlockSink {
         self.commit(ex, commit)
     }
 
-    /// Records a new head height (after a commit or a revert) and wakes waiters.
+    /// Records a new head height (after a commit or a revert), puts the mempool on the rules in
+    /// force at it, and wakes waiters.
     pub fn set_head(&self, height: u64) {
+        // The head has moved whatever happens here: a rules read that fails leaves the pool on
+        // the floors it had.
+        match self.chain.rules() {
+            Ok(r) => self.mempool.follow_rules(r.min_fee, r.max_block_bytes),
+            Err(e) => {
+                tracing::error!(target: "batara::consensus", "cannot read the chain's rules: {e}")
+            }
+        }
         self.head.lock().height = height;
         self.head_changed.notify_all();
     }

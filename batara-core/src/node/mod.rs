@@ -185,18 +185,17 @@ fn open_store(config: &NodeConfig) -> Result<Arc<dyn Storage>> {
 }
 
 /// The mempool of `chain`; a transaction larger than a block, or paying less than the chain's
-/// minimum fee, could never be included, so it is refused at the door.
+/// minimum fee, could never be included, so it is refused at the door (the consensus engine
+/// keeps the pool on the rules in force after every block).
 fn open_mempool(chain: &Chain, config: &NodeConfig) -> Mempool {
-    let mut cfg = config.mempool.clone();
-    let rules = chain.rules().unwrap_or_else(|_| chain.spec().rules.clone());
-    let max_block_bytes = usize::try_from(rules.max_block_bytes).unwrap_or(usize::MAX);
-    cfg.max_tx_bytes = cfg.max_tx_bytes.min(max_block_bytes);
-    cfg.min_fee = cfg.min_fee.max(rules.min_fee);
-    Mempool::new(
-        cfg,
+    let pool = Mempool::new(
+        config.mempool.clone(),
         chain.spec().chain_id.clone(),
         Arc::new(chain.registry().clone()),
-    )
+    );
+    let rules = chain.rules().unwrap_or_else(|_| chain.spec().rules.clone());
+    pool.follow_rules(rules.min_fee, rules.max_block_bytes);
+    pool
 }
 
 /// A multi-threaded tokio runtime of two workers named `name`.

@@ -497,6 +497,15 @@ fn build_module<W: WeakNode>(
             .accounts(after.as_ref(), limit)
             .map_err(to_rpc)?))
     })?;
+    m.register_method("state_getBalances", |p, ctx, _| -> RpcResult<Value> {
+        let a = Args::parse(&p, &["addresses"])?;
+        let addresses: Vec<Address> = a.req(0, "addresses")?;
+        let balances = node(ctx)?.balances(&addresses).map_err(to_rpc)?;
+        Ok(json!(balances
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()))
+    })?;
     m.register_blocking_method("tx_submit", |p, ctx, _| -> RpcResult<Value> {
         let a = Args::parse(&p, &["tx"])?;
         let raw = decode_tx_hex(&a.req::<String>(0, "tx")?)?;

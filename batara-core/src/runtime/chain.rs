@@ -268,16 +268,23 @@ impl Chain {
         })
     }
 
-    /// Re-reads the head from storage (a read-only follower after [`Storage::refresh`]).
-    pub fn reload_head(&self) -> Result<Head, ChainError> {
+    /// The head height the store holds now: written in the same batch as the block, so two equal
+    /// readings around some reads of the store mean no block was committed or reverted between
+    /// them (the in-memory [`Chain::head`] follows the store a moment later).
+    pub fn stored_height(&self) -> Result<u64, ChainError> {
         let h = self
             .store
             .get(Column::Meta, META_HEAD)?
             .ok_or_else(|| ChainError::Corrupt("missing head".into()))?;
-        let height = u64::from_be_bytes(
+        Ok(u64::from_be_bytes(
             h.try_into()
                 .map_err(|_| ChainError::Corrupt("head pointer".into()))?,
-        );
+        ))
+    }
+
+    /// Re-reads the head from storage (a read-only follower after [`Storage::refresh`]).
+    pub fn reload_head(&self) -> Result<Head, ChainError> {
+        let height = self.stored_height()?;
         let head = Self::load_head(self.store.as_ref(), height)?;
         *self.head.write() = head.clone();
         self.head_moved()?;

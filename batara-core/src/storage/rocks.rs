@@ -1,10 +1,12 @@
-//! [`Storage`] on RocksDB: one column family per [`Column`], atomic `WriteBatch`es, and an
-//! in-memory environment for throwaway dev chains.
+//! [`Storage`] on RocksDB: one column family per [`Column`], atomic `WriteBatch`es, an
+//! in-memory environment for throwaway dev chains, and a write-through [`HotCache`] of
+//! [`Column::Accounts`] (the latest accounts, read by every transaction and every balance call).
 
 use std::path::Path;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, Env, Options, DB};
 
+use super::hot::{HotCache, Lookup};
 use super::StorageConfig;
 use super::{Column, Entry, Storage, StorageError, WriteBatch, WriteOp};
 
@@ -17,6 +19,7 @@ pub struct RocksStore {
     db: DB,
     sync: bool,
     secondary: bool,
+    hot: Option<HotCache>,
     // Keeps the in-memory environment alive for as long as the database (ephemeral mode).
     _env: Option<Env>,
 }
@@ -27,6 +30,10 @@ impl std::fmt::Debug for RocksStore {
             .field("path", &self.db.path())
             .finish()
     }
+}
+
+fn hot(cfg: &StorageConfig) -> Option<HotCache> {
+    HotCache::new(Column::Accounts, cfg.hot_accounts)
 }
 
 fn options(cfg: &StorageConfig) -> (Options, Vec<ColumnFamilyDescriptor>) {
@@ -62,6 +69,7 @@ impl RocksStore {
             db,
             sync: cfg.sync_writes,
             secondary: false,
+            hot: hot(cfg),
             _env: None,
         })
     }
@@ -79,6 +87,7 @@ impl RocksStore {
             db,
             sync: false,
             secondary: false,
+            hot: hot(cfg),
             _env: Some(env),
         })
     }
@@ -100,6 +109,7 @@ impl RocksStore {
             db,
             sync: false,
             secondary: true,
+            hot: hot(cfg),
             _env: None,
         })
     }
@@ -128,7 +138,16 @@ impl Storage for RocksStore {
     }
 
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        self.db.get_cf(self.cf(col), key).map_err(backend)
+        let Some(hot) = self.hot.as_ref().filter(|h| h.column() == col) else {
+            return self.db.get_cf(self.cf(col), key).map_err(backend);
+        };
+        let ticket = match hot.get(key) {
+            Lookup::Hit(v) => return Ok(v),
+            Lookup::Miss(t) => t,
+        };
+        let v = self.db.get_cf(self.cf(col), key).map_err(backend)?;
+        hot.fill(ticket, key, v.as_deref());
+        Ok(v)
     }
 
     fn get_prev_with_prefix(
@@ -186,13 +205,21 @@ impl Storage for RocksStore {
         }
         let mut wo = rocksdb::WriteOptions::default();
         wo.set_sync(self.sync);
-        self.db.write_opt(wb, &wo).map_err(backend)
+        let write = || self.db.write_opt(wb, &wo).map_err(backend);
+        match &self.hot {
+            Some(hot) => hot.write_through(batch.ops(), write),
+            None => write(),
+        }
     }
 
     fn refresh(&self) -> Result<(), StorageError> {
-        if self.secondary {
-            self.db.try_catch_up_with_primary().map_err(backend)?;
+        if !self.secondary {
+            return Ok(());
         }
-        Ok(())
+        let catch_up = || self.db.try_catch_up_with_primary().map_err(backend);
+        match &self.hot {
+            Some(hot) => hot.around_change(catch_up),
+            None => catch_up(),
+        }
     }
 }

@@ -4,7 +4,7 @@ use batara_core::api::NodeApi;
 use batara_core::consensus::DevMode;
 use batara_core::rpc::{CODE_INVALID_PARAMS, CODE_NOT_FOUND, CODE_REJECTED};
 use batara_core::state::{verify_account_proof, Account};
-use batara_core::types::{Address, Hash};
+use batara_core::types::{Address, Hash, ParamChange, ProposalContent, TxBody, TxKind, VoteOption};
 use jsonrpsee::rpc_params;
 use serde_json::{json, Value};
 
@@ -97,6 +97,25 @@ fn reads_and_submit_over_http() {
     assert_eq!(
         rpc_err(addr, "state_getAccounts", json!([null, 0]))["code"],
         CODE_INVALID_PARAMS
+    );
+    // Many balances in one call, in the order asked; an address with no account holds 0.
+    let nobody = Address([7; 20]);
+    let balances = rpc(
+        addr,
+        "state_getBalances",
+        json!([[a.address(), b.address(), nobody]]),
+    );
+    let one = |x: Address| rpc(addr, "state_getAccount", json!([x]))["balance"].clone();
+    assert_eq!(balances, json!([one(a.address()), one(b.address()), "0"]));
+    assert_ne!(balances[0], balances[1], "two different balances");
+    let e = rpc_err(addr, "state_getBalances", json!([vec![nobody; 10_001]]));
+    assert_eq!(e["code"], CODE_INVALID_PARAMS, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000 addresses"),
+        "{e}"
     );
     assert_eq!(
         rpc_err(addr, "chain_getBlockReceipts", json!([99]))["code"],
@@ -319,54 +338,64 @@ fn far_nonce_junk_is_bounded_per_sender() {
     assert_eq!(mined[0]["txs"], 100);
 }
 
-/// The block subscription carries each block's own events: the end of a vote (reached with
-/// `dev_skipTo`) arrives as `proposal_status` events in the notification of the block that
-/// ends it.
-#[test]
-fn block_subscription_carries_proposal_status_events() {
-    use batara_core::types::{ProposalContent, TxBody, TxKind, VoteOption};
-    const COIN: u128 = 1_000_000_000_000_000_000;
-    let (_n, addr) = dev_rpc(DevMode::Manual);
+const COIN: u128 = 1_000_000_000_000_000_000;
+
+/// Signs `kind` by `k` at `nonce` with fee 1, submits it over HTTP and mines it; it must succeed.
+fn mined(addr: std::net::SocketAddr, k: &batara_core::crypto::Keypair, nonce: u64, kind: TxKind) {
+    let t = TxBody {
+        chain_id: "batara-dev".into(),
+        signer: k.public_key(),
+        nonce,
+        fee: 1,
+        kind,
+    }
+    .sign(k);
+    rpc(addr, "tx_submit", json!([hex_tx(&t)]));
+    rpc(addr, "dev_mine", json!([1]));
+    let r = rpc(addr, "chain_getTransaction", json!([t.hash()]));
+    assert_eq!(r["receipt"]["status"], "success", "{r}");
+}
+
+/// On a fresh manual dev chain: dev account 1 bonds 3 coins beside the dev validator's 1,
+/// account 0 proposes `content` (proposal 1) and account 1 votes yes: 75 % of the stake.
+fn open_vote(addr: std::net::SocketAddr, content: ProposalContent) {
     let (a, b) = (acct(0), acct(1));
-    let sign = |k: &batara_core::crypto::Keypair, nonce, kind| {
-        let t = TxBody {
-            chain_id: "batara-dev".into(),
-            signer: k.public_key(),
-            nonce,
-            fee: 1,
-            kind,
-        }
-        .sign(k);
-        rpc(addr, "tx_submit", json!([hex_tx(&t)]));
-        rpc(addr, "dev_mine", json!([1]));
-        let r = rpc(addr, "chain_getTransaction", json!([t.hash()]));
-        assert_eq!(r["receipt"]["status"], "success", "{r}");
-    };
-    // b bonds 3 coins beside the dev validator's 1, proposes and votes yes: 75 % of the stake.
     let validator = batara_core::app::genesis::dev_validator_key().address();
     let delegate = TxKind::Delegate {
         validator,
         amount: 3 * COIN,
     };
-    sign(&b, 0, delegate);
+    mined(addr, &b, 0, delegate);
     let propose = TxKind::Propose {
-        title: "signal".into(),
+        title: "a proposal".into(),
         summary: String::new(),
-        content: ProposalContent::Text,
+        content,
         deposit: 10 * COIN,
         expedited: false,
     };
-    sign(&a, 0, propose);
-    sign(&b, 1, crate::gov::vote(1, VoteOption::Yes));
+    mined(addr, &a, 0, propose);
+    mined(addr, &b, 1, crate::gov::vote(1, VoteOption::Yes));
+}
+
+/// Ends proposal 1's vote in the next block (`dev_skipTo`) and mines it.
+fn end_vote(addr: std::net::SocketAddr) {
+    rpc(addr, "dev_skipTo", json!([{ "voting_end": "1" }]));
+    rpc(addr, "dev_mine", json!([1]));
+}
+
+/// The block subscription carries each block's own events: the end of a vote (reached with
+/// `dev_skipTo`) arrives as `proposal_status` events in the notification of the block that
+/// ends it.
+#[test]
+fn block_subscription_carries_proposal_status_events() {
+    let (_n, addr) = dev_rpc(DevMode::Manual);
+    open_vote(addr, ProposalContent::Text);
     test_runtime().block_on(async {
         let client = ws_client(addr).await;
         let mut sub = subscribe_blocks(&client).await.unwrap();
-        tokio::task::spawn_blocking(move || {
-            rpc(addr, "dev_skipTo", json!([{ "voting_end": "1" }]));
-            rpc(addr, "dev_mine", json!([1]));
-        })
-        .await
-        .unwrap();
+        tokio::task::spawn_blocking(move || end_vote(addr))
+            .await
+            .unwrap();
         let block = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
             .await
             .unwrap()
@@ -393,4 +422,33 @@ fn block_subscription_carries_proposal_status_events() {
             "ended by the block"
         );
     });
+}
+
+/// A passed proposal that raises the chain's `min_fee` moves the mempool's floor at once:
+/// cheaper transactions are refused at the door with the new minimum (not left to rot in the
+/// pool), and `node_info` shows it; a dev revert puts the floor back.
+#[test]
+fn a_governed_min_fee_moves_the_mempools_floor() {
+    let (_n, addr) = dev_rpc(DevMode::Manual);
+    let change = ProposalContent::Params {
+        changes: vec![ParamChange {
+            params: "chain".into(),
+            values: r#"{"min_fee":"5"}"#.into(),
+        }],
+    };
+    open_vote(addr, change);
+    let cheap = transfer(&acct(2), "batara-dev", 0, acct(3).address(), 1, 4);
+    let snap = rpc(addr, "dev_snapshot", json!([]));
+    end_vote(addr);
+    assert_eq!(rpc(addr, "node_info", json!([]))["min_fee"], "5");
+    let e = rpc_err(addr, "tx_submit", json!([hex_tx(&cheap)]));
+    assert_eq!(e["code"], CODE_REJECTED, "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(msg.contains("the minimum is 5, got 4"), "{msg}");
+    let paid = transfer(&acct(2), "batara-dev", 0, acct(3).address(), 1, 5);
+    rpc(addr, "tx_submit", json!([hex_tx(&paid)]));
+    // Reverting to before the vote ended puts the pool back on the genesis minimum (0).
+    rpc(addr, "dev_revert", json!([snap]));
+    assert_eq!(rpc(addr, "node_info", json!([]))["min_fee"], "0");
+    rpc(addr, "tx_submit", json!([hex_tx(&cheap)]));
 }

@@ -152,6 +152,21 @@ impl fmt::Debug for Address {
 impl FromStr for Address {
     type Err = TypeError;
     fn from_str(s: &str) -> Result<Self, TypeError> {
+        // The common case, without allocating: a bech32 (not bech32m) string of prefix `bat` with
+        // 32 data characters is 20 bytes exactly (160 bits, no padding), so it is canonical. The
+        // rest goes the long way below, which names what is wrong.
+        if let Ok(c) = bech32::primitives::decode::CheckedHrpstring::new::<bech32::Bech32>(s) {
+            if c.hrp().as_str().eq_ignore_ascii_case(ADDRESS_HRP)
+                && c.data_part_ascii_no_checksum().len() == 32
+            {
+                let mut bytes = [0u8; 20];
+                bytes
+                    .iter_mut()
+                    .zip(c.byte_iter())
+                    .for_each(|(b, v)| *b = v);
+                return Ok(Address(bytes));
+            }
+        }
         let err = |reason: String| TypeError::Address {
             input: s.chars().take(100).collect(),
             reason,
@@ -336,6 +351,11 @@ mod tests {
         assert!(s.starts_with("bat1"), "{s}");
         assert_eq!(s.parse::<Address>().unwrap(), a);
         assert_eq!(s.to_uppercase().parse::<Address>().unwrap(), a);
+        let mixed = s[..6].to_uppercase() + &s[6..];
+        assert!(
+            mixed.parse::<Address>().is_err(),
+            "mixed case is not bech32"
+        );
         let mut broken = s.clone();
         broken.pop();
         broken.push(if s.ends_with('q') { 'p' } else { 'q' });

@@ -29,7 +29,7 @@ use batara_core::app::genesis;
 use batara_core::consensus::DevMode;
 use batara_core::crypto::{self, Keypair};
 use batara_core::node::{BlockId, DevOptions, Node, NodeHandle, NodeOptions};
-use batara_core::types::{Address, Hash, PublicKey, Signature};
+use batara_core::types::{Address, Amount, Hash, PublicKey, Signature};
 use batara_core::{Error, ErrorKind};
 
 /// Result codes of every fallible function.
@@ -158,19 +158,30 @@ fn string_arg(p: *const c_char, name: &str) -> Result<String, Fail> {
         .map_err(|_| invalid(format!("{name} is not valid UTF-8")))
 }
 
-fn bytes_arg<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8], Fail> {
+fn slice_arg<'a, T>(p: *const T, len: usize, name: &str) -> Result<&'a [T], Fail> {
     if len == 0 {
         return Ok(&[]);
     }
     if p.is_null() {
         return Err(Fail(batara_result::NullArgument, format!("{name} is NULL")));
     }
-    // SAFETY: `p` points to `len` readable bytes per the contract.
+    // SAFETY: `p` points to `len` readable values per the contract.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+fn out_slice<'a, T>(p: *mut T, len: usize, name: &str) -> Result<&'a mut [T], Fail> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(Fail(batara_result::NullArgument, format!("{name} is NULL")));
+    }
+    // SAFETY: `p` points to `len` writable values per the contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, len) })
+}
+
 fn array_arg<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N], Fail> {
-    let s = bytes_arg(p, N, name)?;
+    let s = slice_arg(p, N, name)?;
     Ok(s.try_into().expect("length checked"))
 }
 
@@ -324,7 +335,7 @@ pub extern "C" fn batara_keypair_sign(
 ) -> batara_result {
     guard(|| {
         let k = non_null(key, "key")?;
-        let m = bytes_arg(msg, msg_len, "msg")?;
+        let m = slice_arg(msg, msg_len, "msg")?;
         write_array(sig_out64, &k.0.sign(m).0, "sig_out64")
     })
 }
@@ -347,7 +358,7 @@ pub extern "C" fn batara_verify(
     guard(|| {
         let pk = PublicKey(array_arg::<32>(public_key32, "public_key32")?);
         let sig = Signature(array_arg::<64>(sig64, "sig64")?);
-        let m = bytes_arg(msg, msg_len, "msg")?;
+        let m = slice_arg(msg, msg_len, "msg")?;
         crypto::verify(&pk, m, &sig).map_err(|e| Fail(batara_result::BadSignature, e.to_string()))
     })
 }
@@ -572,7 +583,7 @@ pub extern "C" fn batara_node_submit(
     guard(|| {
         let h = non_null(node, "node")?
             .node()?
-            .submit(bytes_arg(tx, tx_len, "tx")?)?;
+            .submit(slice_arg(tx, tx_len, "tx")?)?;
         if !hash_out32.is_null() {
             write_array(hash_out32, &h.0, "hash_out32")?;
         }
@@ -650,14 +661,59 @@ pub extern "C" fn batara_node_account(
         let n = non_null(node, "node")?.node()?;
         let a = n.account(&parse_address(address, "address")?, None)?;
         let o = out_ptr(out, "out")?;
-        write_str(
-            &a.balance.to_string(),
-            o.balance.as_mut_ptr(),
-            o.balance.len(),
-            std::ptr::null_mut(),
-        )?;
+        write_amount(a.balance, &mut o.balance)?;
         o.nonce = a.nonce;
         Ok(())
+    })
+}
+
+/// An amount as a NUL-terminated decimal string (u128: at most 39 digits).
+fn write_amount(v: Amount, out: &mut [c_char; 40]) -> Result<(), Fail> {
+    write_str(
+        &v.to_string(),
+        out.as_mut_ptr(),
+        out.len(),
+        std::ptr::null_mut(),
+    )
+}
+
+/// The latest balance of `address`, decimal and NUL-terminated, into `out` (`char out[40]`: u128
+/// needs up to 39 digits; 0 with no account): one read of the latest state, from memory while
+/// the account is hot.
+#[no_mangle]
+pub extern "C" fn batara_node_balance(
+    node: *const batara_node,
+    address: *const c_char,
+    out: *mut c_char,
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let b = n.balance(&parse_address(address, "address")?)?;
+        write_amount(b, out_ptr(out.cast::<[c_char; 40]>(), "out")?)
+    })
+}
+
+/// The latest balances of `count` (at most 10000) addresses into `out[0..count]`, in order, all
+/// after one block. Nothing is written unless every address parses.
+#[no_mangle]
+pub extern "C" fn batara_node_balances(
+    node: *const batara_node,
+    addresses: *const *const c_char,
+    count: usize,
+    out: *mut [c_char; 40],
+) -> batara_result {
+    guard(|| {
+        let n = non_null(node, "node")?.node()?;
+        let addresses = slice_arg(addresses, count, "addresses")?
+            .iter()
+            .enumerate()
+            .map(|(i, a)| parse_address(*a, &format!("addresses[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let balances = n.balances(&addresses)?;
+        let out = out_slice(out, count, "out")?;
+        out.iter_mut()
+            .zip(balances)
+            .try_for_each(|(o, b)| write_amount(b, o))
     })
 }
 
@@ -998,7 +1054,7 @@ pub extern "C" fn batara_node_storage_json(
     guard(|| {
         let n = non_null(node, "node")?.node()?;
         let c = parse_address(contract, "contract")?;
-        let s = bytes_arg(slot, slot_len, "slot")?;
+        let s = slice_arg(slot, slot_len, "slot")?;
         json_out(out, &n.storage(&c, s, height_at(height), prove)?)
     })
 }
@@ -1024,7 +1080,7 @@ pub extern "C" fn batara_node_query_json(
             caller: Address([0; 20]),
             contract: parse_address(contract, "contract")?,
             method: &method,
-            args: bytes_arg(args, args_len, "args")?,
+            args: slice_arg(args, args_len, "args")?,
             gas,
         };
         json_out(out, &n.query_contract(&q, None)?)

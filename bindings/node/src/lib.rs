@@ -41,7 +41,7 @@ use batara_core::node::{
 };
 use batara_core::types::{Address, Hash, PublicKey, Signature};
 use batara_core::Error;
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{BigInt, Buffer, Object};
 use napi::Env;
 use napi_derive::napi;
 use tokio::sync::watch;
@@ -685,8 +685,30 @@ impl NativeNode {
     #[napi]
     pub async fn balance(&self, addr: String) -> Result<String> {
         let a = address(&addr)?;
-        self.run(move |h| h.account(&a, None).map(|x| x.balance.to_string()))
+        self.run(move |h| h.balance(&a).map(|b| b.to_string()))
             .await
+    }
+
+    /// Balance of an address, on the calling thread: one read of the latest state, from memory
+    /// while the account is hot, so shorter than a hop to another thread and back.
+    #[napi]
+    pub fn balance_sync(&self, addr: String) -> Result<BigInt> {
+        let a = address(&addr)?;
+        self.handle.balance(&a).map(BigInt::from).map_err(to_js)
+    }
+
+    /// Balances of up to 10,000 addresses, decimal, in order, all after one block.
+    #[napi]
+    pub async fn balances(&self, addrs: Vec<String>) -> Result<Vec<String>> {
+        let a = addrs
+            .iter()
+            .map(|s| address(s))
+            .collect::<Result<Vec<_>>>()?;
+        self.run(move |h| {
+            h.balances(&a)
+                .map(|v| v.iter().map(ToString::to_string).collect())
+        })
+        .await
     }
 
     /// A block by height ("123"), hash ("0x…") or latest (null); JSON.

@@ -834,6 +834,18 @@ impl Node {
         read_account(py, self.handle.reader(), address, height)
     }
 
+    /// The latest balance of an address (int; 0 with no account): one read, from memory when
+    /// the account is hot. Keeps the GIL: the read is shorter than releasing it.
+    fn balance(&self, address: &str) -> PyResult<u128> {
+        read_balance(self.handle.reader(), address)
+    }
+
+    /// The latest balances of up to 10,000 addresses (list of ints, in order), all after one
+    /// block.
+    fn balances(&self, py: Python<'_>, addresses: Vec<String>) -> PyResult<Vec<u128>> {
+        read_balances(py, self.handle.reader(), &addresses)
+    }
+
     /// Up to `limit` accounts with addresses after `after`, in address order:
     /// `{"accounts": [...], "next": address or None}`.
     #[pyo3(signature = (after = None, limit = 1000))]
@@ -1181,6 +1193,18 @@ fn read_account(
     })
 }
 
+fn read_balance(r: &CoreReader, address: &str) -> PyResult<u128> {
+    r.balance(&parse_address(address)?).map_err(to_py)
+}
+
+fn read_balances(py: Python<'_>, r: &CoreReader, addresses: &[String]) -> PyResult<Vec<u128>> {
+    let addresses = addresses
+        .iter()
+        .map(|a| parse_address(a))
+        .collect::<PyResult<Vec<_>>>()?;
+    py.detach(|| r.balances(&addresses)).map_err(to_py)
+}
+
 fn read_accounts(
     py: Python<'_>,
     r: &CoreReader,
@@ -1314,6 +1338,16 @@ impl ChainReader {
         #[pyo3(from_py_with = opt_uint)] height: Option<u64>,
     ) -> PyResult<Account> {
         self.with(|r| read_account(py, r, address, height))
+    }
+
+    /// The latest balance of an address, as `Node.balance`.
+    fn balance(&self, address: &str) -> PyResult<u128> {
+        self.with(|r| read_balance(r, address))
+    }
+
+    /// The latest balances of up to 10,000 addresses, as `Node.balances`.
+    fn balances(&self, py: Python<'_>, addresses: Vec<String>) -> PyResult<Vec<u128>> {
+        self.with(|r| read_balances(py, r, &addresses))
     }
 
     /// A page of accounts in address order, as `Node.account_page`.

@@ -260,6 +260,27 @@ fn reads_as_json_from_c() {
             .unwrap_or_else(|| panic!("no {label} line in {stdout}"));
         serde_json::from_str(line).unwrap()
     };
+    let line = |label: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no {label} line in {stdout}"))
+            .split(' ')
+            .map(str::to_owned)
+            .collect()
+    };
+    let dev = batara_core::app::genesis::DEV_BALANCE;
+    let (bob_has, alice_has) = ((dev + 77).to_string(), (dev - 80).to_string());
+    assert_eq!(
+        line("balances"),
+        [bob_has.as_str(), bob_has.as_str(), "0", alice_has.as_str()],
+        "bob alone, then bob, the validator (no account) and alice in one call"
+    );
+    assert_eq!(
+        line("balance_codes"),
+        ["2", "2", "1", "0"],
+        "INVALID_INPUT ×2, NULL_ARGUMENT, OK for none"
+    );
     let block = doc("block");
     let receipts = doc("receipts");
     assert_eq!(block["txs"].as_array().unwrap().len(), 1);

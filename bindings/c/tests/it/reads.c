@@ -2,7 +2,9 @@
  * delegates to the validator named by argv[1], signed through the JSON kind — delegations,
  * delegators, rewards and the community pool; then a proposal and a vote (also through the JSON
  * kinds), the proposal, its votes, the governance parameters and, after `skip_to_voting_end`, the
- * rejected proposals. Prints one JSON document per line ("block ...",
+ * rejected proposals. First the balances of bob, the validator and alice, one by one and in one
+ * call ("balances ..."), and the codes of bad balance calls ("balance_codes ...").
+ * Prints one JSON document per line ("block ...",
  * "receipts ...", "page ...", "delegations ...") for the Rust test to check, then the result
  * codes of bad calls ("codes a b c d e f"). */
 #include <stdio.h>
@@ -41,6 +43,22 @@ int main(int argc, char **argv) {
   CHECK(batara_keypair_address(bob, bob_addr, sizeof bob_addr, NULL));
   uint8_t hash[32];
   CHECK(batara_node_transfer(node, alice, bob_addr, "77", "3", true, hash));
+
+  /* Balances: one, and several in one call (in order; the validator's address has no account). */
+  char alice_addr[64];
+  CHECK(batara_keypair_address(alice, alice_addr, sizeof alice_addr, NULL));
+  char one[40];
+  CHECK(batara_node_balance(node, bob_addr, one));
+  const char *asked[3] = {bob_addr, validator, alice_addr};
+  char many[3][40];
+  CHECK(batara_node_balances(node, asked, 3, many));
+  printf("balances %s %s %s %s\n", one, many[0], many[1], many[2]);
+  const char *bad[2] = {bob_addr, "bat1nope"};
+  int bad_one = batara_node_balance(node, "bat1nope", one);
+  int bad_many = batara_node_balances(node, bad, 2, many);
+  int null_many = batara_node_balances(node, NULL, 2, many);
+  int none = batara_node_balances(node, NULL, 0, NULL);
+  printf("balance_codes %d %d %d %d\n", bad_one, bad_many, null_many, none);
 
   batara_bytes *out = NULL;
   CHECK(batara_node_block_json(node, BATARA_LATEST, &out));
