@@ -187,6 +187,7 @@ fn gossiped_transactions_are_verified_before_they_are_relayed() {
     let gh = v.info().genesis_hash;
     let at_f = listen_addr(&f);
     let listener = Rogue::connect(&at_f, chain, gh, &["txs"]);
+    listener.wait_meshed("txs");
     let batch = |txs: &[Vec<u8>]| borsh::to_vec(&txs.to_vec()).unwrap();
     let banned = || f.network().unwrap().banned();
 

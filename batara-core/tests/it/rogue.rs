@@ -59,6 +59,8 @@ type Heard = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 pub struct Rogue {
     publish: mpsc::UnboundedSender<(String, Vec<u8>)>,
     received: Heard,
+    /// The topics where its gossip mesh holds a peer (updated every 100 ms).
+    meshed: Arc<Mutex<Vec<String>>>,
     genesis_hash: Hash,
     _rt: tokio::runtime::Runtime,
 }
@@ -94,6 +96,8 @@ impl Rogue {
         let sync_protocol =
             StreamProtocol::try_from_owned(format!("/batara/{short}/sync/1")).unwrap();
         let heard = received.clone();
+        let meshed = Arc::new(Mutex::new(Vec::new()));
+        let in_mesh = meshed.clone();
         rt.spawn(async move {
             let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
                 .with_tokio()
@@ -172,7 +176,14 @@ impl Rogue {
                         Some(m) => waiting.push_back(m),
                         None => break,
                     },
-                    _ = retry.tick() => {}
+                    _ = retry.tick() => {
+                        let gossip = &swarm.behaviour().gossipsub;
+                        *in_mesh.lock() = topics
+                            .iter()
+                            .filter(|t| gossip.mesh_peers(&t.hash()).next().is_some())
+                            .map(ToString::to_string)
+                            .collect();
+                    }
                 }
                 while let Some((t, data)) = waiting.front().cloned() {
                     let topic = gossipsub::IdentTopic::new(t);
@@ -188,6 +199,7 @@ impl Rogue {
         Rogue {
             publish: tx,
             received,
+            meshed,
             genesis_hash,
             _rt: rt,
         }
@@ -197,6 +209,15 @@ impl Rogue {
     pub fn publish(&self, kind: &str, data: Vec<u8>) {
         let t = topic(self.genesis_hash, kind).to_string();
         self.publish.send((t, data)).unwrap();
+    }
+
+    /// Waits until its gossip mesh on topic `kind` holds a peer: from then on, what that peer
+    /// relays on the topic comes to it (before, a relayed message may pass it by).
+    pub fn wait_meshed(&self, kind: &str) {
+        let t = topic(self.genesis_hash, kind).to_string();
+        crate::common::wait_for(&format!("a mesh peer on {kind}"), 20, || {
+            self.meshed.lock().contains(&t)
+        });
     }
 
     /// What it heard on topic `kind`.
